@@ -1,0 +1,48 @@
+# Two commands: `make demo` and `make test`. Everything runs from the repo's own .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) example_site/manage.py
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-sqlite test-postgres bench lint format clean install
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) journeys_demo
+	@echo "Starting the site on http://localhost:8000 and a qcluster worker (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(MANAGE) qcluster & \
+	$(MANAGE) runserver 127.0.0.1:8000
+
+# The whole suite: SQLite always; PostgreSQL and Redis parts when reachable (required
+# when JOURNEYS_REQUIRE_SERVICES=1). See tests/conftest.py.
+test: $(STAMP)
+	$(PY) -m ruff check wagtail_journeys example_site tests benchmarks
+	$(PY) -m ruff format --check wagtail_journeys example_site tests benchmarks
+	$(PY) tests/run.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check wagtail_journeys example_site tests benchmarks
+	$(PY) -m ruff format --check wagtail_journeys example_site tests benchmarks
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix wagtail_journeys example_site tests benchmarks
+	$(PY) -m ruff format wagtail_journeys example_site tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_site/db.sqlite3*

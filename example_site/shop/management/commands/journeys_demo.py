@@ -1,0 +1,233 @@
+"""``manage.py journeys_demo``: the bookshop's demo content, idempotent and deterministic.
+
+Creates the page tree (home, books tagged by author and genre, a newsletter signup and a
+white-paper download form), an admin account, and demo contacts with a history of events.
+Running it twice changes nothing; the same seed gives the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from wagtail.models import Page, Site
+
+from wagtail_journeys.contacts import upsert_contact
+from wagtail_journeys.events import record_event
+from wagtail_journeys.models import EventSource
+
+from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "journeys-demo"  # noqa: S105 (a demo account on localhost)
+
+BOOKS = [
+    ("The Shining", "Stephen King", "horror", "12.99", ["stephen-king", "horror"]),
+    ("It", "Stephen King", "horror", "14.99", ["stephen-king", "horror"]),
+    ("Misery", "Stephen King", "thriller", "10.99", ["stephen-king", "thriller"]),
+    ("11/22/63", "Stephen King", "thriller", "13.99", ["stephen-king", "thriller"]),
+    ("Gone Girl", "Gillian Flynn", "thriller", "9.99", ["gillian-flynn", "thriller"]),
+    ("The Girl on the Train", "Paula Hawkins", "thriller", "8.99", ["paula-hawkins", "thriller"]),
+    ("Pride and Prejudice", "Jane Austen", "classic", "6.99", ["jane-austen", "classic"]),
+    ("Emma", "Jane Austen", "classic", "6.99", ["jane-austen", "classic"]),
+    ("Dune", "Frank Herbert", "science-fiction", "11.99", ["frank-herbert", "science-fiction"]),
+    ("Foundation", "Isaac Asimov", "science-fiction", "9.49", ["isaac-asimov", "science-fiction"]),
+]
+
+FIRST_NAMES = [
+    ("mrs", "Alice"), ("mr", "Bruno"), ("mrs", "Chloé"), ("mr", "David"), ("mrs", "Emma"),
+    ("mr", "Farid"), ("mrs", "Gabrielle"), ("mr", "Hugo"), ("mrs", "Inès"), ("mr", "Jules"),
+    ("mrs", "Kenza"), ("mr", "Louis"), ("mrs", "Manon"), ("mr", "Noah"), ("mrs", "Olivia"),
+]
+LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]
+TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]
+
+
+
+def demo_now() -> dt.datetime:
+    """Midnight UTC today: the demo's history is the same story, told up to today."""
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _child(parent: Page, model, slug: str, **fields) -> Page:
+    existing = model.objects.child_of(parent).filter(slug=slug).first()
+    if existing:
+        return existing
+    page = model(slug=slug, **fields)
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+    return page
+
+
+class Command(BaseCommand):
+    help = "Load the example bookshop's demo content (idempotent, deterministic)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--contacts", type=int, default=60, help="Demo contacts to create.")
+
+    def handle(self, *args, contacts: int, **options):
+        with transaction.atomic():
+            home = self.pages()
+            self.admin()
+            created = self.contacts(home, contacts)
+        self.stdout.write(self.style.SUCCESS(f"Demo content ready ({created} new contacts)."))
+        self.stdout.write(f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+
+    def pages(self) -> HomePage:
+        root = Page.get_first_root_node()
+        home = HomePage.objects.first()
+        if home is None:
+            home = HomePage(
+                title="The Bookshop",
+                slug="bookshop",
+                intro="<p>Independent books, delivered with care.</p>",
+            )
+            root.add_child(instance=home)
+            home.save_revision().publish()
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is None:
+            Site.objects.create(
+                hostname="localhost", port=8000, root_page=home, is_default_site=True
+            )
+        elif site.root_page_id != home.pk:
+            site.root_page = home
+            site.save()
+        Page.objects.filter(depth=2).exclude(pk=home.pk).filter(
+            slug="home", numchild=0
+        ).delete()
+        books = _child(home, BookIndexPage, "books", title="Books", intro="<p>Our shelves.</p>")
+        for title, author, genre, price, tags in BOOKS:
+            slug = title.lower().replace(" ", "-").replace("/", "-")
+            book = BookPage.objects.child_of(books).filter(slug=slug).first()
+            if book is None:
+                book = BookPage(
+                    title=title,
+                    slug=slug,
+                    author=author,
+                    genre=genre,
+                    price=Decimal(price),
+                    summary=f"{title}, by {author}.",
+                )
+                book.tags.add(*tags)
+                books.add_child(instance=book)
+                book.save_revision().publish()
+        self.form(
+            home,
+            "newsletter",
+            "Newsletter",
+            "<p>New books and offers, once a month.</p>",
+            [("First name", "singleline", False), ("Email", "email", True)],
+        )
+        self.form(
+            home,
+            "white-paper",
+            "Download our white paper: How readers choose books",
+            "<p>Leave your email and we send you the PDF.</p>",
+            [
+                ("Name", "singleline", False),
+                ("Email", "email", True),
+                ("Company", "singleline", False),
+            ],
+        )
+        return home
+
+    def form(self, home, slug, title, intro, fields) -> FormPage:
+        page = FormPage.objects.child_of(home).filter(slug=slug).first()
+        if page is None:
+            page = FormPage(
+                title=title,
+                slug=slug,
+                intro=intro,
+                thank_you_text="<p>Thank you!</p>",
+                to_address="",
+                from_address="",
+                subject="",
+            )
+            for order, (label, kind, required) in enumerate(fields):
+                page.form_fields.add(
+                    FormField(sort_order=order, label=label, field_type=kind, required=required)
+                )
+            home.add_child(instance=page)
+            page.save_revision().publish()
+        return page
+
+    def admin(self) -> None:
+        User = get_user_model()
+        if not User.objects.filter(username=ADMIN_USERNAME).exists():
+            User.objects.create_superuser(ADMIN_USERNAME, "admin@bookshop.example", ADMIN_PASSWORD)
+
+    def contacts(self, home: HomePage, count: int) -> int:
+        rng = random.Random(20260601)
+        now = demo_now()
+        books = list(BookPage.objects.live().order_by("pk"))
+        created_count = 0
+        for i in range(count):
+            civility, first = FIRST_NAMES[i % len(FIRST_NAMES)]
+            last = LAST_NAMES[(i * 7) % len(LAST_NAMES)]
+            ascii_first = first.lower().replace("é", "e").replace("è", "e")
+            email = f"{ascii_first}.{last.lower()}{i}@example.com"
+            birth = dt.date(1960 + rng.randrange(45), 1 + rng.randrange(12), 1 + rng.randrange(28))
+            attributes = {"loyalty_points": rng.randrange(0, 500)}
+            if i % 6 == 0:
+                attributes["referred_by"] = "friend"
+            contact, created = upsert_contact(
+                email,
+                {
+                    "first_name": first,
+                    "last_name": last,
+                    "civility": civility,
+                    "birth_date": birth,
+                    "timezone": TIMEZONES[i % len(TIMEZONES)],
+                    "locale": "fr" if i % 3 == 0 else "en",
+                    "sms_opt_in": i % 4 == 0,
+                },
+                attributes=attributes,
+                tags=[rng.choice(["thriller", "classic", "science-fiction", "horror"])],
+            )
+            if not created:
+                continue
+            created_count += 1
+            # One contact in ten stopped coming over 100 days ago (the win-back audience).
+            inactive = i % 10 == 9
+            for n in range(rng.randrange(2, 12)):
+                book = rng.choice(books)
+                days = rng.randrange(100, 300) if inactive else rng.randrange(0, 60)
+                when = now - dt.timedelta(days=days, minutes=n)
+                record_event(
+                    "page_view",
+                    contact=contact,
+                    properties={
+                        "page_id": book.pk,
+                        "page_type": "shop.bookpage",
+                        "path": book.url_path,
+                        "tags": sorted(book.tags.names()),
+                    },
+                    occurred_at=when,
+                    source=EventSource.PAGE,
+                    idempotency_key=f"demo:{email}:view:{n}",
+                )
+            for n in range(rng.randrange(0, 4)):
+                book = rng.choice(books)
+                days = rng.randrange(100, 330) if inactive else rng.randrange(1, 330)
+                when = now - dt.timedelta(days=days)
+                record_event(
+                    "purchase",
+                    contact=contact,
+                    properties={
+                        "page_id": book.pk,
+                        "title": book.title,
+                        "author": book.author,
+                        "category": book.genre,
+                        "tags": sorted(book.tags.names()),
+                        "amount": float(book.price) * rng.randrange(1, 15),
+                    },
+                    occurred_at=when,
+                    source=EventSource.API,
+                    idempotency_key=f"demo:{email}:purchase:{n}",
+                )
+        return created_count

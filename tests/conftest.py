@@ -1,0 +1,56 @@
+"""Shared fixtures: a bookshop page tree, API tokens, and the service markers."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.services import redis_reachable, services_required
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = connection.vendor == "postgresql"
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs JOURNEYS_DB=postgres"))
+
+
+@pytest.fixture
+def require_redis():
+    if not redis_reachable():
+        if services_required():
+            pytest.fail("Redis is required (JOURNEYS_REQUIRE_SERVICES=1) but unreachable")
+        pytest.skip("Redis is not reachable")
+
+
+@pytest.fixture
+def bookshop(db):
+    """The demo bookshop's pages (no contacts): home, books, newsletter and white paper."""
+    from django.core.management import call_command
+
+    from example_site.shop.models import HomePage
+
+    call_command("journeys_demo", contacts=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return HomePage.objects.get()
+
+
+@pytest.fixture
+def server_token(db) -> str:
+    """A Wagtail API token whose user may track contacts (the ``Bearer`` of a server)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from wagtail.models import APIToken
+
+    user = get_user_model().objects.create_user("shop-backend", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="track_contacts"))
+    return APIToken.create_token(user=user, name="shop")[1]
+
+
+@pytest.fixture
+def weak_token(db) -> str:
+    """A valid API token whose user lacks the tracking permission."""
+    from django.contrib.auth import get_user_model
+    from wagtail.models import APIToken
+
+    user = get_user_model().objects.create_user("reader", password="x")
+    return APIToken.create_token(user=user, name="read-only")[1]

@@ -1,0 +1,20 @@
+"""Test settings: the example site's, with a file SQLite database (real ``qcluster``
+and gunicorn processes must share it) or PostgreSQL with ``JOURNEYS_DB=postgres``."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from example_site.settings import *  # noqa: F403
+from example_site.settings import DATABASES
+
+_tmp = Path(os.environ.get("JOURNEYS_TEST_TMP", tempfile.gettempdir()))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    DATABASES["default"]["NAME"] = str(_tmp / f"journeys-{worker}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(_tmp / f"journeys-test-{worker}.sqlite3")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}

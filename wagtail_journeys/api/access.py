@@ -1,0 +1,144 @@
+"""Who is calling, and from where: server tokens, browser visitors, origins, body size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from wagtail.api.v3.auth import BearerTokenAuth
+from wagtail.api.v3.errors import problem_response
+
+from .. import conf
+from ..exceptions import InvalidVisitor, NotAllowed
+from ..tracking import visitor as visitors
+from ..tracking.visitor import VisitorId
+
+TRACK_PERMISSION = "wagtail_journeys.track_contacts"
+
+
+class Unauthenticated(NotAllowed):
+    status_code = 401
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A server holding a token (may name contacts), or a browser with its own visitor id."""
+
+    is_server: bool
+    visitor: VisitorId | None = None
+
+
+def server_token(request: HttpRequest) -> bool:
+    """True for a valid Bearer token allowed to track; raise for a bad or weak one."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return False
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'.")
+    if not BearerTokenAuth().authenticate(request, token.strip()):
+        raise Unauthenticated("The API token is unknown or revoked.")
+    if not request.user.has_perm(TRACK_PERMISSION):
+        raise NotAllowed(f"The token's user lacks the {TRACK_PERMISSION} permission.")
+    return True
+
+
+def resolve_caller(request: HttpRequest, visitor_token: str | None) -> Caller:
+    """Decide who calls: a server token, else the browser's signed visitor id.
+
+    A visitor id given in the body must verify (forged ids are refused, not ignored); a
+    browser without one falls back to its cookie, and without either is refused.
+    """
+    visitor = None
+    if visitor_token is not None:
+        visitor = VisitorId.from_token(visitor_token)
+    if server_token(request):
+        return Caller(is_server=True, visitor=visitor)
+    if visitor is None:
+        cookie = request.COOKIES.get(conf.get("VISITOR_COOKIE_NAME"))
+        if not cookie:
+            raise Unauthenticated(
+                "No visitor id: send the one from GET /journeys/api/visitor, or a server token."
+            )
+        visitor = VisitorId.from_token(cookie)
+    return Caller(is_server=False, visitor=visitor)
+
+
+def _own_origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def origin_allowed(request: HttpRequest, origin: str) -> bool:
+    if origin in conf.get("CORS_ALLOWED_ORIGINS"):
+        return True
+    try:
+        return origin == _own_origin(request)
+    except Exception:  # DisallowedHost and friends: treat as foreign
+        return False
+
+
+def guard(view):
+    """Wrap an API view: body size limit, CORS for allowed origins, preflight answers.
+
+    Browsers on origins not listed in ``CORS_ALLOWED_ORIGINS`` (nor the site's own) get
+    403 on every request, so another site cannot post events in a visitor's name.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        limit = conf.get("MAX_BODY_BYTES")
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            return problem_response(status=400, detail="Content-Length is not a number.")
+        if length > limit:
+            return problem_response(
+                status=413, detail=f"Request body is larger than {limit} bytes."
+            )
+        origin = request.headers.get("Origin")
+        cross = origin and origin != "null" and urlsplit(origin).netloc
+        if cross and not origin_allowed(request, origin) and "Authorization" not in request.headers:
+            return problem_response(status=403, detail=f"Origin {origin} is not allowed.")
+        if request.method == "OPTIONS" and cross:
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = (
+                "Content-Type, Authorization, Idempotency-Key"
+            )
+            response["Access-Control-Max-Age"] = "600"
+        else:
+            try:
+                too_big = request.method == "POST" and len(request.body) > limit
+            except RequestDataTooBig:
+                too_big = True
+            if too_big:
+                return problem_response(
+                    status=413, detail=f"Request body is larger than {limit} bytes."
+                )
+            response = view(request, *args, **kwargs)
+        if cross:
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Credentials"] = "true"
+        response["Vary"] = "Origin, Cookie"
+        return response
+
+    return wrapper
+
+
+def remember_visitor(request: HttpRequest, visitor: VisitorId, response: HttpResponse) -> None:
+    """Set the visitor cookie on an API response (first-party on the site's own origin)."""
+    visitors.remember(request, visitor)
+    visitors.set_cookie(request, response)
+
+
+__all__ = [
+    "Caller",
+    "InvalidVisitor",
+    "guard",
+    "remember_visitor",
+    "resolve_caller",
+    "server_token",
+]

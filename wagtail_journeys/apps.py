@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class WagtailJourneysConfig(AppConfig):
+    name = "wagtail_journeys"
+    label = "wagtail_journeys"
+    verbose_name = "Journeys"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from . import conf  # noqa: F401  (registers the settings check)
+        from .tasks import ensure_schedules
+        from .tracking import forms
+
+        forms.connect()
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")

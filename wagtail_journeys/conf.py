@@ -1,0 +1,104 @@
+"""The one place settings are read.
+
+Every option lives in ``settings.WAGTAIL_JOURNEYS`` (a dict); anything left out takes the
+default below. ``manage.py check`` reports unknown keys and bad values (``journeys.E001``…).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+DEFAULTS: dict[str, Any] = {
+    # Tracking
+    "TRACK_PAGE_VIEWS": True,
+    "VISITOR_COOKIE_NAME": "journeys_vid",
+    "VISITOR_COOKIE_AGE": 60 * 60 * 24 * 395,
+    "VISITOR_COOKIE_SECURE": False,
+    "VISITOR_COOKIE_SAMESITE": "Lax",
+    "IGNORE_USER_AGENTS": r"bot|crawl|spider|slurp|preview|headlesschrome/.*lighthouse",
+    "CORS_ALLOWED_ORIGINS": [],
+    "MAX_BODY_BYTES": 64 * 1024,
+    "MAX_EVENT_AGE_DAYS": 365,
+    "BROWSER_MAX_EVENT_AGE_SECONDS": 24 * 60 * 60,
+    "MAX_CLOCK_SKEW_SECONDS": 5 * 60,
+    # Contacts
+    "DEFAULT_EMAIL_STATUS": "subscribed",
+    "DEFAULT_TIMEZONE": "UTC",
+    "FORM_EMAIL_FIELD": "",
+    # Batches
+    "EVENT_BATCH_SIZE": 2000,
+}
+
+_EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
+
+
+def get(name: str) -> Any:
+    """Return the effective value of one ``WAGTAIL_JOURNEYS`` option."""
+    if name not in DEFAULTS:
+        raise KeyError(f"Unknown WAGTAIL_JOURNEYS option {name!r}")
+    return getattr(settings, "WAGTAIL_JOURNEYS", {}).get(name, DEFAULTS[name])
+
+
+def _problems(user: dict[str, Any]) -> list[str]:
+    problems = [f"unknown option {key!r}" for key in user if key not in DEFAULTS]
+
+    def value(key: str) -> Any:
+        return user.get(key, DEFAULTS[key])
+
+    for key in ("TRACK_PAGE_VIEWS", "VISITOR_COOKIE_SECURE"):
+        if not isinstance(value(key), bool):
+            problems.append(f"{key} must be True or False")
+    for key in (
+        "VISITOR_COOKIE_AGE",
+        "MAX_BODY_BYTES",
+        "MAX_EVENT_AGE_DAYS",
+        "BROWSER_MAX_EVENT_AGE_SECONDS",
+        "MAX_CLOCK_SKEW_SECONDS",
+        "EVENT_BATCH_SIZE",
+    ):
+        v = value(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            problems.append(f"{key} must be a positive integer, not {v!r}")
+    name = value("VISITOR_COOKIE_NAME")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        problems.append("VISITOR_COOKIE_NAME must be a plain cookie name")
+    if value("VISITOR_COOKIE_SAMESITE") not in ("Lax", "Strict", "None"):
+        problems.append("VISITOR_COOKIE_SAMESITE must be 'Lax', 'Strict' or 'None'")
+    try:
+        re.compile(value("IGNORE_USER_AGENTS") or "")
+    except (re.error, TypeError):
+        problems.append("IGNORE_USER_AGENTS must be a regular expression")
+    origins = value("CORS_ALLOWED_ORIGINS")
+    if not isinstance(origins, list | tuple) or not all(
+        isinstance(o, str) and re.fullmatch(r"https?://[^/\s]+", o) for o in origins
+    ):
+        problems.append(
+            "CORS_ALLOWED_ORIGINS must be a list of origins such as 'https://shop.example.com'"
+            " (scheme and host, no path)"
+        )
+    if value("DEFAULT_EMAIL_STATUS") not in _EMAIL_STATUSES:
+        problems.append(f"DEFAULT_EMAIL_STATUS must be one of {sorted(_EMAIL_STATUSES)}")
+    try:
+        zoneinfo.ZoneInfo(value("DEFAULT_TIMEZONE"))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        problems.append(f"DEFAULT_TIMEZONE {value('DEFAULT_TIMEZONE')!r} is not an IANA timezone")
+    if not isinstance(value("FORM_EMAIL_FIELD"), str):
+        problems.append("FORM_EMAIL_FIELD must be a form field's clean name or ''")
+    return problems
+
+
+@checks.register(checks.Tags.compatibility)
+def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """System check: ``WAGTAIL_JOURNEYS`` holds only known options with valid values."""
+    user = getattr(settings, "WAGTAIL_JOURNEYS", {})
+    if not isinstance(user, dict):
+        return [checks.Error("WAGTAIL_JOURNEYS must be a dict", id="journeys.E001")]
+    return [
+        checks.Error(f"WAGTAIL_JOURNEYS: {problem}", id="journeys.E002")
+        for problem in _problems(user)
+    ]

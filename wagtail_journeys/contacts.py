@@ -1,0 +1,188 @@
+"""Creating, updating and identifying contacts.
+
+``upsert_contact`` is the single way contacts are written from outside (API, forms,
+imports), so the same validation applies everywhere and consent is never changed by
+accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import conf
+from .exceptions import InvalidInput
+from .models import Contact, Event, Visitor
+
+#: Fields an upsert may set, with the attribute they land in.
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "civility",
+    "birth_date",
+    "phone",
+    "locale",
+    "timezone",
+    "email_status",
+    "sms_opt_in",
+)
+
+
+def normalize_email(value: str) -> str:
+    """Return the canonical form of an address: trimmed and lower-cased.
+
+    Raises ``InvalidInput`` when it is not an email address.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput("Email must be a string.", field="email")
+    email = value.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise InvalidInput(f"{value!r} is not a valid email address.", field="email") from exc
+    if len(email) > 254:
+        raise InvalidInput("Email is longer than 254 characters.", field="email")
+    return email
+
+
+def _validated(contact: Contact) -> None:
+    try:
+        contact.full_clean(exclude=["email"], validate_unique=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field) from exc
+
+
+def apply_fields(
+    contact: Contact,
+    fields: Mapping[str, Any],
+    *,
+    attributes: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Copy known fields onto ``contact`` (validated, unsaved); return the changed names."""
+    changed = []
+    for name in CONTACT_FIELDS:
+        if name in fields and fields[name] is not None:
+            value = fields[name]
+            if name == "birth_date" and isinstance(value, str):
+                try:
+                    value = dt.date.fromisoformat(value)
+                except ValueError as exc:
+                    raise InvalidInput(
+                        f"birth_date: {value!r} is not a date (YYYY-MM-DD).", field="birth_date"
+                    ) from exc
+            if getattr(contact, name) != value:
+                setattr(contact, name, value)
+                changed.append(name)
+    if attributes:
+        if not isinstance(attributes, Mapping):
+            raise InvalidInput("attributes must be an object.", field="attributes")
+        merged = {**(contact.attributes or {}), **attributes}
+        if merged != contact.attributes:
+            contact.attributes = merged
+            changed.append("attributes")
+    _validated(contact)
+    return changed
+
+
+def upsert_contact(
+    email: str,
+    fields: Mapping[str, Any] | None = None,
+    *,
+    attributes: Mapping[str, Any] | None = None,
+    tags: Iterable[str] = (),
+) -> tuple[Contact, bool]:
+    """Create or update the contact with this address; return ``(contact, created)``.
+
+    Only the fields given are changed; attributes are merged key by key and tags added.
+    ``email_status`` of an existing contact changes only when passed explicitly. The
+    whole upsert is one transaction: an invalid value writes nothing.
+    """
+    email = normalize_email(email)
+    fields = dict(fields or {})
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().filter(email=email).first()
+        created = contact is None
+        if created:
+            contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
+        changed = apply_fields(contact, fields, attributes=attributes)
+        if created:
+            try:
+                with transaction.atomic():
+                    contact.save()
+            except IntegrityError:
+                # Created by a concurrent request since our read: update that one instead.
+                contact = Contact.objects.select_for_update().get(email=email)
+                created = False
+                changed = apply_fields(contact, fields, attributes=attributes)
+        if not created and changed:
+            contact.save(update_fields=[*changed, "updated_at"])
+        tags = [t.strip()[:100] for t in tags if t and t.strip()]
+        if tags:
+            contact.tags.add(*tags)
+    return contact, created
+
+
+def identify(visitor_id: uuid.UUID, contact: Contact) -> int:
+    """Tie an anonymous visitor to ``contact`` and move its past events to it.
+
+    Idempotent. Returns how many anonymous events were moved.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        visitor, _ = Visitor.objects.get_or_create(id=visitor_id)
+        if visitor.contact_id != contact.pk:
+            visitor.contact = contact
+            visitor.identified_at = now
+            visitor.save(update_fields=["contact", "identified_at"])
+        moved = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
+            contact=contact
+        )
+    return moved
+
+
+def apply_activity(events: Iterable[Event]) -> int:
+    """Attach identified visitors' events to their contact and bump ``last_activity_at``.
+
+    One batch of the event log in, a handful of queries out (no per-event query).
+    Returns how many contacts were touched.
+    """
+    events = list(events)
+    orphan_visitors = {e.visitor_id for e in events if e.contact_id is None and e.visitor_id}
+    if orphan_visitors:
+        owners = dict(
+            Visitor.objects.filter(id__in=orphan_visitors, contact__isnull=False).values_list(
+                "id", "contact_id"
+            )
+        )
+        for visitor_id, contact_id in owners.items():
+            Event.objects.filter(
+                visitor_id=visitor_id, contact__isnull=True, id__lte=events[-1].pk
+            ).update(contact_id=contact_id)
+        for event in events:
+            if event.contact_id is None and event.visitor_id in owners:
+                event.contact_id = owners[event.visitor_id]
+    latest: dict[int, dt.datetime] = {}
+    for event in events:
+        if event.contact_id and (
+            event.contact_id not in latest or event.occurred_at > latest[event.contact_id]
+        ):
+            latest[event.contact_id] = event.occurred_at
+    if not latest:
+        return 0
+    contacts = list(Contact.objects.filter(pk__in=latest).only("pk", "last_activity_at"))
+    stale = []
+    for contact in contacts:
+        seen = latest[contact.pk]
+        if contact.last_activity_at is None or contact.last_activity_at < seen:
+            contact.last_activity_at = seen
+            stale.append(contact)
+    Contact.objects.bulk_update(stale, ["last_activity_at"], batch_size=500)
+    return len(stale)

@@ -1,0 +1,137 @@
+"""Recording events: the one INSERT every way into the system ends in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import conf
+from .exceptions import InvalidInput
+from .models import Contact, Event, EventSource
+
+EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}")
+
+
+def validate_event_name(name: str) -> str:
+    """Event names are short identifiers such as ``purchase`` or ``cart.updated``."""
+    if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
+        raise InvalidInput(
+            "Event name must be 1-100 characters of letters, digits, '_', '.', ':' or '-',"
+            " starting with a letter or digit.",
+            field="name",
+        )
+    return name
+
+
+def validate_properties(value: Any, *, field: str = "properties") -> dict[str, Any]:
+    """Properties are a JSON object of bounded depth, with no NUL characters anywhere.
+
+    (PostgreSQL's jsonb refuses ``\\u0000``; deep nesting is never a real event.)
+    """
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be a JSON object.", field=field)
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 8:
+            raise InvalidInput(f"{field} are nested too deeply (8 levels at most).", field=field)
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if not isinstance(key, str) or "\x00" in key or len(key) > 100:
+                    raise InvalidInput(f"{field} has an invalid key {key!r}.", field=field)
+                walk(item, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1)
+        elif isinstance(node, str) and "\x00" in node:
+            raise InvalidInput(f"{field} contain a NUL character.", field=field)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise InvalidInput(f"{field} contain a non-finite number.", field=field)
+
+    walk(value, 0)
+    return value
+
+
+def validate_occurred_at(value: dt.datetime | None, *, max_age: dt.timedelta) -> dt.datetime:
+    """An event time must carry a timezone, not lie in the future, nor be older than allowed."""
+    now = timezone.now()
+    if value is None:
+        return now
+    if timezone.is_naive(value):
+        raise InvalidInput(
+            "occurred_at must include a timezone offset (e.g. 2026-05-01T10:00:00Z).",
+            field="occurred_at",
+        )
+    if value > now + dt.timedelta(seconds=conf.get("MAX_CLOCK_SKEW_SECONDS")):
+        raise InvalidInput("occurred_at is in the future.", field="occurred_at")
+    if value < now - max_age:
+        raise InvalidInput(
+            f"occurred_at is older than {max_age.days or max_age.seconds // 3600} "
+            f"{'days' if max_age.days else 'hours'}.",
+            field="occurred_at",
+        )
+    return value
+
+
+def record_event(
+    name: str,
+    *,
+    contact: Contact | int | None = None,
+    visitor_id: uuid.UUID | None = None,
+    properties: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+    source: str = EventSource.API,
+    idempotency_key: str | None = None,
+) -> tuple[Event, bool]:
+    """Append one event; return ``(event, created)``.
+
+    With an ``idempotency_key`` that was already recorded, nothing is written and the
+    original event is returned with ``created=False``. Callers validate outside input
+    first (``validate_event_name``, ``validate_occurred_at``); this function trusts them.
+    """
+    contact_id = contact.pk if isinstance(contact, Contact) else contact
+    event = Event(
+        name=name,
+        contact_id=contact_id,
+        visitor_id=visitor_id,
+        properties=properties or {},
+        occurred_at=occurred_at or timezone.now(),
+        source=source,
+        idempotency_key=idempotency_key or None,
+    )
+    if not event.idempotency_key:
+        event.save(force_insert=True)
+        return event, True
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except IntegrityError:
+        existing = Event.objects.filter(idempotency_key=event.idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = dt.timedelta(seconds=2)):
+    """Lock the named cursor and return ``(cursor_row, events after it)``, oldest first.
+
+    Call inside ``transaction.atomic()``; save ``cursor_row.position`` there too, so a batch
+    that fails is read again. Events younger than ``settle`` wait for the next pass: ids
+    are allocated before commit, so a fresh id can still be followed by a smaller one.
+    """
+    from .models import EventCursor
+
+    EventCursor.objects.get_or_create(name=cursor)
+    row = EventCursor.objects.select_for_update().get(name=cursor)
+    events = list(
+        Event.objects.filter(id__gt=row.position, received_at__lte=timezone.now() - settle)
+        .order_by("id")
+        .only("id", "contact_id", "visitor_id", "name", "occurred_at")[:limit]
+    )
+    return row, events

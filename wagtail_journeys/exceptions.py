@@ -1,0 +1,35 @@
+"""Domain exceptions: raised by the domain code, mapped to 4xx at the API edge."""
+
+
+class JourneysError(Exception):
+    """Base class of every error this app raises on purpose."""
+
+    status_code = 400
+
+
+class InvalidInput(JourneysError):
+    """A value from outside (API body, CSV row, form) cannot be accepted as it is."""
+
+    status_code = 422
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidVisitor(JourneysError):
+    """A visitor id that the server did not sign (forged, altered or truncated)."""
+
+    status_code = 403
+
+
+class NotAllowed(JourneysError):
+    """The caller may not do this (a browser naming a contact by email, say)."""
+
+    status_code = 403
+
+
+class PayloadTooLarge(JourneysError):
+    """A request body above ``MAX_BODY_BYTES``."""
+
+    status_code = 413

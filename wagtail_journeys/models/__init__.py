@@ -1,0 +1,14 @@
+"""All models of the app, one module per feature, under the one ``wagtail_journeys`` label."""
+
+from .contacts import Contact, ContactTag, EmailStatus, Visitor
+from .events import Event, EventCursor, EventSource
+
+__all__ = [
+    "Contact",
+    "ContactTag",
+    "EmailStatus",
+    "Event",
+    "EventCursor",
+    "EventSource",
+    "Visitor",
+]

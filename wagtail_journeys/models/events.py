@@ -1,0 +1,83 @@
+"""The append-only event log that feeds segments and scenarios."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EventSource(models.TextChoices):
+    PAGE = "page", _("Page view (server)")
+    BEACON = "beacon", _("Browser beacon")
+    API = "api", _("API")
+    FORM = "form", _("Form submission")
+    EMAIL = "email", _("Email")
+    IMPORT = "import", _("Import")
+    SYSTEM = "system", _("System")
+
+
+class Event(models.Model):
+    """Something a contact or visitor did, recorded once.
+
+    Append-only: rows are never edited, except that an identified visitor's events are
+    re-attached to its contact. ``idempotency_key`` is unique when set, so a retried
+    delivery stores nothing new.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    contact = models.ForeignKey(
+        "wagtail_journeys.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    visitor_id = models.UUIDField(_("visitor"), null=True, blank=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=16, choices=EventSource.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="journeys_event_idempotency_key",
+            )
+        ]
+        indexes = [
+            # "events of this contact by name and time" (segments, timelines)
+            models.Index(fields=["contact", "name", "occurred_at"], name="journeys_event_cnt"),
+            # an anonymous visitor's events, moved on identify
+            models.Index(
+                fields=["visitor_id"],
+                condition=Q(visitor_id__isnull=False),
+                name="journeys_event_visitor",
+            ),
+            # "events after id N" is the primary key's own index
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Events are append-only; record a new event instead.")
+        super().save(*args, **kwargs)
+
+
+class EventCursor(models.Model):
+    """How far a batch consumer of the event log has read (``events after id N``)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"

@@ -1,0 +1,86 @@
+"""Recording server-rendered Wagtail page views (``before_serve_page``, ``on_serve_page``)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from .. import conf
+from ..events import record_event
+from ..models import EventSource
+from . import visitor as visitors
+
+logger = logging.getLogger(__name__)
+
+
+@cache
+def _ignored_agents(pattern: str) -> re.Pattern[str] | None:
+    return re.compile(pattern, re.IGNORECASE) if pattern else None
+
+
+def is_trackable(request: HttpRequest) -> bool:
+    """Only real GET page loads count: no HEAD/POST, previews or known robots."""
+    if request.method != "GET" or not conf.get("TRACK_PAGE_VIEWS"):
+        return False
+    agents = _ignored_agents(conf.get("IGNORE_USER_AGENTS"))
+    return not (agents and agents.search(request.headers.get("User-Agent", "")))
+
+
+def page_view_properties(page, request: HttpRequest) -> dict:
+    """What a page view records: page id and type, its tags, the path and the referrer."""
+    properties = {
+        "page_id": page.pk,
+        "page_type": type(page)._meta.label_lower,
+        "path": request.path[:500],
+    }
+    tags = getattr(page, "tags", None)
+    if tags is not None and hasattr(tags, "names"):
+        properties["tags"] = sorted(tags.names())
+    referrer = request.headers.get("Referer", "")
+    if referrer:
+        properties["referrer"] = referrer[:500]
+    return properties
+
+
+def record_page_view(page, request: HttpRequest, serve_args, serve_kwargs) -> None:
+    """``before_serve_page``: one INSERT for the view; never breaks the page."""
+    try:
+        if not is_trackable(request):
+            return
+        visitor = visitors.ensure(request)
+        properties = page_view_properties(page, request)
+        try:
+            with transaction.atomic():
+                record_event(
+                    "page_view",
+                    contact=visitor.contact_id,
+                    visitor_id=visitor.uuid,
+                    properties=properties,
+                    source=EventSource.PAGE,
+                )
+        except IntegrityError:
+            # The cookie names a contact that no longer exists: keep the view, drop the link.
+            visitors.remember(request, visitors.VisitorId(visitor.uuid))
+            record_event(
+                "page_view", visitor_id=visitor.uuid, properties=properties, source=EventSource.PAGE
+            )
+    except Exception:
+        logger.exception("wagtail-journeys could not record a page view of %s", request.path)
+
+
+def send_visitor_cookie(next_serve):
+    """``on_serve_page``: set the visitor cookie on the page's response when it was issued."""
+
+    def serve(page, request, args, kwargs):
+        response = next_serve(page, request, args, kwargs)
+        try:
+            visitors.set_cookie(request, response)
+        except Exception:
+            logger.exception("wagtail-journeys could not set the visitor cookie")
+        return response
+
+    return serve

@@ -1,0 +1,94 @@
+"""Signed visitor ids, issued by the server and held in a first-party cookie.
+
+A visitor token is ``<uuid hex>[.<contact id>]`` signed with the project's SECRET_KEY, so a
+browser can present only an id the server gave it, and the contact it was identified as
+(if any) travels with it: recording a page view stays a single INSERT.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+
+from .. import conf
+from ..exceptions import InvalidVisitor
+
+_SIGNER = signing.Signer(salt="wagtail_journeys.visitor")
+
+
+@dataclass(frozen=True)
+class VisitorId:
+    """A visitor's id and, once identified, its contact's primary key."""
+
+    uuid: uuid.UUID
+    contact_id: int | None = None
+
+    @classmethod
+    def new(cls) -> VisitorId:
+        return cls(uuid.uuid4())
+
+    @property
+    def token(self) -> str:
+        """The signed form, for the cookie and the beacon."""
+        value = self.uuid.hex if self.contact_id is None else f"{self.uuid.hex}.{self.contact_id}"
+        return _SIGNER.sign(value)
+
+    @classmethod
+    def from_token(cls, token: str) -> VisitorId:
+        """Parse a signed token; raise ``InvalidVisitor`` when it is forged or malformed."""
+        if not isinstance(token, str) or len(token) > 200:
+            raise InvalidVisitor("Visitor id is not one this server issued.")
+        try:
+            value = _SIGNER.unsign(token)
+            hex_id, _, contact = value.partition(".")
+            return cls(uuid.UUID(hex=hex_id), int(contact) if contact else None)
+        except (signing.BadSignature, ValueError) as exc:
+            raise InvalidVisitor("Visitor id is not one this server issued.") from exc
+
+
+def from_request(request: HttpRequest) -> VisitorId | None:
+    """The visitor of this request: the one set during this request, else the cookie's."""
+    current = getattr(request, "journeys_visitor", None)
+    if current is not None:
+        return current
+    token = request.COOKIES.get(conf.get("VISITOR_COOKIE_NAME"))
+    if not token:
+        return None
+    try:
+        return VisitorId.from_token(token)
+    except InvalidVisitor:
+        return None
+
+
+def ensure(request: HttpRequest) -> VisitorId:
+    """The visitor of this request, issuing a new id (sent by ``set_cookie``) if needed."""
+    visitor = from_request(request)
+    if visitor is None:
+        visitor = VisitorId.new()
+        remember(request, visitor)
+    else:
+        request.journeys_visitor = visitor
+    return visitor
+
+
+def remember(request: HttpRequest, visitor: VisitorId) -> None:
+    """Make ``visitor`` this request's visitor and have its cookie (re)sent on the response."""
+    request.journeys_visitor = visitor
+    request.journeys_visitor_changed = True
+
+
+def set_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Send the visitor cookie if this request issued or changed the visitor id."""
+    if getattr(request, "journeys_visitor_changed", False):
+        response.set_cookie(
+            conf.get("VISITOR_COOKIE_NAME"),
+            request.journeys_visitor.token,
+            max_age=conf.get("VISITOR_COOKIE_AGE"),
+            secure=conf.get("VISITOR_COOKIE_SECURE") or request.is_secure(),
+            httponly=True,
+            samesite=conf.get("VISITOR_COOKIE_SAMESITE"),
+        )
+    return response

@@ -1,0 +1,18 @@
+"""``path("journeys/", include("wagtail_journeys.urls"))`` mounts everything public."""
+
+from django.urls import path
+
+from .api import api
+from .api.access import guard
+
+app_name = "wagtail_journeys"
+
+_api_patterns, _, _ = api.urls
+for _pattern in _api_patterns:
+    _pattern.callback = guard(_pattern.callback)
+# Nested under this app's namespace; ninja reverses its own views through this name.
+api.urls_namespace = f"{app_name}:api"
+
+urlpatterns = [
+    path("api/", (_api_patterns, "api", "api")),
+]

@@ -1,0 +1,15 @@
+"""Wiring only: hooks and admin viewsets."""
+
+from wagtail import hooks
+
+from .tracking import forms, pages
+from .views.contacts import ContactViewSet
+
+hooks.register("before_serve_page", pages.record_page_view)
+hooks.register("on_serve_page", pages.send_visitor_cookie)
+hooks.register("on_serve_page", forms.keep_request)
+
+
+@hooks.register("register_admin_viewset")
+def register_contact_viewset():
+    return ContactViewSet("journeys_contacts")
