@@ -1,3 +1,3 @@
-"""Marketing automation for Wagtail: contacts, segments, emails as pages, scenarios as page trees."""
+"""Marketing automation for Wagtail: contacts, segments, emails and scenarios as pages."""
 
 __version__ = "0.1.0"

@@ -169,6 +169,15 @@ def apply_activity(events: Iterable[Event]) -> int:
         for event in events:
             if event.contact_id is None and event.visitor_id in owners:
                 event.contact_id = owners[event.visitor_id]
+    named = {e.contact_id for e in events if e.contact_id}
+    if named:
+        gone = named - set(Contact.objects.filter(pk__in=named).values_list("pk", flat=True))
+        if gone:
+            # A stale cookie named a contact deleted since: keep the event, anonymously.
+            Event.objects.filter(contact_id__in=gone, id__lte=events[-1].pk).update(contact=None)
+            for event in events:
+                if event.contact_id in gone:
+                    event.contact_id = None
     latest: dict[int, dt.datetime] = {}
     for event in events:
         if event.contact_id and (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 
 from .. import conf
 from ..contacts import identify as identify_visitor
@@ -38,7 +38,9 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
     properties = validate_properties(payload.properties)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     if key is not None and len(key) > 150:
-        raise InvalidInput("idempotency_key is longer than 150 characters.", field="idempotency_key")
+        raise InvalidInput(
+            "idempotency_key is longer than 150 characters.", field="idempotency_key"
+        )
     contact = None
     if caller.is_server:
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
@@ -67,7 +69,7 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         source=EventSource.API if caller.is_server else EventSource.BEACON,
         idempotency_key=key,
     )
-    return (201 if created else 200), EventOut(id=event.pk, created=created)
+    return Status(201 if created else 200, EventOut(id=event.pk, created=created))
 
 
 @router.post(

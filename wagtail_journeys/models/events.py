@@ -27,12 +27,16 @@ class Event(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=100)
+    # No database constraint: a page view is one INSERT that must never fail, even when a
+    # browser's cookie still names a contact deleted since; the activity batch clears such
+    # ids (``contacts.apply_activity``). Deleting a contact still deletes its events.
     contact = models.ForeignKey(
         "wagtail_journeys.Contact",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="events",
+        db_constraint=False,
     )
     visitor_id = models.UUIDField(_("visitor"), null=True, blank=True)
     properties = models.JSONField(_("properties"), default=dict, blank=True)

@@ -6,7 +6,7 @@ import logging
 import re
 from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 
 from .. import conf
@@ -52,21 +52,13 @@ def record_page_view(page, request: HttpRequest, serve_args, serve_kwargs) -> No
         if not is_trackable(request):
             return
         visitor = visitors.ensure(request)
-        properties = page_view_properties(page, request)
-        try:
-            with transaction.atomic():
-                record_event(
-                    "page_view",
-                    contact=visitor.contact_id,
-                    visitor_id=visitor.uuid,
-                    properties=properties,
-                    source=EventSource.PAGE,
-                )
-        except IntegrityError:
-            # The cookie names a contact that no longer exists: keep the view, drop the link.
-            visitors.remember(request, visitors.VisitorId(visitor.uuid))
+        with transaction.atomic():
             record_event(
-                "page_view", visitor_id=visitor.uuid, properties=properties, source=EventSource.PAGE
+                "page_view",
+                contact=visitor.contact_id,
+                visitor_id=visitor.uuid,
+                properties=page_view_properties(page, request),
+                source=EventSource.PAGE,
             )
     except Exception:
         logger.exception("wagtail-journeys could not record a page view of %s", request.path)

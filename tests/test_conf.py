@@ -1,0 +1,52 @@
+"""``WAGTAIL_JOURNEYS`` settings: defaults, and ``manage.py check`` on bad values."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from wagtail_journeys import conf
+
+
+def test_defaults_without_any_setting():
+    with override_settings():
+        from django.conf import settings
+
+        del settings.WAGTAIL_JOURNEYS
+        assert conf.get("MAX_BODY_BYTES") == 64 * 1024
+        assert conf.check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"MAX_BODY_BYTES": -1}, "MAX_BODY_BYTES must be a positive integer"),
+        ({"MAX_BODY_BYTES": "64k"}, "MAX_BODY_BYTES must be a positive integer"),
+        ({"TRACK_PAGE_VIEWS": "yes"}, "TRACK_PAGE_VIEWS must be True or False"),
+        ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "is not an IANA timezone"),
+        ({"CORS_ALLOWED_ORIGINS": ["shop.example.com"]}, "CORS_ALLOWED_ORIGINS"),
+        ({"CORS_ALLOWED_ORIGINS": "https://shop.example.com"}, "CORS_ALLOWED_ORIGINS"),
+        ({"DEFAULT_EMAIL_STATUS": "maybe"}, "DEFAULT_EMAIL_STATUS"),
+        ({"IGNORE_USER_AGENTS": "(unclosed"}, "IGNORE_USER_AGENTS"),
+        ({"VISITOR_COOKIE_NAME": "bad name;"}, "VISITOR_COOKIE_NAME"),
+        ({"MAX_BODY_BYTE": 10}, "unknown option 'MAX_BODY_BYTE'"),
+    ],
+)
+def test_bad_values_fail_manage_py_check(options, message):
+    with override_settings(WAGTAIL_JOURNEYS=options):
+        errors = conf.check_settings()
+        assert any(message in e.msg for e in errors), [e.msg for e in errors]
+        with pytest.raises(SystemCheckError, match="journeys.E002"):
+            call_command("check")
+
+
+def test_not_a_dict():
+    with override_settings(WAGTAIL_JOURNEYS=["oops"]):
+        assert conf.check_settings()[0].id == "journeys.E001"
+
+
+def test_unknown_option_in_code_is_a_bug():
+    with pytest.raises(KeyError):
+        conf.get("NO_SUCH_OPTION")
