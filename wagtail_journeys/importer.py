@@ -1,0 +1,417 @@
+"""Importing contacts from CSV: read, validate, then upsert in batches.
+
+``import_contacts`` takes the lines of a CSV file (any iterable of strings, so a file is
+streamed, never loaded whole) and guarantees:
+
+- every row is validated completely before anything of it is written, and each batch is
+  written in one transaction, so a row is never half-written;
+- an empty cell changes nothing, so an existing contact's ``email_status`` (consent) only
+  changes when the row's ``email_status`` cell says so;
+- attributes are merged key by key and tags are added, never removed;
+- a row repeating an email seen earlier in the file is merged into it, in file order
+  (later non-empty cells win), exactly as if the rows came in two imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import json
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from taggit.models import Tag
+
+from . import conf
+from .contacts import normalize_email
+from .exceptions import InvalidInput
+from .models import Contact, ContactTag
+from .models.contacts import Civility, EmailStatus
+
+FIELD_COLUMNS = (
+    "first_name",
+    "last_name",
+    "civility",
+    "birth_date",
+    "phone",
+    "locale",
+    "timezone",
+    "email_status",
+    "sms_opt_in",
+)
+COLUMNS = ("email", *FIELD_COLUMNS, "tags", "attributes")
+ATTRIBUTE_PREFIX = "attr:"
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+TAG_MAX_LENGTH = 100
+#: SQLite's historical limit of bound parameters in one statement, with room to spare.
+_IN_CHUNK = 900
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_TAG_SEPARATORS = re.compile(r"[;,]")
+
+
+class InvalidHeader(InvalidInput):
+    """The header row cannot be imported: nothing in the file is."""
+
+
+@dataclass
+class ContactRow:
+    """One validated row: only the cells that were filled in."""
+
+    line: int
+    email: str
+    fields: dict[str, Any]
+    attributes: dict[str, Any]
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row that was not imported: where, why, and its cells as read (``header`` names them)."""
+
+    line: int
+    reason: str
+    cells: list[str]
+    header: list[str]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do), row by row."""
+
+    header: list[str] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    rejected: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + self.merged + self.rejected
+
+
+def parse_header(cells: list[str]) -> list[str]:
+    """Return the canonical column names of a header row, or raise ``InvalidHeader``.
+
+    Names are case-insensitive; ``attr:<key>`` keeps its key as written. Unknown or
+    repeated columns are refused, so a misspelt column never silently drops data.
+    """
+    names = []
+    for cell in cells:
+        name = cell.strip()
+        if name.lower().startswith(ATTRIBUTE_PREFIX):
+            key = name[len(ATTRIBUTE_PREFIX) :].strip()
+            if not key:
+                raise InvalidHeader("Column 'attr:' needs a key, such as 'attr:member_since'.")
+            names.append(ATTRIBUTE_PREFIX + key)
+        else:
+            names.append(name.lower())
+    unknown = [name for name in names if name not in COLUMNS and not name.startswith("attr:")]
+    if unknown:
+        raise InvalidHeader(
+            f"Unknown column(s): {', '.join(map(repr, unknown))}. Known columns: "
+            f"{', '.join(COLUMNS)}, and attr:<key> for attributes."
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidHeader(f"Repeated column(s): {', '.join(map(repr, repeated))}.")
+    if "email" not in names:
+        raise InvalidHeader("The header has no 'email' column.")
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _max_length(name: str) -> int:
+    return Contact._meta.get_field(name).max_length
+
+
+_LIMITS = {
+    name: _max_length(name) for name in ("first_name", "last_name", "phone", "locale", "timezone")
+}
+
+
+def _field_value(name: str, value: str) -> Any:
+    if name in _LIMITS and len(value) > _LIMITS[name]:
+        raise InvalidInput(f"{name} is longer than {_LIMITS[name]} characters.", field=name)
+    if name == "civility":
+        civility = value.lower().rstrip(".")
+        if civility not in Civility.values:
+            raise InvalidInput(
+                f"civility {value!r} is not one of {', '.join(Civility.values)}.", field=name
+            )
+        return civility
+    if name == "email_status":
+        status = value.lower()
+        if status not in EmailStatus.values:
+            raise InvalidInput(
+                f"email_status {value!r} is not one of {', '.join(EmailStatus.values)}.",
+                field=name,
+            )
+        return status
+    if name == "birth_date":
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError
+            date = dt.date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"birth_date {value!r} is not a date (YYYY-MM-DD).", field=name
+            ) from None
+        if date > dt.date.today():
+            raise InvalidInput(f"birth_date {value} is in the future.", field=name)
+        return date
+    if name == "timezone" and not _is_timezone(value):
+        raise InvalidInput(
+            f"timezone {value!r} is not an IANA timezone (such as Europe/Paris).", field=name
+        )
+    if name == "locale" and not _LOCALE.fullmatch(value):
+        raise InvalidInput(f"locale {value!r} is not a locale such as en or fr-FR.", field=name)
+    if name == "sms_opt_in":
+        try:
+            return BOOLEANS[value.lower()]
+        except KeyError:
+            raise InvalidInput(
+                f"sms_opt_in {value!r} is not one of true/false/1/0/yes/no.", field=name
+            ) from None
+    return value
+
+
+def validate_row(names: list[str], cells: list[str], line: int) -> ContactRow:
+    """Turn one CSV record into a ``ContactRow``, or raise ``InvalidInput`` with the reason."""
+    if len(cells) != len(names):
+        raise InvalidInput(f"{len(cells)} cells, but the header has {len(names)} columns.")
+    values = {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
+    if not values["email"]:
+        raise InvalidInput("email is empty.", field="email")
+    email = normalize_email(values["email"])
+    fields = {
+        name: _field_value(name, values[name])
+        for name in FIELD_COLUMNS
+        if values.get(name)  # an empty cell changes nothing
+    }
+    attributes: dict[str, Any] = {}
+    if values.get("attributes"):
+        try:
+            attributes = json.loads(values["attributes"])
+        except ValueError:
+            raise InvalidInput("attributes is not valid JSON.", field="attributes") from None
+        if not isinstance(attributes, dict):
+            raise InvalidInput("attributes must be a JSON object.", field="attributes")
+    for name, value in values.items():
+        if name.startswith(ATTRIBUTE_PREFIX) and value:
+            attributes[name[len(ATTRIBUTE_PREFIX) :]] = value
+    tags = []
+    for tag in _TAG_SEPARATORS.split(values.get("tags", "")):
+        tag = tag.strip()
+        if len(tag) > TAG_MAX_LENGTH:
+            raise InvalidInput(f"tag {tag[:20]!r}… is longer than 100 characters.", field="tags")
+        if tag and tag not in tags:
+            tags.append(tag)
+    return ContactRow(line, email, fields, attributes, tags)
+
+
+def _records(lines: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, list[str] | str]]]:
+    """Split off the header; yield ``(line, cells)`` or ``(line, csv error message)``."""
+    lines = iter(lines)
+    first = next(lines, "")
+    if not first.strip():
+        raise InvalidHeader("The file is empty: it needs a header row with an 'email' column.")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(chain([first], lines), delimiter=delimiter)
+    header = next(reader)
+
+    def records() -> Iterator[tuple[int, list[str] | str]]:
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield line, f"unreadable CSV: {exc}."
+                continue
+            if cells and any(cell.strip() for cell in cells):
+                yield line, cells
+
+    return header, records()
+
+
+def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _apply(contact: Contact, row: ContactRow, changed: set[str]) -> bool:
+    before = len(changed)
+    for name, value in row.fields.items():
+        if getattr(contact, name) != value:
+            setattr(contact, name, value)
+            changed.add(name)
+    if row.attributes:
+        merged = {**(contact.attributes or {}), **row.attributes}
+        if merged != contact.attributes:
+            contact.attributes = merged
+            changed.add("attributes")
+    return len(changed) > before
+
+
+def _ensure_tags(names: set[str]) -> dict[str, int]:
+    """Return ``{name: tag id}``, creating the missing tags in bulk with unique slugs."""
+    ids: dict[str, int] = {}
+    for chunk in _chunks(sorted(names)):
+        ids.update(Tag.objects.filter(name__in=chunk).values_list("name", "id"))
+    missing = sorted(names - ids.keys())
+    if missing:
+        wanted = {name: slugify(name)[:90] or "tag" for name in missing}
+        taken = set()
+        for chunk in _chunks(sorted(set(wanted.values()))):
+            taken.update(Tag.objects.filter(slug__in=chunk).values_list("slug", flat=True))
+        new = []
+        for name in missing:
+            slug, n = wanted[name], 1
+            while slug in taken:
+                slug, n = f"{wanted[name]}_{n}", n + 1
+            taken.add(slug)
+            new.append(Tag(name=name, slug=slug))
+        Tag.objects.bulk_create(new, ignore_conflicts=True)
+        for chunk in _chunks(missing):
+            ids.update(Tag.objects.filter(name__in=chunk).values_list("name", "id"))
+    return ids
+
+
+def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, dry_run: bool):
+    emails = sorted({row.email for row in rows})
+    existing: dict[str, Contact] = {}
+    for chunk in _chunks(emails):
+        existing.update((c.email, c) for c in Contact.objects.filter(email__in=chunk))
+    tagged = {row.email for row in rows if row.tags and row.email in existing}
+    has_tag: set[tuple[int, str]] = set()
+    if tagged:
+        for chunk in _chunks([existing[email].pk for email in tagged]):
+            has_tag.update(
+                ContactTag.objects.filter(content_object_id__in=chunk).values_list(
+                    "content_object_id", "tag__name"
+                )
+            )
+    new: dict[str, Contact] = {}
+    changed_fields: set[str] = set()
+    changed: dict[str, Contact] = {}
+    new_tags: dict[str, list[str]] = {}
+    default_status = conf.get("DEFAULT_EMAIL_STATUS")
+    for row in rows:
+        contact = existing.get(row.email) or new.get(row.email)
+        created = contact is None
+        if created:
+            contact = Contact(email=row.email, email_status=default_status)
+            new[row.email] = contact
+        fields_changed = _apply(contact, row, changed_fields)
+        pending = new_tags.setdefault(row.email, [])
+        added = [tag for tag in row.tags if tag not in pending and (contact.pk, tag) not in has_tag]
+        pending.extend(added)
+        if row.email in seen:
+            report.merged += 1
+        elif created:
+            report.created += 1
+        elif fields_changed or added:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if fields_changed and not created:
+            changed[row.email] = contact
+        seen.add(row.email)
+    if dry_run:
+        return
+    now = timezone.now()
+    for contact in changed.values():
+        contact.updated_at = now
+    with transaction.atomic():
+        Contact.objects.bulk_create(new.values(), batch_size=500)
+        if changed:
+            Contact.objects.bulk_update(
+                changed.values(), [*sorted(changed_fields), "updated_at"], batch_size=500
+            )
+        wanted = {email: tags for email, tags in new_tags.items() if tags}
+        if wanted:
+            tag_ids = _ensure_tags({tag for tags in wanted.values() for tag in tags})
+            contacts = {**existing, **new}
+            ContactTag.objects.bulk_create(
+                [
+                    ContactTag(content_object_id=contacts[email].pk, tag_id=tag_ids[tag])
+                    for email, tags in wanted.items()
+                    for tag in tags
+                ],
+                batch_size=500,
+            )
+
+
+def import_contacts(
+    lines: Iterable[str],
+    *,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    on_reject: Callable[[Rejection], None] | None = None,
+    on_batch: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Upsert the contacts of a CSV file, ``batch_size`` rows per transaction.
+
+    Raises ``InvalidHeader`` (before writing anything) when the header cannot be used.
+    Rejected rows are passed to ``on_reject`` and counted; ``on_batch`` is called after
+    each batch. With ``dry_run`` the database is read but never written.
+    """
+    header, records = _records(lines)
+    names = parse_header(header)
+    report = ImportReport(header=header)
+    seen: set[str] = set()
+    batch: list[ContactRow] = []
+
+    def flush() -> None:
+        for attempt in range(2):
+            fresh = {row.email for row in batch} - seen
+            counts = (report.created, report.updated, report.unchanged, report.merged)
+            try:
+                _write_batch(batch, seen, report, dry_run)
+                break
+            except IntegrityError:
+                # A contact was created concurrently by the site: count again and retry once.
+                if attempt:
+                    raise
+                seen.difference_update(fresh)
+                report.created, report.updated, report.unchanged, report.merged = counts
+        batch.clear()
+        if on_batch:
+            on_batch(report)
+
+    for line, cells in records:
+        try:
+            if isinstance(cells, str):
+                raise InvalidInput(cells)
+            batch.append(validate_row(names, cells, line))
+        except InvalidInput as exc:
+            report.rejected += 1
+            if on_reject:
+                on_reject(
+                    Rejection(line, str(exc), cells if isinstance(cells, list) else [], header)
+                )
+            continue
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return report
