@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,11 @@ TAGS = [
     "poetry",
     "comics",
 ]
+
+
+def unidecoded(name: str) -> str:
+    """The ASCII form used in the generated addresses (``Chloé`` → ``chloe``)."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
 
 
 def write_csv(path: Path, rows: int = ROWS, seed: int = 2) -> None:
@@ -65,7 +71,7 @@ def write_csv(path: Path, rows: int = ROWS, seed: int = 2) -> None:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             writer.writerow(
                 [
-                    f"{first.lower().replace('é', 'e').replace('è', 'e')}.{last.lower()}.{i}@example.com",
+                    f"{unidecoded(first)}.{last.lower()}.{i}@example.com",
                     first,
                     last,
                     rng.choice(["mr", "mrs", "ms", ""]),
@@ -103,6 +109,7 @@ def main() -> int:
             "JOURNEYS_SQLITE_PATH": str(tmp / "bench.sqlite3"),
             "DJANGO_SETTINGS_MODULE": "example_site.settings",
             "PYTHONPATH": str(ROOT),
+            "DJANGO_DEBUG": "0",
         }
         env.pop("JOURNEYS_DB", None)
         manage = [sys.executable, str(ROOT / "example_site" / "manage.py")]

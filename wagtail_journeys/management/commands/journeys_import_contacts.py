@@ -12,6 +12,7 @@ import io
 import os
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import reset_queries
 
 from ...importer import ImportReport, InvalidHeader, Rejection, import_contacts
 from ..progress import ProgressBar
@@ -65,6 +66,7 @@ class Command(BaseCommand):
                 rejects_writer.writerow([rejection.line, rejection.reason, *rejection.cells])
 
         def on_batch(report: ImportReport) -> None:
+            reset_queries()  # with DEBUG on, Django would keep every batch's SQL
             if progress:
                 progress.update(report.rows, raw.tell())
 
