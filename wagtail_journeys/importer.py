@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
@@ -56,6 +56,8 @@ _IN_CHUNK = 900
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _TAG_SEPARATORS = re.compile(r"[;,]")
+_CIVILITIES = frozenset(Civility.values)
+_STATUSES = frozenset(EmailStatus.values)
 
 
 class InvalidHeader(InvalidInput):
@@ -152,14 +154,14 @@ def _field_value(name: str, value: str) -> Any:
         raise InvalidInput(f"{name} is longer than {_LIMITS[name]} characters.", field=name)
     if name == "civility":
         civility = value.lower().rstrip(".")
-        if civility not in Civility.values:
+        if civility not in _CIVILITIES:
             raise InvalidInput(
                 f"civility {value!r} is not one of {', '.join(Civility.values)}.", field=name
             )
         return civility
     if name == "email_status":
         status = value.lower()
-        if status not in EmailStatus.values:
+        if status not in _STATUSES:
             raise InvalidInput(
                 f"email_status {value!r} is not one of {', '.join(EmailStatus.values)}.",
                 field=name,
@@ -342,7 +344,7 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
     for contact in changed.values():
         contact.updated_at = now
     with transaction.atomic():
-        Contact.objects.bulk_create(new.values(), batch_size=500)
+        _insert_contacts(list(new.values()), now)
         if changed:
             Contact.objects.bulk_update(
                 changed.values(), [*sorted(changed_fields), "updated_at"], batch_size=500
@@ -350,15 +352,45 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
         wanted = {email: tags for email, tags in new_tags.items() if tags}
         if wanted:
             tag_ids = _ensure_tags({tag for tags in wanted.values() for tag in tags})
-            contacts = {**existing, **new}
-            ContactTag.objects.bulk_create(
-                [
-                    ContactTag(content_object_id=contacts[email].pk, tag_id=tag_ids[tag])
-                    for email, tags in wanted.items()
-                    for tag in tags
-                ],
-                batch_size=500,
+            pks = {email: contact.pk for email, contact in existing.items()}
+            for chunk in _chunks([email for email in wanted if email in new]):
+                pks.update(Contact.objects.filter(email__in=chunk).values_list("email", "pk"))
+            _insert(
+                ContactTag,
+                [ContactTag._meta.get_field("content_object"), ContactTag._meta.get_field("tag")],
+                [[pks[email], tag_ids[tag]] for email, tags in wanted.items() for tag in tags],
             )
+
+
+def _insert(model: type[models.Model], fields: list[models.Field], rows: list[list]) -> None:
+    """INSERT rows (already prepared for the database) with one ``executemany``.
+
+    Much faster than ``bulk_create``, which on SQLite splits a batch into statements of
+    999 parameters, compiles each one and builds a model instance per row.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    # Only names from the model's own metadata, quoted, go into the statement.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(model._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _insert_contacts(contacts: list[Contact], now: dt.datetime) -> None:
+    connection = connections[router.db_for_write(Contact)]
+    fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+    for contact in contacts:
+        contact.updated_at = now
+    rows = [
+        [f.get_db_prep_save(getattr(c, f.attname), connection) for f in fields] for c in contacts
+    ]
+    _insert(Contact, fields, rows)
 
 
 def import_contacts(
