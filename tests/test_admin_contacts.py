@@ -274,3 +274,17 @@ def test_superuser_can_delete(admin_client):
     contact = ContactFactory()
     assert admin_client.post(url("delete", contact.pk)).status_code == 302
     assert not Contact.objects.exists()
+
+
+def test_listing_exports_the_filtered_contacts_as_csv(admin_client):
+    ContactFactory(email="kept@example.com", email_status=EmailStatus.BOUNCED)
+    ContactFactory(email="other@example.com")
+    response = admin_client.get(url("index"), {"email_status": "bounced", "export": "csv"})
+    body = b"".join(response.streaming_content).decode()
+    assert "kept@example.com" in body and "other@example.com" not in body
+
+
+def test_listing_links_each_contact_to_its_page(admin_client):
+    contact = ContactFactory()
+    html = admin_client.get(url("index")).content.decode()
+    assert url("inspect", contact.pk) in html

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from wagtail_journeys.importer import import_contacts, parse_header
+from wagtail_journeys.importer import import_contacts
 from wagtail_journeys.models import Contact
 
 pytestmark = pytest.mark.django_db
@@ -276,7 +276,3 @@ def test_import_contacts_reads_any_iterable_of_lines():
     assert (report.created, report.rejected) == (1, 1)
     assert Contact.objects.get().civility == "dr"
     assert rejected[0].line == 3 and rejected[0].cells == ["b@example.com", "king"]
-
-
-def test_parse_header_keeps_attribute_keys_as_written():
-    assert parse_header([" Email ", "ATTR:MemberSince"]) == ["email", "attr:MemberSince"]
