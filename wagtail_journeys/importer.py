@@ -187,10 +187,19 @@ def _insert(model: type[models.Model], fields: list[models.Field], rows: list[li
 def _insert_contacts(contacts: list[Contact], now: dt.datetime) -> None:
     connection = connections[router.db_for_write(Contact)]
     fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+    # Text needs no preparing (the values are validated strings); the rest goes through
+    # the field, as bulk_create would.
+    prepared = [not isinstance(f, models.CharField) for f in fields]
     for contact in contacts:
         contact.updated_at = now
     rows = [
-        [f.get_db_prep_save(getattr(c, f.attname), connection) for f in fields] for c in contacts
+        [
+            f.get_db_prep_save(value, connection) if prep else value
+            for f, prep, value in zip(
+                fields, prepared, (getattr(c, f.attname) for f in fields), strict=True
+            )
+        ]
+        for c in contacts
     ]
     _insert(Contact, fields, rows)
 
