@@ -34,8 +34,8 @@ TIMELINE_PAGE_SIZE = 25
 TAG_FILTER_CHOICES = 30
 
 
-def _json(value) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+def _json(value, *, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class ContactFilterSet(WagtailFilterSet):
@@ -125,27 +125,14 @@ class ContactInspectView(generic.InspectView):
     """A contact's fields, interests and consent, then its event timeline (newest first)."""
 
     template_name = "wagtail_journeys/contacts/inspect.html"
-    fields = [
-        "email",
-        "first_name",
-        "last_name",
-        "civility",
-        "birth_date",
-        "phone",
-        "locale",
-        "timezone",
-        "tags",
-        "email_status",
-        "sms_opt_in",
-        "attributes",
-        "created_at",
-        "last_activity_at",
-    ]
 
     def get_attributes_display_value(self):
         if not self.object.attributes:
             return "-"
         return format_html("<pre>{}</pre>", _json(self.object.attributes))
+
+    def get_last_activity_at_display_value(self):
+        return self.object.last_activity_at or _("Never")
 
     def get_sms_opt_in_display_value(self):
         return _("Yes") if self.object.sms_opt_in else _("No")
@@ -154,7 +141,10 @@ class ContactInspectView(generic.InspectView):
         events = self.object.events.order_by("-occurred_at", "-id")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(self.request.GET.get("p"))
         page.rows = [
-            {"event": event, "properties": _json(event.properties) if event.properties else ""}
+            {
+                "event": event,
+                "properties": _json(event.properties, indent=None) if event.properties else "",
+            }
             for event in page
         ]
         return page
@@ -195,6 +185,22 @@ class ContactViewSet(ModelViewSet):
     ]
     inspect_view_enabled = True
     inspect_view_class = ContactInspectView
+    inspect_view_fields = [
+        "email",
+        "first_name",
+        "last_name",
+        "civility",
+        "birth_date",
+        "phone",
+        "locale",
+        "timezone",
+        "tags",
+        "email_status",
+        "sms_opt_in",
+        "attributes",
+        "created_at",
+        "last_activity_at",
+    ]
     edit_handler = ObjectList(
         [
             MultiFieldPanel(
