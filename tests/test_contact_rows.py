@@ -65,3 +65,7 @@ def test_read_records_detects_semicolons_and_reports_lines():
 def test_read_records_turns_csv_errors_into_rejections():
     _, records = read_records(["email\n", "a\x00b\n", "ok@b.example\n"])
     assert [line for line, _ in records] == [2, 3]
+
+
+def test_parse_header_ignores_a_byte_order_mark():
+    assert parse_header(["\ufeffemail"]) == ["email"]

@@ -276,3 +276,25 @@ def test_import_contacts_reads_any_iterable_of_lines():
     assert (report.created, report.rejected) == (1, 1)
     assert Contact.objects.get().civility == "dr"
     assert rejected[0].line == 3 and rejected[0].cells == ["b@example.com", "king"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal_at_most_every_interval():
+    from wagtail_journeys.management.progress import ProgressBar
+
+    now = [0.0]
+    terminal = Terminal()
+    bar = ProgressBar(terminal, total_bytes=1000, interval=0.2, width=10, clock=lambda: now[0])
+    now[0] = 1.0
+    bar.update(rows=500, bytes_read=500)
+    bar.update(rows=600, bytes_read=600)  # too soon: not drawn
+    now[0] = 2.0
+    bar.finish(rows=1000, bytes_read=1000)
+    assert terminal.getvalue() == (
+        "\r\x1b[2K[#####-----]  50%  500 rows  500 rows/s  1.0 s"
+        "\r\x1b[2K[##########] 100%  1,000 rows  500 rows/s  2.0 s\n"
+    )

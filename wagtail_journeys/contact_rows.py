@@ -77,7 +77,7 @@ def parse_header(cells: list[str]) -> list[str]:
     """
     names = []
     for cell in cells:
-        name = cell.strip()
+        name = cell.strip().lstrip("\ufeff").strip()
         if name.lower().startswith(ATTRIBUTE_PREFIX):
             key = name[len(ATTRIBUTE_PREFIX) :].strip()
             if not key:
