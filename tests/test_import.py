@@ -298,3 +298,37 @@ def test_progress_bar_redraws_in_place_on_a_terminal_at_most_every_interval():
         "\r\x1b[2K[#####-----]  50%  500 rows  500 rows/s  1.0 s"
         "\r\x1b[2K[##########] 100%  1,000 rows  500 rows/s  2.0 s\n"
     )
+
+
+def test_the_documented_csv_example_imports_cleanly(tmp_path):
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs/how-to/import-contacts.md").read_text()
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    out, err = run(tmp_path, example, "--no-progress")
+    assert err == ""
+    assert "created 2" in out and "rejected 0" in out
+
+
+def test_the_example_sites_sample_rejects_what_the_docs_say(tmp_path):
+    from pathlib import Path
+
+    sample = Path(__file__).parent.parent / "example_site/contacts-sample.csv"
+    Contact.objects.create(email="alice.martin0@example.com")
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "journeys_import_contacts",
+        str(sample),
+        "--dry-run",
+        "--no-progress",
+        stdout=out,
+        stderr=err,
+    )
+    assert err.getvalue().splitlines() == [
+        "line 5: 'not-an-address' is not a valid email address.",
+        "line 6: birth_date '1985-02-30' is not a date (YYYY-MM-DD).",
+    ]
+    assert out.getvalue().strip() == (
+        "Dry run, nothing written: would have created 2, updated 1, unchanged 0, "
+        "merged 0 repeated emails, rejected 2 of 5 rows."
+    )

@@ -100,7 +100,7 @@ class Command(BaseCommand):
             progress.finish(report.rows, size)
         prefix = "Dry run, nothing written: would have " if dry_run else ""
         self.stdout.write(
-            f"{prefix}created {report.created}, updated {report.updated}, "
-            f"unchanged {report.unchanged}, merged {report.merged} repeated emails, "
-            f"rejected {report.rejected} of {report.rows} rows."
+            f"{prefix}created {report.created:,}, updated {report.updated:,}, "
+            f"unchanged {report.unchanged:,}, merged {report.merged:,} repeated emails, "
+            f"rejected {report.rejected:,} of {report.rows:,} rows."
         )
