@@ -332,3 +332,28 @@ def test_the_example_sites_sample_rejects_what_the_docs_say(tmp_path):
         "Dry run, nothing written: would have created 2, updated 1, unchanged 0, "
         "merged 0 repeated emails, rejected 2 of 5 rows."
     )
+
+
+def test_progress_bar_clears_its_line_for_a_message_and_redraws_at_once():
+    from wagtail_journeys.management.progress import ProgressBar
+
+    now = [0.0]
+    terminal = Terminal()
+    bar = ProgressBar(terminal, total_bytes=10, interval=60, width=2, clock=lambda: now[0])
+    now[0] = 1.0
+    bar.update(rows=1, bytes_read=5)
+    bar.clear()
+    terminal.write("line 2: bad\n")
+    bar.update(rows=2, bytes_read=10)
+    assert terminal.getvalue().split("\r\x1b[2K") == [
+        "",
+        "[#-]  50%  1 rows  1 rows/s  1.0 s",
+        "line 2: bad\n",
+        "[##] 100%  2 rows  2 rows/s  1.0 s",
+    ]
+
+
+def test_an_unwritable_rejects_file_is_fatal_before_importing(tmp_path):
+    with pytest.raises(CommandError, match="Cannot write"):
+        run(tmp_path, "email\na@example.com\n", "--rejects", str(tmp_path / "no/such/dir.csv"))
+    assert not Contact.objects.exists()

@@ -49,6 +49,16 @@ class ProgressBar:
         self.drawn_at = now
         self._draw(self.render(rows, bytes_read))
 
+    def clear(self) -> None:
+        """Erase the bar from a terminal line, so another message can be written there.
+
+        The next ``update`` draws it again at once.
+        """
+        if self.is_tty and self.drawn_at is not None:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self.drawn_at = None
+
     def finish(self, rows: int, bytes_read: int) -> None:
         self._draw(self.render(rows, bytes_read))
         if self.is_tty:

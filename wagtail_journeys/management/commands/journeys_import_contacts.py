@@ -46,12 +46,19 @@ class Command(BaseCommand):
             size = os.fstat(raw.fileno()).st_size
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
-        rejects_file = rejects_writer = None
+        try:
+            rejects_file = open(rejects, "w", encoding="utf-8", newline="") if rejects else None  # noqa: SIM115
+        except OSError as exc:
+            raw.close()
+            raise CommandError(f"Cannot write {rejects}: {exc.strerror}.") from exc
+        rejects_writer = csv.writer(rejects_file) if rejects_file else None
         progress = None if no_progress else ProgressBar(self.stderr._out, size)
         shown = 0
 
         def on_reject(rejection: Rejection) -> None:
-            nonlocal shown, rejects_writer
+            nonlocal shown
+            if progress:
+                progress.clear()
             if shown < SHOWN_REJECTIONS:
                 self.stderr.write(f"line {rejection.line}: {rejection.reason}")
             elif shown == SHOWN_REJECTIONS:
@@ -71,27 +78,20 @@ class Command(BaseCommand):
                 progress.update(report.rows, raw.tell())
 
         try:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            if rejects:
-                rejects_file = open(rejects, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                rejects_writer = csv.writer(rejects_file)
-            try:
-                report = import_contacts(
-                    text,
-                    batch_size=batch_size,
-                    dry_run=dry_run,
-                    on_reject=on_reject,
-                    on_batch=on_batch,
-                )
-            except InvalidHeader as exc:
-                raise CommandError(f"{file}: {exc}") from exc
-            except UnicodeDecodeError as exc:
-                raise CommandError(
-                    f"{file} is not UTF-8 text (near byte {raw.tell()}); "
-                    "save it as CSV UTF-8 and import it again."
-                ) from exc
-            except OSError as exc:
-                raise CommandError(f"Cannot write {rejects}: {exc.strerror}.") from exc
+            report = import_contacts(
+                io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""),
+                batch_size=batch_size,
+                dry_run=dry_run,
+                on_reject=on_reject,
+                on_batch=on_batch,
+            )
+        except InvalidHeader as exc:
+            raise CommandError(f"{file}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{file} is not UTF-8 text (near byte {raw.tell()}); "
+                "save it as CSV UTF-8 and import it again."
+            ) from exc
         finally:
             raw.close()
             if rejects_file:
