@@ -1,13 +1,18 @@
-"""Wiring only: hooks and admin viewsets."""
+"""Wiring only: hooks, permission policies and admin viewsets."""
 
 from wagtail import hooks
+from wagtail.permissions import register_permission_policy
 
+from .models import Contact
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
 hooks.register("on_serve_page", forms.keep_request)
+
+# Contacts: the model's add/change/delete/view permissions (ModelPermissionPolicy).
+register_permission_policy(Contact)
 
 
 @hooks.register("register_admin_viewset")

@@ -1,20 +1,191 @@
-"""Contacts in the Wagtail admin (placeholder; filled in by the admin work)."""
+"""Contacts in the Wagtail admin: listing with search and filters, forms, and a timeline.
 
+Declared the way Wagtail declares its own screens: a ``ModelViewSet`` with a
+``WagtailFilterSet``, panels over a ``WagtailAdminModelForm`` and a subclass of the generic
+``InspectView``. Permissions are the model's add/change/delete/view, through the
+``ModelPermissionPolicy`` registered for ``Contact`` in ``wagtail_hooks``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import django_filters
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from taggit.models import Tag
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import BooleanRadioSelect
 
-from ..models import Contact
+from ..contacts import normalize_email
+from ..exceptions import InvalidInput
+from ..models import Contact, EmailStatus
+from ..models.contacts import Civility
+
+TIMELINE_PAGE_SIZE = 25
+TAG_FILTER_CHOICES = 30
+
+
+def _json(value, *, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class ContactFilterSet(WagtailFilterSet):
+    """The listing's filters: consent, person, locale, interests and activity dates."""
+
+    email_status = django_filters.MultipleChoiceFilter(
+        label=_("Email status"), choices=EmailStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    civility = django_filters.ChoiceFilter(
+        label=_("Civility"),
+        choices=Civility.choices,
+        empty_label=_("All"),
+        widget=forms.RadioSelect,
+    )
+    locale = django_filters.ChoiceFilter(label=_("Locale"), empty_label=_("All"))
+    tag = django_filters.MultipleChoiceFilter(
+        label=_("Interests"),
+        field_name="tags__name",
+        distinct=True,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Contacts with any of the chosen tags (the most used are listed)."),
+    )
+    created_at = django_filters.DateFromToRangeFilter(
+        label=_("Created"), widget=DateRangePickerWidget
+    )
+    last_activity_at = django_filters.DateFromToRangeFilter(
+        label=_("Last activity"), widget=DateRangePickerWidget
+    )
+    sms_opt_in = django_filters.BooleanFilter(label=_("SMS opt-in"), widget=BooleanRadioSelect)
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        locales = (
+            Contact.objects.exclude(locale="")
+            .order_by("locale")
+            .values_list("locale", flat=True)
+            .distinct()[:100]
+        )
+        self.filters["locale"].extra["choices"] = [(code, code) for code in locales]
+        tags = (
+            Tag.objects.filter(wagtail_journeys_contacttag_items__isnull=False)
+            .annotate(contacts=Count("wagtail_journeys_contacttag_items"))
+            .order_by("-contacts", "name")[:TAG_FILTER_CHOICES]
+        )
+        self.filters["tag"].extra["choices"] = [(tag.name, tag.name) for tag in tags]
+
+
+class ContactForm(WagtailAdminModelForm):
+    """Create/edit form: a normalised, unique email, an IANA timezone, object attributes."""
+
+    def clean_email(self) -> str:
+        try:
+            email = normalize_email(self.cleaned_data["email"])
+        except InvalidInput as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+        others = Contact.objects.filter(email=email)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(
+                _("Another contact already has the address %(email)s."),
+                code="unique",
+                params={"email": email},
+            )
+        return email
+
+    def clean_attributes(self) -> dict:
+        attributes = self.cleaned_data.get("attributes")
+        if attributes in (None, ""):
+            return {}
+        if not isinstance(attributes, dict):
+            raise forms.ValidationError(
+                _('Attributes must be a JSON object, such as {"member_since": 2019}.'),
+                code="invalid",
+            )
+        return attributes
+
+    def clean_timezone(self) -> str:
+        return self.cleaned_data["timezone"].strip()
+
+
+class ContactInspectView(generic.InspectView):
+    """A contact's fields, interests and consent, then its event timeline (newest first)."""
+
+    template_name = "wagtail_journeys/contacts/inspect.html"
+
+    def get_attributes_display_value(self):
+        if not self.object.attributes:
+            return "-"
+        return format_html("<pre>{}</pre>", _json(self.object.attributes))
+
+    def get_last_activity_at_display_value(self):
+        return self.object.last_activity_at or _("Never")
+
+    def get_sms_opt_in_display_value(self):
+        return _("Yes") if self.object.sms_opt_in else _("No")
+
+    def get_timeline(self):
+        events = self.object.events.order_by("-occurred_at", "-id")
+        page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(self.request.GET.get("p"))
+        page.rows = [
+            {
+                "event": event,
+                "properties": _json(event.properties, indent=None) if event.properties else "",
+            }
+            for event in page
+        ]
+        return page
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        timeline = self.get_timeline()
+        context["timeline"] = timeline
+        context["elided_page_range"] = timeline.paginator.get_elided_page_range(timeline.number)
+        return context
 
 
 class ContactViewSet(ModelViewSet):
+    """The "Contacts" admin menu: list, search, filter, add, edit, inspect, delete."""
+
     model = Contact
     icon = "user"
-    menu_label = "Contacts"
+    menu_label = _("Contacts")
     add_to_admin_menu = True
     menu_order = 250
-    list_display = ["email", "full_name", "email_status", "created_at", "last_activity_at"]
-    list_filter = ["email_status", "civility"]
+    filterset_class = ContactFilterSet
     search_fields = ["email", "first_name", "last_name"]
-    form_fields = [
+    list_display = [
+        "email",
+        Column("full_name", label=_("Name")),
+        Column("get_email_status_display", label=_("Email status")),
+        DateColumn("created_at", label=_("Created")),
+        DateColumn("last_activity_at", label=_("Last activity")),
+    ]
+    list_export = [
+        "email",
+        "first_name",
+        "last_name",
+        "email_status",
+        "sms_opt_in",
+        "created_at",
+        "last_activity_at",
+    ]
+    inspect_view_enabled = True
+    inspect_view_class = ContactInspectView
+    inspect_view_fields = [
         "email",
         "first_name",
         "last_name",
@@ -23,9 +194,30 @@ class ContactViewSet(ModelViewSet):
         "phone",
         "locale",
         "timezone",
+        "tags",
         "email_status",
         "sms_opt_in",
         "attributes",
-        "tags",
+        "created_at",
+        "last_activity_at",
     ]
-    inspect_view_enabled = True
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [FieldPanel("email"), FieldPanel("email_status"), FieldPanel("sms_opt_in")],
+                heading=_("Address and consent"),
+            ),
+            MultiFieldPanel(
+                [
+                    FieldRowPanel([FieldPanel("civility"), FieldPanel("birth_date")]),
+                    FieldRowPanel([FieldPanel("first_name"), FieldPanel("last_name")]),
+                    FieldPanel("phone"),
+                ],
+                heading=_("Person"),
+            ),
+            FieldRowPanel([FieldPanel("locale"), FieldPanel("timezone")]),
+            FieldPanel("tags"),
+            FieldPanel("attributes", help_text=_('A JSON object, such as {"member_since": 2019}.')),
+        ],
+        base_form_class=ContactForm,
+    )
