@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-import factory
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import ContactFactory
 from wagtail_journeys.events import record_event
 from wagtail_journeys.models import Contact, EmailStatus, EventSource
 
 XSS = "<script>alert(1)</script>"
-
-
-class ContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contact
-
-    email = factory.Sequence(lambda n: f"reader{n}@example.com")
-    first_name = "Alice"
-    last_name = "Martin"
 
 
 @pytest.fixture
