@@ -113,11 +113,11 @@ class Process:
         return self.log.read_bytes()[-tail:].decode(errors="replace")
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM the process group, SIGKILL what is left after ``grace`` seconds."""
+        """SIGTERM the process (a graceful stop), then SIGKILL its group after ``grace`` s."""
         try:
             if self.running():
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGTERM)
+                    self.popen.send_signal(signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.popen.wait(timeout=grace)
             # Children (workers) may outlive the leader: end the whole group.
