@@ -4,7 +4,9 @@ another origin, which only the origins in ``CORS_ALLOWED_ORIGINS`` may use."""
 from __future__ import annotations
 
 import functools
+import html
 import http.server
+import json
 import os
 import threading
 from pathlib import Path
@@ -174,5 +176,22 @@ def test_front_end_on_an_origin_not_allowed_records_nothing(
     # Even holding a genuine visitor id, its beacons are refused by the server.
     genuine = VisitorId.new().token
     page.goto(front_end(headless_page(site, visitor=genuine), name="with-id.html"))
+    wait_for(lambda: refused(caplog, EVENTS_API), timeout=15, what="the beacon to be refused")
+    assert not Event.objects.exists()
+
+
+def test_sandboxed_frame_with_an_opaque_origin_records_nothing(
+    site, page, front_end, settings, caplog
+):
+    """A sandboxed frame's requests say ``Origin: null``: which site sent them is unknown."""
+    settings.WAGTAIL_JOURNEYS = {"CORS_ALLOWED_ORIGINS": [front_end.origin]}
+    body = json.dumps({"name": "purchase", "visitor": VisitorId.new().token})
+    frame = (
+        f"<script>navigator.sendBeacon({json.dumps(site + EVENTS_API)},"
+        f" new Blob([{json.dumps(body)}], {{type: 'text/plain'}}));</script>"
+    )
+    page.goto(
+        front_end(f"<iframe sandbox='allow-scripts' srcdoc=\"{html.escape(frame)}\"></iframe>")
+    )
     wait_for(lambda: refused(caplog, EVENTS_API), timeout=15, what="the beacon to be refused")
     assert not Event.objects.exists()
