@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from tests.processes import ROOT, port_open
 from tests.services import services_required
@@ -128,6 +129,8 @@ def package_index_usable() -> bool:
 
 @pytest.fixture
 def workdir():
+    if connection.vendor != "sqlite":
+        pytest.skip("uses no test database: it runs once, in the SQLite pass")
     if not package_index_usable():
         if services_required():
             pytest.fail("PyPI is unreachable and pip has no cache (JOURNEYS_REQUIRE_SERVICES=1)")
