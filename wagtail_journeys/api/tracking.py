@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 
 from .. import conf
 from ..contacts import identify as identify_visitor
@@ -67,7 +67,7 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         source=EventSource.API if caller.is_server else EventSource.BEACON,
         idempotency_key=key,
     )
-    return (201 if created else 200), EventOut(id=event.pk, created=created)
+    return Status(201 if created else 200, EventOut(id=event.pk, created=created))
 
 
 @router.post(
