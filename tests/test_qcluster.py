@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 TASK = "wagtail_journeys.tasks.process_events"
 SCHEDULE = "journeys: process events"
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = os.environ.get("JOURNEYS_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
 
