@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.processes import free_port, wait_for
 from tests.services import services_required
@@ -58,6 +59,9 @@ def page(site):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser.new_page()
         browser.close()
+        # The test's ORM calls opened their own connection while the loop ran: close it,
+        # or the test database's WAL outlives the run.
+        connections.close_all()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
