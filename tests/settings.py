@@ -13,6 +13,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     DATABASES["default"]["NAME"] = str(_tmp / f"journeys-{worker}.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(_tmp / f"journeys-test-{worker}.sqlite3")}
+# A process a test starts (qcluster, gunicorn: see tests/processes.py) opens the test's own
+# database, whose name the test passes down.
+if os.environ.get("JOURNEYS_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["JOURNEYS_DB_NAME"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -72,6 +72,13 @@ def _own_origin(request: HttpRequest) -> str:
 
 
 def origin_allowed(request: HttpRequest, origin: str) -> bool:
+    """An allowed origin, the site's own, or an opaque one the browser says is same-origin.
+
+    ``Origin: null`` (sandboxed frames, ``file:`` and ``data:`` pages) names no site, so it
+    is never taken for an allowed one; only ``Sec-Fetch-Site: same-origin`` vouches for it.
+    """
+    if origin == "null":
+        return request.headers.get("Sec-Fetch-Site") == "same-origin"
     if origin in conf.get("CORS_ALLOWED_ORIGINS"):
         return True
     try:
@@ -99,9 +106,13 @@ def guard(view):
                 status=413, detail=f"Request body is larger than {limit} bytes."
             )
         origin = request.headers.get("Origin")
-        cross = origin and origin != "null" and urlsplit(origin).netloc
-        if cross and not origin_allowed(request, origin) and "Authorization" not in request.headers:
+        if (
+            origin
+            and not origin_allowed(request, origin)
+            and "Authorization" not in request.headers
+        ):
             return problem_response(status=403, detail=f"Origin {origin} is not allowed.")
+        cross = origin and origin != "null" and urlsplit(origin).netloc
         if request.method == "OPTIONS" and cross:
             response = HttpResponse(status=204)
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"

@@ -1,0 +1,94 @@
+"""Temporary, migrated databases for the benchmarks, and Django commands run against them.
+
+Each benchmark gets its own SQLite file in a temporary directory (or its own PostgreSQL
+database, dropped afterwards): the developer's ``db.sqlite3`` is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = ROOT / "example_site" / "manage.py"
+
+
+def site_env(**extra: str) -> dict[str, str]:
+    """The example site's settings, DEBUG off (no query log), on this repo's code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_DB")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="example_site.settings",
+        DJANGO_DEBUG="0",
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *command: str) -> str:
+    """Run ``manage.py COMMAND`` and return its output; raise with it if it fails."""
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def shell(env: dict[str, str], code: str) -> str:
+    """Run Python ``code`` in ``manage.py shell`` and return what it printed."""
+    return manage(env, "shell", "--no-imports", "-c", code)
+
+
+def postgres_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"), 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def temp_database(kind: str = "sqlite") -> Iterator[dict[str, str]]:
+    """Yield the environment of a freshly migrated database with the demo bookshop pages."""
+    with tempfile.TemporaryDirectory(prefix="journeys-bench-") as tmp:
+        if kind == "sqlite":
+            env = site_env(JOURNEYS_SQLITE_PATH=str(Path(tmp) / "bench.sqlite3"))
+            manage(env, "migrate", "--noinput", "-v0")
+            manage(env, "journeys_demo", "--contacts", "0")
+            yield env
+            return
+        import psycopg
+
+        base = os.environ.get("JOURNEYS_PG_NAME", "journeys")
+        name = f"{base}_bench_{uuid.uuid4().hex[:8]}"
+        admin = {
+            "host": os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
+            "user": os.environ.get("JOURNEYS_PG_USER", "postgres"),
+            "dbname": "postgres",
+            "autocommit": True,
+        }
+        with psycopg.connect(**admin) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            env = site_env(JOURNEYS_DB="postgres", JOURNEYS_PG_NAME=name)
+            manage(env, "migrate", "--noinput", "-v0")
+            manage(env, "journeys_demo", "--contacts", "0")
+            yield env
+        finally:
+            with psycopg.connect(**admin) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
