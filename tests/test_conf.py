@@ -50,3 +50,13 @@ def test_not_a_dict():
 def test_unknown_option_in_code_is_a_bug():
     with pytest.raises(KeyError):
         conf.get("NO_SUCH_OPTION")
+
+
+def test_missing_q_cluster_is_a_warning_with_the_fix():
+    with override_settings():
+        from django.conf import settings
+
+        del settings.Q_CLUSTER
+        (warning,) = conf.check_settings()
+        assert warning.id == "journeys.W001"
+        assert '"orm": "default"' in warning.hint

@@ -98,7 +98,17 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     user = getattr(settings, "WAGTAIL_JOURNEYS", {})
     if not isinstance(user, dict):
         return [checks.Error("WAGTAIL_JOURNEYS must be a dict", id="journeys.E001")]
-    return [
+    messages: list[checks.CheckMessage] = [
         checks.Error(f"WAGTAIL_JOURNEYS: {problem}", id="journeys.E002")
         for problem in _problems(user)
     ]
+    if not hasattr(settings, "Q_CLUSTER"):
+        messages.append(
+            checks.Warning(
+                "Q_CLUSTER is not set: django-q2 will look for Redis on localhost.",
+                hint='For one machine: Q_CLUSTER = {"name": "journeys", "orm": "default", '
+                '"workers": 2, "timeout": 300, "retry": 360, "save_limit": -1}',
+                id="journeys.W001",
+            )
+        )
+    return messages

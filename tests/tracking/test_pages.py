@@ -111,10 +111,18 @@ def test_a_failure_to_record_never_breaks_the_page(client, bookshop, monkeypatch
     assert "could not record a page view" in caplog.text
 
 
-def test_tracking_snippet_carries_the_same_signed_visitor(client, bookshop):
-    response = client.get("/books/it/")
-    html = response.content.decode()
-    token = response.cookies["journeys_vid"].value
-    assert f'data-visitor="{token}"' in html
+def test_tracking_snippet_is_the_same_for_everyone(client, bookshop):
+    """No visitor id in the HTML: a cached page must not hand one visitor's id to others."""
+    first = client.get("/books/it/")
+    token = first.cookies["journeys_vid"].value
+    html = first.content.decode()
+    assert token not in html and "data-visitor" not in html
     assert 'data-endpoint="/journeys/api"' in html
     assert "/static/wagtail_journeys/js/tracking.js" in html
+    client.cookies.clear()
+    second = client.get("/books/it/")
+    assert second.cookies["journeys_vid"].value != token
+    snippet = [line for line in html.splitlines() if "tracking.js" in line]
+    assert snippet == [
+        line for line in second.content.decode().splitlines() if "tracking.js" in line
+    ]

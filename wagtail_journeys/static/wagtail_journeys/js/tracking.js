@@ -1,12 +1,11 @@
 /* wagtail-journeys tracking beacon.
  *
  * <script src=".../tracking.js" data-endpoint="https://site/journeys/api"
- *         data-visitor="<signed id>" data-page-view="true" defer></script>
+ *         data-page-view="true" defer></script>
  *
  * Exposes window.journeys.track(name, properties). Events go out with
  * navigator.sendBeacon as text/plain JSON (a CORS-simple request, no preflight), carrying the
- * visitor id the server issued and signed. Without data-visitor (a front end on another
- * origin) the id is fetched once from GET {endpoint}/visitor and kept in localStorage.
+ * visitor id the server issued and signed, fetched once per session from GET {endpoint}/visitor.
  */
 (function () {
   "use strict";
@@ -16,22 +15,30 @@
   var visitorPromise = null;
   var queue = [];
 
-  function stored() {
-    try { return window.localStorage.getItem(STORE); } catch (e) { return null; }
+  function read(storage) {
+    try { return window[storage].getItem(STORE); } catch (e) { return null; }
   }
   function store(token) {
-    try { window.localStorage.setItem(STORE, token); } catch (e) { /* private mode */ }
+    ["sessionStorage", "localStorage"].forEach(function (storage) {
+      try { window[storage].setItem(STORE, token); } catch (e) { /* private mode */ }
+    });
   }
 
+  /* The signed visitor id. Never baked into the page's HTML (a cached page would hand one
+   * visitor's id to everyone): asked of the server once per browsing session, which answers
+   * with its cookie's id (so it follows identification and key rotation) or issues one. */
   function visitor() {
     if (visitorPromise) return visitorPromise;
-    var given = script && script.dataset.visitor;
-    if (given) { store(given); visitorPromise = Promise.resolve(given); return visitorPromise; }
-    var known = stored();
-    if (known) { visitorPromise = Promise.resolve(known); return visitorPromise; }
+    var given = (script && script.dataset.visitor) || read("sessionStorage");
+    if (given) { visitorPromise = Promise.resolve(given); return visitorPromise; }
     visitorPromise = fetch(endpoint + "/visitor", { credentials: "include" })
       .then(function (r) { if (!r.ok) throw new Error("visitor " + r.status); return r.json(); })
-      .then(function (body) { store(body.visitor); return body.visitor; });
+      .then(function (body) { store(body.visitor); return body.visitor; })
+      .catch(function (err) {
+        var known = read("localStorage");
+        if (known) return known;
+        throw err;
+      });
     return visitorPromise;
   }
 
