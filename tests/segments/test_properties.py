@@ -58,7 +58,7 @@ contacts = st.fixed_dictionaries(
         "email_status": st.sampled_from(["subscribed", "unsubscribed", "bounced"]),
         "sms_opt_in": st.booleans(),
         "attributes": st.fixed_dictionaries(
-            {"points": json_scalar}, optional={key: json_value for key in KEYS[1:]}
+            {"points": json_scalar}, optional=dict.fromkeys(KEYS[1:], json_value)
         ),
         "tags": st.sets(st.sampled_from(TAGS), max_size=2),
         "events": st.lists(
@@ -68,7 +68,7 @@ contacts = st.fixed_dictionaries(
                     "days_ago": st.integers(-3, 400),
                     "properties": st.fixed_dictionaries(
                         {"amount": json_scalar},
-                        optional={k: json_value for k in ("tags", "referrer", "email_page_id")},
+                        optional=dict.fromkeys(("tags", "referrer", "email_page_id"), json_value),
                     ),
                 }
             ),
@@ -206,7 +206,9 @@ def store(people: list[dict], now: dt.datetime) -> None:
     Contact.objects.bulk_create(rows)
     tags = {name: Tag.objects.get_or_create(name=name, slug=name)[0] for name in TAGS}
     ContactTag.objects.bulk_create(
-        ContactTag(content_object=c, tag=tags[t]) for c, p in zip(rows, people) for t in p["tags"]
+        ContactTag(content_object=c, tag=tags[t])
+        for c, p in zip(rows, people, strict=True)
+        for t in p["tags"]
     )
     Event.objects.bulk_create(
         Event(
@@ -216,7 +218,7 @@ def store(people: list[dict], now: dt.datetime) -> None:
             occurred_at=now - dt.timedelta(days=e["days_ago"], hours=e["days_ago"] % 5),
             source=EventSource.API,
         )
-        for c, p in zip(rows, people)
+        for c, p in zip(rows, people, strict=True)
         for e in p["events"]
     )
 
