@@ -86,16 +86,35 @@ def test_preview_counts_and_samples_the_in_progress_rules(admin):
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "message"),
     [
-        ("attribute", {"negate": "", "key": "points", "operator": "greater", "value": "lots"}),
-        ("birthday", {"negate": "", "days": "0", "timezone": "Mars/Olympus"}),
-        ("inactive", {"negate": "", "days": "-3", "event": ""}),
-        ("field", {"negate": "", "field": "shoe_size", "operator": "equals", "value": "9"}),
+        (
+            ("attribute", {"negate": "", "key": "points", "operator": "greater", "value": "lots"}),
+            "Rule 1, value: Enter a number such as 200 or 12.5.",
+        ),
+        (
+            ("birthday", {"negate": "", "days": "0", "timezone": "Mars/Olympus"}),
+            "Rule 1, timezone: Mars/Olympus is not an IANA timezone.",
+        ),
+        (("inactive", {"negate": "", "days": "-3", "event": ""}), "Rule 1, days:"),
+        (
+            ("field", {"negate": "", "field": "shoe_size", "operator": "equals", "value": "9"}),
+            "Rule 1, field: Select a valid choice.",
+        ),
     ],
 )
-def test_preview_returns_errors_for_bad_rules_never_a_500(admin, bad):
+def test_preview_returns_errors_for_bad_rules_never_a_500(admin, bad, message):
     response = admin.post(reverse(PREVIEW), form([bad]))
+    assert response.status_code == 200
+    assert any(error.startswith(message) for error in response.json()["errors"]), response.json()
+
+
+@pytest.mark.parametrize(
+    "post",
+    [{}, {"match": "all", "rules-count": "x"}, {"match": "sometimes", "rules-count": "0"}],
+)
+def test_preview_answers_a_malformed_post_with_errors(admin, post):
+    response = admin.post(reverse(PREVIEW), post)
     assert response.status_code == 200
     assert response.json()["errors"]
 
