@@ -68,6 +68,19 @@ def test_a_bad_threshold_is_shown_on_the_field_not_saved(admin):
     assert not Segment.objects.exists()
 
 
+def test_saving_a_loop_shows_the_path_on_the_rules_field(admin):
+    a = SegmentFactory(name="Alpha", slug="alpha")
+    b = SegmentFactory(name="Beta", rules=[rule("in_segment", segment=a.pk)])
+    url = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[a.pk])
+    looped = ("in_segment", {"negate": "", "segment": str(b.pk)})
+    response = admin.post(url, form([looped], name="Alpha", slug="alpha"))
+    assert response.status_code == 200
+    # the stream editor draws the field's errors from JSON (hence the escaped arrows)
+    assert "include itself: Alpha \\u2192 Beta \\u2192 Alpha" in response.content.decode()
+    a.refresh_from_db()
+    assert list(a.rules) == []
+
+
 def test_the_edit_form_carries_the_preview_panel(admin):
     segment = SegmentFactory()
     url = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[segment.pk])
