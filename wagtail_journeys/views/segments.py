@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 from django.http import JsonResponse
@@ -15,6 +16,7 @@ from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from .. import conf
 from ..exceptions import InvalidRule
 from ..models import Contact, Segment
 from ..segments.compiler import compile_rules
@@ -23,13 +25,19 @@ SAMPLE_SIZE = 10
 
 
 class CountColumn(Column):
-    """The live number of members (one COUNT per listed segment)."""
+    """The number of members: one COUNT per listed segment, reused for
+    ``SEGMENT_COUNT_CACHE_SECONDS`` (a saved edit changes the key, so it shows at once)."""
 
     def get_value(self, instance):
-        try:
-            return instance.count()
-        except InvalidRule as exc:
-            return format_html('<span class="error-message">{}</span>', exc)
+        key = f"journeys:segment-count:{instance.pk}:{instance.updated_at.timestamp()}"
+        count = cache.get(key)
+        if count is None:
+            try:
+                count = instance.count()
+            except InvalidRule as exc:
+                return format_html('<span class="error-message">{}</span>', exc)
+            cache.set(key, count, conf.get("SEGMENT_COUNT_CACHE_SECONDS"))
+        return count
 
 
 class SegmentViewSet(SnippetViewSet):
