@@ -81,6 +81,16 @@ def test_saving_a_loop_shows_the_path_on_the_rules_field(admin):
     assert list(a.rules) == []
 
 
+def test_a_bad_event_property_filter_is_shown_not_saved(admin):
+    value = {"key": "amount", "operator": "greater", "value": "abc"}
+    filters = {"count": "1", "0": {"value": value, "deleted": "", "order": "0"}}
+    bad = ("event", {"negate": "", "event": "purchase", "at_least": "1", "filters": filters})
+    response = admin.post(reverse(ADD), form([bad]))
+    assert response.status_code == 200
+    assert "Enter a number such as 200 or 12.5." in response.content.decode()
+    assert not Segment.objects.exists()
+
+
 def test_the_edit_form_carries_the_preview_panel(admin):
     segment = SegmentFactory()
     url = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[segment.pk])
@@ -110,6 +120,26 @@ def test_preview_counts_and_samples_the_in_progress_rules(admin):
             "Rule 1, timezone: Mars/Olympus is not an IANA timezone.",
         ),
         (("inactive", {"negate": "", "days": "-3", "event": ""}), "Rule 1, days:"),
+        (
+            (
+                "event",
+                {
+                    "negate": "",
+                    "event": "purchase",
+                    "at_least": "1",
+                    "days": "",
+                    "filters": {
+                        "count": "1",
+                        "0": {
+                            "value": {"key": "amount", "operator": "greater", "value": "abc"},
+                            "deleted": "",
+                            "order": "0",
+                        },
+                    },
+                },
+            ),
+            "Rule 1, filters: Enter a number",
+        ),
         (
             ("field", {"negate": "", "field": "shoe_size", "operator": "equals", "value": "9"}),
             "Rule 1, field: Select a valid choice.",

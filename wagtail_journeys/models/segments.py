@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
 from wagtail.fields import StreamField
 
 from ..exceptions import InvalidRule
@@ -38,14 +37,6 @@ class Segment(models.Model):
     rules = StreamField(RulesBlock(), blank=True, verbose_name=_("rules"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-
-    panels = [
-        FieldPanel("name"),
-        FieldPanel("slug"),
-        FieldPanel("description"),
-        FieldPanel("match"),
-        FieldPanel("rules"),
-    ]
 
     class Meta:
         verbose_name = _("segment")

@@ -85,18 +85,16 @@ class SegmentViewSet(SnippetViewSet):
 def block_error_messages(error: ValidationError, where: str = "") -> list[str]:
     """The messages of a (nested) StreamField validation error, each with its place
     ("Rule 2, value: Enter a number…") instead of Wagtail's generic summary."""
-    nested = getattr(error, "block_errors", None)
-    if not nested:
-        return [f"{where}: {message}" if where else message for message in error.messages]
-    messages = [
-        f"{where}: {message}" if where else message
-        for message in getattr(error, "non_block_errors", ErrorList()).as_data()
-        for message in message.messages
-    ]
+    nested = getattr(error, "block_errors", None) or {}
+    if nested:
+        own = getattr(error, "non_block_errors", ErrorList()).as_data()
+        texts = [text for item in own for text in item.messages]
+    else:
+        texts = error.messages
+    messages = [f"{where}: {text}" if where else text for text in texts]
     for key, child in nested.items():
-        place = f"Rule {key + 1}" if isinstance(key, int) and not where else str(key)
-        if where:
-            place = f"{where}, {place if not isinstance(key, int) else key + 1}"
+        label = str(key + 1) if isinstance(key, int) else str(key)
+        place = f"{where}, {label}" if where else f"Rule {label}"
         messages.extend(block_error_messages(child, place))
     return messages
 
