@@ -81,7 +81,7 @@ class Segment(models.Model):
         """Is ``contact`` a member? One query, restricted to that contact's row."""
         from .contacts import Contact
 
-        return Contact.objects.filter(pk=contact.pk).filter(self.compile(now=now)).exists()
+        return Contact.objects.filter(Q(pk=contact.pk) & self.compile(now=now)).exists()
 
     def clean(self) -> None:
         super().clean()

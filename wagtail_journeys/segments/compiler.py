@@ -97,7 +97,7 @@ def matches(contact, rules: Any, match: str = "all", *, now: dt.datetime | None 
     from ..models import Contact
 
     q = compile_rules(rules, match, now=now)
-    return Contact.objects.filter(pk=contact.pk).filter(q).exists()
+    return Contact.objects.filter(Q(pk=contact.pk) & q).exists()
 
 
 def evaluate_rules(
