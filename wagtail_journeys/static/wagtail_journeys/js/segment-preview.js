@@ -15,6 +15,7 @@
       li.textContent = item;
       list.appendChild(li);
     });
+    list.hidden = items.length === 0;
   }
 
   function attach(panel) {
