@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "FORM_EMAIL_FIELD": "",
     # Batches
     "EVENT_BATCH_SIZE": 2000,
+    # Segments: how long the admin listing may reuse a segment's count (0: never)
+    "SEGMENT_COUNT_CACHE_SECONDS": 60,
 }
 
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
@@ -64,6 +66,9 @@ def _problems(user: dict[str, Any]) -> list[str]:
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             problems.append(f"{key} must be a positive integer, not {v!r}")
+    seconds = value("SEGMENT_COUNT_CACHE_SECONDS")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        problems.append(f"SEGMENT_COUNT_CACHE_SECONDS must be 0 or more, not {seconds!r}")
     name = value("VISITOR_COOKIE_NAME")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         problems.append("VISITOR_COOKIE_NAME must be a plain cookie name")

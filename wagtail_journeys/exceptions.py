@@ -33,3 +33,11 @@ class PayloadTooLarge(JourneysError):
     """A request body above ``MAX_BODY_BYTES``."""
 
     status_code = 413
+
+
+class InvalidRule(InvalidInput):
+    """A segment rule that cannot be compiled (unknown field, bad number, cycle…).
+
+    Raised by the segment compiler instead of letting the database fail; the admin shows
+    it on the rule, the API maps it to 422.
+    """

@@ -2,10 +2,12 @@
 
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
+from wagtail.snippets.models import register_snippet
 
 from .models import Contact
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
+from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
@@ -18,3 +20,6 @@ register_permission_policy(Contact)
 @hooks.register("register_admin_viewset")
 def register_contact_viewset():
     return ContactViewSet("journeys_contacts")
+
+
+register_snippet(SegmentViewSet)

@@ -2,6 +2,7 @@
 
 from .contacts import Contact, ContactTag, EmailStatus, Visitor
 from .events import Event, EventCursor, EventSource
+from .segments import Segment
 
 __all__ = [
     "Contact",
@@ -10,5 +11,6 @@ __all__ = [
     "Event",
     "EventCursor",
     "EventSource",
+    "Segment",
     "Visitor",
 ]

@@ -26,8 +26,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import BooleanRadioSelect
 
 from ..contacts import normalize_email
-from ..exceptions import InvalidInput
-from ..models import Contact, EmailStatus
+from ..exceptions import InvalidInput, InvalidRule
+from ..models import Contact, EmailStatus, Segment
 from ..models.contacts import Civility
 
 TIMELINE_PAGE_SIZE = 25
@@ -65,10 +65,22 @@ class ContactFilterSet(WagtailFilterSet):
         label=_("Last activity"), widget=DateRangePickerWidget
     )
     sms_opt_in = django_filters.BooleanFilter(label=_("SMS opt-in"), widget=BooleanRadioSelect)
+    segment = django_filters.ModelChoiceFilter(
+        queryset=Segment.objects.all(), label=_("Segment"), method="filter_segment"
+    )
 
     class Meta:
         model = Contact
         fields = []
+
+    def filter_segment(self, queryset, name, value):
+        """Contacts in the segment, through the segment's one compiled expression."""
+        if value is None:
+            return queryset
+        try:
+            return queryset.filter(value.compile())
+        except InvalidRule:
+            return queryset.none()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
