@@ -9,8 +9,23 @@ from tests.services import redis_reachable, services_required
 
 
 def pytest_collection_modifyitems(config, items):
+    """Skip PostgreSQL-only tests elsewhere; run transactional tests after the others.
+
+    Transactional tests (live servers, qcluster processes) must all use serialized
+    rollback: one that flushes without it lets ``post_migrate`` recreate content types,
+    which the next serialized restore then collides with.
+    """
     on_postgres = connection.vendor == "postgresql"
     for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: transactional tests need serialized_rollback=True"
+            )
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs JOURNEYS_DB=postgres"))
 
