@@ -51,6 +51,19 @@ def test_one_insert_per_view(client, bookshop):
     assert len(writes) == 1 and "wagtail_journeys_event" in writes[0]
 
 
+def test_retagging_a_page_shows_in_views_once_published(client, bookshop):
+    from example_site.shop.models import BookPage
+
+    client.get("/books/it/")
+    book = BookPage.objects.get(slug="it")
+    book.tags.add("clowns")
+    book.save_revision().publish()
+    client.get("/books/it/")
+    first, second = Event.objects.order_by("id")
+    assert "clowns" not in first.properties["tags"]
+    assert "clowns" in second.properties["tags"]
+
+
 def test_identified_cookie_attributes_view_to_contact(client, bookshop):
     contact = ContactFactory()
     client.cookies["journeys_vid"] = VisitorId(VisitorId.new().uuid, contact.pk).token

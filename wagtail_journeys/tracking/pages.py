@@ -30,6 +30,26 @@ def is_trackable(request: HttpRequest) -> bool:
     return not (agents and agents.search(request.headers.get("User-Agent", "")))
 
 
+#: (page id, last published at) -> sorted tag names. A page's live tags change only when it
+#: is published, so the key is never stale; bounded so it cannot grow without limit.
+_TAGS: dict[tuple[int, object], list[str]] = {}
+_TAGS_MAX = 5000
+
+
+def page_tags(page) -> list[str] | None:
+    """The live page's tag names, read once per published version of the page."""
+    tags = getattr(page, "tags", None)
+    if tags is None or not hasattr(tags, "names"):
+        return None
+    key = (page.pk, page.last_published_at)
+    names = _TAGS.get(key)
+    if names is None:
+        if len(_TAGS) >= _TAGS_MAX:
+            _TAGS.clear()
+        names = _TAGS[key] = sorted(tags.names())
+    return list(names)
+
+
 def page_view_properties(page, request: HttpRequest) -> dict:
     """What a page view records: page id and type, its tags, the path and the referrer."""
     properties = {
@@ -37,9 +57,9 @@ def page_view_properties(page, request: HttpRequest) -> dict:
         "page_type": type(page)._meta.label_lower,
         "path": request.path[:500],
     }
-    tags = getattr(page, "tags", None)
-    if tags is not None and hasattr(tags, "names"):
-        properties["tags"] = sorted(tags.names())
+    tags = page_tags(page)
+    if tags is not None:
+        properties["tags"] = tags
     referrer = request.headers.get("Referer", "")
     if referrer:
         properties["referrer"] = referrer[:500]
