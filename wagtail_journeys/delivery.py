@@ -67,7 +67,7 @@ def send_email(
     """
     if key:
         existing = Message.objects.filter(key=key).first()
-        if existing is not None:
+        if existing is not None and existing.status != MessageStatus.FAILED:
             return existing
     reason = refusal(contact, transactional=transactional)
     if reason:
@@ -101,7 +101,10 @@ def send_emails(
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
     refused contacts get a ``suppressed`` row and no mail. Contacts whose key exists get
-    the existing row back. Segment membership is read with one query per segment."""
+    the existing row back, unsent — except a ``failed`` one, which is tried again (it was
+    never delivered). If the connection cannot be opened, the rows are marked ``failed``
+    and the error is raised, so a retried task sends them. Segment membership is read with
+    one query per segment."""
     count = len(contacts)
     keys = list(keys) if keys is not None else [None] * count
     contexts = list(contexts) if contexts is not None else [None] * count
@@ -115,9 +118,12 @@ def send_emails(
     now = timezone.now()
     rows: list[Message] = []
     todo: list[tuple[int, Message]] = []
+    retry: list[tuple[int, Message]] = []
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
+            if rows[-1].status == MessageStatus.FAILED and _claim(rows[-1]):
+                retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
         reason = refusal(contact, transactional=transactional)
@@ -140,7 +146,7 @@ def send_emails(
         )
         rows.append(message)
         todo.append((len(rows) - 1, message))
-    mine = _insert(rows, todo)
+    mine = _insert(rows, todo) + retry
     outgoing = [(m, contacts[i]) for i, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
         _deliver(email_page, outgoing, from_email=from_email, connection=connection, to=to)
@@ -160,6 +166,16 @@ def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
         ):
             members.setdefault(contact_id, []).append(segment.pk)
     return {k: tuple(sorted(v)) for k, v in members.items()}
+
+
+def _claim(message: Message) -> bool:
+    """Take a failed message back for another attempt (one worker wins)."""
+    claimed = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
+        status=MessageStatus.QUEUED
+    )
+    if claimed:
+        message.status = MessageStatus.QUEUED
+    return bool(claimed)
 
 
 def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[int, Message]]:
@@ -191,8 +207,14 @@ def _deliver(email_page, outgoing, *, from_email: str, connection, to: str | Non
     site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     compiled_cache: dict[tuple, Any] = {}
     connection = connection or get_connection()
-    opened = connection.open()
     sent, failed, events = [], [], []
+    try:
+        opened = connection.open()
+    except Exception as exc:
+        for message, _contact in outgoing:
+            message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
+        Message.objects.bulk_update([m for m, _c in outgoing], ["status", "error"])
+        raise
     try:
         for message, contact in outgoing:
             variant = tuple(message.variant)

@@ -21,6 +21,7 @@ from wagtail_journeys.contacts import upsert_contact
 from wagtail_journeys.events import record_event
 from wagtail_journeys.models import EventSource
 
+from ...demo_emails import create_emails
 from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
 
 ADMIN_USERNAME = "admin"
@@ -84,6 +85,7 @@ class Command(BaseCommand):
     def handle(self, *args, contacts: int, **options):
         with transaction.atomic():
             home = self.pages()
+            create_emails(home)
             self.admin()
             created = self.contacts(home, contacts)
         self.stdout.write(self.style.SUCCESS(f"Demo content ready ({created} new contacts)."))
