@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wagtail.models import Page, Site
 
-from wagtail_journeys.models import BrandSettings, EmailIndexPage, EmailPage
+from wagtail_journeys.models import BrandSettings, EmailIndexPage, EmailPage, Segment
 
 from .models import BookIndexPage, BookPage
 
@@ -20,7 +20,10 @@ def _heading(text: str, level: str = "h1") -> dict:
 
 
 def _button(text: str, *, url: str = "", page: Page | None = None) -> dict:
-    return {"type": "button", "value": {"text": text, "url": url, "page": page.pk if page else None}}
+    return {
+        "type": "button",
+        "value": {"text": text, "url": url, "page": page.pk if page else None},
+    }
 
 
 def _voucher(heading: str, code: str, description: str) -> dict:
@@ -53,7 +56,9 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
                 "type": "segment",
                 "value": {
                     "segment": segments["mrs"].pk,
-                    "body": [_text("<p><b>For you, Madam:</b> our Jane Austen box set at -20%.</p>")],
+                    "body": [
+                        _text("<p><b>For you, Madam:</b> our Jane Austen box set at -20%.</p>")
+                    ],
                     "everyone_else": [],
                 },
             },
@@ -61,7 +66,9 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
                 "type": "segment",
                 "value": {
                     "segment": segments["mr"].pk,
-                    "body": [_text("<p><b>For you, Sir:</b> the Stephen King collection at -20%.</p>")],
+                    "body": [
+                        _text("<p><b>For you, Sir:</b> the Stephen King collection at -20%.</p>")
+                    ],
                     "everyone_else": [_text("<p>Our staff picks are at -10% this week.</p>")],
                 },
             },
@@ -116,7 +123,7 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
             "preheader": "A present from The Bookshop.",
             "body": [
                 _heading(f"Happy birthday, {hello}!"),
-                _text("<p>Today, {{ today|date(\"j F\") }}, a book is on us.</p>"),
+                _text('<p>Today, {{ today|date("j F") }}, a book is on us.</p>'),
                 _voucher("Your birthday present", "BIRTHDAY15", "15% off, all month long."),
                 _button("Choose your book", page=books),
             ],
@@ -129,8 +136,8 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
             "body": [
                 _heading("Still thinking about it?"),
                 _text(f"<p>{hello}, your cart is saved. Finish your order with this code:</p>"),
-                _voucher("Promo code", "{{ promo_code|default(\"COMEBACK5\") }}", "5% off today."),
-                _button("Back to my cart", url="{{ cart_url|default(\"http://localhost:8000/\") }}"),
+                _voucher("Promo code", '{{ promo_code|default("COMEBACK5") }}', "5% off today."),
+                _button("Back to my cart", url='{{ cart_url|default("http://localhost:8000/") }}'),
             ],
         },
         {
@@ -172,8 +179,23 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
     ]
 
 
+def civility_segments() -> dict[str, Segment]:
+    """The "Mr" and "Mrs" segments the seed emails' per-segment offers refer to."""
+    found = {}
+    for civility, name in (("mr", "Mr"), ("mrs", "Mrs")):
+        found[civility], _ = Segment.objects.get_or_create(
+            slug=f"civility-{civility}",
+            defaults={
+                "name": name,
+                "rules": [{"type": "civility", "value": {"negate": False, "civility": [civility]}}],
+            },
+        )
+    return found
+
+
 def create_emails(home: Page, segments: dict | None = None) -> int:
     """Create the email folder and the seed emails that are missing; return how many."""
+    segments = segments if segments is not None else civility_segments()
     index = EmailIndexPage.objects.child_of(home).first()
     if index is None:
         index = EmailIndexPage(title="Emails", slug="emails")

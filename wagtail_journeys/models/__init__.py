@@ -4,6 +4,7 @@ from .contacts import Contact, ContactTag, EmailStatus, Visitor
 from .emails import BrandSettings, EmailIndexPage, EmailPage
 from .events import Event, EventCursor, EventSource
 from .messages import Message, MessageStatus
+from .segments import Segment
 
 __all__ = [
     "BrandSettings",
@@ -17,5 +18,6 @@ __all__ = [
     "EventSource",
     "Message",
     "MessageStatus",
+    "Segment",
     "Visitor",
 ]
