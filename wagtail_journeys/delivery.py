@@ -153,6 +153,24 @@ def send_emails(
     return rows
 
 
+def send_test(email_page, contact: Contact, *, to: str, revision_id: int | None = None) -> None:
+    """Send the email as ``contact`` would receive it to ``to`` (an editor), subject
+    prefixed with "[Test]". Nothing is recorded: no ``Message``, no event, links untracked
+    (they point straight at their targets), and any contact status is allowed."""
+    from .emails.render import variant_of
+
+    compiled = compiled_for(email_page, variant_of(email_page, contact), revision_id=revision_id)
+    rendered = fill(compiled, contact, tracked=False)
+    mail = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}",
+        body=rendered.text,
+        from_email=sender(email_page),
+        to=[to],
+    )
+    mail.attach_alternative(rendered.html, "text/html")
+    mail.send()
+
+
 def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
     ids = segment_ids(email_page)
     if not ids:
