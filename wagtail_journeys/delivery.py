@@ -97,6 +97,7 @@ def send_emails(
     to: str | None = None,
     enrollment_ids: Sequence[int | None] | None = None,
     step_ids: Sequence[int | None] | None = None,
+    revision_id: int | None = None,
 ) -> list[Message]:
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
@@ -111,7 +112,7 @@ def send_emails(
     enrollment_ids = list(enrollment_ids) if enrollment_ids is not None else [None] * count
     step_ids = list(step_ids) if step_ids is not None else [None] * count
     existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
-    revision_id = revision_id_of(email_page)
+    revision_id = revision_id or revision_id_of(email_page)
     variants = _variants(email_page, [c.pk for c in contacts])
     from_email = sender(email_page)
     domain = _domain(from_email)
@@ -146,10 +147,17 @@ def send_emails(
         )
         rows.append(message)
         todo.append((len(rows) - 1, message))
+    # Compose before inserting, so each row is written once with its subject.
+    composer = _Composer(email_page, from_email, to)
+    mails = {
+        id(m): composer.compose(m, contacts[i])
+        for i, m in [*todo, *retry]
+        if m.status == MessageStatus.QUEUED
+    }
     mine = _insert(rows, todo) + retry
-    outgoing = [(m, contacts[i]) for i, m in mine if m.status == MessageStatus.QUEUED]
+    outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
-        _deliver(email_page, outgoing, from_email=from_email, connection=connection, to=to)
+        _deliver(email_page, outgoing, connection=connection)
     return rows
 
 
@@ -219,72 +227,93 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
     return mine
 
 
-def _deliver(email_page, outgoing, *, from_email: str, connection, to: str | None) -> None:
-    root = links.prefix()
-    mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
-    site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
-    compiled_cache: dict[tuple, Any] = {}
+class _Composer:
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch."""
+
+    def __init__(self, email_page, from_email: str, to: str | None):
+        self.email_page, self.from_email, self.to = email_page, from_email, to
+        self.root = links.prefix()
+        self.key = links.signing_key()
+        self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
+        self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
+        self.compiled: dict[tuple, Any] = {}
+
+    def compose(self, message: Message, contact: Contact) -> EmailMultiAlternatives:
+        variant = tuple(message.variant)
+        if variant not in self.compiled:
+            self.compiled[variant] = compiled_for(
+                self.email_page, variant, revision_id=message.revision_id
+            )
+        rendered = fill(
+            self.compiled[variant],
+            contact,
+            context=message.context,
+            message_uuid=message.uuid,
+            root=self.root,
+            site_name=self.site_name,
+        )
+        message.subject = rendered.subject[:998]
+        unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
+        mail = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.text,
+            from_email=self.from_email,
+            to=[self.to or contact.email],
+            headers={
+                "Message-ID": message.message_id,
+                "List-Unsubscribe": f"<mailto:{self.mailto}?subject=unsubscribe%20"
+                f"{message.uuid.hex}>, <{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        mail.attach_alternative(rendered.html, "text/html")
+        return mail
+
+
+def _deliver(email_page, outgoing, *, connection) -> None:
+    """Send composed mails on one connection; mark rows sent (one UPDATE) or failed."""
     connection = connection or get_connection()
-    sent, failed, events = [], [], []
+    sent, events = [], []
     try:
         opened = connection.open()
     except Exception as exc:
-        for message, _contact in outgoing:
+        for message, _mail in outgoing:
             message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
-        Message.objects.bulk_update([m for m, _c in outgoing], ["status", "error"])
+        Message.objects.filter(pk__in=[m.pk for m, _ in outgoing]).update(
+            status=MessageStatus.FAILED, error=str(exc)[:2000]
+        )
         raise
     try:
-        for message, contact in outgoing:
-            variant = tuple(message.variant)
-            if variant not in compiled_cache:
-                compiled_cache[variant] = compiled_for(email_page, variant)
-            rendered = fill(
-                compiled_cache[variant],
-                contact,
-                context=message.context,
-                message_uuid=message.uuid,
-                root=root,
-                site_name=site_name,
-            )
-            message.subject = rendered.subject[:998]
-            unsubscribe = links.unsubscribe_url(message.uuid, root=root)
-            mail = EmailMultiAlternatives(
-                subject=rendered.subject,
-                body=rendered.text,
-                from_email=from_email,
-                to=[to or contact.email],
-                headers={
-                    "Message-ID": message.message_id,
-                    "List-Unsubscribe": f"<mailto:{mailto}?subject=unsubscribe%20"
-                    f"{message.uuid.hex}>, <{unsubscribe}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-                connection=connection,
-            )
-            mail.attach_alternative(rendered.html, "text/html")
+        for message, mail in outgoing:
+            mail.connection = connection
             try:
                 connection.send_messages([mail])
             except Exception as exc:  # noqa: BLE001 (any backend error fails this message)
                 message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
-                failed.append(message)
+                Message.objects.filter(pk=message.pk).update(
+                    status=message.status, error=message.error
+                )
                 continue
-            message.status, message.sent_at = MessageStatus.SENT, timezone.now()
+            message.status = MessageStatus.SENT
             sent.append(message)
+    finally:
+        if opened:
+            connection.close()
+        now = timezone.now()
+        Message.objects.filter(pk__in=[m.pk for m in sent]).update(
+            status=MessageStatus.SENT, sent_at=now, error=""
+        )
+        for message in sent:
+            message.sent_at = now
             events.append(
                 Event(
                     name="email_sent",
-                    contact_id=contact.pk,
+                    contact_id=message.contact_id,
                     properties={"email_page_id": email_page.pk, "message_id": message.message_id},
-                    occurred_at=message.sent_at,
-                    received_at=message.sent_at,
+                    occurred_at=now,
+                    received_at=now,
                     source=EventSource.EMAIL,
                     idempotency_key=f"email_sent:{message.uuid.hex}",
                 )
             )
-    finally:
-        if opened:
-            connection.close()
-        Message.objects.bulk_update(
-            sent + failed, ["status", "sent_at", "error", "subject"], batch_size=500
-        )
         Event.objects.bulk_create(events, ignore_conflicts=True)

@@ -142,7 +142,8 @@ def fill(
     """Personalise a compiled email: the only per-contact work of a send."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
-    unsubscribe = links.unsubscribe_url(message_uuid, root=root)
+    key = links.signing_key()
+    unsubscribe = links.unsubscribe_url(message_uuid, root=root, key=key)
     if site_name is None:
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
@@ -152,8 +153,9 @@ def fill(
     values = [escape(v) for v in raw]
     values += raw
     if tracked:
-        values += [links.click_url(message_uuid, i, root=root) for i in range(len(compiled.links))]
-        values.append(links.open_url(message_uuid, root=root))
+        click = links.click_url
+        values += [click(message_uuid, i, root=root, key=key) for i in range(len(compiled.links))]
+        values.append(links.open_url(message_uuid, root=root, key=key))
     else:
         values += [
             "".join(p if p.__class__ is str else raw[p - len(raw)] for p in link)
