@@ -85,11 +85,11 @@ class EmailPage(NotRoutable, Page):
         FieldPanel("subject"),
         FieldPanel("preheader"),
         FieldPanel("body"),
+        FieldPanel("preview_contact"),
     ]
     promote_panels = [
         MultiFieldPanel([FieldPanel("from_name"), FieldPanel("from_email")], heading=_("Sender")),
         FieldPanel("slug"),
-        FieldPanel("preview_contact"),
     ]
 
     class Meta:
