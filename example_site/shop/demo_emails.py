@@ -184,7 +184,7 @@ def civility_segments() -> dict[str, Segment]:
     found = {}
     for civility, name in (("mr", "Mr"), ("mrs", "Mrs")):
         found[civility], _ = Segment.objects.get_or_create(
-            slug=f"civility-{civility}",
+            slug=civility,
             defaults={
                 "name": name,
                 "rules": [{"type": "civility", "value": {"negate": False, "civility": [civility]}}],

@@ -68,8 +68,8 @@ def test_preview_modes_show_and_hide_the_segment_block(server, browser_page):
     page = browser_page
     make_contact(email="chloe@example.com", first_name="Chloé", civility="mrs")
     welcome = EmailPage.objects.get(slug="welcome")
-    mrs = Segment.objects.get(slug="civility-mrs")
-    mr = Segment.objects.get(slug="civility-mr")
+    mrs = Segment.objects.get(slug="mrs")
+    mr = Segment.objects.get(slug="mr")
     page.goto(f"{server}/admin/pages/{welcome.pk}/edit/")
     page.wait_for_selector("text=Segment-specific content")
     page.screenshot(path=str(DOCS_IMG / "email-editor.png"))

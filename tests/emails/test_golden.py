@@ -46,7 +46,7 @@ def test_demo_email_matches_golden_file(bookshop, slug, monkeypatch, settings):
     settings.SECRET_KEY = "golden-files"
     monkeypatch.setattr("django.utils.timezone.localdate", lambda: dt.date(2026, 7, 14))
     page = EmailPage.objects.get(slug=slug)
-    variant = (Segment.objects.get(slug="civility-mrs").pk,)
+    variant = (Segment.objects.get(slug="mrs").pk,)
     compiled = compiled_for(page, variant)
     rendered = fill(compiled, CONTACT, context=CONTEXT, message_uuid=MESSAGE)
 

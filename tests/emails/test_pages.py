@@ -95,7 +95,7 @@ def test_preview_shows_subject_preheader_and_escapes(editor):
 def test_preview_modes_list_segments(bookshop):
     welcome = EmailPage.objects.get(slug="welcome")
     modes = dict(welcome.preview_modes)
-    for segment in Segment.objects.filter(slug__startswith="civility-"):
+    for segment in Segment.objects.filter(slug__in=["mr", "mrs"]):
         assert modes[f"segment-{segment.pk}"] == f"Segment: {segment.name}"
     assert {"", "contact", "text"} <= set(modes)
 

@@ -22,8 +22,8 @@ def welcome(bookshop):
 
 def test_demo_email_refers_to_both_segments(welcome):
     assert segment_ids(welcome) == [
-        Segment.objects.get(slug="civility-mrs").pk,
-        Segment.objects.get(slug="civility-mr").pk,
+        Segment.objects.get(slug="mrs").pk,
+        Segment.objects.get(slug="mr").pk,
     ]
 
 
@@ -47,4 +47,4 @@ def test_batch_send_groups_contacts_by_variant(welcome):
     bodies = {m.to[0]: m.body for m in mail.outbox}
     assert SIR in bodies[contacts[0].email] and MADAM in bodies[contacts[1].email]
     assert OTHERS in bodies[contacts[2].email] and SIR in bodies[contacts[3].email]
-    assert messages[1].variant == [Segment.objects.get(slug="civility-mrs").pk]
+    assert messages[1].variant == [Segment.objects.get(slug="mrs").pk]
