@@ -39,7 +39,19 @@ def server(transactional_db, bookshop):
 
 
 @pytest.fixture
-def browser_page(server):
+def ids(server):
+    """Database work happens here, before the browser: inside Playwright's event loop the
+    ORM would open another connection, which nothing closes."""
+    make_contact(email="chloe@example.com", first_name="Chloé", civility="mrs")
+    return {
+        "welcome": EmailPage.objects.get(slug="welcome").pk,
+        "mrs": Segment.objects.get(slug="mrs").pk,
+        "mr": Segment.objects.get(slug="mr").pk,
+    }
+
+
+@pytest.fixture
+def browser_page(server, ids):
     if not os.path.exists(CHROMIUM):
         if services_required():
             pytest.fail(f"{CHROMIUM} is missing")
@@ -64,13 +76,9 @@ def email_frame(page):
     return page.frame_locator("#w-preview-iframe").frame_locator("[data-testid=preview-body]")
 
 
-def test_preview_modes_show_and_hide_the_segment_block(server, browser_page):
+def test_preview_modes_show_and_hide_the_segment_block(server, ids, browser_page):
     page = browser_page
-    make_contact(email="chloe@example.com", first_name="Chloé", civility="mrs")
-    welcome = EmailPage.objects.get(slug="welcome")
-    mrs = Segment.objects.get(slug="mrs")
-    mr = Segment.objects.get(slug="mr")
-    page.goto(f"{server}/admin/pages/{welcome.pk}/edit/")
+    page.goto(f"{server}/admin/pages/{ids['welcome']}/edit/")
     page.wait_for_selector("text=Segment-specific content")
     page.screenshot(path=str(DOCS_IMG / "email-editor.png"))
 
@@ -81,12 +89,12 @@ def test_preview_modes_show_and_hide_the_segment_block(server, browser_page):
         "Welcome to The Bookshop" in envelope.locator("[data-testid=preview-subject]").inner_text()
     )
 
-    page.select_option("#id_preview_mode", f"segment-{mrs.pk}")
+    page.select_option("#id_preview_mode", f"segment-{ids['mrs']}")
     email_frame(page).get_by_text(MADAM).wait_for()
     assert email_frame(page).get_by_text(SIR).count() == 0
     page.screenshot(path=str(DOCS_IMG / "email-preview-segment.png"))
 
-    page.select_option("#id_preview_mode", f"segment-{mr.pk}")
+    page.select_option("#id_preview_mode", f"segment-{ids['mr']}")
     email_frame(page).get_by_text(SIR).wait_for()
     assert email_frame(page).get_by_text(MADAM).count() == 0
 
@@ -95,6 +103,6 @@ def test_preview_modes_show_and_hide_the_segment_block(server, browser_page):
     assert "Our staff picks" in envelope.locator("[data-testid=preview-text]").inner_text()
     page.screenshot(path=str(DOCS_IMG / "email-preview-text.png"))
 
-    page.goto(f"{server}/admin/journeys/emails/{welcome.pk}/send-test/")
+    page.goto(f"{server}/admin/journeys/emails/{ids['welcome']}/send-test/")
     page.fill("#id_contact", "chloe@example.com")
     page.screenshot(path=str(DOCS_IMG / "email-send-test.png"))
