@@ -105,3 +105,22 @@ def test_failed_keyed_message_is_retried_once(email, settings):
     send_emails(email, [contact], keys=["k"])
     send_email(email, contact, key="k")
     assert len(mail.outbox) == 1
+
+
+def test_message_left_queued_by_a_dead_worker_is_sent_on_retry(email):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    contact = make_contact()
+    Message.objects.create(
+        key="k",
+        contact=contact,
+        email_page=email,
+        status=MessageStatus.QUEUED,
+        created_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    fresh = make_contact()
+    Message.objects.create(key="fresh", contact=fresh, email_page=email)
+    assert send_emails(email, [contact, fresh], keys=["k", "fresh"])[0].status == "sent"
+    assert [m.to for m in mail.outbox] == [[contact.email]]  # the fresh one may be in flight

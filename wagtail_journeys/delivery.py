@@ -9,6 +9,7 @@ stable Message-ID. A ``key`` makes a send idempotent: a key already recorded ret
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
@@ -26,6 +27,8 @@ from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 
 NEVER = {EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED, EmailStatus.COMPLAINED}
+STALE_AFTER = dt.timedelta(minutes=15)
+FLUSH_EVERY = 100
 
 
 def refusal(contact: Contact, *, transactional: bool) -> str | None:
@@ -102,9 +105,10 @@ def send_emails(
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
     refused contacts get a ``suppressed`` row and no mail. Contacts whose key exists get
-    the existing row back, unsent — except a ``failed`` one, which is tried again (it was
-    never delivered). If the connection cannot be opened, the rows are marked ``failed``
-    and the error is raised, so a retried task sends them. Segment membership is read with
+    the existing row back, unsent — except one never delivered (``failed``, or ``queued``
+    for over ``STALE_AFTER`` because its worker died), which is tried again. If the
+    connection cannot be opened, the rows are marked ``failed`` and the error is raised,
+    so a retried task sends them. Segment membership is read with
     one query per segment."""
     count = len(contacts)
     keys = list(keys) if keys is not None else [None] * count
@@ -123,7 +127,7 @@ def send_emails(
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
-            if rows[-1].status == MessageStatus.FAILED and _claim(rows[-1]):
+            if _claim(rows[-1], now):
                 retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
@@ -194,13 +198,18 @@ def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
     return {k: tuple(sorted(v)) for k, v in members.items()}
 
 
-def _claim(message: Message) -> bool:
-    """Take a failed message back for another attempt (one worker wins)."""
-    claimed = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
-        status=MessageStatus.QUEUED
-    )
+def _claim(message: Message, now) -> bool:
+    """Take back, for another attempt, a message that was never delivered: ``failed``, or
+    ``queued`` for longer than ``STALE_AFTER`` (its worker died before sending). One
+    worker wins the claim; the row's ``created_at`` moves to now."""
+    stale = message.status == MessageStatus.QUEUED and message.created_at < now - STALE_AFTER
+    if message.status != MessageStatus.FAILED and not stale:
+        return False
+    claimed = Message.objects.filter(
+        pk=message.pk, status=message.status, created_at=message.created_at
+    ).update(status=MessageStatus.QUEUED, created_at=now)
     if claimed:
-        message.status = MessageStatus.QUEUED
+        message.status, message.created_at = MessageStatus.QUEUED, now
     return bool(claimed)
 
 
@@ -271,9 +280,10 @@ class _Composer:
 
 
 def _deliver(email_page, outgoing, *, connection) -> None:
-    """Send composed mails on one connection; mark rows sent (one UPDATE) or failed."""
+    """Send composed mails on one connection; mark rows ``sent`` every ``FLUSH_EVERY``
+    messages (one UPDATE and one INSERT of events each), so a worker killed mid-batch
+    leaves at most that many sent rows still ``queued``; failures are marked at once."""
     connection = connection or get_connection()
-    sent, events = [], []
     try:
         opened = connection.open()
     except Exception as exc:
@@ -283,6 +293,7 @@ def _deliver(email_page, outgoing, *, connection) -> None:
             status=MessageStatus.FAILED, error=str(exc)[:2000]
         )
         raise
+    sent: list[Message] = []
     try:
         for message, mail in outgoing:
             mail.connection = connection
@@ -296,24 +307,34 @@ def _deliver(email_page, outgoing, *, connection) -> None:
                 continue
             message.status = MessageStatus.SENT
             sent.append(message)
+            if len(sent) >= FLUSH_EVERY:
+                _mark_sent(email_page, sent)
+                sent = []
     finally:
         if opened:
             connection.close()
-        now = timezone.now()
-        Message.objects.filter(pk__in=[m.pk for m in sent]).update(
-            status=MessageStatus.SENT, sent_at=now, error=""
-        )
-        for message in sent:
-            message.sent_at = now
-            events.append(
-                Event(
-                    name="email_sent",
-                    contact_id=message.contact_id,
-                    properties={"email_page_id": email_page.pk, "message_id": message.message_id},
-                    occurred_at=now,
-                    received_at=now,
-                    source=EventSource.EMAIL,
-                    idempotency_key=f"email_sent:{message.uuid.hex}",
-                )
+        _mark_sent(email_page, sent)
+
+
+def _mark_sent(email_page, sent: list[Message]) -> None:
+    if not sent:
+        return
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in sent]).update(
+        status=MessageStatus.SENT, sent_at=now, error=""
+    )
+    events = []
+    for message in sent:
+        message.sent_at = now
+        events.append(
+            Event(
+                name="email_sent",
+                contact_id=message.contact_id,
+                properties={"email_page_id": email_page.pk, "message_id": message.message_id},
+                occurred_at=now,
+                received_at=now,
+                source=EventSource.EMAIL,
+                idempotency_key=f"email_sent:{message.uuid.hex}",
             )
-        Event.objects.bulk_create(events, ignore_conflicts=True)
+        )
+    Event.objects.bulk_create(events, ignore_conflicts=True)
