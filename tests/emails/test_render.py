@@ -83,3 +83,9 @@ def test_html_is_a_full_document_without_web_fonts(email):
     assert rendered.html.lower().startswith("<!doctype html>")
     assert "fonts.googleapis.com" not in rendered.html
     assert lxml_html.document_fromstring(rendered.html).find("body") is not None
+
+
+def test_untracked_links_never_carry_script_urls(bookshop):
+    page = make_email([button("Go", "{{ contact.attributes.site }}")])
+    contact = make_contact(attributes={"site": "javascript:alert(1)"})
+    assert "javascript:" not in render_for(page, contact, tracked=False).html

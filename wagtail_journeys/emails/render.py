@@ -158,7 +158,7 @@ def fill(
     else:  # previews and test sends: links point straight at their targets
         n = len(raw)
         link_urls = [
-            "".join(p if p.__class__ is str else raw[p - n] for p in link)
+            _safe_url("".join(p if p.__class__ is str else raw[p - n] for p in link))
             for link in compiled.links
         ]
         link_urls.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
@@ -178,6 +178,12 @@ def fill(
         text=join(compiled.text),
         message_uuid=message_uuid,
     )
+
+
+def _safe_url(url: str) -> str:
+    """An untracked link keeps only web and mail targets (a contact attribute holding
+    ``javascript:…`` must not become a live link in an editor's preview)."""
+    return url if url.startswith(("http://", "https://", "mailto:")) else "#"
 
 
 def link_target(compiled: CompiledEmail, index: int, contact, context=None) -> str | None:
