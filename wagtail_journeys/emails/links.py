@@ -33,11 +33,20 @@ def signing_key() -> bytes:
     return _key(settings.SECRET_KEY)
 
 
-def sign(message_uuid: uuid.UUID, index: int, *, key: bytes | None = None) -> str:
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    # Keyed BLAKE2b is a MAC in one pass (faster than HMAC-SHA256 for 12 links a mail).
+    return hashlib.blake2b(payload, key=key, digest_size=12).digest()
+
+
+def sign(message_uuid: uuid.UUID | bytes, index: int, *, key: bytes | None = None) -> str:
     """The token of link ``index`` (or ``OPEN`` / ``UNSUBSCRIBE``) of one message."""
-    payload = message_uuid.bytes + bytes((index,))
-    mac = hmac.digest(key or signing_key(), payload, "sha256")[:12]
-    return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
+    raw = message_uuid if isinstance(message_uuid, bytes) else message_uuid.bytes
+    payload = raw + bytes((index,))
+    token = binascii.b2a_base64(payload + _mac(key or signing_key(), payload), newline=False)
+    return token.translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def unsign(token: str) -> tuple[uuid.UUID, int] | None:
@@ -49,8 +58,7 @@ def unsign(token: str) -> tuple[uuid.UUID, int] | None:
     except (binascii.Error, ValueError):
         return None
     payload, mac = raw[:17], raw[17:]
-    expected = hmac.digest(signing_key(), payload, "sha256")[:12]
-    if len(raw) != 29 or not hmac.compare_digest(mac, expected):
+    if len(raw) != 29 or not hmac.compare_digest(mac, _mac(signing_key(), payload)):
         return None
     return uuid.UUID(bytes=payload[:16]), payload[16]
 
@@ -75,7 +83,9 @@ def _prefix(base: str, script_prefix: str) -> str:
     return base + reverse("wagtail_journeys:email_open", args=["x"])[: -len("o/x.gif")]
 
 
-def click_url(message_uuid: uuid.UUID, index: int, *, root: str | None = None, key=None) -> str:
+def click_url(
+    message_uuid: uuid.UUID | bytes, index: int, *, root: str | None = None, key=None
+) -> str:
     return f"{root or prefix()}c/{sign(message_uuid, index, key=key)}"
 
 

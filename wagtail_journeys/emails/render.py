@@ -151,8 +151,8 @@ def fill(
     raw = [tag.evaluate(scope) for tag in compiled.tags]
     escape = html_lib.escape
     if tracked:
-        click = links.click_url
-        link_urls = [click(message_uuid, i, root=root, key=key) for i in range(len(compiled.links))]
+        click, raw_uuid = links.click_url, message_uuid.bytes
+        link_urls = [click(raw_uuid, i, root=root, key=key) for i in range(len(compiled.links))]
         link_urls.append(links.open_url(message_uuid, root=root, key=key))
         html_urls = link_urls
     else:  # previews and test sends: links point straight at their targets
