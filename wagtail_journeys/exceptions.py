@@ -35,6 +35,19 @@ class PayloadTooLarge(JourneysError):
     status_code = 413
 
 
+class Suppressed(JourneysError):
+    """The contact may not receive this email (unsubscribed, bounced, complained, or
+    pending double opt-in for a marketing email)."""
+
+    status_code = 409
+
+
+class EmailNotReady(JourneysError):
+    """The email cannot be rendered: an MJML error or an invalid merge tag."""
+
+    status_code = 422
+
+
 class InvalidRule(InvalidInput):
     """A segment rule that cannot be compiled (unknown field, bad number, cycle…).
 

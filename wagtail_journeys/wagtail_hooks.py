@@ -1,5 +1,6 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
+from django.urls import path
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
@@ -7,6 +8,7 @@ from wagtail.snippets.models import register_snippet
 from .models import Contact
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
+from .views.emails import SendTestMenuItem, send_test_view
 from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
@@ -23,3 +25,19 @@ def register_contact_viewset():
 
 
 register_snippet(SegmentViewSet)
+
+
+@hooks.register("register_admin_urls")
+def register_email_urls():
+    return [
+        path(
+            "journeys/emails/<int:page_id>/send-test/",
+            send_test_view,
+            name="wagtail_journeys_send_test",
+        )
+    ]
+
+
+@hooks.register("register_page_action_menu_item")
+def register_send_test_item():
+    return SendTestMenuItem()

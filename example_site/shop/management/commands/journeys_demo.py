@@ -22,6 +22,7 @@ from wagtail_journeys.contacts import upsert_contact
 from wagtail_journeys.events import record_event
 from wagtail_journeys.models import EventSource, Segment
 
+from ...demo_emails import create_emails
 from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
 
 ADMIN_USERNAME = "admin"
@@ -85,6 +86,7 @@ class Command(BaseCommand):
     def handle(self, *args, contacts: int, **options):
         with transaction.atomic():
             home = self.pages()
+            create_emails(home)
             self.admin()
             created = self.contacts(home, contacts)
             self.segments()

@@ -1,0 +1,340 @@
+"""Sending: ``send_email`` (one contact) and ``send_emails`` (a batch on one connection).
+
+Both go through Django's ``EMAIL_BACKEND`` (SMTP, django-anymail… work unchanged), record
+one ``Message`` row per contact and an ``email_sent`` event per message sent, and add
+``List-Unsubscribe`` (mailto + https) with ``List-Unsubscribe-Post`` (RFC 8058) and a
+stable Message-ID. A ``key`` makes a send idempotent: a key already recorded returns its
+``Message`` and sends nothing, whoever recorded it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import conf
+from .emails import links
+from .emails.render import compiled_for, fill, revision_id_of, segment_ids
+from .exceptions import Suppressed
+from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
+
+NEVER = {EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED, EmailStatus.COMPLAINED}
+STALE_AFTER = dt.timedelta(minutes=15)
+FLUSH_EVERY = 100
+
+
+def refusal(contact: Contact, *, transactional: bool) -> str | None:
+    """Why ``contact`` may not receive this email, or ``None`` when they may."""
+    if contact.email_status in NEVER:
+        return f"contact is {contact.email_status}"
+    if contact.email_status == EmailStatus.PENDING and not transactional:
+        return "contact has not confirmed their subscription (double opt-in pending)"
+    return None
+
+
+def sender(email_page) -> str:
+    """The From header: the page's override, else ``DEFAULT_FROM_EMAIL``."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((email_page.from_name or name, email_page.from_email or address))
+
+
+def _domain(from_email: str) -> str:
+    return conf.get("EMAIL_MESSAGE_ID_DOMAIN") or parseaddr(from_email)[1].rpartition("@")[2]
+
+
+def send_email(
+    email_page,
+    contact: Contact,
+    *,
+    context: dict[str, Any] | None = None,
+    key: str | None = None,
+    transactional: bool = False,
+    connection=None,
+    to: str | None = None,
+    enrollment_id: int | None = None,
+    step_id: int | None = None,
+) -> Message:
+    """Send ``email_page`` to ``contact``; return its ``Message``.
+
+    Raises ``Suppressed`` (nothing recorded) for unsubscribed, bounced or complained
+    contacts, and for pending double opt-in ones unless ``transactional``. ``to`` sends to
+    another address (test sends) while personalising for ``contact``.
+    """
+    if key:
+        existing = Message.objects.filter(key=key).first()
+        if existing is not None and existing.status != MessageStatus.FAILED:
+            return existing
+    reason = refusal(contact, transactional=transactional)
+    if reason:
+        raise Suppressed(f"{contact.email}: {reason}.")
+    return send_emails(
+        email_page,
+        [contact],
+        keys=[key],
+        context=context,
+        transactional=transactional,
+        connection=connection,
+        to=to,
+        enrollment_ids=[enrollment_id],
+        step_ids=[step_id],
+    )[0]
+
+
+def send_emails(
+    email_page,
+    contacts: Sequence[Contact],
+    *,
+    keys: Sequence[str | None] | None = None,
+    context: dict[str, Any] | None = None,
+    contexts: Sequence[dict[str, Any] | None] | None = None,
+    transactional: bool = False,
+    connection=None,
+    to: str | None = None,
+    enrollment_ids: Sequence[int | None] | None = None,
+    step_ids: Sequence[int | None] | None = None,
+    revision_id: int | None = None,
+) -> list[Message]:
+    """Send one email to many contacts on one connection; one ``Message`` per contact, in
+    order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
+    refused contacts get a ``suppressed`` row and no mail. Contacts whose key exists get
+    the existing row back, unsent — except one never delivered (``failed``, or ``queued``
+    for over ``STALE_AFTER`` because its worker died), which is tried again. If the
+    connection cannot be opened, the rows are marked ``failed`` and the error is raised,
+    so a retried task sends them. Segment membership is read with
+    one query per segment."""
+    count = len(contacts)
+    keys = list(keys) if keys is not None else [None] * count
+    contexts = list(contexts) if contexts is not None else [None] * count
+    enrollment_ids = list(enrollment_ids) if enrollment_ids is not None else [None] * count
+    step_ids = list(step_ids) if step_ids is not None else [None] * count
+    existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
+    revision_id = revision_id or revision_id_of(email_page)
+    variants = _variants(email_page, [c.pk for c in contacts])
+    from_email = sender(email_page)
+    domain = _domain(from_email)
+    now = timezone.now()
+    rows: list[Message] = []
+    todo: list[tuple[int, Message]] = []
+    retry: list[tuple[int, Message]] = []
+    for i, contact in enumerate(contacts):
+        if keys[i] and keys[i] in existing:
+            rows.append(existing[keys[i]])
+            if _claim(rows[-1], now):
+                retry.append((i, rows[-1]))
+            continue
+        message_uuid = uuid.uuid4()
+        reason = refusal(contact, transactional=transactional)
+        merged = {**(context or {}), **(contexts[i] or {})}
+        message = Message(
+            key=keys[i] or None,
+            uuid=message_uuid,
+            contact=contact,
+            email_page_id=email_page.pk,
+            revision_id=revision_id,
+            status=MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED,
+            error=reason or "",
+            message_id=f"<{message_uuid.hex}@{domain}>",
+            variant=list(variants.get(contact.pk, ())),
+            context=merged,
+            transactional=transactional,
+            enrollment_id=enrollment_ids[i],
+            step_id=step_ids[i],
+            created_at=now,
+        )
+        rows.append(message)
+        todo.append((len(rows) - 1, message))
+    # Compose before inserting, so each row is written once with its subject.
+    composer = _Composer(email_page, from_email, to)
+    mails = {
+        id(m): composer.compose(m, contacts[i])
+        for i, m in [*todo, *retry]
+        if m.status == MessageStatus.QUEUED
+    }
+    mine = _insert(rows, todo) + retry
+    outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
+    if outgoing:
+        _deliver(email_page, outgoing, connection=connection)
+    return rows
+
+
+def send_test(email_page, contact: Contact, *, to: str, revision_id: int | None = None) -> None:
+    """Send the email as ``contact`` would receive it to ``to`` (an editor), subject
+    prefixed with "[Test]". Nothing is recorded: no ``Message``, no event, links untracked
+    (they point straight at their targets), and any contact status is allowed."""
+    from .emails.render import variant_of
+
+    compiled = compiled_for(email_page, variant_of(email_page, contact), revision_id=revision_id)
+    rendered = fill(compiled, contact, tracked=False)
+    mail = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}",
+        body=rendered.text,
+        from_email=sender(email_page),
+        to=[to],
+    )
+    mail.attach_alternative(rendered.html, "text/html")
+    mail.send()
+
+
+def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    ids = segment_ids(email_page)
+    if not ids:
+        return {}
+    from .models import Segment
+
+    members: dict[int, list[int]] = {}
+    for segment in Segment.objects.filter(pk__in=ids).order_by("pk"):
+        for contact_id in (
+            segment.contacts().filter(pk__in=contact_ids).values_list("pk", flat=True)
+        ):
+            members.setdefault(contact_id, []).append(segment.pk)
+    return {k: tuple(sorted(v)) for k, v in members.items()}
+
+
+def _claim(message: Message, now) -> bool:
+    """Take back, for another attempt, a message that was never delivered: ``failed``, or
+    ``queued`` for longer than ``STALE_AFTER`` (its worker died before sending). One
+    worker wins the claim; the row's ``created_at`` moves to now."""
+    stale = message.status == MessageStatus.QUEUED and message.created_at < now - STALE_AFTER
+    if message.status != MessageStatus.FAILED and not stale:
+        return False
+    claimed = Message.objects.filter(
+        pk=message.pk, status=message.status, created_at=message.created_at
+    ).update(status=MessageStatus.QUEUED, created_at=now)
+    if claimed:
+        message.status, message.created_at = MessageStatus.QUEUED, now
+    return bool(claimed)
+
+
+def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[int, Message]]:
+    """Insert the new rows; a key taken meanwhile by another worker yields its row instead
+    (and is not ours to send). Returns the ``(position, message)`` pairs we own."""
+    new = [m for _, m in todo]
+    if not new:
+        return []
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(new)
+        return todo
+    except IntegrityError:
+        pass
+    mine = []
+    for position, message in todo:
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+            mine.append((position, message))
+        except IntegrityError:
+            rows[position] = Message.objects.get(key=message.key)
+    return mine
+
+
+class _Composer:
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch."""
+
+    def __init__(self, email_page, from_email: str, to: str | None):
+        self.email_page, self.from_email, self.to = email_page, from_email, to
+        self.root = links.prefix()
+        self.key = links.signing_key()
+        self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
+        self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
+        self.compiled: dict[tuple, Any] = {}
+
+    def compose(self, message: Message, contact: Contact) -> EmailMultiAlternatives:
+        variant = tuple(message.variant)
+        if variant not in self.compiled:
+            self.compiled[variant] = compiled_for(
+                self.email_page, variant, revision_id=message.revision_id
+            )
+        rendered = fill(
+            self.compiled[variant],
+            contact,
+            context=message.context,
+            message_uuid=message.uuid,
+            root=self.root,
+            site_name=self.site_name,
+        )
+        message.subject = rendered.subject[:998]
+        unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
+        mail = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.text,
+            from_email=self.from_email,
+            to=[self.to or contact.email],
+            headers={
+                "Message-ID": message.message_id,
+                "List-Unsubscribe": f"<mailto:{self.mailto}?subject=unsubscribe%20"
+                f"{message.uuid.hex}>, <{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        mail.attach_alternative(rendered.html, "text/html")
+        return mail
+
+
+def _deliver(email_page, outgoing, *, connection) -> None:
+    """Send composed mails on one connection; mark rows ``sent`` every ``FLUSH_EVERY``
+    messages (one UPDATE and one INSERT of events each), so a worker killed mid-batch
+    leaves at most that many sent rows still ``queued``; failures are marked at once."""
+    connection = connection or get_connection()
+    try:
+        opened = connection.open()
+    except Exception as exc:
+        for message, _mail in outgoing:
+            message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
+        Message.objects.filter(pk__in=[m.pk for m, _ in outgoing]).update(
+            status=MessageStatus.FAILED, error=str(exc)[:2000]
+        )
+        raise
+    sent: list[Message] = []
+    try:
+        for message, mail in outgoing:
+            mail.connection = connection
+            try:
+                connection.send_messages([mail])
+            except Exception as exc:  # noqa: BLE001 (any backend error fails this message)
+                message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
+                Message.objects.filter(pk=message.pk).update(
+                    status=message.status, error=message.error
+                )
+                continue
+            message.status = MessageStatus.SENT
+            sent.append(message)
+            if len(sent) >= FLUSH_EVERY:
+                _mark_sent(email_page, sent)
+                sent = []
+    finally:
+        if opened:
+            connection.close()
+        _mark_sent(email_page, sent)
+
+
+def _mark_sent(email_page, sent: list[Message]) -> None:
+    if not sent:
+        return
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in sent]).update(
+        status=MessageStatus.SENT, sent_at=now, error=""
+    )
+    events = []
+    for message in sent:
+        message.sent_at = now
+        events.append(
+            Event(
+                name="email_sent",
+                contact_id=message.contact_id,
+                properties={"email_page_id": email_page.pk, "message_id": message.message_id},
+                occurred_at=now,
+                received_at=now,
+                source=EventSource.EMAIL,
+                idempotency_key=f"email_sent:{message.uuid.hex}",
+            )
+        )
+    Event.objects.bulk_create(events, ignore_conflicts=True)
