@@ -45,7 +45,11 @@ COPY_IGNORE = shutil.ignore_patterns(
 )
 
 #: What a site owner adds to a fresh project, word for word from the installation docs.
-SETTINGS_ADDITION = '\nINSTALLED_APPS += ["wagtail_journeys", "django_q"]\n'
+SETTINGS_ADDITION = """
+INSTALLED_APPS += ["wagtail_journeys", "django_q"]
+Q_CLUSTER = {"name": "journeys", "orm": "default", "workers": 2, "timeout": 300,
+             "retry": 360, "save_limit": -1}
+"""
 URLS_ADDITION = 'urlpatterns += [path("journeys/", include("wagtail_journeys.urls"))]\n\n'
 
 #: Run inside the new project (``manage.py shell``): serve its home page as a browser
