@@ -9,7 +9,7 @@ from ninja import Router, Status
 
 from .. import conf
 from ..contacts import identify as identify_visitor
-from ..contacts import upsert_contact
+from ..contacts import known_contact, upsert_contact
 from ..events import record_event, validate_event_name, validate_occurred_at, validate_properties
 from ..exceptions import InvalidInput, NotAllowed
 from ..models import EventSource
@@ -46,7 +46,7 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
         occurred_at = validate_occurred_at(payload.occurred_at, max_age=max_age)
         if payload.email is not None:
-            contact, _ = upsert_contact(payload.email)
+            contact = known_contact(payload.email) or upsert_contact(payload.email)[0]
         elif caller.visitor is None:
             raise InvalidInput("Name the contact (email) or the visitor.", field="email")
     else:
