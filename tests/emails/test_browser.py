@@ -27,7 +27,7 @@ SIR = "For you, Sir"
 
 
 @pytest.fixture
-def server(transactional_db, bookshop):
+def server(transactional_db, django_db_serialized_rollback, bookshop):
     thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=PORT)
     thread.daemon = True
     thread.start()
