@@ -17,22 +17,13 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from .contacts import normalize_email
+from .contacts import CONTACT_FIELDS, normalize_email
 from .exceptions import InvalidInput
 from .models import Contact
 from .models.contacts import Civility, EmailStatus
 
-FIELD_COLUMNS = (
-    "first_name",
-    "last_name",
-    "civility",
-    "birth_date",
-    "phone",
-    "locale",
-    "timezone",
-    "email_status",
-    "sms_opt_in",
-)
+#: The contact fields a row may set: the same ones an upsert may.
+FIELD_COLUMNS = CONTACT_FIELDS
 COLUMNS = ("email", *FIELD_COLUMNS, "tags", "attributes")
 ATTRIBUTE_PREFIX = "attr:"
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

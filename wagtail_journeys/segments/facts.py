@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contacts import CONTACT_FIELDS as UPSERT_FIELDS
+
 
 @dataclass(frozen=True)
 class EventFact:
@@ -32,18 +34,7 @@ class ContactFacts:
     events: list[EventFact] = field(default_factory=list)
 
 
-CONTACT_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "civility",
-    "birth_date",
-    "phone",
-    "locale",
-    "timezone",
-    "email_status",
-    "sms_opt_in",
-)
+CONTACT_FIELDS = ("email", *UPSERT_FIELDS)
 
 
 def load_facts(contacts: Iterable) -> list[ContactFacts]:
