@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "IGNORE_USER_AGENTS": r"bot|crawl|spider|slurp|preview|headlesschrome/.*lighthouse",
     "CORS_ALLOWED_ORIGINS": [],
     "MAX_BODY_BYTES": 64 * 1024,
+    "API_TOKEN_CACHE_SECONDS": 10,
     "MAX_EVENT_AGE_DAYS": 365,
     "BROWSER_MAX_EVENT_AGE_SECONDS": 24 * 60 * 60,
     "MAX_CLOCK_SKEW_SECONDS": 5 * 60,
@@ -76,6 +77,9 @@ def _problems(user: dict[str, Any]) -> list[str]:
     seconds = value("SEGMENT_COUNT_CACHE_SECONDS")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
         problems.append(f"SEGMENT_COUNT_CACHE_SECONDS must be 0 or more, not {seconds!r}")
+    seconds = value("API_TOKEN_CACHE_SECONDS")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        problems.append(f"API_TOKEN_CACHE_SECONDS must be 0 or more, not {seconds!r}")
     name = value("VISITOR_COOKIE_NAME")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         problems.append("VISITOR_COOKIE_NAME must be a plain cookie name")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from wagtail_journeys.models import Contact, Event, EventSource
@@ -90,6 +91,29 @@ class TestServer:
             token.revoke()
         response = post(client, {"name": "x", "email": "a@example.com"}, token=server_token)
         assert response.status_code == 401
+
+    def test_revoked_token_is_refused_once_its_cache_expires(self, client, server_token):
+        from wagtail.models import APIToken
+
+        from wagtail_journeys.api import access
+
+        body = {"name": "x", "email": "a@example.com"}
+        assert post(client, body, token=server_token).status_code == 201
+        APIToken.objects.get().revoke()
+        # within API_TOKEN_CACHE_SECONDS the process still trusts it ...
+        assert post(client, body, token=server_token).status_code == 201
+        # ... and not after
+        access._GOOD_TOKENS.clear()
+        assert post(client, body, token=server_token).status_code == 401
+
+    @override_settings(WAGTAIL_JOURNEYS={"API_TOKEN_CACHE_SECONDS": 0})
+    def test_no_token_cache_checks_every_request(self, client, server_token):
+        from wagtail.models import APIToken
+
+        body = {"name": "x", "email": "a@example.com"}
+        assert post(client, body, token=server_token).status_code == 201
+        APIToken.objects.get().revoke()
+        assert post(client, body, token=server_token).status_code == 401
 
     def test_token_without_permission_is_403(self, client, weak_token):
         response = post(client, {"name": "purchase", "email": "a@example.com"}, token=weak_token)
