@@ -8,11 +8,14 @@ class WagtailJourneysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, post_save
 
         from . import conf  # noqa: F401  (registers the settings check)
+        from .emails.render import forget_compiled
+        from .models import BrandSettings
         from .tasks import ensure_schedules
         from .tracking import forms
 
         forms.connect()
+        post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")

@@ -32,6 +32,13 @@ DEFAULTS: dict[str, Any] = {
     "FORM_EMAIL_FIELD": "",
     # Batches
     "EVENT_BATCH_SIZE": 2000,
+    # Emails
+    "EMAIL_BASE_URL": "",
+    "EMAIL_UNSUBSCRIBE_MAILTO": "",
+    "EMAIL_MESSAGE_ID_DOMAIN": "",
+    "EMAIL_CONTEXT_VARIABLES": ["voucher_code", "promo_code", "cart_url", "download_url"],
+    "EMAIL_CACHE": "default",
+    "EMAIL_CACHE_TIMEOUT": 60 * 60 * 24,
 }
 
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
@@ -87,6 +94,22 @@ def _problems(user: dict[str, Any]) -> list[str]:
         zoneinfo.ZoneInfo(value("DEFAULT_TIMEZONE"))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         problems.append(f"DEFAULT_TIMEZONE {value('DEFAULT_TIMEZONE')!r} is not an IANA timezone")
+    base_url = value("EMAIL_BASE_URL")
+    if not isinstance(base_url, str) or (
+        base_url and not re.fullmatch(r"https?://[^\s]+", base_url)
+    ):
+        problems.append("EMAIL_BASE_URL must be '' or an absolute http(s) URL")
+    for key in ("EMAIL_UNSUBSCRIBE_MAILTO", "EMAIL_MESSAGE_ID_DOMAIN", "EMAIL_CACHE"):
+        if not isinstance(value(key), str):
+            problems.append(f"{key} must be a string")
+    names = value("EMAIL_CONTEXT_VARIABLES")
+    if not isinstance(names, list | tuple) or not all(
+        isinstance(n, str) and re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names
+    ):
+        problems.append("EMAIL_CONTEXT_VARIABLES must be a list of lower-case identifiers")
+    timeout = value("EMAIL_CACHE_TIMEOUT")
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+        problems.append(f"EMAIL_CACHE_TIMEOUT must be a positive integer, not {timeout!r}")
     if not isinstance(value("FORM_EMAIL_FIELD"), str):
         problems.append("FORM_EMAIL_FIELD must be a form field's clean name or ''")
     return problems

@@ -33,3 +33,16 @@ class PayloadTooLarge(JourneysError):
     """A request body above ``MAX_BODY_BYTES``."""
 
     status_code = 413
+
+
+class Suppressed(JourneysError):
+    """The contact may not receive this email (unsubscribed, bounced, complained, or
+    pending double opt-in for a marketing email)."""
+
+    status_code = 409
+
+
+class EmailNotReady(JourneysError):
+    """The email cannot be rendered: an MJML error or an invalid merge tag."""
+
+    status_code = 422

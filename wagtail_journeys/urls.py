@@ -4,6 +4,7 @@ from django.urls import path
 
 from .api import api
 from .api.access import guard
+from .tracking import emails
 
 app_name = "wagtail_journeys"
 
@@ -15,4 +16,7 @@ api.urls_namespace = f"{app_name}:api"
 
 urlpatterns = [
     path("api/", (_api_patterns, "api", "api")),
+    path("o/<str:token>.gif", emails.email_open, name="email_open"),
+    path("c/<str:token>", emails.email_click, name="email_click"),
+    path("u/<str:token>", emails.email_unsubscribe, name="email_unsubscribe"),
 ]

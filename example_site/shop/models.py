@@ -15,7 +15,7 @@ class HomePage(Page):
     intro = RichTextField(blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
-    subpage_types = ["shop.BookIndexPage", "shop.FormPage"]
+    subpage_types = ["shop.BookIndexPage", "shop.FormPage", "wagtail_journeys.EmailIndexPage"]
 
 
 class BookIndexPage(Page):

@@ -22,8 +22,8 @@ class EventIn(Strict):
     occurred_at: dt.datetime | None = Field(
         None, description="When it happened (ISO 8601 with offset); defaults to now."
     )
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=150)] | None = (
-        Field(None, description="A retried request with the same key stores nothing new.")
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=150)] | None = Field(
+        None, description="A retried request with the same key stores nothing new."
     )
     visitor: str | None = Field(
         None, description="Signed visitor id; browsers may send it instead of the cookie."

@@ -38,7 +38,9 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
     properties = validate_properties(payload.properties)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     if key is not None and len(key) > 150:
-        raise InvalidInput("idempotency_key is longer than 150 characters.", field="idempotency_key")
+        raise InvalidInput(
+            "idempotency_key is longer than 150 characters.", field="idempotency_key"
+        )
     contact = None
     if caller.is_server:
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))

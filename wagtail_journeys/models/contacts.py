@@ -84,7 +84,9 @@ class Contact(models.Model):
     sms_opt_in = models.BooleanField(_("SMS opt-in"), default=False)
     created_at = models.DateTimeField(_("created"), default=django_timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True, db_index=True)
+    last_activity_at = models.DateTimeField(
+        _("last activity"), null=True, blank=True, db_index=True
+    )
 
     class Meta:
         verbose_name = _("contact")

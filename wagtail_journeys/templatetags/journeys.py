@@ -24,9 +24,7 @@ def journeys_tracking(context, track_page_view: bool = False, endpoint: str = ""
     visitor = visitors.ensure(request) if request is not None else None
     return {
         "script_url": static("wagtail_journeys/js/tracking.js"),
-        "endpoint": endpoint or reverse("wagtail_journeys:api:events").rsplit(
-            "/events", 1
-        )[0],
+        "endpoint": endpoint or reverse("wagtail_journeys:api:events").rsplit("/events", 1)[0],
         "visitor": visitor.token if visitor else "",
         "track_page_view": bool(track_page_view),
     }

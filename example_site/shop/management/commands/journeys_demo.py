@@ -40,13 +40,24 @@ BOOKS = [
 ]
 
 FIRST_NAMES = [
-    ("mrs", "Alice"), ("mr", "Bruno"), ("mrs", "Chloé"), ("mr", "David"), ("mrs", "Emma"),
-    ("mr", "Farid"), ("mrs", "Gabrielle"), ("mr", "Hugo"), ("mrs", "Inès"), ("mr", "Jules"),
-    ("mrs", "Kenza"), ("mr", "Louis"), ("mrs", "Manon"), ("mr", "Noah"), ("mrs", "Olivia"),
+    ("mrs", "Alice"),
+    ("mr", "Bruno"),
+    ("mrs", "Chloé"),
+    ("mr", "David"),
+    ("mrs", "Emma"),
+    ("mr", "Farid"),
+    ("mrs", "Gabrielle"),
+    ("mr", "Hugo"),
+    ("mrs", "Inès"),
+    ("mr", "Jules"),
+    ("mrs", "Kenza"),
+    ("mr", "Louis"),
+    ("mrs", "Manon"),
+    ("mr", "Noah"),
+    ("mrs", "Olivia"),
 ]
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]
 TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]
-
 
 
 def demo_now() -> dt.datetime:
@@ -76,7 +87,9 @@ class Command(BaseCommand):
             self.admin()
             created = self.contacts(home, contacts)
         self.stdout.write(self.style.SUCCESS(f"Demo content ready ({created} new contacts)."))
-        self.stdout.write(f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        self.stdout.write(
+            f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
+        )
 
     def pages(self) -> HomePage:
         root = Page.get_first_root_node()
@@ -97,9 +110,7 @@ class Command(BaseCommand):
         elif site.root_page_id != home.pk:
             site.root_page = home
             site.save()
-        Page.objects.filter(depth=2).exclude(pk=home.pk).filter(
-            slug="home", numchild=0
-        ).delete()
+        Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
         books = _child(home, BookIndexPage, "books", title="Books", intro="<p>Our shelves.</p>")
         for title, author, genre, price, tags in BOOKS:
             slug = title.lower().replace(" ", "-").replace("/", "-")

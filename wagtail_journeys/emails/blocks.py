@@ -1,0 +1,192 @@
+"""The email blocks of ``EmailPage.body``.
+
+Each block renders MJML through its own template under
+``templates/wagtail_journeys/email_blocks/`` (override one to change a block's look).
+Column-level blocks (text, image, button…) render MJML content elements; the compiler wraps
+them in a section. Section-level blocks (columns, cards, segment) render whole sections.
+Text that editors type is checked for merge tags on save.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+
+from . import mergetags
+
+TEMPLATES = "wagtail_journeys/email_blocks/"
+RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h3", "h4"]
+
+
+class MergeTagsMixin:
+    """Refuses text whose merge tags are unknown or outside the sandbox."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        source = value.source if hasattr(value, "source") else value
+        problems = mergetags.validate(str(source or ""))
+        if problems:
+            raise ValidationError(" ".join(problems))
+        return value
+
+
+class TextBlock(MergeTagsMixin, blocks.CharBlock):
+    pass
+
+
+class MultilineBlock(MergeTagsMixin, blocks.TextBlock):
+    pass
+
+
+class RichTextBlock(MergeTagsMixin, blocks.RichTextBlock):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("features", RICH_TEXT_FEATURES)
+        kwargs.setdefault("template", TEMPLATES + "rich_text.mjml")
+        super().__init__(**kwargs)
+
+
+class LinkBlock(MergeTagsMixin, blocks.CharBlock):
+    """An absolute URL that may hold merge tags (``https://shop/cart?u={{ … }}``)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and not value.startswith(("http://", "https://", "mailto:", "{{")):
+            raise ValidationError(_("Enter an absolute URL starting with https://."))
+        return value
+
+
+class HeadingBlock(blocks.StructBlock):
+    text = TextBlock(max_length=200)
+    level = blocks.ChoiceBlock(
+        choices=[("h1", _("Title")), ("h2", _("Heading")), ("h3", _("Subheading"))],
+        default="h2",
+    )
+
+    class Meta:
+        icon = "title"
+        template = TEMPLATES + "heading.mjml"
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt = TextBlock(required=False, help_text=_("Describes the image for screen readers."))
+    link = LinkBlock(required=False)
+
+    class Meta:
+        icon = "image"
+        template = TEMPLATES + "image.mjml"
+
+
+class ButtonBlock(blocks.StructBlock):
+    text = TextBlock(max_length=80)
+    page = blocks.PageChooserBlock(required=False, help_text=_("A page of this site…"))
+    url = LinkBlock(required=False, help_text=_("…or any URL (merge tags allowed)."))
+
+    class Meta:
+        icon = "link"
+        template = TEMPLATES + "button.mjml"
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.get("page") and not value.get("url"):
+            raise blocks.StructBlockValidationError(
+                {"url": ValidationError(_("Choose a page or enter a URL."))}
+            )
+        return value
+
+
+class DividerBlock(blocks.StaticBlock):
+    class Meta:
+        icon = "horizontalrule"
+        admin_text = _("A thin line across the email.")
+        template = TEMPLATES + "divider.mjml"
+
+
+class SpacerBlock(blocks.StructBlock):
+    height = blocks.IntegerBlock(min_value=4, max_value=200, default=24)
+
+    class Meta:
+        icon = "arrows-up-down"
+        template = TEMPLATES + "spacer.mjml"
+
+
+class VoucherBlock(blocks.StructBlock):
+    heading = TextBlock(default="Your voucher")
+    code = TextBlock(help_text=_("A fixed code, or {{ voucher_code }} for a personal one."))
+    description = MultilineBlock(required=False)
+    expires_on = blocks.DateBlock(required=False)
+
+    class Meta:
+        icon = "tag"
+        template = TEMPLATES + "voucher.mjml"
+
+
+class ColumnContentBlock(blocks.StreamBlock):
+    heading = HeadingBlock()
+    text = RichTextBlock()
+    image = ImageBlock()
+    button = ButtonBlock()
+    divider = DividerBlock()
+    spacer = SpacerBlock()
+    voucher = VoucherBlock()
+
+
+class TwoColumnsBlock(blocks.StructBlock):
+    left = ColumnContentBlock()
+    right = ColumnContentBlock()
+
+    section_level = True
+
+    class Meta:
+        icon = "grip"
+        template = TEMPLATES + "columns.mjml"
+
+
+class ThreeColumnsBlock(blocks.StructBlock):
+    left = ColumnContentBlock()
+    middle = ColumnContentBlock()
+    right = ColumnContentBlock()
+
+    section_level = True
+
+    class Meta:
+        icon = "grip"
+        template = TEMPLATES + "columns.mjml"
+
+
+class CardsBlock(blocks.StructBlock):
+    """Chosen pages as cards: image, title, summary and a link to the page."""
+
+    pages = blocks.ListBlock(blocks.PageChooserBlock(), min_num=1, max_num=6)
+    button_text = TextBlock(default="Read more", max_length=40)
+
+    section_level = True
+
+    class Meta:
+        icon = "doc-full"
+        template = TEMPLATES + "cards.mjml"
+
+
+def content_blocks() -> list[tuple[str, blocks.Block]]:
+    """The blocks allowed at the top of an email and inside a segment block."""
+    return [
+        ("heading", HeadingBlock()),
+        ("text", RichTextBlock()),
+        ("image", ImageBlock()),
+        ("button", ButtonBlock()),
+        ("divider", DividerBlock()),
+        ("spacer", SpacerBlock()),
+        ("two_columns", TwoColumnsBlock()),
+        ("three_columns", ThreeColumnsBlock()),
+        ("cards", CardsBlock()),
+        ("voucher", VoucherBlock()),
+    ]
+
+
+class EmailBodyBlock(blocks.StreamBlock):
+    """Everything an email's body can hold."""
+
+    def __init__(self, **kwargs):
+        super().__init__(content_blocks(), **kwargs)

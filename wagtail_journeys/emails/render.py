@@ -1,0 +1,206 @@
+"""Personalise many: fill a compiled email for one contact, from a two-level cache.
+
+The compiled template of a (revision, segment variant) is looked up in an in-process LRU,
+then in Django's cache (``EMAIL_CACHE``), and compiled only when both miss. Per contact,
+only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links signed.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from .. import conf
+from . import links
+from .compiler import VERSION, CompiledEmail, compile_email
+from .mergetags import Scope
+
+LRU_SIZE = 256
+LRU_SECONDS = 60
+_lru: OrderedDict[tuple, tuple[float, CompiledEmail]] = OrderedDict()
+_lock = threading.Lock()
+GENERATION_KEY = "journeys:email:generation"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One contact's email, ready to send."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    message_uuid: uuid.UUID
+
+
+def brand_for(site):
+    """The site's brand settings (defaults when none were saved)."""
+    from ..models import BrandSettings
+
+    if site is None:
+        return BrandSettings()
+    return BrandSettings.for_site(site)
+
+
+def forget_compiled(**kwargs) -> None:
+    """Drop every compiled email (brand settings changed): bump the cache generation."""
+    cache = caches[conf.get("EMAIL_CACHE")]
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, None)
+    with _lock:
+        _lru.clear()
+
+
+def revision_id_of(page) -> int | None:
+    """The revision the page object stands for: the live one, else the latest draft."""
+    return page.live_revision_id if page.live and page.live_revision_id else page.latest_revision_id
+
+
+def segment_ids(page) -> list[int]:
+    """Ids of the segments the page's segment blocks refer to, in order of appearance."""
+    found: list[int] = []
+
+    def walk(data) -> None:
+        if isinstance(data, dict):
+            if data.get("type") == "segment" and isinstance(data.get("value"), dict):
+                segment = data["value"].get("segment")
+                if isinstance(segment, int) and segment not in found:
+                    found.append(segment)
+            for item in data.values():
+                walk(item)
+        elif isinstance(data, list):
+            for item in data:
+                walk(item)
+
+    walk(list(page.body.raw_data))
+    return found
+
+
+def compiled_for(page, variant=(), *, revision_id: int | None = None) -> CompiledEmail:
+    """The compiled email of ``page`` (its revision ``revision_id``, by default the one the
+    object stands for) for a variant; compiled at most once per process and cache."""
+    variant = tuple(sorted(variant))
+    revision_id = revision_id or revision_id_of(page)
+    if revision_id is None:
+        return compile_email(page, variant)
+    key = (revision_id, variant)
+    now = time.monotonic()
+    with _lock:
+        hit = _lru.get(key)
+        if hit and now - hit[0] < LRU_SECONDS:
+            _lru.move_to_end(key)
+            return hit[1]
+    cache = caches[conf.get("EMAIL_CACHE")]
+    generation = cache.get(GENERATION_KEY, 0)
+    cache_key = f"journeys:email:{VERSION}:{generation}:{revision_id}:{','.join(map(str, variant))}"
+    compiled = cache.get(cache_key)
+    if compiled is None:
+        source = page
+        if revision_id != revision_id_of(page):
+            from wagtail.models import Revision
+
+            source = Revision.objects.get(pk=revision_id).as_object()
+        compiled = compile_email(source, variant)
+        cache.set(cache_key, compiled, conf.get("EMAIL_CACHE_TIMEOUT"))
+    with _lock:
+        _lru[key] = (now, compiled)
+        while len(_lru) > LRU_SIZE:
+            _lru.popitem(last=False)
+    return compiled
+
+
+def variant_of(page, contact) -> tuple[int, ...]:
+    """The segments (among those the email refers to) that contain the contact."""
+    ids = segment_ids(page)
+    if not ids or contact is None or contact.pk is None:
+        return ()
+    from ..models import Segment
+
+    return tuple(sorted(s.pk for s in Segment.objects.filter(pk__in=ids) if s.contains(contact)))
+
+
+def fill(
+    compiled: CompiledEmail,
+    contact,
+    *,
+    context: dict[str, Any] | None = None,
+    message_uuid: uuid.UUID | None = None,
+    tracked: bool = True,
+    root: str | None = None,
+    site_name: str | None = None,
+) -> RenderedEmail:
+    """Personalise a compiled email: the only per-contact work of a send."""
+    message_uuid = message_uuid or uuid.uuid4()
+    root = root or links.prefix()
+    unsubscribe = links.unsubscribe_url(message_uuid, root=root)
+    if site_name is None:
+        site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
+    urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
+    scope = Scope(contact, context, urls)
+    raw = [tag.evaluate(scope) for tag in compiled.tags]
+    escape = html_lib.escape
+    values = [escape(v) for v in raw]
+    values += raw
+    if tracked:
+        values += [links.click_url(message_uuid, i, root=root) for i in range(len(compiled.links))]
+        values.append(links.open_url(message_uuid, root=root))
+    else:
+        values += [
+            "".join(p if p.__class__ is str else raw[p - len(raw)] for p in link)
+            for link in compiled.links
+        ]
+        values.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
+
+    def join(parts) -> str:
+        return "".join([p if p.__class__ is str else values[p] for p in parts])
+
+    html = join(compiled.html)
+    if not tracked:
+        n = 2 * len(raw)
+        html = "".join(
+            p if p.__class__ is str else (escape(values[p]) if p >= n else values[p])
+            for p in compiled.html
+        )
+    return RenderedEmail(
+        subject=" ".join(join(compiled.subject).split()),
+        preheader=join(compiled.preheader),
+        html=html,
+        text=join(compiled.text),
+        message_uuid=message_uuid,
+    )
+
+
+def link_target(compiled: CompiledEmail, index: int, contact, context=None) -> str | None:
+    """The URL link ``index`` of a compiled email points to, for one contact."""
+    if not 0 <= index < len(compiled.links):
+        return None
+    scope = Scope(contact, context, {})
+    raw = [tag.evaluate(scope) for tag in compiled.tags]
+    n = len(raw)
+    return "".join(p if p.__class__ is str else raw[p - n] for p in compiled.links[index])
+
+
+def render_for(
+    email_page,
+    contact,
+    *,
+    context: dict[str, Any] | None = None,
+    message_uuid: uuid.UUID | None = None,
+    variant: tuple[int, ...] | None = None,
+    tracked: bool = True,
+) -> RenderedEmail:
+    """The email ``email_page`` as ``contact`` receives it (compiled once, filled here)."""
+    if variant is None:
+        variant = variant_of(email_page, contact)
+    compiled = compiled_for(email_page, variant)
+    return fill(compiled, contact, context=context, message_uuid=message_uuid, tracked=tracked)
