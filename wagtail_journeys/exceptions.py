@@ -46,3 +46,17 @@ class EmailNotReady(JourneysError):
     """The email cannot be rendered: an MJML error or an invalid merge tag."""
 
     status_code = 422
+
+
+class InvalidRule(InvalidInput):
+    """A segment rule that cannot be compiled (unknown field, bad number, cycle…).
+
+    Raised by the segment compiler instead of letting the database fail; the admin shows
+    it on the rule, the API maps it to 422.
+    """
+
+
+class NotFound(JourneysError):
+    """The named object does not exist (or is not live)."""
+
+    status_code = 404

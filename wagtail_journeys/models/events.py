@@ -54,6 +54,9 @@ class Event(models.Model):
         indexes = [
             # "events of this contact by name and time" (segments, timelines)
             models.Index(fields=["contact", "name", "occurred_at"], name="journeys_event_cnt"),
+            # segment rules over all contacts: "events named N in the last D days",
+            # grouped by contact (issue 3, segments)
+            models.Index(fields=["name", "occurred_at"], name="journeys_event_name_time"),
             # an anonymous visitor's events, moved on identify
             models.Index(
                 fields=["visitor_id"],

@@ -12,7 +12,7 @@ from .plan import Plan
 from .summaries import parse_weekdays
 
 _PAGE_LINK = re.compile(r'linktype=\\?"page\\?"\s+id=\\?"(\d+)')
-_cache: dict[int, tuple[int, Plan]] = {}
+_cache: dict[int, tuple[tuple, Plan]] = {}
 _lock = threading.Lock()
 
 
@@ -190,7 +190,7 @@ def current_plan(scenario_id: int) -> Plan | None:
 
     latest = (
         ScenarioPlan.objects.filter(scenario_id=scenario_id)
-        .order_by("-id").values_list("id", flat=True).first()
+        .order_by("-id").values_list("id", "created_at").first()
     )
     if latest is None:
         return None
@@ -198,7 +198,7 @@ def current_plan(scenario_id: int) -> Plan | None:
         cached = _cache.get(scenario_id)
         if cached and cached[0] == latest:
             return cached[1]
-    plan = Plan.from_json(ScenarioPlan.objects.get(pk=latest).data)
+    plan = Plan.from_json(ScenarioPlan.objects.get(pk=latest[0]).data)
     with _lock:
         _cache[scenario_id] = (latest, plan)
     return plan

@@ -6,7 +6,7 @@ each knowing the step that follows it, so the engine never walks pages at run ti
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -51,6 +51,16 @@ class Step:
     path: tuple[int, ...] = ()
 
 
+def _shallow(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    data = _shallow(step)
+    data["branches"] = [_shallow(b) for b in step.branches]
+    return _thaw(data)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A compiled scenario: trigger, entry rules, goal and the steps from ``first`` on."""
@@ -74,7 +84,7 @@ class Plan:
             entry=_thaw(self.entry),
             goal=_thaw(self.goal),
             order=list(self.order),
-            steps=[_thaw(asdict(self.steps[i])) for i in self.order],
+            steps=[_step_json(self.steps[i]) for i in self.order],
         )
         return data
 

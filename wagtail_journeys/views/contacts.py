@@ -3,6 +3,7 @@
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ..models import Contact
+from .segments import ContactFilterSet
 
 
 class ContactViewSet(ModelViewSet):
@@ -12,7 +13,8 @@ class ContactViewSet(ModelViewSet):
     add_to_admin_menu = True
     menu_order = 250
     list_display = ["email", "full_name", "email_status", "created_at", "last_activity_at"]
-    list_filter = ["email_status", "civility"]
+    # Segment filter (issue 3): ContactFilterSet = email_status, civility + "in segment".
+    filterset_class = ContactFilterSet
     search_fields = ["email", "first_name", "last_name"]
     form_fields = [
         "email",

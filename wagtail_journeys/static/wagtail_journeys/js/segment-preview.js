@@ -1,0 +1,83 @@
+// Live count and sample of a segment's matching contacts while its rules are edited.
+// Posts the whole edit form to the preview endpoint (which validates it exactly as a
+// save would) a moment after the last change, and shows the count, a sample or errors.
+(function () {
+  "use strict";
+
+  function text(node, value) {
+    node.textContent = value;
+  }
+
+  function fill(list, items) {
+    list.replaceChildren();
+    items.forEach(function (item) {
+      const li = document.createElement("li");
+      li.textContent = item;
+      list.appendChild(li);
+    });
+  }
+
+  function attach(panel) {
+    const form = panel.closest("form");
+    if (!form || panel.dataset.bound) return;
+    panel.dataset.bound = "1";
+    const count = panel.querySelector("[data-journeys-segment-count]");
+    const sample = panel.querySelector("[data-journeys-segment-sample]");
+    const errors = panel.querySelector("[data-journeys-segment-errors]");
+    let timer = null;
+    let sequence = 0;
+
+    function refresh() {
+      const mine = ++sequence;
+      fetch(panel.dataset.url, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "XMLHttpRequest" },
+      })
+        .then(function (response) {
+          return response.json();
+        })
+        .then(function (data) {
+          if (mine !== sequence) return;
+          fill(errors, data.errors || []);
+          if ((data.errors || []).length) {
+            text(count, "");
+            fill(sample, []);
+            return;
+          }
+          text(count, data.count + (data.count === 1 ? " contact matches" : " contacts match"));
+          fill(
+            sample,
+            data.sample.map(function (c) {
+              return c.name ? c.name + " <" + c.email + ">" : c.email;
+            })
+          );
+        })
+        .catch(function () {
+          if (mine === sequence) fill(errors, ["The preview is unavailable."]);
+        });
+    }
+
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 400);
+    }
+
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", schedule);
+    // Blocks added or removed in the stream editor change the form without an input event.
+    new MutationObserver(schedule).observe(form, { childList: true, subtree: true });
+    refresh();
+  }
+
+  function init() {
+    document.querySelectorAll("[data-journeys-segment-preview]").forEach(attach);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
