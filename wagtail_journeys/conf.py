@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "LOOP_DEPTH": 3,
     "SMS_BACKEND": "wagtail_journeys.sms.ConsoleSMSBackend",
     "PRIORITY_CLUSTER": "journeys-priority",
+    "STALE_SEND_SECONDS": 60,
     # Emails
     "EMAIL_BASE_URL": "",
     "EMAIL_UNSUBSCRIBE_MAILTO": "",
@@ -125,6 +126,9 @@ def _problems(user: dict[str, Any]) -> list[str]:
 
 def _scenario_problems(value) -> list[str]:
     problems = []
+    stale = value("STALE_SEND_SECONDS")
+    if not isinstance(stale, int) or isinstance(stale, bool) or stale < 0:
+        problems.append(f"STALE_SEND_SECONDS must be an integer >= 0, not {stale!r}")
     for key in ("ADVANCE_BATCH_SIZE", "LOOP_DEPTH"):
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:

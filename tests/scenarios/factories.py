@@ -12,10 +12,16 @@ from wagtail_journeys.models import ScenarioIndexPage, ScenarioPage
 _serial = itertools.count(1)
 
 
+def site_root() -> Page:
+    """The page scenarios and emails go under (a root is created after a flush)."""
+    root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+    return Page.objects.filter(depth=2).first() or root
+
+
 def scenario_index() -> ScenarioIndexPage:
     index = ScenarioIndexPage.objects.first()
     if index is None:
-        parent = Page.objects.filter(depth=2).first() or Page.get_first_root_node()
+        parent = site_root()
         index = ScenarioIndexPage(title="Scenarios", slug="scenarios")
         parent.add_child(instance=index)
         index.save_revision().publish()

@@ -14,10 +14,9 @@ import datetime as dt
 from django.core.mail import get_connection
 from django.db import transaction
 
+from .. import conf
 from ..models import Contact, StepRun
 from . import clock
-
-STALE_AFTER = dt.timedelta(seconds=60)
 
 
 def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
@@ -74,7 +73,9 @@ def deliver_stale(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Finish sends left ``queued`` by a worker that died after its batch committed."""
     now = now or clock.now()
     runs = list(
-        StepRun.objects.filter(outcome="queued", ran_at__lt=now - STALE_AFTER)
+        StepRun.objects.filter(
+            outcome="queued", ran_at__lte=now - dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
+        )
         .order_by("id")[:limit]
     )
     contacts = Contact.objects.in_bulk({r.contact_id for r in runs})
