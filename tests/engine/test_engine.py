@@ -197,3 +197,20 @@ def test_exit_step_ends_the_scenario():
     advance_due(now=T0)
     assert Enrollment.objects.get().status == "exited"
     assert mail.outbox == []
+
+
+def test_a_goal_later_in_the_same_batch_converts_but_an_earlier_one_does_not():
+    scenario, _ = welcome_series()
+    scenario.goal_event = "purchase_confirmed"
+    scenario.save_revision().publish()
+    ada, bob = make_contact(), make_contact()
+    events = [
+        record_event("purchase", contact=ada, occurred_at=T0)[0],
+        record_event("purchase_confirmed", contact=ada, occurred_at=T0)[0],
+        record_event("purchase_confirmed", contact=bob, occurred_at=T0)[0],
+        record_event("purchase", contact=bob, occurred_at=T0)[0],
+    ]
+    match_events(events, now=T0)
+    assert dict(Enrollment.objects.values_list("contact_id", "status")) == {
+        ada.pk: "converted", bob.pk: "active"
+    }

@@ -84,7 +84,6 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
     props = dict(
         Event.objects.filter(pk__in=[e.pk for e in events]).values_list("pk", "properties")
     )
-    _apply_goals(events, names, props, now)
     _wake_waits(events, names, props, now)
     wanted = Q(trigger_kind="event", trigger_event__in=names)
     if "page_view" in names:
@@ -122,6 +121,7 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
             for e in hits:
                 created += len(enroll(scenario_id, [e.contact_id], now=now,
                                       context={"event_id": e.pk}))
+    _apply_goals(events, names, props, now)
     return created
 
 
@@ -132,15 +132,22 @@ def _apply_goals(events: list[Event], names: set[str], props: dict, now: dt.date
         if plan is None:
             continue
         goal = plan.goal
-        contacts = {
-            e.contact_id for e in events
-            if e.name == goal["event"] and filters_match(goal["filters"], props[e.pk])
-        }
-        if not contacts:
+        reached: dict[int, int] = {}  # contact -> last goal event id
+        for e in events:
+            if e.name == goal["event"] and filters_match(goal["filters"], props[e.pk]):
+                reached[e.contact_id] = e.pk
+        if not reached:
             continue
-        active = Enrollment.objects.filter(
-            scenario_id=scenario_id, contact_id__in=contacts, status=EnrollmentStatus.ACTIVE
-        )
+        # Only enrolments started before the goal event (a trigger later in the same batch
+        # starts a fresh run).
+        ids = [
+            pk for pk, contact_id, context in Enrollment.objects.filter(
+                scenario_id=scenario_id, contact_id__in=reached,
+                status=EnrollmentStatus.ACTIVE,
+            ).values_list("pk", "contact_id", "context")
+            if (context or {}).get("event_id", 0) < reached[contact_id]
+        ]
+        active = Enrollment.objects.filter(pk__in=ids)
         if goal["step_id"] and goal["step_id"] in plan.steps:
             active.update(step_id=goal["step_id"], waiting=False, wait_event="", outcome="",
                           due_at=now)
