@@ -12,8 +12,12 @@ pytestmark = pytest.mark.django_db
 
 def post(client, scenario_id, body, token=None):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    return client.post(f"/journeys/api/scenarios/{scenario_id}/start", body,
-                       content_type="application/json", **headers)
+    return client.post(
+        f"/journeys/api/scenarios/{scenario_id}/start",
+        body,
+        content_type="application/json",
+        **headers,
+    )
 
 
 def test_a_server_starts_a_scenario_once(client, server_token):
@@ -26,8 +30,7 @@ def test_a_server_starts_a_scenario_once(client, server_token):
     assert (again.status_code, again.json()["started"]) == (200, False)
 
 
-def test_without_a_server_token_or_live_scenario_it_is_refused(client, server_token,
-                                                                weak_token):
+def test_without_a_server_token_or_live_scenario_it_is_refused(client, server_token, weak_token):
     scenario = make_scenario(trigger_kind="manual")
     assert post(client, scenario.pk, {"email": "a@example.com"}).status_code in (401, 403)
     assert post(client, scenario.pk, {"email": "a@example.com"}, weak_token).status_code == 403

@@ -135,13 +135,15 @@ def _scenario_problems(value) -> list[str]:
             problems.append(f"{key} must be a positive integer, not {v!r}")
     cap = value("FREQUENCY_CAP")
     if cap is not None and not (
-        isinstance(cap, dict) and set(cap) == {"emails", "days"}
+        isinstance(cap, dict)
+        and set(cap) == {"emails", "days"}
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in cap.values())
     ):
         problems.append('FREQUENCY_CAP must be None or {"emails": N, "days": D} (positive)')
     quiet = value("QUIET_HOURS")
     if quiet is not None and not (
-        isinstance(quiet, list | tuple) and len(quiet) == 2
+        isinstance(quiet, list | tuple)
+        and len(quiet) == 2
         and all(isinstance(t, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in quiet)
     ):
         problems.append('QUIET_HOURS must be None or ["HH:MM", "HH:MM"] (start, end; local)')

@@ -33,19 +33,29 @@ def due_enrolments(count: int) -> None:
     )
     now = timezone.now()
     Enrollment.objects.bulk_create(
-        [Enrollment(contact_id=pk, scenario=scenario, step_id=step.pk, due_at=now)
-         for pk in Contact.objects.values_list("pk", flat=True)],
+        [
+            Enrollment(contact_id=pk, scenario=scenario, step_id=step.pk, due_at=now)
+            for pk in Contact.objects.values_list("pk", flat=True)
+        ],
         batch_size=1000,
     )
 
 
 def start_worker(outbox: Path, **env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.engine.worker"], cwd=ROOT,
-        env={**os.environ, "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
-             "JOURNEYS_WORKER_OUTBOX": str(outbox), "PYTHONPATH": str(ROOT),
-             "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings", **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.engine.worker"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
+            "JOURNEYS_WORKER_OUTBOX": str(outbox),
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -73,9 +83,7 @@ def test_four_workers_send_each_email_exactly_once(tmp_path):
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(tmp_path):
     due_enrolments(COUNT // 5)
-    victim = start_worker(
-        tmp_path, JOURNEYS_WORKER_BACKEND="tests.engine.worker.SlowFileBackend"
-    )
+    victim = start_worker(tmp_path, JOURNEYS_WORKER_BACKEND="tests.engine.worker.SlowFileBackend")
     deadline = time.monotonic() + 120
     while sum(recipients(tmp_path).values()) < 150 and time.monotonic() < deadline:
         time.sleep(0.2)

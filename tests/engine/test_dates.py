@@ -31,10 +31,12 @@ def utc(*args):
 def test_birthday_at_nine_in_tokyo_comes_before_nine_in_paris():
     scenario = make_scenario(trigger_kind="birthday", trigger_time=dt.time(9), reentry="always")
     add(scenario, SendEmailStep, email=make_email(title="Happy birthday"))
-    tokyo = make_contact("tokyo@example.com", timezone="Asia/Tokyo",
-                         birth_date=dt.date(1990, 6, 15))
-    paris = make_contact("paris@example.com", timezone="Europe/Paris",
-                         birth_date=dt.date(1985, 6, 15))
+    tokyo = make_contact(
+        "tokyo@example.com", timezone="Asia/Tokyo", birth_date=dt.date(1990, 6, 15)
+    )
+    paris = make_contact(
+        "paris@example.com", timezone="Europe/Paris", birth_date=dt.date(1985, 6, 15)
+    )
     make_contact("other@example.com", timezone="Europe/Paris", birth_date=dt.date(1985, 6, 16))
 
     def enrolled():
@@ -64,9 +66,13 @@ def test_birthday_in_paris_winter_is_at_eight_utc():
 
 def test_broadcast_enrols_the_segment_once_per_occurrence():
     readers = SegmentFactory(rules=[rule("tags", tags="reader")])
-    scenario = make_scenario(trigger_kind="broadcast", trigger_segment=readers,
-                             broadcast_at=utc(2026, 6, 1, 9), broadcast_every="weekly",
-                             reentry="always")
+    scenario = make_scenario(
+        trigger_kind="broadcast",
+        trigger_segment=readers,
+        broadcast_at=utc(2026, 6, 1, 9),
+        broadcast_every="weekly",
+        reentry="always",
+    )
     add(scenario, SendEmailStep, email=make_email(title="Summer selection"))
     for n in range(5):
         make_contact(f"r{n}@example.com").tags.add("reader")
@@ -81,19 +87,31 @@ def test_broadcast_enrols_the_segment_once_per_occurrence():
 
 def test_not_opened_within_days_enrols_only_those_who_did_not_open():
     newsletter = make_email(title="Newsletter")
-    scenario = make_scenario(trigger_kind="email_engagement", engagement_email=newsletter,
-                             engagement_kind="not_opened", engagement_days=3)
+    scenario = make_scenario(
+        trigger_kind="email_engagement",
+        engagement_email=newsletter,
+        engagement_kind="not_opened",
+        engagement_days=3,
+    )
     add(scenario, SendEmailStep, email=make_email(title="Reminder"))
     opener, sleeper = make_contact("open@example.com"), make_contact("sleep@example.com")
     sent_at = utc(2026, 6, 1, 9)
     events = [
-        record_event("email_sent", contact=c, properties={"email_page_id": newsletter.pk},
-                     occurred_at=sent_at)[0]
+        record_event(
+            "email_sent",
+            contact=c,
+            properties={"email_page_id": newsletter.pk},
+            occurred_at=sent_at,
+        )[0]
         for c in (opener, sleeper)
     ]
     match_events(events, now=sent_at)
-    record_event("email_opened", contact=opener, properties={"email_page_id": newsletter.pk},
-                 occurred_at=sent_at + dt.timedelta(days=1))
+    record_event(
+        "email_opened",
+        contact=opener,
+        properties={"email_page_id": newsletter.pk},
+        occurred_at=sent_at + dt.timedelta(days=1),
+    )
     advance_due(now=sent_at + dt.timedelta(days=2))
     assert mail.outbox == []
     advance_due(now=sent_at + dt.timedelta(days=3))

@@ -132,8 +132,10 @@ def test_condition_takes_first_matching_branch_then_continues():
     assert len(mail.outbox) == 4
     got = {(m.contact.email, m.email_page.title) for m in Message.objects.filter(status="sent")}
     assert got == {
-        ("ada@example.com", "Best of King"), ("ada@example.com", "After"),
-        ("bob@example.com", "King and more"), ("bob@example.com", "After"),
+        ("ada@example.com", "Best of King"),
+        ("ada@example.com", "After"),
+        ("bob@example.com", "King and more"),
+        ("bob@example.com", "After"),
     }
 
 
@@ -212,5 +214,6 @@ def test_a_goal_later_in_the_same_batch_converts_but_an_earlier_one_does_not():
     ]
     match_events(events, now=T0)
     assert dict(Enrollment.objects.values_list("contact_id", "status")) == {
-        ada.pk: "converted", bob.pk: "active"
+        ada.pk: "converted",
+        bob.pk: "active",
     }

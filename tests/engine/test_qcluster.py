@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def post_event(client, token, email, name):
     response = client.post(
-        "/journeys/api/events", {"name": name, "email": email},
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+        "/journeys/api/events",
+        {"name": name, "email": email},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 201, response.content
 
@@ -46,12 +48,20 @@ def test_event_in_email_out_after_the_wait(client, server_token, tmp_path):
     ensure_schedules()
 
     cluster = subprocess.Popen(
-        [sys.executable, str(ROOT / "example_site" / "manage.py"), "qcluster"], cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings",
-             "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
-             "JOURNEYS_WORKER_OUTBOX": str(tmp_path), "JOURNEYS_WORKER_STALE": "0",
-             "JOURNEYS_WORKER_CLOCK_SPEED": "3600", "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, str(ROOT / "example_site" / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings",
+            "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
+            "JOURNEYS_WORKER_OUTBOX": str(tmp_path),
+            "JOURNEYS_WORKER_STALE": "0",
+            "JOURNEYS_WORKER_CLOCK_SPEED": "3600",
+            "PYTHONPATH": str(ROOT),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for email in ("ada@example.com", "excluded@example.com", "quitter@example.com"):

@@ -54,8 +54,19 @@ class FakeEnv:
 
 
 def enrolment(p, **fields):
-    base = dict(id=7, contact_id=1, step_id=p.first, waiting=False, due_at=T0, wait_event="",
-                outcome="", iteration=0, depth=0, status="active", priority=False)
+    base = {
+        "id": 7,
+        "contact_id": 1,
+        "step_id": p.first,
+        "waiting": False,
+        "due_at": T0,
+        "wait_event": "",
+        "outcome": "",
+        "iteration": 0,
+        "depth": 0,
+        "status": "active",
+        "priority": False,
+    }
     return SimpleNamespace(**{**base, **fields})
 
 
@@ -74,10 +85,16 @@ def test_a_wait_parks_then_the_send_happens_once_when_due():
 
 
 def test_condition_first_match_wins_and_else_catches_the_rest():
-    cond = Node(2, "condition", "C", children=[
-        branch(3, email(4), label="a"), branch(5, email(6), label="b"),
-        branch(7, email(8), is_else=True),
-    ])
+    cond = Node(
+        2,
+        "condition",
+        "C",
+        children=[
+            branch(3, email(4), label="a"),
+            branch(5, email(6), label="b"),
+            branch(7, email(8), is_else=True),
+        ],
+    )
     cond.children[0].config["rules"] = ["a"]
     cond.children[1].config["rules"] = ["b"]
     p = plan(cond)
@@ -88,8 +105,14 @@ def test_condition_first_match_wins_and_else_catches_the_rest():
 
 
 def test_split_is_stable_per_contact_and_follows_the_shares():
-    p = plan(Node(2, "split", "AB", children=[branch(3, email(4), percent=20),
-                                              branch(5, email(6), percent=80)]))
+    p = plan(
+        Node(
+            2,
+            "split",
+            "AB",
+            children=[branch(3, email(4), percent=20), branch(5, email(6), percent=80)],
+        )
+    )
     picks = []
     for contact_id in range(1000):
         env = FakeEnv()

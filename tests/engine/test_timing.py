@@ -7,7 +7,11 @@ from zoneinfo import ZoneInfo
 
 from wagtail_journeys.engine import timing
 
-PARIS, TOKYO, NEW_YORK = ZoneInfo("Europe/Paris"), ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+PARIS, TOKYO, NEW_YORK = (
+    ZoneInfo("Europe/Paris"),
+    ZoneInfo("Asia/Tokyo"),
+    ZoneInfo("America/New_York"),
+)
 
 
 def utc(*args):

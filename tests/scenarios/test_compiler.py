@@ -6,32 +6,58 @@ from wagtail_journeys.scenarios.checker import check_loops, check_plan
 from wagtail_journeys.scenarios.compiler import Node, compile_plan
 from wagtail_journeys.scenarios.plan import Plan
 
-TRIGGER = {"kind": "event", "event": "purchase", "filters": {}, "page_id": None,
-           "email_id": None}
+TRIGGER = {"kind": "event", "event": "purchase", "filters": {}, "page_id": None, "email_id": None}
 ENTRY = {"audience_id": None, "exclusion_id": None, "reentry": "always", "reentry_days": 30}
 GOAL = {"event": "", "filters": {}, "step_id": None}
 
 
 def email(id, email_id=50, live=True, links=()):
-    return Node(id, "send_email", f"Send {email_id}",
-                {"email_id": email_id, "email_live": live, "transactional": False,
-                 "on_cap": "defer", "links": list(links)})
+    return Node(
+        id,
+        "send_email",
+        f"Send {email_id}",
+        {
+            "email_id": email_id,
+            "email_live": live,
+            "transactional": False,
+            "on_cap": "defer",
+            "links": list(links),
+        },
+    )
 
 
 def wait(id, **config):
-    base = {"mode": "duration", "amount": 3, "unit": "days", "until": None, "weekdays": [],
-            "start": None, "end": None, "event": "", "filters": {}}
+    base = {
+        "mode": "duration",
+        "amount": 3,
+        "unit": "days",
+        "until": None,
+        "weekdays": [],
+        "start": None,
+        "end": None,
+        "event": "",
+        "filters": {},
+    }
     return Node(id, "wait", "Wait", {**base, **config})
 
 
 def branch(id, *children, label="b", is_else=False, percent=0, outcome=""):
-    return Node(id, "branch", label, {"rules": [], "match": "all", "else": is_else,
-                                      "percent": percent, "outcome": outcome}, list(children))
+    return Node(
+        id,
+        "branch",
+        label,
+        {"rules": [], "match": "all", "else": is_else, "percent": percent, "outcome": outcome},
+        list(children),
+    )
 
 
 def plan(*children, id=1, title="S", trigger=TRIGGER, entry=ENTRY):
-    return compile_plan(Node(id, "scenario", title, children=list(children)),
-                        trigger=trigger, entry=entry, goal=GOAL)
+    return compile_plan(
+        Node(id, "scenario", title, children=list(children)),
+        trigger=trigger,
+        entry=entry,
+        goal=GOAL,
+    )
 
 
 def codes(p):
@@ -41,10 +67,15 @@ def codes(p):
 def test_children_run_in_order_and_branches_rejoin_after_their_condition():
     p = plan(
         wait(2),
-        Node(3, "condition", "C", children=[
-            branch(4, email(5), email(6)),
-            branch(7, email(8), is_else=True),
-        ]),
+        Node(
+            3,
+            "condition",
+            "C",
+            children=[
+                branch(4, email(5), email(6)),
+                branch(7, email(8), is_else=True),
+            ],
+        ),
         email(9),
     )
     assert p.first == 2
@@ -69,11 +100,16 @@ def test_plan_round_trips_through_json_and_is_immutable():
 
 def test_checker_flags_empty_branches_unreachable_steps_and_emails_not_live():
     p = plan(
-        Node(3, "condition", "C", children=[
-            branch(4, label="nobody acts"),
-            branch(5, email(6), is_else=True),
-            branch(7, email(8), label="after else"),
-        ]),
+        Node(
+            3,
+            "condition",
+            "C",
+            children=[
+                branch(4, label="nobody acts"),
+                branch(5, email(6), is_else=True),
+                branch(7, email(8), label="after else"),
+            ],
+        ),
         email(9, live=False),
         Node(10, "exit", "Exit"),
         email(11),
@@ -93,33 +129,55 @@ def test_waits_that_never_end_are_errors():
         wait(4, mode="event", event="purchase", amount=0),
         wait(5, mode="window", weekdays=[0, 1], start="09:00", end="18:00"),
     )
-    assert codes(p) == [("error", "wait-never-ends", 2), ("error", "wait-never-ends", 3),
-                        ("error", "wait-never-ends", 4)]
+    assert codes(p) == [
+        ("error", "wait-never-ends", 2),
+        ("error", "wait-never-ends", 3),
+        ("error", "wait-never-ends", 4),
+    ]
 
 
 def test_split_shares_must_add_up():
-    p = plan(Node(3, "split", "AB", children=[branch(4, email(5), percent=50),
-                                               branch(6, email(7), percent=30)]))
+    p = plan(
+        Node(
+            3,
+            "split",
+            "AB",
+            children=[branch(4, email(5), percent=50), branch(6, email(7), percent=30)],
+        )
+    )
     assert ("error", "split-total", 3) in codes(p)
 
 
 def test_loops_across_scenarios_are_named_and_a_condition_makes_them_warnings():
     # newsletter signup -> white-paper offer (links to the white-paper form, page 100)
     # white-paper download -> newsletter offer (links to the newsletter form, page 200)
-    newsletter = plan(email(2, email_id=60, links=[100]), id=1, title="Newsletter signup",
-                      trigger={**TRIGGER, "event": "form_submitted",
-                               "filters": {"page_id": 200}})
-    white_paper = plan(email(12, email_id=61, links=[200]), id=11, title="White paper",
-                       trigger={**TRIGGER, "event": "form_submitted",
-                                "filters": {"page_id": 100}})
+    newsletter = plan(
+        email(2, email_id=60, links=[100]),
+        id=1,
+        title="Newsletter signup",
+        trigger={**TRIGGER, "event": "form_submitted", "filters": {"page_id": 200}},
+    )
+    white_paper = plan(
+        email(12, email_id=61, links=[200]),
+        id=11,
+        title="White paper",
+        trigger={**TRIGGER, "event": "form_submitted", "filters": {"page_id": 100}},
+    )
     [problem] = check_loops([newsletter, white_paper])
     assert problem.level == "error"
     assert "Newsletter signup → White paper → Newsletter signup" in problem.message
 
-    guarded = plan(Node(13, "condition", "Not subscribed?",
-                        children=[branch(14, email(15, email_id=61, links=[200]))]),
-                   id=11, title="White paper",
-                   trigger={**TRIGGER, "event": "form_submitted", "filters": {"page_id": 100}})
+    guarded = plan(
+        Node(
+            13,
+            "condition",
+            "Not subscribed?",
+            children=[branch(14, email(15, email_id=61, links=[200]))],
+        ),
+        id=11,
+        title="White paper",
+        trigger={**TRIGGER, "event": "form_submitted", "filters": {"page_id": 100}},
+    )
     [problem] = check_loops([newsletter, guarded])
     assert problem.level == "warning"
 

@@ -34,9 +34,14 @@ class TestPageTypes(WagtailPageTestCase):
         self.assertCanCreateAt(ConditionStep, Branch)
         self.assertCanNotCreateAt(ScenarioPage, Branch)
         self.assertCanNotCreateAt(WaitStep, SendEmailStep)
-        self.assertAllowedParentPageTypes(Branch, {ConditionStep, WaitStep,
-                                                   *[m for m in Branch.allowed_parent_page_models()
-                                                     if m.__name__ == "SplitStep"]})
+        self.assertAllowedParentPageTypes(
+            Branch,
+            {
+                ConditionStep,
+                WaitStep,
+                *[m for m in Branch.allowed_parent_page_models() if m.__name__ == "SplitStep"],
+            },
+        )
 
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +54,14 @@ def test_steps_summarise_themselves_in_the_explorer():
     assert add(scenario, SendEmailStep, email=email).get_admin_display_title() == (
         "Send: Welcome + voucher"
     )
-    window = add(scenario, WaitStep, mode="window", weekdays="0,1,2,3,4",
-                 window_start=dt.time(9), window_end=dt.time(18))
+    window = add(
+        scenario,
+        WaitStep,
+        mode="window",
+        weekdays="0,1,2,3,4",
+        window_start=dt.time(9),
+        window_end=dt.time(18),
+    )
     assert window.get_admin_display_title() == "Wait for Mon,Tue,Wed,Thu,Fri 09:00–18:00 local"
     assert scenario.get_admin_display_title() == "Welcome (When purchase)"
 

@@ -33,8 +33,9 @@ class StartOut(Schema):
     summary="Start a scenario for a contact (server token only)",
     operation_id="scenario_start",
 )
-def start_scenario(request: HttpRequest, response: HttpResponse, scenario_id: int,
-                   payload: StartIn):
+def start_scenario(
+    request: HttpRequest, response: HttpResponse, scenario_id: int, payload: StartIn
+):
     """Enrol the contact (created if new) in a live scenario, subject to its entry rules.
 
     201 with the enrolment when started; 200 with ``started: false`` when the entry rules

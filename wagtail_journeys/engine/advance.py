@@ -15,8 +15,16 @@ from .outbox import deliver, deliver_stale
 from .steps import End, _finish, run
 
 FIELDS = [
-    "status", "step_id", "due_at", "waiting", "priority", "wait_event", "outcome",
-    "iteration", "ended_at", "end_reason",
+    "status",
+    "step_id",
+    "due_at",
+    "waiting",
+    "priority",
+    "wait_event",
+    "outcome",
+    "iteration",
+    "ended_at",
+    "end_reason",
 ]
 
 
@@ -51,13 +59,15 @@ def _audiences(plans: dict, rows: list[Enrollment]) -> dict[int, set[int]]:
             segment = Segment.objects.filter(pk=plan.entry["audience_id"]).first()
             out[sid] = (
                 set(segment.contacts().filter(pk__in=ids).values_list("pk", flat=True))
-                if segment else set()
+                if segment
+                else set()
             )
     return out
 
 
-def advance_batch(*, now: dt.datetime | None = None, limit: int | None = None,
-                  priority: bool = False) -> int:
+def advance_batch(
+    *, now: dt.datetime | None = None, limit: int | None = None, priority: bool = False
+) -> int:
     """Advance up to ``limit`` due enrolments of live scenarios in one transaction.
 
     Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it
@@ -101,14 +111,17 @@ def _opened_since(enr: Enrollment):
 
     email_id, since = enr.context["unless_opened"], enr.context["since"]
     opened = Event.objects.filter(
-        contact_id=enr.contact_id, name="email_opened", occurred_at__gte=since,
+        contact_id=enr.contact_id,
+        name="email_opened",
+        occurred_at__gte=since,
         properties__email_page_id=email_id,
     ).exists()
     return End("exited", "the email was opened") if opened else None
 
 
-def advance_due(*, now: dt.datetime | None = None, max_batches: int = 20,
-                priority: bool = False) -> int:
+def advance_due(
+    *, now: dt.datetime | None = None, max_batches: int = 20, priority: bool = False
+) -> int:
     """Advance batches until nothing is due (or ``max_batches``); return rows advanced."""
     total = 0
     deliver_stale(now=now)

@@ -31,7 +31,7 @@ def _timezones() -> dict[str, zoneinfo.ZoneInfo]:
 
 def _chunks(ids: list[int]):
     for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+        yield ids[start : start + CHUNK]
 
 
 def enroll_anniversaries(scenario: ScenarioPage, now: dt.datetime) -> int:
@@ -53,16 +53,23 @@ def enroll_anniversaries(scenario: ScenarioPage, now: dt.datetime) -> int:
             days.append((2, 29))
         ids: list[int] = []
         for month, mday in days:
-            rows = Contact.objects.filter(**{
-                "timezone": name, f"{field}__month": month, f"{field}__day": mday,
-            })
+            rows = Contact.objects.filter(
+                **{
+                    "timezone": name,
+                    f"{field}__month": month,
+                    f"{field}__day": mday,
+                }
+            )
             if field == "created_at":
                 rows = rows.filter(created_at__year__lt=day.year)
             ids += list(rows.values_list("pk", flat=True))
-        recent = set(Enrollment.objects.filter(
-            scenario_id=scenario.pk, contact_id__in=ids,
-            started_at__gt=now - dt.timedelta(days=300),
-        ).values_list("contact_id", flat=True))
+        recent = set(
+            Enrollment.objects.filter(
+                scenario_id=scenario.pk,
+                contact_id__in=ids,
+                started_at__gt=now - dt.timedelta(days=300),
+            ).values_list("contact_id", flat=True)
+        )
         for chunk in _chunks([i for i in ids if i not in recent]):
             created += len(enroll(scenario.pk, chunk, now=now))
     return created

@@ -71,8 +71,13 @@ def enroll(
     priority = bool(first and first.kind == "send_email" and first.config["transactional"])
     rows = [
         Enrollment(
-            contact_id=i, scenario_id=scenario_id, step_id=plan.first,
-            due_at=due_at or now, started_at=now, depth=depth, context=context or {},
+            contact_id=i,
+            scenario_id=scenario_id,
+            step_id=plan.first,
+            due_at=due_at or now,
+            started_at=now,
+            depth=depth,
+            context=context or {},
             priority=priority,
         )
         for i in ids

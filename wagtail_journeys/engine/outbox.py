@@ -45,7 +45,8 @@ def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
             if email_id not in pages:
                 pages[email_id] = (
                     Page.objects.filter(pk=email_id, live=True).specific().first()
-                    if email_id else None
+                    if email_id
+                    else None
                 )
             page, contact = pages[email_id], contacts.get(run.contact_id)
             if page is None or contact is None:
@@ -54,8 +55,13 @@ def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
                 continue
             try:
                 send_email(
-                    page, contact, key=run.key, transactional=step.config["transactional"],
-                    connection=connection, enrollment_id=run.enrollment_id, step_id=run.step_id,
+                    page,
+                    contact,
+                    key=run.key,
+                    transactional=step.config["transactional"],
+                    connection=connection,
+                    enrollment_id=run.enrollment_id,
+                    step_id=run.step_id,
                 )
             except Suppressed as exc:
                 run.outcome, run.reason, run.marketing_send = "skipped", str(exc)[:200], False
@@ -75,8 +81,7 @@ def deliver_stale(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     runs = list(
         StepRun.objects.filter(
             outcome="queued", ran_at__lte=now - dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
-        )
-        .order_by("id")[:limit]
+        ).order_by("id")[:limit]
     )
     contacts = Contact.objects.in_bulk({r.contact_id for r in runs})
     return deliver(runs, contacts)

@@ -35,8 +35,14 @@ class Env(Protocol):
     def notify(self, enrollment: Any, step: Step, contact: Any, key: str) -> None: ...
     def update_contact(self, step: Step, contact: Any, key: str) -> None: ...
     def start_scenario(self, scenario_id: int, contact: Any, depth: int) -> str | None: ...
-    def log(self, enrollment: Any, step: Step | None, outcome: str, reason: str = "",
-            marketing_send: bool = False) -> None: ...
+    def log(
+        self,
+        enrollment: Any,
+        step: Step | None,
+        outcome: str,
+        reason: str = "",
+        marketing_send: bool = False,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)

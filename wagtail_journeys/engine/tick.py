@@ -26,9 +26,12 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 def _backlog(now: dt.datetime) -> int:
     limit = conf.get("ADVANCE_BATCH_SIZE")
-    return Enrollment.objects.filter(
-        status=EnrollmentStatus.ACTIVE, due_at__lte=now
-    ).order_by()[: limit * 4].count() // limit
+    return (
+        Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE, due_at__lte=now)
+        .order_by()[: limit * 4]
+        .count()
+        // limit
+    )
 
 
 def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = False) -> int:

@@ -77,9 +77,7 @@ def local_occurrence(day: dt.date, year: int) -> dt.date:
         return dt.date(year, 2, 28)
 
 
-def latest_occurrence(
-    first: dt.datetime, every: str, now: dt.datetime
-) -> dt.datetime | None:
+def latest_occurrence(first: dt.datetime, every: str, now: dt.datetime) -> dt.datetime | None:
     """The last time a broadcast starting at ``first`` repeating ``every`` was due by ``now``."""
     if now < first:
         return None
@@ -90,7 +88,10 @@ def latest_occurrence(
         return first + step * ((now - first) // step)
     months = (now.year - first.year) * 12 + now.month - first.month
     while months >= 0:
-        year, month = first.year + (first.month - 1 + months) // 12, (first.month - 1 + months) % 12 + 1
+        year, month = (
+            first.year + (first.month - 1 + months) // 12,
+            (first.month - 1 + months) % 12 + 1,
+        )
         try:
             candidate = first.replace(year=year, month=month)
         except ValueError:

@@ -90,8 +90,10 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
         wanted |= Q(trigger_kind="page_view")
     if names & {"email_sent", "email_opened", "email_clicked"}:
         wanted |= Q(trigger_kind="email_engagement")
-    candidates = ScenarioPage.objects.live().filter(wanted).only(
-        "pk", "trigger_kind", "trigger_event", "engagement_kind"
+    candidates = (
+        ScenarioPage.objects.live()
+        .filter(wanted)
+        .only("pk", "trigger_kind", "trigger_event", "engagement_kind")
     )
     index: dict[str, list[int]] = defaultdict(list)
     for scenario in candidates:
@@ -111,22 +113,32 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
                 "not_opened"
             ):
                 for e in hits:
-                    created += len(enroll(
-                        scenario_id, [e.contact_id], now=now,
-                        due_at=e.occurred_at + dt.timedelta(days=plan.trigger["days"]),
-                        context={"unless_opened": plan.trigger["email_id"],
-                                 "since": e.occurred_at.isoformat(), "event_id": e.pk},
-                    ))
+                    created += len(
+                        enroll(
+                            scenario_id,
+                            [e.contact_id],
+                            now=now,
+                            due_at=e.occurred_at + dt.timedelta(days=plan.trigger["days"]),
+                            context={
+                                "unless_opened": plan.trigger["email_id"],
+                                "since": e.occurred_at.isoformat(),
+                                "event_id": e.pk,
+                            },
+                        )
+                    )
                 continue
             for e in hits:
-                created += len(enroll(scenario_id, [e.contact_id], now=now,
-                                      context={"event_id": e.pk}))
+                created += len(
+                    enroll(scenario_id, [e.contact_id], now=now, context={"event_id": e.pk})
+                )
     _apply_goals(events, names, props, now)
     return created
 
 
 def _apply_goals(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
-    scenarios = ScenarioPage.objects.live().filter(goal_event__in=names).values_list("pk", flat=True)
+    scenarios = (
+        ScenarioPage.objects.live().filter(goal_event__in=names).values_list("pk", flat=True)
+    )
     for scenario_id in scenarios:
         plan = current_plan(scenario_id)
         if plan is None:
@@ -141,24 +153,34 @@ def _apply_goals(events: list[Event], names: set[str], props: dict, now: dt.date
         # Only enrolments started before the goal event (a trigger later in the same batch
         # starts a fresh run).
         ids = [
-            pk for pk, contact_id, context in Enrollment.objects.filter(
-                scenario_id=scenario_id, contact_id__in=reached,
+            pk
+            for pk, contact_id, context in Enrollment.objects.filter(
+                scenario_id=scenario_id,
+                contact_id__in=reached,
                 status=EnrollmentStatus.ACTIVE,
             ).values_list("pk", "contact_id", "context")
             if (context or {}).get("event_id", 0) < reached[contact_id]
         ]
         active = Enrollment.objects.filter(pk__in=ids)
         if goal["step_id"] and goal["step_id"] in plan.steps:
-            active.update(step_id=goal["step_id"], waiting=False, wait_event="", outcome="",
-                          due_at=now)
+            active.update(
+                step_id=goal["step_id"], waiting=False, wait_event="", outcome="", due_at=now
+            )
         else:
-            active.update(status=EnrollmentStatus.CONVERTED, ended_at=now, due_at=None,
-                          waiting=False, end_reason=f"goal: {goal['event']}")
+            active.update(
+                status=EnrollmentStatus.CONVERTED,
+                ended_at=now,
+                due_at=None,
+                waiting=False,
+                end_reason=f"goal: {goal['event']}",
+            )
 
 
 def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
     waiting = Enrollment.objects.filter(
-        status=EnrollmentStatus.ACTIVE, waiting=True, wait_event__in=names,
+        status=EnrollmentStatus.ACTIVE,
+        waiting=True,
+        wait_event__in=names,
         contact_id__in={e.contact_id for e in events},
     )
     for enr in waiting:
@@ -166,12 +188,12 @@ def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datet
         step = plan.steps.get(enr.step_id) if plan else None
         filters = step.config.get("filters", {}) if step else {}
         if any(
-            e.contact_id == enr.contact_id and e.name == enr.wait_event
-            and filters_match(filters, props[e.pk]) for e in events
+            e.contact_id == enr.contact_id
+            and e.name == enr.wait_event
+            and filters_match(filters, props[e.pk])
+            for e in events
         ):
-            Enrollment.objects.filter(pk=enr.pk, waiting=True).update(
-                outcome="event", due_at=now
-            )
+            Enrollment.objects.filter(pk=enr.pk, waiting=True).update(outcome="event", due_at=now)
 
 
 def process_triggers(*, now: dt.datetime | None = None, max_batches: int = 50) -> int:

@@ -50,11 +50,10 @@ class Enrollment(models.Model):
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
         indexes = [
+            models.Index(fields=["due_at"], condition=Q(status="active"), name="journeys_enr_due"),
             models.Index(
-                fields=["due_at"], condition=Q(status="active"), name="journeys_enr_due"
-            ),
-            models.Index(
-                fields=["due_at"], condition=Q(status="active", priority=True),
+                fields=["due_at"],
+                condition=Q(status="active", priority=True),
                 name="journeys_enr_prio",
             ),
             models.Index(fields=["contact", "scenario", "started_at"], name="journeys_enr_cnt"),
@@ -91,7 +90,8 @@ class StepRun(models.Model):
                 fields=["ran_at"], condition=Q(outcome="queued"), name="journeys_run_queued"
             ),
             models.Index(
-                fields=["contact_id", "ran_at"], condition=Q(marketing_send=True),
+                fields=["contact_id", "ran_at"],
+                condition=Q(marketing_send=True),
                 name="journeys_run_sends",
             ),
         ]

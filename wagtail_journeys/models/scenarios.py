@@ -96,15 +96,24 @@ class ScenarioPage(PrivatePage):
         _("trigger"), max_length=20, choices=TriggerKind.choices, default=TriggerKind.EVENT
     )
     trigger_event = models.CharField(
-        _("event name"), max_length=100, blank=True, db_index=True,
+        _("event name"),
+        max_length=100,
+        blank=True,
+        db_index=True,
         help_text=_("For event triggers, e.g. purchase, cart_updated, form_submitted."),
     )
     trigger_filters = models.JSONField(
-        _("event property filters"), default=dict, blank=True,
+        _("event property filters"),
+        default=dict,
+        blank=True,
         help_text=_('Properties the event must have, e.g. {"form": "newsletter"}.'),
     )
     trigger_page = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("viewed page"),
     )
     trigger_page_type = models.CharField(
@@ -116,11 +125,17 @@ class ScenarioPage(PrivatePage):
         _("within days"), default=0, help_text=_("0: views at any time count.")
     )
     trigger_segment = models.ForeignKey(
-        "wagtail_journeys.Segment", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("segment (entered, or broadcast audience)"),
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("segment (entered, or broadcast audience)"),
     )
     trigger_time = models.TimeField(
-        _("local time"), null=True, blank=True,
+        _("local time"),
+        null=True,
+        blank=True,
         help_text=_("Birthdays and anniversaries run at this time in each contact's timezone."),
     )
     broadcast_at = models.DateTimeField(_("broadcast at"), null=True, blank=True)
@@ -128,7 +143,11 @@ class ScenarioPage(PrivatePage):
         _("repeat"), max_length=10, choices=Recurrence.choices, default=Recurrence.ONCE
     )
     engagement_email = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("email"),
     )
     engagement_kind = models.CharField(
@@ -137,13 +156,21 @@ class ScenarioPage(PrivatePage):
     engagement_days = models.PositiveIntegerField(_("days"), default=3)
 
     audience = models.ForeignKey(
-        "wagtail_journeys.Segment", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("audience"),
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("audience"),
         help_text=_("Only contacts in this segment enter (empty: everyone)."),
     )
     exclusion = models.ForeignKey(
-        "wagtail_journeys.Segment", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("exclude"),
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("exclude"),
     )
     reentry = models.CharField(
         _("re-entry"), max_length=10, choices=Reentry.choices, default=Reentry.ONCE
@@ -153,7 +180,11 @@ class ScenarioPage(PrivatePage):
     goal_event = models.CharField(_("goal event"), max_length=100, blank=True, db_index=True)
     goal_filters = models.JSONField(_("goal property filters"), default=dict, blank=True)
     goal_step = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("on goal, jump to step"),
         help_text=_("Empty: the goal ends the scenario as a conversion."),
     )
@@ -244,7 +275,8 @@ class SendEmailStep(StepPage):
         "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     transactional = models.BooleanField(
-        _("transactional"), default=False,
+        _("transactional"),
+        default=False,
         help_text=_("Exempt from caps and quiet hours; sent on the priority queue."),
     )
     on_cap = models.CharField(
@@ -273,7 +305,9 @@ class NotifyStep(StepPage):
     webhook_url = models.URLField(_("POST a signed webhook to"), blank=True)
     message = models.TextField(_("message"), blank=True)
     content_panels = PrivatePage.content_panels + [
-        FieldPanel("notify_email"), FieldPanel("webhook_url"), FieldPanel("message")
+        FieldPanel("notify_email"),
+        FieldPanel("webhook_url"),
+        FieldPanel("message"),
     ]
 
     class Meta:
@@ -295,7 +329,10 @@ class WaitStep(StepPage):
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.DAYS)
     until = models.DateTimeField(_("until"), null=True, blank=True)
     weekdays = models.CharField(
-        _("weekdays"), max_length=20, blank=True, default="0,1,2,3,4",
+        _("weekdays"),
+        max_length=20,
+        blank=True,
+        default="0,1,2,3,4",
         help_text=_("Monday=0 … Sunday=6, comma separated."),
     )
     window_start = models.TimeField(_("from"), null=True, blank=True)
@@ -343,7 +380,9 @@ class Branch(PrivatePage):
 
     rules = StreamField(RulesBlock(), blank=True, use_json_field=True)
     match = models.CharField(
-        _("match"), max_length=3, choices=[("all", _("all rules")), ("any", _("any rule"))],
+        _("match"),
+        max_length=3,
+        choices=[("all", _("all rules")), ("any", _("any rule"))],
         default="all",
     )
     is_else = models.BooleanField(_("else"), default=False)
@@ -378,12 +417,19 @@ class UpdateContactStep(StepPage):
     remove_tags = models.CharField(_("remove tags"), max_length=255, blank=True)
     attributes = models.JSONField(_("set attributes"), default=dict, blank=True)
     email_status = models.CharField(
-        _("list subscription"), max_length=16, blank=True,
-        choices=[("", _("unchanged")), ("subscribed", _("subscribe")),
-                 ("unsubscribed", _("unsubscribe"))],
+        _("list subscription"),
+        max_length=16,
+        blank=True,
+        choices=[
+            ("", _("unchanged")),
+            ("subscribed", _("subscribe")),
+            ("unsubscribed", _("unsubscribe")),
+        ],
     )
     promo_code_prefix = models.CharField(
-        _("issue a promo code with prefix"), max_length=20, blank=True,
+        _("issue a promo code with prefix"),
+        max_length=20,
+        blank=True,
         help_text=_("Stored in the contact attribute promo_code."),
     )
     content_panels = PrivatePage.content_panels + [
@@ -399,7 +445,10 @@ class UpdateContactStep(StepPage):
 
 class StartScenarioStep(StepPage):
     scenario = models.ForeignKey(
-        "wagtail_journeys.ScenarioPage", null=True, blank=True, on_delete=models.SET_NULL,
+        "wagtail_journeys.ScenarioPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     content_panels = PrivatePage.content_panels + [PageChooserPanel("scenario")]

@@ -34,8 +34,13 @@ def _wait_problems(plan: Plan, step: Step, now: dt.datetime | None) -> list[Prob
             problem = "has no date, so it never ends"
         elif now and dt.datetime.fromisoformat(c["until"]) < now:
             return [
-                Problem(WARNING, "wait-past", f"'{step.summary}' is in the past: it waits for "
-                        "nothing", plan.scenario_id, step.id)
+                Problem(
+                    WARNING,
+                    "wait-past",
+                    f"'{step.summary}' is in the past: it waits for nothing",
+                    plan.scenario_id,
+                    step.id,
+                )
             ]
     elif c["mode"] == "window":
         if not c["weekdays"] or not c["start"] or not c["end"] or c["start"] == c["end"]:
@@ -46,8 +51,11 @@ def _wait_problems(plan: Plan, step: Step, now: dt.datetime | None) -> list[Prob
         elif not c["amount"]:
             problem = "has no timeout, so it can wait forever"
     if problem:
-        return [Problem(ERROR, "wait-never-ends", f"'{step.summary}' {problem}.",
-                        plan.scenario_id, step.id)]
+        return [
+            Problem(
+                ERROR, "wait-never-ends", f"'{step.summary}' {problem}.", plan.scenario_id, step.id
+            )
+        ]
     return []
 
 
@@ -69,8 +77,7 @@ def check_plan(plan: Plan, *, now: dt.datetime | None = None) -> list[Problem]:
             add(WARNING, "unreachable", f"'{step.summary}' can never be reached.", step_id)
         kind, c = step.kind, step.config
         if kind == "send_email" and not c["email_live"]:
-            add(ERROR, "email-not-live",
-                f"'{step.summary}' has no live email to send.", step_id)
+            add(ERROR, "email-not-live", f"'{step.summary}' has no live email to send.", step_id)
         elif kind == "wait":
             problems += _wait_problems(plan, step, now)
         elif kind == "start_scenario" and not c["scenario_id"]:
@@ -78,19 +85,28 @@ def check_plan(plan: Plan, *, now: dt.datetime | None = None) -> list[Problem]:
         elif kind == "split":
             total = sum(b.config["percent"] for b in step.branches)
             if total != 100:
-                add(ERROR, "split-total",
-                    f"'{step.summary}': branch shares add up to {total}%, not 100%.", step_id)
+                add(
+                    ERROR,
+                    "split-total",
+                    f"'{step.summary}': branch shares add up to {total}%, not 100%.",
+                    step_id,
+                )
         elif kind == "condition" and not step.branches:
             add(WARNING, "no-branches", f"'{step.summary}' has no branches.", step_id)
         if kind in ("condition", "split"):
             for branch in step.branches:
                 if branch.empty:
-                    add(WARNING, "empty-branch",
-                        f"Branch '{branch.label}' of '{step.summary}' has no action.", step_id)
+                    add(
+                        WARNING,
+                        "empty-branch",
+                        f"Branch '{branch.label}' of '{step.summary}' has no action.",
+                        step_id,
+                    )
     goal_step = plan.goal.get("step_id")
     if goal_step and goal_step not in plan.steps:
-        add(ERROR, "goal-step", "The goal jumps to a step that is not a live step of this "
-            "scenario.")
+        add(
+            ERROR, "goal-step", "The goal jumps to a step that is not a live step of this scenario."
+        )
     return problems
 
 
@@ -144,8 +160,7 @@ def _edges(plan: Plan, plans: dict[int, Plan]) -> list[tuple[int, bool, str]]:
             t = other.trigger
             engaged = t["kind"] == "email_engagement" and t["email_id"] == email_id
             invited = t["kind"] in ("event", "page_view") and (
-                (t["page_id"] and t["page_id"] in links)
-                or (t["filters"].get("page_id") in links)
+                (t["page_id"] and t["page_id"] in links) or (t["filters"].get("page_id") in links)
             )
             if engaged or invited:
                 out.append((other.scenario_id, guarded, f"'{step.summary}'"))
@@ -163,7 +178,7 @@ def check_loops(plans: Iterable[Plan]) -> list[Problem]:
     reported: set[frozenset[int]] = set()
 
     def visit(start: int, node: int, path: list[int], guards: list[bool]) -> None:
-        for target, guarded, how in graph.get(node, []):
+        for target, guarded, _how in graph.get(node, []):
             if target not in by_id:
                 continue
             once = by_id[target].entry["reentry"] == "once"
@@ -174,11 +189,18 @@ def check_loops(plans: Iterable[Plan]) -> list[Problem]:
                 reported.add(cycle)
                 names = " → ".join(by_id[s].title for s in [*path, start])
                 safe = any(guards) or guarded or once
-                level, tail = (WARNING, "guarded by a condition or re-entry policy") if safe \
+                level, tail = (
+                    (WARNING, "guarded by a condition or re-entry policy")
+                    if safe
                     else (ERROR, "nothing stops it")
+                )
                 problems.append(
-                    Problem(level, "loop", f"Scenarios trigger each other in a loop: {names} "
-                            f"({tail}).", start)
+                    Problem(
+                        level,
+                        "loop",
+                        f"Scenarios trigger each other in a loop: {names} ({tail}).",
+                        start,
+                    )
                 )
             elif target not in path:
                 visit(start, target, [*path, target], [*guards, guarded or once])

@@ -57,14 +57,21 @@ def compile_plan(
                     first = chain(child.children, following, (*path, node.id, child.id))
                     branches.append(
                         Branch(
-                            id=child.id, label=child.summary, first=first,
+                            id=child.id,
+                            label=child.summary,
+                            first=first,
                             config=_freeze(child.config),
                             empty=not any(c.kind != "branch" for c in child.children),
                         )
                     )
             steps[node.id] = Step(
-                id=node.id, kind=node.kind, summary=node.summary, next=following,
-                config=_freeze(node.config), branches=tuple(branches), path=path,
+                id=node.id,
+                kind=node.kind,
+                summary=node.summary,
+                next=following,
+                config=_freeze(node.config),
+                branches=tuple(branches),
+                path=path,
             )
         return runnable[0].id if runnable else after
 
@@ -72,7 +79,13 @@ def compile_plan(
     from types import MappingProxyType
 
     return Plan(
-        scenario_id=root.id, title=root.summary, revision_id=revision_id, first=first,
+        scenario_id=root.id,
+        title=root.summary,
+        revision_id=revision_id,
+        first=first,
         steps=MappingProxyType(dict(sorted(steps.items(), key=lambda kv: order.index(kv[0])))),
-        order=tuple(order), trigger=_freeze(trigger), entry=_freeze(entry), goal=_freeze(goal),
+        order=tuple(order),
+        trigger=_freeze(trigger),
+        entry=_freeze(entry),
+        goal=_freeze(goal),
     )

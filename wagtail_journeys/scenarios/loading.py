@@ -72,20 +72,30 @@ def step_config(page: Any) -> dict[str, Any]:
         return {"email": page.notify_email, "url": page.webhook_url, "message": page.message}
     if name == "WaitStep":
         return {
-            "mode": page.mode, "amount": page.amount, "unit": page.unit,
-            "until": _iso(page.until), "weekdays": parse_weekdays(page.weekdays),
-            "start": _hhmm(page.window_start), "end": _hhmm(page.window_end),
-            "event": page.event_name, "filters": page.event_filters or {},
+            "mode": page.mode,
+            "amount": page.amount,
+            "unit": page.unit,
+            "until": _iso(page.until),
+            "weekdays": parse_weekdays(page.weekdays),
+            "start": _hhmm(page.window_start),
+            "end": _hhmm(page.window_end),
+            "event": page.event_name,
+            "filters": page.event_filters or {},
         }
     if name == "Branch":
         return {
-            "rules": list(page.rules.raw_data), "match": page.match, "else": page.is_else,
-            "percent": page.percent, "outcome": page.outcome,
+            "rules": list(page.rules.raw_data),
+            "match": page.match,
+            "else": page.is_else,
+            "percent": page.percent,
+            "outcome": page.outcome,
         }
     if name == "UpdateContactStep":
         return {
-            "add_tags": _tags(page.add_tags), "remove_tags": _tags(page.remove_tags),
-            "attributes": page.attributes or {}, "email_status": page.email_status,
+            "add_tags": _tags(page.add_tags),
+            "remove_tags": _tags(page.remove_tags),
+            "attributes": page.attributes or {},
+            "email_status": page.email_status,
             "promo_code_prefix": page.promo_code_prefix,
         }
     if name == "StartScenarioStep":
@@ -146,9 +156,7 @@ def load_tree(scenario: Any) -> Node:
     """The scenario and its live descendants as a ``Node`` tree, in explorer order."""
     from wagtail.models import Page
 
-    pages = list(
-        Page.objects.descendant_of(scenario).live().specific().order_by("path")
-    )
+    pages = list(Page.objects.descendant_of(scenario).live().specific().order_by("path"))
     root = Node(id=scenario.pk, kind="scenario", summary=scenario.title)
     by_path = {scenario.path: root}
     for page in pages:
@@ -167,7 +175,10 @@ def build_plan(scenario: Any) -> Plan:
     """Compile the scenario (its fields as given, its live children) into a Plan."""
     trigger, entry, goal = scenario_settings(scenario)
     return compile_plan(
-        load_tree(scenario), trigger=trigger, entry=entry, goal=goal,
+        load_tree(scenario),
+        trigger=trigger,
+        entry=entry,
+        goal=goal,
         revision_id=scenario.live_revision_id,
     )
 
@@ -190,7 +201,9 @@ def current_plan(scenario_id: int) -> Plan | None:
 
     latest = (
         ScenarioPlan.objects.filter(scenario_id=scenario_id)
-        .order_by("-id").values_list("id", "created_at").first()
+        .order_by("-id")
+        .values_list("id", "created_at")
+        .first()
     )
     if latest is None:
         return None

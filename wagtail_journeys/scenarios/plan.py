@@ -94,19 +94,31 @@ class Plan:
         for raw in data["steps"]:
             branches = tuple(
                 Branch(
-                    id=b["id"], label=b["label"], first=b["first"],
-                    config=_freeze(b["config"]), empty=b.get("empty", False),
+                    id=b["id"],
+                    label=b["label"],
+                    first=b["first"],
+                    config=_freeze(b["config"]),
+                    empty=b.get("empty", False),
                 )
                 for b in raw["branches"]
             )
             steps[raw["id"]] = Step(
-                id=raw["id"], kind=raw["kind"], summary=raw["summary"], next=raw["next"],
-                config=_freeze(raw["config"]), branches=branches, path=tuple(raw["path"]),
+                id=raw["id"],
+                kind=raw["kind"],
+                summary=raw["summary"],
+                next=raw["next"],
+                config=_freeze(raw["config"]),
+                branches=branches,
+                path=tuple(raw["path"]),
             )
         return cls(
-            scenario_id=data["scenario_id"], title=data["title"],
-            revision_id=data["revision_id"], first=data["first"],
-            steps=MappingProxyType(steps), order=tuple(data["order"]),
-            trigger=_freeze(data["trigger"]), entry=_freeze(data["entry"]),
+            scenario_id=data["scenario_id"],
+            title=data["title"],
+            revision_id=data["revision_id"],
+            first=data["first"],
+            steps=MappingProxyType(steps),
+            order=tuple(data["order"]),
+            trigger=_freeze(data["trigger"]),
+            entry=_freeze(data["entry"]),
             goal=_freeze(data["goal"]),
         )

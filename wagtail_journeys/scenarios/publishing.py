@@ -13,7 +13,16 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from .checker import ERROR, Problem, check_loops, check_plan
-from .loading import build_plan, current_plan, publish_plan, scenario_of
+from .compiler import KINDS, compile_plan
+from .loading import (
+    build_plan,
+    current_plan,
+    load_tree,
+    publish_plan,
+    scenario_of,
+    scenario_settings,
+    step_config,
+)
 from .plan import Plan
 
 
@@ -23,8 +32,14 @@ def check_scenario(scenario: Any, *, extra: Plan | None = None) -> list[Problem]
 
     plan = extra or build_plan(scenario)
     others = [
-        p for p in (current_plan(s) for s in ScenarioPage.objects.live()
-                    .exclude(pk=scenario.pk).values_list("pk", flat=True)) if p
+        p
+        for p in (
+            current_plan(s)
+            for s in ScenarioPage.objects.live()
+            .exclude(pk=scenario.pk)
+            .values_list("pk", flat=True)
+        )
+        if p
     ]
     loops = [p for p in check_loops([plan, *others]) if _involves(p, plan)]
     return check_plan(plan) + loops
@@ -44,14 +59,10 @@ def _plan_with(page: Any) -> tuple[Any, Plan] | None:
     if isinstance(page.specific, ScenarioPage):
         return page, build_plan(page)
     # A step: the live tree with this step's new content in place.
-    from .compiler import KINDS
-    from .loading import step_config, load_tree, scenario_settings
-    from .compiler import compile_plan
-
     root = load_tree(scenario)
 
     def replace(node):
-        for i, child in enumerate(node.children):
+        for child in node.children:
             if child.id == page.pk:
                 child.config = step_config(page)
                 child.summary = page.get_admin_display_title()
@@ -63,8 +74,9 @@ def _plan_with(page: Any) -> tuple[Any, Plan] | None:
     if not replace(root) and KINDS.get(type(page).__name__):
         return scenario, None
     trigger, entry, goal = scenario_settings(scenario)
-    return scenario, compile_plan(root, trigger=trigger, entry=entry, goal=goal,
-                                  revision_id=scenario.live_revision_id)
+    return scenario, compile_plan(
+        root, trigger=trigger, entry=entry, goal=goal, revision_id=scenario.live_revision_id
+    )
 
 
 def refuse_invalid_publish(request, page):

@@ -26,15 +26,18 @@ def summarize_trigger(scenario: Any) -> str:
         return f"When {scenario.trigger_event or '?'}"
     if kind == "page_view":
         what = (
-            _title_of(scenario.trigger_page) if scenario.trigger_page_id
-            else f"tag {scenario.trigger_page_tag}" if scenario.trigger_page_tag
+            _title_of(scenario.trigger_page)
+            if scenario.trigger_page_id
+            else f"tag {scenario.trigger_page_tag}"
+            if scenario.trigger_page_tag
             else scenario.trigger_page_type or "any page"
         )
         times = f" {scenario.trigger_min_views}×" if scenario.trigger_min_views > 1 else ""
         within = f" in {scenario.trigger_view_days} days" if scenario.trigger_view_days else ""
         return f"Views {what}{times}{within}"
     if kind == "segment_entered":
-        return f"Enters {_title_of(scenario.trigger_segment) if scenario.trigger_segment_id else '?'}"
+        segment = scenario.trigger_segment if scenario.trigger_segment_id else None
+        return f"Enters {_title_of(segment)}"
     if kind in ("birthday", "anniversary"):
         return f"{kind.title()} at {_hhmm(scenario.trigger_time)} local"
     if kind == "broadcast":
