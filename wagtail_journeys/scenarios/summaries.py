@@ -16,7 +16,9 @@ def _hhmm(value: Any) -> str:
 
 
 def _title_of(page: Any) -> str:
-    return page.title if page is not None else "(none)"
+    if page is None:
+        return "(none)"
+    return getattr(page, "title", None) or str(page)
 
 
 def summarize_trigger(scenario: Any) -> str:
