@@ -28,6 +28,16 @@ FIELDS = [
 ]
 
 
+def save_states(rows: list[Enrollment]) -> None:
+    """Write the enrolments' new state: one UPDATE per distinct state (rows moved by the
+    same step at the same time share one), far cheaper than a per-row CASE update."""
+    groups: dict[tuple, list[int]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, f) for f in FIELDS), []).append(row.pk)
+    for values, ids in groups.items():
+        Enrollment.objects.filter(pk__in=ids).update(**dict(zip(FIELDS, values, strict=True)))
+
+
 def _claim(now: dt.datetime, limit: int, priority: bool) -> list[Enrollment]:
     rows = Enrollment.objects.filter(
         status=EnrollmentStatus.ACTIVE, due_at__lte=now, scenario__live=True
@@ -98,7 +108,7 @@ def advance_batch(
                 _finish(enr, env, now, early)
                 continue
             run(plan, enr, contacts[enr.contact_id], env, now)
-        Enrollment.objects.bulk_update(rows, FIELDS, batch_size=500)
+        save_states(rows)
         queued = [r for r in env.runs if r.outcome == "queued"]
         env.flush()
     deliver(queued, contacts)

@@ -43,11 +43,13 @@ class DatabaseEnv:
         self.runs: list[StepRun] = []
         self.outbox: list[tuple[int, Any, str]] = []
         self._sends: dict[int, list[dt.datetime]] = defaultdict(list)
-        self._rules: dict[int, tuple[Any, Any]] = {}
+        self._rules: dict[int, tuple[Any, set[int]]] = {}
+        self.batch_ids: set[int] = set()
         self._email_pages: dict[int, Any] = {}
 
     def preload(self, contact_ids: list[int]) -> None:
-        """Read recent marketing sends of the batch's contacts in one query (for caps)."""
+        """Remember the batch's contacts; read their recent marketing sends in one query."""
+        self.batch_ids = set(contact_ids)
         if not self.cap:
             return
         since = self.now - dt.timedelta(days=self.cap[1])
@@ -61,13 +63,23 @@ class DatabaseEnv:
         return contact.get_timezone()
 
     def matches(self, contact: Any, rules: Any, match: str) -> bool:
-        from ..segments import matches
+        """One query per branch per batch: the batch's contacts matching the rules."""
+        from ..models import Contact
+        from ..segments import compile_rules
 
         cached = self._rules.get(id(rules))
         if cached is None or cached[0] is not rules:
-            cached = (rules, _thaw(rules))
+            q = compile_rules(_thaw(rules), match, now=self.now)
+            inside = set(
+                Contact.objects.filter(q, pk__in=self.batch_ids).values_list("pk", flat=True)
+            )
+            cached = (rules, inside)
             self._rules[id(rules)] = cached
-        return matches(contact, cached[1], match, now=self.now)
+        if contact.id not in self.batch_ids:
+            from ..segments import matches
+
+            return matches(contact, _thaw(rules), match, now=self.now)
+        return contact.id in cached[1]
 
     def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
         return [t for t in self._sends[contact.id] if t >= since]
