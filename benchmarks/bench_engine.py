@@ -19,7 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("JOURNEYS_TEST_TMP", "/tmp")
+# Its own SQLite files, apart from a test run's.
+os.environ["JOURNEYS_TEST_TMP"] = os.path.join(os.environ.get("JOURNEYS_TEST_TMP", "/tmp"), "bench")
+os.makedirs(os.environ["JOURNEYS_TEST_TMP"], exist_ok=True)
 
 
 def report(name: str, value: float, unit: str, budget: str) -> None:
@@ -52,17 +54,17 @@ def contacts(count: int, prefix: str) -> list[int]:
         [Contact(email=f"{prefix}{n}@example.com", first_name="Bench") for n in range(count)],
         batch_size=2000,
     )
-    return list(
-        Contact.objects.filter(email__startswith=prefix).values_list("pk", flat=True)
-    )
+    return list(Contact.objects.filter(email__startswith=prefix).values_list("pk", flat=True))
 
 
 def due(scenario, first_step, ids, now) -> None:
     from wagtail_journeys.models import Enrollment
 
     Enrollment.objects.bulk_create(
-        [Enrollment(contact_id=i, scenario=scenario, step_id=first_step.pk, due_at=now)
-         for i in ids],
+        [
+            Enrollment(contact_id=i, scenario=scenario, step_id=first_step.pk, due_at=now)
+            for i in ids
+        ],
         batch_size=2000,
     )
 
@@ -79,9 +81,14 @@ def bench_steps(count: int = 5000) -> None:
     )
     from tests.scenarios.factories import add
 
-    add(condition, Branch, title="horror",
-        rules=[{"type": "tags", "value": {"negate": False, "tags": "horror",
-                                          "require_all": False}}])
+    add(
+        condition,
+        Branch,
+        title="horror",
+        rules=[
+            {"type": "tags", "value": {"negate": False, "tags": "horror", "require_all": False}}
+        ],
+    )
     from wagtail_journeys.scenarios.loading import publish_plan
 
     publish_plan(scenario)
@@ -110,15 +117,18 @@ def bench_sends(count: int = 300) -> None:
     rendered = render_for(step.email.specific, sample)
     started = time.perf_counter()
     for n in range(count):
-        message = EmailMultiAlternatives(rendered.subject, rendered.text, "shop@example.com",
-                                         [f"sends{n}@example.com"])
+        message = EmailMultiAlternatives(
+            rendered.subject, rendered.text, "shop@example.com", [f"sends{n}@example.com"]
+        )
         message.attach_alternative(rendered.html, "text/html")
         message.message().as_bytes()
     baseline = count / (time.perf_counter() - started)
     now = timezone.now()
     due(scenario, step, ids, now)
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-                           WAGTAIL_JOURNEYS={"QUIET_HOURS": None, "FREQUENCY_CAP": None}):
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        WAGTAIL_JOURNEYS={"QUIET_HOURS": None, "FREQUENCY_CAP": None},
+    ):
         mail.outbox = []
         started = time.perf_counter()
         advance_due(now=now, max_batches=10_000)

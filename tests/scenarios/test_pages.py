@@ -109,3 +109,29 @@ def test_journeys_check_passes_clean_scenarios():
     out = io.StringIO()
     call_command("journeys_check", stdout=out)
     assert "0 error(s)" in out.getvalue()
+
+
+def test_preview_draws_the_tree_with_contacts_on_each_step(client, admin_user):
+    from wagtail_journeys.models import Contact, Enrollment
+
+    scenario = make_scenario(title="Kings <script>")
+    wait = add(scenario, WaitStep, amount=3, unit="days")
+    condition = add(scenario, ConditionStep, title="Opened?")
+    add(condition, Branch, title="else", is_else=True)
+    contact = Contact.objects.create(email="a@example.com")
+    Enrollment.objects.create(contact=contact, scenario=scenario, step_id=wait.pk)
+    response = scenario.make_preview_request(preview_mode="diagram")
+    html = response.render().content.decode()
+    assert "<svg" in html and "Trigger: When purchase" in html
+    assert "Wait 3 days" in html and "Else: else" in html
+    assert f'data-step="{wait.pk}">1 here' in html
+    assert "<script>" not in html
+
+
+def test_editor_shows_the_checker_panel(client, admin_user):
+    scenario = make_scenario(title="Panel")
+    add(scenario, SendEmailStep, email=make_email(title="Draft", publish=False, live=False))
+    client.force_login(admin_user)
+    response = client.get(f"/admin/pages/{scenario.pk}/edit/")
+    assert response.status_code == 200
+    assert "has no live email" in response.content.decode()

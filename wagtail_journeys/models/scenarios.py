@@ -11,6 +11,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, Pag
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
+from ..scenarios.panels import ProblemsPanel
 from ..segments import RulesBlock
 
 STEP_TYPES = [
@@ -219,6 +220,7 @@ class ScenarioPage(PrivatePage):
             ],
             heading=_("Entry"),
         ),
+        ProblemsPanel(heading=_("Checker")),
         MultiFieldPanel(
             [
                 FieldRowPanel([FieldPanel("goal_event"), FieldPanel("goal_filters")]),
@@ -230,8 +232,43 @@ class ScenarioPage(PrivatePage):
         ),
     ]
 
+    preview_modes = [("diagram", _("Diagram"))]
+    default_preview_mode = "diagram"
+
     class Meta:
         verbose_name = _("scenario")
+
+    def serve_preview(self, request, mode_name):
+        """The scenario drawn as a tree, with the contacts now on each step."""
+        from django.db.models import Count
+        from django.template.response import TemplateResponse
+
+        from ..scenarios.diagram import draw_plan
+        from ..scenarios.loading import build_plan
+        from ..scenarios.publishing import check_scenario
+        from ..scenarios.summaries import summarize_trigger
+        from .enrollments import Enrollment
+
+        plan = build_plan(self)
+        counts = (
+            dict(
+                Enrollment.objects.filter(scenario_id=self.pk, status="active")
+                .values_list("step_id")
+                .annotate(n=Count("id"))
+                .values_list("step_id", "n")
+            )
+            if self.pk
+            else {}
+        )
+        return TemplateResponse(
+            request,
+            "wagtail_journeys/scenario_diagram.html",
+            {
+                "page": self,
+                "svg": draw_plan(plan, summarize_trigger(self), counts),
+                "problems": check_scenario(self, extra=plan) if self.pk else [],
+            },
+        )
 
     def get_admin_display_title(self) -> str:
         from ..scenarios.summaries import summarize_trigger
