@@ -46,6 +46,8 @@ def _page_view_matches(trigger: Mapping, properties: Mapping) -> bool:
 
 
 def _enough_views(trigger: Mapping, contact_id: int, now: dt.datetime) -> bool:
+    """At least ``min_views`` matching page views by this contact in the window (tags are
+    matched in Python: JSON list containment is not portable across databases)."""
     if trigger["min_views"] <= 1:
         return True
     views = Event.objects.filter(contact_id=contact_id, name="page_view")
@@ -53,11 +55,13 @@ def _enough_views(trigger: Mapping, contact_id: int, now: dt.datetime) -> bool:
         views = views.filter(occurred_at__gte=now - dt.timedelta(days=trigger["view_days"]))
     if trigger["page_id"]:
         views = views.filter(properties__page_id=trigger["page_id"])
-    if trigger["page_type"]:
-        views = views.filter(properties__page_type=trigger["page_type"])
-    if trigger["page_tag"]:
-        views = views.filter(properties__tags__contains=trigger["page_tag"])
-    return views.count() >= trigger["min_views"]
+    seen = 0
+    for properties in views.values_list("properties", flat=True).iterator():
+        if _page_view_matches(trigger, properties or {}):
+            seen += 1
+            if seen >= trigger["min_views"]:
+                return True
+    return False
 
 
 def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
