@@ -174,6 +174,64 @@ def bench_broadcast(sizes: list[int]) -> None:
         report(f"broadcast_{size}_peak_memory", peak, "MB", "<= 400 MB")
 
 
+def bench_latency(count: int = 40) -> None:
+    """Event recorded -> enrolment created, with a real ``qcluster`` running the pump."""
+    import statistics
+    import subprocess
+    import tempfile
+
+    from django.db import connection
+
+    from wagtail_journeys.events import record_event
+    from wagtail_journeys.models import Contact, Enrollment, Event, WaitStep
+    from wagtail_journeys.tasks import ensure_schedules
+
+    scenario, _ = scenario_with((WaitStep, {"amount": 1, "unit": "days"}))
+    scenario.trigger_event = "bench_latency"
+    scenario.save_revision().publish()
+    ensure_schedules()
+    contact = Contact.objects.create(email="latency@example.com")
+    cluster = subprocess.Popen(
+        [sys.executable, str(ROOT / "example_site" / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings",
+            "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
+            "JOURNEYS_WORKER_OUTBOX": tempfile.mkdtemp(),
+            "PYTHONPATH": str(ROOT),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        record_event("bench_latency", contact=contact)
+        deadline = time.monotonic() + 180
+        while not Enrollment.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)  # the cluster's scheduler starts the pump within ~30 s
+        events = []
+        for n in range(count):
+            other = Contact.objects.create(email=f"latency{n}@example.com")
+            events.append(record_event("bench_latency", contact=other)[0].pk)
+            time.sleep(0.5)
+        while (Enrollment.objects.count() < count + 1) and time.monotonic() < deadline + 60:
+            time.sleep(0.5)
+    finally:
+        cluster.terminate()
+        cluster.wait(timeout=60)
+    received = dict(Event.objects.filter(pk__in=events).values_list("contact_id", "received_at"))
+    latencies = sorted(
+        (started - received[contact_id]).total_seconds()
+        for contact_id, started in Enrollment.objects.filter(contact_id__in=received).values_list(
+            "contact_id", "started_at"
+        )
+    )
+    missing = count - len(latencies)
+    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else float("inf")
+    report("trigger_latency_p95", p95, "s", "<= 5 s")
+    report("trigger_latency_missing", missing, "events", "= 0")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("benches", nargs="*", default=["steps", "sends", "broadcast"])
@@ -190,6 +248,8 @@ def main() -> int:
             bench_steps()
         if "sends" in args.benches:
             bench_sends()
+        if "latency" in args.benches:
+            bench_latency()
         if "broadcast" in args.benches:
             bench_broadcast([int(s) for s in args.sizes.split(",")])
     finally:

@@ -62,8 +62,9 @@ def ensure_schedules(**kwargs) -> None:
         )
 
 
-def run_scenarios(seconds: float = 55, interval: float = 1.0, fanout: int = 3) -> int:
-    """The scenario pump, started every minute: for ``seconds``, match new events to
+def run_scenarios(seconds: float = 85, interval: float = 1.0, fanout: int = 3) -> int:
+    """The scenario pump, started every minute: for ``seconds`` (longer than the minute, so
+    consecutive pumps overlap despite the scheduler's 30-second granularity), match new events to
     triggers and advance due enrolments, every ``interval``. When more is due than one
     batch, it enqueues ``advance_enrollments`` tasks so the other workers (and nodes)
     share the load. Returns the enrolments advanced here."""
@@ -72,7 +73,7 @@ def run_scenarios(seconds: float = 55, interval: float = 1.0, fanout: int = 3) -
     return pump(seconds=seconds, interval=interval, fanout=fanout)
 
 
-def run_transactional(seconds: float = 55, interval: float = 0.5) -> int:
+def run_transactional(seconds: float = 85, interval: float = 0.5) -> int:
     """Like ``run_scenarios`` for transactional sends only, on the priority cluster."""
     from .engine.tick import pump
 

@@ -217,3 +217,26 @@ def test_a_goal_later_in_the_same_batch_converts_but_an_earlier_one_does_not():
         ada.pk: "converted",
         bob.pk: "active",
     }
+
+
+def test_journeys_tick_runs_one_full_pass_from_the_event_log():
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from wagtail_journeys.models import Event
+
+    scenario = make_scenario()
+    add(scenario, SendEmailStep, email=make_email(title="Thanks"))
+    ada = make_contact("ada@example.com")
+    Event.objects.create(
+        name="purchase", contact=ada, source="api",
+        received_at=timezone.now() - dt.timedelta(seconds=10),
+    )
+    out = io.StringIO()
+    call_command("journeys_tick", stdout=out)
+    assert "enrolled 1" in out.getvalue()
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    call_command("journeys_tick", stdout=io.StringIO())
+    assert len(mail.outbox) == 1
