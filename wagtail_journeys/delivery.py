@@ -9,6 +9,7 @@ stable Message-ID. A ``key`` makes a send idempotent: a key already recorded ret
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
@@ -26,6 +27,8 @@ from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 
 NEVER = {EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED, EmailStatus.COMPLAINED}
+STALE_AFTER = dt.timedelta(minutes=15)
+FLUSH_EVERY = 100
 
 
 def refusal(contact: Contact, *, transactional: bool) -> str | None:
@@ -67,7 +70,7 @@ def send_email(
     """
     if key:
         existing = Message.objects.filter(key=key).first()
-        if existing is not None:
+        if existing is not None and existing.status != MessageStatus.FAILED:
             return existing
     reason = refusal(contact, transactional=transactional)
     if reason:
@@ -97,27 +100,35 @@ def send_emails(
     to: str | None = None,
     enrollment_ids: Sequence[int | None] | None = None,
     step_ids: Sequence[int | None] | None = None,
+    revision_id: int | None = None,
 ) -> list[Message]:
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
     refused contacts get a ``suppressed`` row and no mail. Contacts whose key exists get
-    the existing row back. Segment membership is read with one query per segment."""
+    the existing row back, unsent — except one never delivered (``failed``, or ``queued``
+    for over ``STALE_AFTER`` because its worker died), which is tried again. If the
+    connection cannot be opened, the rows are marked ``failed`` and the error is raised,
+    so a retried task sends them. Segment membership is read with
+    one query per segment."""
     count = len(contacts)
     keys = list(keys) if keys is not None else [None] * count
     contexts = list(contexts) if contexts is not None else [None] * count
     enrollment_ids = list(enrollment_ids) if enrollment_ids is not None else [None] * count
     step_ids = list(step_ids) if step_ids is not None else [None] * count
     existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
-    revision_id = revision_id_of(email_page)
+    revision_id = revision_id or revision_id_of(email_page)
     variants = _variants(email_page, [c.pk for c in contacts])
     from_email = sender(email_page)
     domain = _domain(from_email)
     now = timezone.now()
     rows: list[Message] = []
     todo: list[tuple[int, Message]] = []
+    retry: list[tuple[int, Message]] = []
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
+            if _claim(rows[-1], now):
+                retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
         reason = refusal(contact, transactional=transactional)
@@ -140,11 +151,36 @@ def send_emails(
         )
         rows.append(message)
         todo.append((len(rows) - 1, message))
-    mine = _insert(rows, todo)
-    outgoing = [(m, contacts[i]) for i, m in mine if m.status == MessageStatus.QUEUED]
+    # Compose before inserting, so each row is written once with its subject.
+    composer = _Composer(email_page, from_email, to)
+    mails = {
+        id(m): composer.compose(m, contacts[i])
+        for i, m in [*todo, *retry]
+        if m.status == MessageStatus.QUEUED
+    }
+    mine = _insert(rows, todo) + retry
+    outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
-        _deliver(email_page, outgoing, from_email=from_email, connection=connection, to=to)
+        _deliver(email_page, outgoing, connection=connection)
     return rows
+
+
+def send_test(email_page, contact: Contact, *, to: str, revision_id: int | None = None) -> None:
+    """Send the email as ``contact`` would receive it to ``to`` (an editor), subject
+    prefixed with "[Test]". Nothing is recorded: no ``Message``, no event, links untracked
+    (they point straight at their targets), and any contact status is allowed."""
+    from .emails.render import variant_of
+
+    compiled = compiled_for(email_page, variant_of(email_page, contact), revision_id=revision_id)
+    rendered = fill(compiled, contact, tracked=False)
+    mail = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}",
+        body=rendered.text,
+        from_email=sender(email_page),
+        to=[to],
+    )
+    mail.attach_alternative(rendered.html, "text/html")
+    mail.send()
 
 
 def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
@@ -160,6 +196,21 @@ def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
         ):
             members.setdefault(contact_id, []).append(segment.pk)
     return {k: tuple(sorted(v)) for k, v in members.items()}
+
+
+def _claim(message: Message, now) -> bool:
+    """Take back, for another attempt, a message that was never delivered: ``failed``, or
+    ``queued`` for longer than ``STALE_AFTER`` (its worker died before sending). One
+    worker wins the claim; the row's ``created_at`` moves to now."""
+    stale = message.status == MessageStatus.QUEUED and message.created_at < now - STALE_AFTER
+    if message.status != MessageStatus.FAILED and not stale:
+        return False
+    claimed = Message.objects.filter(
+        pk=message.pk, status=message.status, created_at=message.created_at
+    ).update(status=MessageStatus.QUEUED, created_at=now)
+    if claimed:
+        message.status, message.created_at = MessageStatus.QUEUED, now
+    return bool(claimed)
 
 
 def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[int, Message]]:
@@ -185,66 +236,105 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
     return mine
 
 
-def _deliver(email_page, outgoing, *, from_email: str, connection, to: str | None) -> None:
-    root = links.prefix()
-    mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
-    site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
-    compiled_cache: dict[tuple, Any] = {}
+class _Composer:
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch."""
+
+    def __init__(self, email_page, from_email: str, to: str | None):
+        self.email_page, self.from_email, self.to = email_page, from_email, to
+        self.root = links.prefix()
+        self.key = links.signing_key()
+        self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
+        self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
+        self.compiled: dict[tuple, Any] = {}
+
+    def compose(self, message: Message, contact: Contact) -> EmailMultiAlternatives:
+        variant = tuple(message.variant)
+        if variant not in self.compiled:
+            self.compiled[variant] = compiled_for(
+                self.email_page, variant, revision_id=message.revision_id
+            )
+        rendered = fill(
+            self.compiled[variant],
+            contact,
+            context=message.context,
+            message_uuid=message.uuid,
+            root=self.root,
+            site_name=self.site_name,
+        )
+        message.subject = rendered.subject[:998]
+        unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
+        mail = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.text,
+            from_email=self.from_email,
+            to=[self.to or contact.email],
+            headers={
+                "Message-ID": message.message_id,
+                "List-Unsubscribe": f"<mailto:{self.mailto}?subject=unsubscribe%20"
+                f"{message.uuid.hex}>, <{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        mail.attach_alternative(rendered.html, "text/html")
+        return mail
+
+
+def _deliver(email_page, outgoing, *, connection) -> None:
+    """Send composed mails on one connection; mark rows ``sent`` every ``FLUSH_EVERY``
+    messages (one UPDATE and one INSERT of events each), so a worker killed mid-batch
+    leaves at most that many sent rows still ``queued``; failures are marked at once."""
     connection = connection or get_connection()
-    opened = connection.open()
-    sent, failed, events = [], [], []
     try:
-        for message, contact in outgoing:
-            variant = tuple(message.variant)
-            if variant not in compiled_cache:
-                compiled_cache[variant] = compiled_for(email_page, variant)
-            rendered = fill(
-                compiled_cache[variant],
-                contact,
-                context=message.context,
-                message_uuid=message.uuid,
-                root=root,
-                site_name=site_name,
-            )
-            message.subject = rendered.subject[:998]
-            unsubscribe = links.unsubscribe_url(message.uuid, root=root)
-            mail = EmailMultiAlternatives(
-                subject=rendered.subject,
-                body=rendered.text,
-                from_email=from_email,
-                to=[to or contact.email],
-                headers={
-                    "Message-ID": message.message_id,
-                    "List-Unsubscribe": f"<mailto:{mailto}?subject=unsubscribe%20"
-                    f"{message.uuid.hex}>, <{unsubscribe}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-                connection=connection,
-            )
-            mail.attach_alternative(rendered.html, "text/html")
+        opened = connection.open()
+    except Exception as exc:
+        for message, _mail in outgoing:
+            message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
+        Message.objects.filter(pk__in=[m.pk for m, _ in outgoing]).update(
+            status=MessageStatus.FAILED, error=str(exc)[:2000]
+        )
+        raise
+    sent: list[Message] = []
+    try:
+        for message, mail in outgoing:
+            mail.connection = connection
             try:
                 connection.send_messages([mail])
             except Exception as exc:  # noqa: BLE001 (any backend error fails this message)
                 message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
-                failed.append(message)
-                continue
-            message.status, message.sent_at = MessageStatus.SENT, timezone.now()
-            sent.append(message)
-            events.append(
-                Event(
-                    name="email_sent",
-                    contact_id=contact.pk,
-                    properties={"email_page_id": email_page.pk, "message_id": message.message_id},
-                    occurred_at=message.sent_at,
-                    received_at=message.sent_at,
-                    source=EventSource.EMAIL,
-                    idempotency_key=f"email_sent:{message.uuid.hex}",
+                Message.objects.filter(pk=message.pk).update(
+                    status=message.status, error=message.error
                 )
-            )
+                continue
+            message.status = MessageStatus.SENT
+            sent.append(message)
+            if len(sent) >= FLUSH_EVERY:
+                _mark_sent(email_page, sent)
+                sent = []
     finally:
         if opened:
             connection.close()
-        Message.objects.bulk_update(
-            sent + failed, ["status", "sent_at", "error", "subject"], batch_size=500
+        _mark_sent(email_page, sent)
+
+
+def _mark_sent(email_page, sent: list[Message]) -> None:
+    if not sent:
+        return
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in sent]).update(
+        status=MessageStatus.SENT, sent_at=now, error=""
+    )
+    events = []
+    for message in sent:
+        message.sent_at = now
+        events.append(
+            Event(
+                name="email_sent",
+                contact_id=message.contact_id,
+                properties={"email_page_id": email_page.pk, "message_id": message.message_id},
+                occurred_at=now,
+                received_at=now,
+                source=EventSource.EMAIL,
+                idempotency_key=f"email_sent:{message.uuid.hex}",
+            )
         )
-        Event.objects.bulk_create(events, ignore_conflicts=True)
+    Event.objects.bulk_create(events, ignore_conflicts=True)

@@ -1,11 +1,13 @@
 """Wiring only: hooks and admin viewsets."""
 
+from django.urls import path
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .scenarios.publishing import refuse_invalid_publish
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
+from .views.emails import SendTestMenuItem, send_test_view
 from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
@@ -20,3 +22,19 @@ def register_contact_viewset():
 
 
 register_snippet(SegmentViewSet)
+
+
+@hooks.register("register_admin_urls")
+def register_email_urls():
+    return [
+        path(
+            "journeys/emails/<int:page_id>/send-test/",
+            send_test_view,
+            name="wagtail_journeys_send_test",
+        )
+    ]
+
+
+@hooks.register("register_page_action_menu_item")
+def register_send_test_item():
+    return SendTestMenuItem()

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 from . import mergetags
 
@@ -185,8 +186,31 @@ def content_blocks() -> list[tuple[str, blocks.Block]]:
     ]
 
 
+class SegmentContentBlock(blocks.StreamBlock):
+    def __init__(self, **kwargs):
+        super().__init__(content_blocks(), **kwargs)
+
+
+class SegmentBlock(blocks.StructBlock):
+    """Blocks shown only to contacts in a segment, with an optional alternative for
+    everyone else. Each combination of segments is compiled once (a "variant")."""
+
+    segment = SnippetChooserBlock("wagtail_journeys.Segment")
+    body = SegmentContentBlock(help_text=_("Shown to contacts in the segment."))
+    everyone_else = SegmentContentBlock(
+        required=False, help_text=_("Shown to everyone else (optional).")
+    )
+
+    section_level = True
+
+    class Meta:
+        icon = "group"
+        template = TEMPLATES + "segment.mjml"
+        label = _("Segment-specific content")
+
+
 class EmailBodyBlock(blocks.StreamBlock):
     """Everything an email's body can hold."""
 
     def __init__(self, **kwargs):
-        super().__init__(content_blocks(), **kwargs)
+        super().__init__([*content_blocks(), ("segment", SegmentBlock())], **kwargs)

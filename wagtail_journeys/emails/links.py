@@ -28,10 +28,15 @@ def _key(secret: str) -> bytes:
     return hashlib.sha256(b"wagtail_journeys.emails.links:" + secret.encode()).digest()
 
 
-def sign(message_uuid: uuid.UUID, index: int) -> str:
+def signing_key() -> bytes:
+    """The key of this site's link tokens (derived from ``SECRET_KEY``)."""
+    return _key(settings.SECRET_KEY)
+
+
+def sign(message_uuid: uuid.UUID, index: int, *, key: bytes | None = None) -> str:
     """The token of link ``index`` (or ``OPEN`` / ``UNSUBSCRIBE``) of one message."""
     payload = message_uuid.bytes + bytes((index,))
-    mac = hmac.new(_key(settings.SECRET_KEY), payload, hashlib.sha256).digest()[:12]
+    mac = hmac.digest(key or signing_key(), payload, "sha256")[:12]
     return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
 
 
@@ -44,7 +49,7 @@ def unsign(token: str) -> tuple[uuid.UUID, int] | None:
     except (binascii.Error, ValueError):
         return None
     payload, mac = raw[:17], raw[17:]
-    expected = hmac.new(_key(settings.SECRET_KEY), payload, hashlib.sha256).digest()[:12]
+    expected = hmac.digest(signing_key(), payload, "sha256")[:12]
     if len(raw) != 29 or not hmac.compare_digest(mac, expected):
         return None
     return uuid.UUID(bytes=payload[:16]), payload[16]
@@ -58,18 +63,25 @@ def base_url() -> str:
 
 def prefix() -> str:
     """The absolute URL of the app's public views, ending in ``/``."""
+    from django.urls import get_script_prefix
+
+    return _prefix(base_url(), get_script_prefix())
+
+
+@lru_cache(maxsize=8)
+def _prefix(base: str, script_prefix: str) -> str:
     from django.urls import reverse
 
-    return base_url() + reverse("wagtail_journeys:email_open", args=["x"])[: -len("o/x.gif")]
+    return base + reverse("wagtail_journeys:email_open", args=["x"])[: -len("o/x.gif")]
 
 
-def click_url(message_uuid: uuid.UUID, index: int, *, root: str | None = None) -> str:
-    return f"{root or prefix()}c/{sign(message_uuid, index)}"
+def click_url(message_uuid: uuid.UUID, index: int, *, root: str | None = None, key=None) -> str:
+    return f"{root or prefix()}c/{sign(message_uuid, index, key=key)}"
 
 
-def open_url(message_uuid: uuid.UUID, *, root: str | None = None) -> str:
-    return f"{root or prefix()}o/{sign(message_uuid, OPEN)}.gif"
+def open_url(message_uuid: uuid.UUID, *, root: str | None = None, key=None) -> str:
+    return f"{root or prefix()}o/{sign(message_uuid, OPEN, key=key)}.gif"
 
 
-def unsubscribe_url(message_uuid: uuid.UUID, *, root: str | None = None) -> str:
-    return f"{root or prefix()}u/{sign(message_uuid, UNSUBSCRIBE)}"
+def unsubscribe_url(message_uuid: uuid.UUID, *, root: str | None = None, key=None) -> str:
+    return f"{root or prefix()}u/{sign(message_uuid, UNSUBSCRIBE, key=key)}"

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from .. import conf
 from ..exceptions import EmailNotReady
 from .compiler import compile_email
 from .render import fill, segment_ids, variant_of
@@ -40,6 +41,11 @@ def sample_contact(page, request: HttpRequest):
     return contact or Contact(first_name="Alex", last_name="Sample", email="alex@example.com")
 
 
+def sample_context() -> dict[str, str]:
+    """What the caller's context would hold (a voucher code…), shown as ``[name]``."""
+    return {name: f"[{name}]" for name in conf.get("EMAIL_CONTEXT_VARIABLES")}
+
+
 def serve_preview(page, request: HttpRequest, mode_name: str):
     contact = sample_contact(page, request)
     if mode_name.startswith("segment-") and mode_name[8:].isdigit():
@@ -51,7 +57,9 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
     context = {"page": page, "mode": mode_name, "contact": contact, "plain": mode_name == TEXT}
     try:
         # Previews show unsaved edits: compile the object as given, never from the cache.
-        rendered = fill(compile_email(page, variant), contact, tracked=False)
+        rendered = fill(
+            compile_email(page, variant), contact, context=sample_context(), tracked=False
+        )
     except EmailNotReady as exc:
         context["error"] = str(exc)
     else:

@@ -142,35 +142,35 @@ def fill(
     """Personalise a compiled email: the only per-contact work of a send."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
-    unsubscribe = links.unsubscribe_url(message_uuid, root=root)
+    key = links.signing_key()
+    unsubscribe = links.unsubscribe_url(message_uuid, root=root, key=key)
     if site_name is None:
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
     scope = Scope(contact, context, urls)
     raw = [tag.evaluate(scope) for tag in compiled.tags]
     escape = html_lib.escape
-    values = [escape(v) for v in raw]
-    values += raw
     if tracked:
-        values += [links.click_url(message_uuid, i, root=root) for i in range(len(compiled.links))]
-        values.append(links.open_url(message_uuid, root=root))
-    else:
-        values += [
-            "".join(p if p.__class__ is str else raw[p - len(raw)] for p in link)
+        click = links.click_url
+        link_urls = [click(message_uuid, i, root=root, key=key) for i in range(len(compiled.links))]
+        link_urls.append(links.open_url(message_uuid, root=root, key=key))
+        html_urls = link_urls
+    else:  # previews and test sends: links point straight at their targets
+        n = len(raw)
+        link_urls = [
+            "".join(p if p.__class__ is str else raw[p - n] for p in link)
             for link in compiled.links
         ]
-        values.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
+        link_urls.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
+        html_urls = [escape(u) for u in link_urls]
+    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel]
+    text_values = [escape(v) for v in raw] + raw + link_urls
+    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls
 
-    def join(parts) -> str:
+    def join(parts, values=text_values) -> str:
         return "".join([p if p.__class__ is str else values[p] for p in parts])
 
-    html = join(compiled.html)
-    if not tracked:
-        n = 2 * len(raw)
-        html = "".join(
-            p if p.__class__ is str else (escape(values[p]) if p >= n else values[p])
-            for p in compiled.html
-        )
+    html = join(compiled.html, html_values)
     return RenderedEmail(
         subject=" ".join(join(compiled.subject).split()),
         preheader=join(compiled.preheader),

@@ -5,6 +5,8 @@ Brand settings (logo, colours, fonts, footer, postal address) are a site setting
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -83,11 +85,11 @@ class EmailPage(NotRoutable, Page):
         FieldPanel("subject"),
         FieldPanel("preheader"),
         FieldPanel("body"),
+        FieldPanel("preview_contact"),
     ]
     promote_panels = [
         MultiFieldPanel([FieldPanel("from_name"), FieldPanel("from_email")], heading=_("Sender")),
         FieldPanel("slug"),
-        FieldPanel("preview_contact"),
     ]
 
     class Meta:
@@ -102,6 +104,13 @@ class EmailPage(NotRoutable, Page):
     @property
     def default_preview_mode(self):
         return ""
+
+    def _get_dummy_headers(self, original_request=None):
+        # Wagtail builds a fresh request for previews; keep ``?contact=`` for the sample mode.
+        headers = super()._get_dummy_headers(original_request)
+        if original_request is not None and original_request.GET.get("contact"):
+            headers["QUERY_STRING"] = urlencode({"contact": original_request.GET["contact"]})
+        return headers
 
     def serve_preview(self, request, mode_name):
         from ..emails.preview import serve_preview

@@ -56,12 +56,25 @@ class Segment(models.Model):
         return self.name
 
     def compile(self, *, now: dt.datetime | None = None, ctx: RuleContext | None = None) -> Q:
-        """The ``Q`` over ``Contact`` of this segment's members."""
-        if ctx is None:
-            ctx = compiler.make_context(now)
-            if self.pk:
-                ctx = ctx.within(self.pk, self.name)
-        return compiler.compile_rules(self.rules, self.match, ctx=ctx)
+        """The ``Q`` over ``Contact`` of this segment's members.
+
+        With an explicit ``now`` the result is remembered on this instance (for as long as
+        its rules and match are unchanged), so a batch that asks ``contains`` for many
+        contacts at one ``now`` compiles once.
+        """
+        if ctx is not None:
+            return compiler.compile_rules(self.rules, self.match, ctx=ctx)
+        key = (now, self.match, id(self.rules))
+        memo = self.__dict__.get("_compiled")
+        if now is not None and memo and memo[0] == key:
+            return memo[1]
+        ctx = compiler.make_context(now)
+        if self.pk:
+            ctx = ctx.within(self.pk, self.name)
+        q = compiler.compile_rules(self.rules, self.match, ctx=ctx)
+        if now is not None:
+            self._compiled = (key, q)
+        return q
 
     def contacts(self, *, now: dt.datetime | None = None) -> QuerySet:
         """The members, as an unevaluated ``Contact`` queryset."""

@@ -70,7 +70,7 @@ class EventCountRuleBlock(RuleBlock):
     """Did EVENT (with property filters) at least N times in the last D days."""
 
     event = blocks.CharBlock(max_length=100, label=_("event"), help_text=_("e.g. page_view"))
-    filters = blocks.ListBlock(PropertyFilterBlock(), required=False, label=_("where"))
+    filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.IntegerBlock(required=False, label=_("at least N times"), default=1)
     days = _days_block()
 
@@ -114,7 +114,7 @@ class EventAggregateRuleBlock(RuleBlock):
     )
     property = blocks.CharBlock(max_length=64, label=_("of property"), help_text=_("e.g. amount"))
     event = blocks.CharBlock(max_length=100, label=_("of event"), help_text=_("e.g. purchase"))
-    filters = blocks.ListBlock(PropertyFilterBlock(), required=False, label=_("where"))
+    filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.FloatBlock(label=_("is at least"))
     days = _days_block()
 
@@ -164,8 +164,12 @@ class EventAggregateRuleBlock(RuleBlock):
         return (sum(numbers) if function == "sum" else max(numbers)) >= threshold
 
 
+PASSIVE_EVENTS = ("email_sent",)
+
+
 class InactivityRuleBlock(RuleBlock):
-    """No event (or no event named EVENT) in the last D days."""
+    """No event (or no event named EVENT) in the last D days. "Any event" leaves out what
+    we did to the contact rather than what they did (``email_sent``)."""
 
     days = blocks.IntegerBlock(label=_("for N days"))
     event = blocks.CharBlock(
@@ -189,11 +193,16 @@ class InactivityRuleBlock(RuleBlock):
         q = Q(contact__isnull=False) & window_q(value["days"], ctx)
         if value.get("event"):
             q &= Q(name=value["event"])
+        else:
+            q &= ~Q(name__in=PASSIVE_EVENTS)
         return ~Q(pk__in=Event.objects.filter(q).order_by().values("contact_id"))
 
     def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
         self.ensure_valid(value)
-        return not matching_events(facts, value.get("event") or None, value["days"], [], ctx)
+        found = matching_events(facts, value.get("event") or None, value["days"], [], ctx)
+        if not value.get("event"):
+            found = [event for event in found if event.name not in PASSIVE_EVENTS]
+        return not found
 
 
 class ReferralRuleBlock(RuleBlock):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -19,8 +20,9 @@ from wagtail.models import Page, Site
 
 from wagtail_journeys.contacts import upsert_contact
 from wagtail_journeys.events import record_event
-from wagtail_journeys.models import EventSource
+from wagtail_journeys.models import EventSource, Segment
 
+from ...demo_emails import create_emails
 from ...demo_scenarios import create_scenarios
 from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
 
@@ -85,8 +87,10 @@ class Command(BaseCommand):
     def handle(self, *args, contacts: int, **options):
         with transaction.atomic():
             home = self.pages()
+            create_emails(home)
             self.admin()
             created = self.contacts(home, contacts)
+            self.segments()
             scenarios = create_scenarios(home)
         self.stdout.write(
             self.style.SUCCESS(
@@ -189,6 +193,9 @@ class Command(BaseCommand):
             ascii_first = first.lower().replace("é", "e").replace("è", "e")
             email = f"{ascii_first}.{last.lower()}{i}@example.com"
             birth = dt.date(1960 + rng.randrange(45), 1 + rng.randrange(12), 1 + rng.randrange(28))
+            if i % 20 == 7:  # a few birthdays today, in the contact's own timezone
+                local_today = timezone.now().astimezone(ZoneInfo(TIMEZONES[i % len(TIMEZONES)]))
+                birth = dt.date(1984 + 4 * (i % 5), local_today.month, local_today.day)  # leap
             attributes = {"loyalty_points": rng.randrange(0, 500)}
             if i % 6 == 0:
                 attributes["referred_by"] = "friend"
@@ -211,8 +218,11 @@ class Command(BaseCommand):
             created_count += 1
             # One contact in ten stopped coming over 100 days ago (the win-back audience).
             inactive = i % 10 == 9
+            king_books = [b for b in books if b.author == "Stephen King"]
             for n in range(rng.randrange(2, 12)):
                 book = rng.choice(books)
+                if i % 7 == 3 and not inactive:  # a Stephen King reader
+                    book = king_books[n % len(king_books)]
                 days = rng.randrange(100, 300) if inactive else rng.randrange(0, 60)
                 when = now - dt.timedelta(days=days, minutes=n)
                 record_event(
@@ -248,3 +258,59 @@ class Command(BaseCommand):
                     idempotency_key=f"demo:{email}:purchase:{n}",
                 )
         return created_count
+
+    def segments(self) -> None:
+        """The seed segments (created once; edits made in the admin are kept)."""
+        made: dict[str, Segment] = {}
+        for slug, name, description, rules in SEGMENTS:
+            rules = [{"type": kind, "value": {"negate": False, **value}} for kind, value in rules]
+            for item in rules:
+                if item["type"] == "in_segment":
+                    item["value"]["segment"] = made[item["value"]["segment"]].pk
+            made[slug], _ = Segment.objects.get_or_create(
+                slug=slug, defaults={"name": name, "description": description, "rules": rules}
+            )
+
+
+KING = {"key": "tags", "operator": "contains", "value": "stephen-king"}
+BY_KING = {"key": "author", "operator": "equals", "value": "Stephen King"}
+SPEND = {"function": "sum", "property": "amount", "event": "purchase", "filters": []}
+SEGMENTS = [
+    ("birthday-today", "Birthday today", "In their own timezone.", [("birthday", {"days": 0})]),
+    ("mr", "Mr", "", [("civility", {"civility": ["mr"]})]),
+    ("mrs", "Mrs", "", [("civility", {"civility": ["mrs"]})]),
+    (
+        "big-spenders",
+        "Spent 200+ in 12 months",
+        "Total of purchase amounts over the last 365 days.",
+        [("event_total", {**SPEND, "at_least": 200.0, "days": 365})],
+    ),
+    (
+        "referred-by-a-friend",
+        "Referred by a friend",
+        "",
+        [("referral", {"source": "referred_by", "value": "friend"})],
+    ),
+    ("inactive-90-days", "Inactive for 90 days", "Win-back.", [("inactive", {"days": 90})]),
+    (
+        "stephen-king-readers",
+        "Stephen King readers",
+        "Viewed pages tagged stephen-king at least 3 times in 30 days.",
+        [("event", {"event": "page_view", "at_least": 3, "days": 30, "filters": [KING]})],
+    ),
+    (
+        "bought-stephen-king",
+        "Bought a Stephen King book",
+        "",
+        [("event", {"event": "purchase", "at_least": 1, "filters": [BY_KING]})],
+    ),
+    (
+        "vip",
+        "VIP",
+        "Big spenders with over 100 loyalty points (a segment within a segment).",
+        [
+            ("in_segment", {"segment": "big-spenders"}),
+            ("attribute", {"key": "loyalty_points", "operator": "greater", "value": "100"}),
+        ],
+    ),
+]

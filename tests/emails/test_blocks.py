@@ -1,0 +1,32 @@
+"""Blocks that reach outside the email: images (absolute renditions) and the demo seed."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from lxml import html as lxml_html
+from wagtail.images.models import Image
+from wagtail.images.tests.utils import get_test_image_file
+
+from tests.emails.factories import make_contact, make_email
+from wagtail_journeys.emails import render_for
+from wagtail_journeys.models import EmailPage, Segment
+
+
+def test_image_block_uses_an_absolute_rendition_url(bookshop, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = Image.objects.create(title="Cover", file=get_test_image_file(size=(1600, 900)))
+    page = make_email(
+        [{"type": "image", "value": {"image": image.pk, "alt": "A cover", "link": ""}}]
+    )
+    tree = lxml_html.document_fromstring(render_for(page, make_contact()).html)
+    (img,) = [i for i in tree.iter("img") if i.get("alt") == "A cover"]
+    assert img.get("src").startswith("http://localhost:8000/media/images/")
+    assert ".width-1200" in img.get("src")
+
+
+def test_demo_emails_are_created_once(bookshop):
+    before = (EmailPage.objects.count(), Segment.objects.count())
+    call_command("journeys_demo", contacts=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert (EmailPage.objects.count(), Segment.objects.count()) == before
+    assert before[0] == 7
+    assert {p.slug for p in EmailPage.objects.live()} >= {"welcome", "birthday", "win-back"}

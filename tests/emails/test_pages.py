@@ -1,0 +1,126 @@
+"""EmailPage in Wagtail: never public, validated on save, previewed per mode, test-sent."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
+
+from tests.emails.factories import email_index, make_contact, make_email, text
+from wagtail_journeys.models import EmailIndexPage, EmailPage, Message, Segment
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def editor(client, bookshop):
+    user = get_user_model().objects.create_superuser("editor", "editor@bookshop.example", "x")
+    client.force_login(user)
+    return client
+
+
+def test_emails_are_never_served_publicly(client, bookshop):
+    page = make_email()
+    assert client.get("/emails/").status_code == 404
+    assert client.get(page.url or "/emails/email/").status_code == 404
+    assert client.get(f"/emails/{page.slug}/").status_code == 404
+
+
+def test_page_type_rules(bookshop):
+    index = email_index()
+    assert EmailPage.allowed_parent_page_models() == [EmailIndexPage]
+    assert index.specific.can_create_at(index.get_parent()) is False  # one folder per parent
+
+
+def edit_data(page, **fields):
+    data = {
+        "title": page.title,
+        "slug": page.slug,
+        "subject": page.subject,
+        "preheader": "",
+        "from_name": "",
+        "from_email": "",
+        "preview_contact": "",
+        "body": streamfield([("text", rich_text("<p>Hello</p>"))]),
+    }
+    data.update(fields)
+    return nested_form_data(data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("subject", "Hi {{ contact.__class__ }}", "is not a merge tag"),
+        ("subject", "Hi {{ contact.firstname }}", "Did you mean"),
+        ("preheader", "{% include 'secret.html' %}", "template tags"),
+    ],
+)
+def test_bad_merge_tags_are_reported_on_save(editor, field, value, message):
+    page = make_email()
+    response = editor.post(f"/admin/pages/{page.pk}/edit/", edit_data(page, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert EmailPage.objects.get(pk=page.pk).latest_revision.content[field] != value
+
+
+def test_bad_merge_tags_in_body_blocks_are_reported_on_save(editor):
+    page = make_email()
+    data = edit_data(
+        page, body=streamfield([("text", rich_text("<p>{{ contact.__class__ }}</p>"))])
+    )
+    response = editor.post(f"/admin/pages/{page.pk}/edit/", data)
+    assert response.status_code == 200
+    assert "is not a merge tag" in response.content.decode()
+
+
+def test_preview_shows_subject_preheader_and_escapes(editor):
+    make_contact(email="xss@example.com", first_name=XSS)
+    page = make_email(
+        [text("<p>Hi {{ contact.first_name }}</p>")],
+        subject="Hello {{ contact.first_name }}",
+        preheader="Pre {{ contact.first_name }}",
+    )
+    response = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=xss@example.com"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert XSS not in html
+    assert "Hello &lt;script&gt;" in html and "Pre &lt;script&gt;" in html
+    text_mode = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=text&contact=xss@example.com")
+    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in text_mode.content.decode()
+
+
+def test_preview_modes_list_segments(bookshop):
+    welcome = EmailPage.objects.get(slug="welcome")
+    modes = dict(welcome.preview_modes)
+    for segment in Segment.objects.filter(slug__in=["mr", "mrs"]):
+        assert modes[f"segment-{segment.pk}"] == f"Segment: {segment.name}"
+    assert {"", "contact", "text"} <= set(modes)
+
+
+def test_mjml_error_is_shown_in_preview(editor, monkeypatch):
+    page = make_email()
+    from wagtail_journeys.emails import compiler
+
+    monkeypatch.setattr(compiler, "render_mjml", lambda *a, **k: "<mjml><mj-body>")
+    response = editor.get(f"/admin/pages/{page.pk}/view_draft/")
+    assert "This email cannot be rendered" in response.content.decode()
+    assert "MJML error" in response.content.decode()
+
+
+def test_send_test_goes_to_the_editor_personalised(editor):
+    contact = make_contact(email="bob@example.com", first_name="Bob")
+    page = make_email(subject="Hello {{ contact.first_name }}")
+    edit = editor.get(f"/admin/pages/{page.pk}/edit/")
+    assert f"/admin/journeys/emails/{page.pk}/send-test/" in edit.content.decode()
+    response = editor.post(
+        f"/admin/journeys/emails/{page.pk}/send-test/", {"contact": contact.email}
+    )
+    assert response.status_code == 302
+    (sent,) = mail.outbox
+    assert sent.to == ["editor@bookshop.example"] and sent.subject == "[Test] Hello Bob"
+    assert not Message.objects.exists()
+    unknown = editor.post(f"/admin/journeys/emails/{page.pk}/send-test/", {"contact": "no@x.org"})
+    assert "No contact has this email address" in unknown.content.decode()

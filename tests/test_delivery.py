@@ -1,0 +1,126 @@
+"""Sending: one Message per contact, idempotent keys, suppression, RFC 8058 headers."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from tests.emails.factories import make_contact, make_email, text
+from wagtail_journeys.delivery import send_email, send_emails
+from wagtail_journeys.exceptions import JourneysError, Suppressed
+from wagtail_journeys.models import EmailStatus, Event, Message, MessageStatus
+
+
+@pytest.fixture
+def email(bookshop):
+    return make_email(subject="Hi {{ contact.first_name }}")
+
+
+def test_send_records_message_and_event_and_headers(email):
+    contact = make_contact(first_name="Ada")
+    message = send_email(email, contact)
+    assert message.status == MessageStatus.SENT and message.subject == "Hi Ada"
+    (sent,) = mail.outbox
+    assert sent.to == [contact.email] and sent.subject == "Hi Ada"
+    assert sent.extra_headers["Message-ID"] == message.message_id
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = sent.extra_headers["List-Unsubscribe"]
+    assert unsubscribe.startswith("<mailto:") and "/journeys/u/" in unsubscribe
+    assert sent.alternatives[0].mimetype == "text/html"
+    event = Event.objects.get(name="email_sent", contact=contact)
+    assert event.properties == {"email_page_id": email.pk, "message_id": message.message_id}
+
+
+def test_same_key_never_sends_twice(email):
+    contact = make_contact()
+    first = send_email(email, contact, key="enrollment:1:step:2")
+    second = send_email(email, contact, key="enrollment:1:step:2")
+    assert first.pk == second.pk
+    assert len(mail.outbox) == 1 and Message.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "status", [EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED, EmailStatus.COMPLAINED]
+)
+def test_suppressed_contacts_are_refused(email, status):
+    contact = make_contact(email_status=status)
+    with pytest.raises(Suppressed):
+        send_email(email, contact)
+    with pytest.raises(Suppressed):
+        send_email(email, contact, transactional=True)
+    assert issubclass(Suppressed, JourneysError)
+    assert mail.outbox == [] and not Message.objects.exists()
+
+
+def test_pending_double_opt_in_gets_transactional_mail_only(email):
+    contact = make_contact(email_status=EmailStatus.PENDING)
+    with pytest.raises(Suppressed):
+        send_email(email, contact)
+    assert send_email(email, contact, transactional=True).status == MessageStatus.SENT
+
+
+def test_batch_send_on_one_connection(email):
+    ok = [make_contact(first_name=f"N{i}") for i in range(5)]
+    gone = make_contact(email_status=EmailStatus.UNSUBSCRIBED)
+    contacts = [*ok, gone]
+    keys = [f"broadcast:1:{c.pk}" for c in contacts]
+    messages = send_emails(email, contacts, keys=keys)
+    assert [m.contact_id for m in messages] == [c.pk for c in contacts]
+    assert [m.status for m in messages] == [MessageStatus.SENT] * 5 + [MessageStatus.SUPPRESSED]
+    assert sorted(m.subject for m in mail.outbox) == [f"Hi N{i}" for i in range(5)]
+    again = send_emails(email, contacts, keys=keys)
+    assert [m.pk for m in again] == [m.pk for m in messages]
+    assert len(mail.outbox) == 5
+    assert Event.objects.filter(name="email_sent").count() == 5
+
+
+def test_context_fills_voucher(email):
+    page = make_email([text("<p>Use {{ voucher_code }}</p>")], subject="Code {{ voucher_code }}")
+    message = send_email(page, make_contact(), context={"voucher_code": "WELCOME10"})
+    assert message.subject == "Code WELCOME10"
+    assert "WELCOME10" in mail.outbox[0].body
+
+
+def test_failed_send_is_recorded(email, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 18299, 2
+    with pytest.raises(OSError):
+        send_email(email, make_contact())
+    message = Message.objects.get()
+    assert message.status == MessageStatus.FAILED and message.error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    retried = send_email(email, message.contact, key=None)
+    assert retried.status == MessageStatus.SENT
+
+
+def test_failed_keyed_message_is_retried_once(email, settings):
+    contact = make_contact()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 18299, 2
+    with pytest.raises(OSError):
+        send_email(email, contact, key="k")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    (message,) = send_emails(email, [contact], keys=["k"])
+    assert message.status == MessageStatus.SENT
+    send_emails(email, [contact], keys=["k"])
+    send_email(email, contact, key="k")
+    assert len(mail.outbox) == 1
+
+
+def test_message_left_queued_by_a_dead_worker_is_sent_on_retry(email):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    contact = make_contact()
+    Message.objects.create(
+        key="k",
+        contact=contact,
+        email_page=email,
+        status=MessageStatus.QUEUED,
+        created_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    fresh = make_contact()
+    Message.objects.create(key="fresh", contact=fresh, email_page=email)
+    assert send_emails(email, [contact, fresh], keys=["k", "fresh"])[0].status == "sent"
+    assert [m.to for m in mail.outbox] == [[contact.email]]  # the fresh one may be in flight

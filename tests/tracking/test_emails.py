@@ -1,0 +1,93 @@
+"""The public views of sent emails: open pixel, signed click redirect, unsubscribe."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from tests.emails.factories import make_contact, make_email, text
+from wagtail_journeys.delivery import send_email
+from wagtail_journeys.emails import links
+from wagtail_journeys.models import EmailStatus, Event
+
+
+@pytest.fixture
+def sent(bookshop):
+    page = make_email(
+        [text("<p><a href='https://shop.example/p?u={{ contact.first_name|urlencode }}'>a</a></p>")]
+    )
+    contact = make_contact(first_name="Zoé")
+    message = send_email(page, contact)
+    html = mail.outbox[0].alternatives[0].content
+    return message, html
+
+
+def path_of(html: str, kind: str) -> str:
+    return re.search(rf'http://localhost:8000(/journeys/{kind}/[^"]+)"', html)[1]
+
+
+def test_open_pixel_records_one_open(client, sent):
+    message, html = sent
+    url = path_of(html, "o")
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    (event,) = Event.objects.filter(name="email_opened")
+    assert event.contact_id == message.contact_id
+    assert event.properties == {
+        "email_page_id": message.email_page_id,
+        "message_id": message.message_id,
+    }
+
+
+def test_click_redirects_to_the_personalised_target(client, sent):
+    message, html = sent
+    clicks = re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)
+    targets = [client.get(url)["Location"] for url in clicks]
+    assert "https://shop.example/p?u=Zo%C3%A9" in targets
+    event = Event.objects.filter(
+        name="email_clicked", properties__url="https://shop.example/p?u=Zo%C3%A9"
+    ).get()
+    assert event.properties["message_id"] == message.message_id
+
+
+def test_forged_or_altered_tokens_are_404(client, sent):
+    message, html = sent
+    url = re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)[0]
+    token = url.rsplit("/", 1)[1]
+    altered = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
+    assert client.get(f"/journeys/c/{altered}").status_code == 404
+    assert client.get("/journeys/c/https%3A%2F%2Fevil.example").status_code == 404
+    assert client.get(f"/journeys/c/{links.sign(message.uuid, 200)}").status_code == 404
+    assert client.get(f"/journeys/o/{token}.gif").status_code == 404  # a click token
+    assert not Event.objects.filter(name="email_clicked").exists()
+
+
+def test_unsubscribe_get_confirms_and_post_unsubscribes(client, sent):
+    message, html = sent
+    url = path_of(html, "u")
+    page = client.get(url)
+    assert page.status_code == 200 and b"Unsubscribe" in page.content
+    message.contact.refresh_from_db()
+    assert message.contact.email_status == EmailStatus.SUBSCRIBED
+    client.post(url, {"action": "unsubscribe"})
+    message.contact.refresh_from_db()
+    assert message.contact.email_status == EmailStatus.UNSUBSCRIBED
+    assert Event.objects.filter(name="unsubscribed", contact=message.contact).count() == 1
+    client.post(url, {"action": "resubscribe"})
+    message.contact.refresh_from_db()
+    assert message.contact.email_status == EmailStatus.SUBSCRIBED
+
+
+def test_one_click_unsubscribe_from_the_header(client, sent):
+    message, _ = sent
+    header = mail.outbox[0].extra_headers["List-Unsubscribe"]
+    url = re.search(r"<http://localhost:8000(/journeys/u/[^>]+)>", header)[1]
+    response = client.post(
+        url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    message.contact.refresh_from_db()
+    assert message.contact.email_status == EmailStatus.UNSUBSCRIBED
