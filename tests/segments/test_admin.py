@@ -68,6 +68,19 @@ def test_a_bad_threshold_is_shown_on_the_field_not_saved(admin):
     assert not Segment.objects.exists()
 
 
+def test_saving_a_loop_shows_the_path_on_the_rules_field(admin):
+    a = SegmentFactory(name="Alpha", slug="alpha")
+    b = SegmentFactory(name="Beta", rules=[rule("in_segment", segment=a.pk)])
+    url = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[a.pk])
+    looped = ("in_segment", {"negate": "", "segment": str(b.pk)})
+    response = admin.post(url, form([looped], name="Alpha", slug="alpha"))
+    assert response.status_code == 200
+    # the stream editor draws the field's errors from JSON (hence the escaped arrows)
+    assert "include itself: Alpha \\u2192 Beta \\u2192 Alpha" in response.content.decode()
+    a.refresh_from_db()
+    assert list(a.rules) == []
+
+
 def test_the_edit_form_carries_the_preview_panel(admin):
     segment = SegmentFactory()
     url = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[segment.pk])
@@ -86,16 +99,35 @@ def test_preview_counts_and_samples_the_in_progress_rules(admin):
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "message"),
     [
-        ("attribute", {"negate": "", "key": "points", "operator": "greater", "value": "lots"}),
-        ("birthday", {"negate": "", "days": "0", "timezone": "Mars/Olympus"}),
-        ("inactive", {"negate": "", "days": "-3", "event": ""}),
-        ("field", {"negate": "", "field": "shoe_size", "operator": "equals", "value": "9"}),
+        (
+            ("attribute", {"negate": "", "key": "points", "operator": "greater", "value": "lots"}),
+            "Rule 1, value: Enter a number such as 200 or 12.5.",
+        ),
+        (
+            ("birthday", {"negate": "", "days": "0", "timezone": "Mars/Olympus"}),
+            "Rule 1, timezone: Mars/Olympus is not an IANA timezone.",
+        ),
+        (("inactive", {"negate": "", "days": "-3", "event": ""}), "Rule 1, days:"),
+        (
+            ("field", {"negate": "", "field": "shoe_size", "operator": "equals", "value": "9"}),
+            "Rule 1, field: Select a valid choice.",
+        ),
     ],
 )
-def test_preview_returns_errors_for_bad_rules_never_a_500(admin, bad):
+def test_preview_returns_errors_for_bad_rules_never_a_500(admin, bad, message):
     response = admin.post(reverse(PREVIEW), form([bad]))
+    assert response.status_code == 200
+    assert any(error.startswith(message) for error in response.json()["errors"]), response.json()
+
+
+@pytest.mark.parametrize(
+    "post",
+    [{}, {"match": "all", "rules-count": "x"}, {"match": "sometimes", "rules-count": "0"}],
+)
+def test_preview_answers_a_malformed_post_with_errors(admin, post):
+    response = admin.post(reverse(PREVIEW), post)
     assert response.status_code == 200
     assert response.json()["errors"]
 

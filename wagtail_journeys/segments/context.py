@@ -36,18 +36,25 @@ class RuleContext:
             )
         if len(self.chain) >= MAX_DEPTH:
             raise InvalidRule(_("Segments are nested too deeply."), field="rules")
-        return RuleContext(
+        inner = RuleContext(
             now=self.now,
             default_timezone=self.default_timezone,
             timezones=self.timezones,
             chain=(*self.chain, segment_id),
         )
+        inner.outer = self
+        return inner
 
     def contact_timezones(self) -> frozenset[str]:
+        """The timezone names stored on contacts (one query per compilation, shared with
+        the contexts of nested segments)."""
         if self.timezones is None:
-            from ..models import Contact
+            outer = getattr(self, "outer", None)
+            if outer is not None:
+                self.timezones = outer.contact_timezones()
+            else:
+                from ..models import Contact
 
-            self.timezones = frozenset(
-                Contact.objects.order_by().values_list("timezone", flat=True).distinct()
-            )
+                rows = Contact.objects.order_by().values_list("timezone", flat=True).distinct()
+                self.timezones = frozenset(rows)
         return self.timezones

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorList
 from django.http import JsonResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +74,25 @@ class SegmentViewSet(SnippetViewSet):
         return view
 
 
+def block_error_messages(error: ValidationError, where: str = "") -> list[str]:
+    """The messages of a (nested) StreamField validation error, each with its place
+    ("Rule 2, value: Enter a number…") instead of Wagtail's generic summary."""
+    nested = getattr(error, "block_errors", None)
+    if not nested:
+        return [f"{where}: {message}" if where else message for message in error.messages]
+    messages = [
+        f"{where}: {message}" if where else message
+        for message in getattr(error, "non_block_errors", ErrorList()).as_data()
+        for message in message.messages
+    ]
+    for key, child in nested.items():
+        place = f"Rule {key + 1}" if isinstance(key, int) and not where else str(key)
+        if where:
+            place = f"{where}, {place if not isinstance(key, int) else key + 1}"
+        messages.extend(block_error_messages(child, place))
+    return messages
+
+
 def preview(request, viewset: SegmentViewSet) -> JsonResponse:
     """Count and sample of the contacts matching the form's in-progress rules.
 
@@ -88,12 +109,14 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
         instance = Segment.objects.filter(pk=pk).first() or Segment()
     form_class = viewset.get_form_class()
     form = form_class(request.POST, instance=instance, for_user=request.user)
-    form.is_valid()
-    errors = [
-        f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
-        for name in ("match", "rules")
-        for message in form.errors.get(name, [])
-    ]
+    try:
+        form.is_valid()
+    except (KeyError, ValueError, TypeError):
+        # A hand-made or truncated post (no ``rules-count``…): the widgets cannot read it.
+        return JsonResponse({"errors": [str(_("The rules are incomplete."))]})
+    errors = [f"{form.fields['match'].label}: {m}" for m in form.errors.get("match", [])]
+    for error in form.errors.get("rules", ErrorList()).as_data():
+        errors.extend(block_error_messages(error))
     if "rules" not in form.cleaned_data or "match" not in form.cleaned_data:
         return JsonResponse({"errors": errors or [str(_("The rules are incomplete."))]})
     if errors:

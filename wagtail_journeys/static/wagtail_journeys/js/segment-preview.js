@@ -68,7 +68,7 @@
     form.addEventListener("change", schedule);
     // Blocks added or removed in the stream editor change the form without an input event.
     new MutationObserver(schedule).observe(form, { childList: true, subtree: true });
-    refresh();
+    schedule(); // after the stream editor has drawn its fields
   }
 
   function init() {
