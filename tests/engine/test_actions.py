@@ -32,8 +32,13 @@ def no_caps(settings):
 
 def test_update_contact_tags_attributes_and_a_unique_promo_code():
     scenario = make_scenario()
-    add(scenario, UpdateContactStep, add_tags="vip", attributes={"tier": "gold"},
-        promo_code_prefix="WELCOME")
+    add(
+        scenario,
+        UpdateContactStep,
+        add_tags="vip",
+        attributes={"tier": "gold"},
+        promo_code_prefix="WELCOME",
+    )
     ada, bob = make_contact(), make_contact()
     fire("purchase", ada)
     fire("purchase", bob)
@@ -90,8 +95,13 @@ def test_hard_end_date_stops_entries_and_ends_active_enrolments():
 
 
 def test_page_view_trigger_needs_n_views_of_tagged_pages_within_days():
-    make_scenario(trigger_kind="page_view", trigger_event="", trigger_page_tag="stephen-king",
-                  trigger_min_views=3, trigger_view_days=30)
+    make_scenario(
+        trigger_kind="page_view",
+        trigger_event="",
+        trigger_page_tag="stephen-king",
+        trigger_min_views=3,
+        trigger_view_days=30,
+    )
     ada = make_contact()
     king = {"page_id": 1, "page_type": "shop.bookpage", "tags": ["stephen-king"]}
     other = {"page_id": 2, "page_type": "shop.bookpage", "tags": ["jane-austen"]}

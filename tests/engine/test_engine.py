@@ -231,7 +231,9 @@ def test_journeys_tick_runs_one_full_pass_from_the_event_log():
     add(scenario, SendEmailStep, email=make_email(title="Thanks"))
     ada = make_contact("ada@example.com")
     Event.objects.create(
-        name="purchase", contact=ada, source="api",
+        name="purchase",
+        contact=ada,
+        source="api",
         received_at=timezone.now() - dt.timedelta(seconds=10),
     )
     out = io.StringIO()

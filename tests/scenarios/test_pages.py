@@ -135,3 +135,13 @@ def test_editor_shows_the_checker_panel(client, admin_user):
     response = client.get(f"/admin/pages/{scenario.pk}/edit/")
     assert response.status_code == 200
     assert "has no live email" in response.content.decode()
+
+
+def test_publishing_a_new_step_with_a_draft_email_is_refused():
+    scenario = make_scenario()
+    draft_email = make_email(title="Draft", publish=False, live=False)
+    step = add(scenario, SendEmailStep, email=draft_email, publish=False, live=False)
+    request = _request()
+    assert refuse_invalid_publish(request, step).status_code == 302
+    fine = add(scenario, WaitStep, publish=False, live=False)
+    assert refuse_invalid_publish(_request(), fine) is None

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from .checker import ERROR, Problem, check_loops, check_plan
-from .compiler import KINDS, compile_plan
+from .compiler import KINDS, Node, compile_plan
 from .loading import (
     build_plan,
     current_plan,
@@ -61,17 +61,27 @@ def _plan_with(page: Any) -> tuple[Any, Plan] | None:
     # A step: the live tree with this step's new content in place.
     root = load_tree(scenario)
 
-    def replace(node):
-        for child in node.children:
+    kind = KINDS.get(type(page).__name__)
+    if kind is None:
+        return None
+    node = Node(page.pk, kind, page.get_admin_display_title(), step_config(page))
+    parent_id = page.get_parent().pk
+
+    def place(tree: Node) -> bool:
+        """Swap in the new content, or add a step not live yet under its live parent."""
+        for index, child in enumerate(tree.children):
             if child.id == page.pk:
-                child.config = step_config(page)
-                child.summary = page.get_admin_display_title()
+                node.children = child.children
+                tree.children[index] = node
                 return True
-            if replace(child):
+            if place(child):
                 return True
+        if tree.id == parent_id:
+            tree.children.append(node)
+            return True
         return False
 
-    if not replace(root) and KINDS.get(type(page).__name__):
+    if not place(root):
         return scenario, None
     trigger, entry, goal = scenario_settings(scenario)
     return scenario, compile_plan(
