@@ -217,8 +217,12 @@ def bench_latency(count: int = 40) -> None:
         while (Enrollment.objects.count() < count + 1) and time.monotonic() < deadline + 60:
             time.sleep(0.5)
     finally:
-        cluster.terminate()
-        cluster.wait(timeout=60)
+        cluster.terminate()  # graceful: the running pump finishes its minute first
+        try:
+            cluster.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            cluster.wait()
     received = dict(Event.objects.filter(pk__in=events).values_list("contact_id", "received_at"))
     latencies = sorted(
         (started - received[contact_id]).total_seconds()

@@ -76,8 +76,12 @@ def test_event_in_email_out_after_the_wait(client, server_token, tmp_path):
             time.sleep(1)
         time.sleep(3)
     finally:
-        cluster.terminate()
-        _, err = cluster.communicate(timeout=60)
+        cluster.terminate()  # graceful: waits for the running pump to finish
+        try:
+            _, err = cluster.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            _, err = cluster.communicate()
     assert dict(recipients(tmp_path)) == {"ada@example.com": 1}, err[-3000:]
     statuses = dict(Enrollment.objects.values_list("contact__email", "status"))
     assert statuses == {"ada@example.com": "completed", "quitter@example.com": "converted"}

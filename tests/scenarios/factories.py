@@ -13,7 +13,16 @@ _serial = itertools.count(1)
 
 
 def site_root() -> Page:
-    """The page scenarios and emails go under (a root is created after a flush)."""
+    """The page scenarios and emails go under (locale and root are re-created after the
+    flush of a transactional test)."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale
+
+    if not Locale.objects.exists():
+        Locale.objects.create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
     root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
     return Page.objects.filter(depth=2).first() or root
 
