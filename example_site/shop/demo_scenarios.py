@@ -36,6 +36,9 @@ def _child(parent: Page, model, slug: str, **fields) -> Page:
 
 
 def _email(index: Page, slug: str, title: str, subject: str, text: str, page=None) -> EmailPage:
+    """The demo email with this slug: the emails app's seed email when it exists (welcome,
+    complementary-product, summer-selection, birthday, abandoned-cart, win-back), else one
+    created here."""
     body = [{"type": "text", "value": f"<p>Hello {{{{ contact.first_name }}}},</p><p>{text}</p>"}]
     if page is not None:
         body.append(
@@ -95,21 +98,21 @@ def create_scenarios(home: Page) -> int:
                 None,
             ),
             (
-                "classics",
+                "complementary-product",
                 "Our classics",
                 "A classic to go with it",
                 "A complementary read from our classics range.",
                 None,
             ),
             (
-                "summer",
+                "summer-selection",
                 "Summer selection",
                 "Our summer selection",
                 "Twelve books for the beach.",
                 None,
             ),
             (
-                "cart",
+                "abandoned-cart",
                 "Your cart is waiting",
                 "You left something behind",
                 "Your cart is still here; take 5% off with your code.",
@@ -151,7 +154,7 @@ def create_scenarios(home: Page) -> int:
                 newsletter,
             ),
             (
-                "we-miss-you",
+                "win-back",
                 "We miss you",
                 "We miss you, {{ contact.first_name }}",
                 "It has been a while: here is 15% off to come back.",
@@ -222,7 +225,7 @@ def create_scenarios(home: Page) -> int:
                             (
                                 SendEmailStep,
                                 "send-classics",
-                                {"title": "Classics", "email": e["classics"]},
+                                {"title": "Classics", "email": e["complementary-product"]},
                                 [],
                             ),
                         ],
@@ -230,7 +233,7 @@ def create_scenarios(home: Page) -> int:
                 ],
             ),
             (WaitStep, "wait-14-days", {"title": "Two weeks", "amount": 14, "unit": "days"}, []),
-            (SendEmailStep, "send-summer", {"title": "Summer", "email": e["summer"]}, []),
+            (SendEmailStep, "send-summer", {"title": "Summer", "email": e["summer-selection"]}, []),
         ],
     )
 
@@ -250,7 +253,7 @@ def create_scenarios(home: Page) -> int:
         [
             (WaitStep, "wait-30-minutes", {"title": "30 min", "amount": 30, "unit": "minutes"}, []),
             (UpdateContactStep, "cart-code", {"title": "Code", "promo_code_prefix": "CART"}, []),
-            (SendEmailStep, "send-cart", {"title": "Cart", "email": e["cart"]}, []),
+            (SendEmailStep, "send-cart", {"title": "Cart", "email": e["abandoned-cart"]}, []),
         ],
     )
 
@@ -424,7 +427,7 @@ def create_scenarios(home: Page) -> int:
         winback,
         [
             (UpdateContactStep, "winback-code", {"title": "Code", "promo_code_prefix": "BACK"}, []),
-            (SendEmailStep, "send-miss-you", {"title": "Miss you", "email": e["we-miss-you"]}, []),
+            (SendEmailStep, "send-miss-you", {"title": "Miss you", "email": e["win-back"]}, []),
             (WaitStep, "wait-14", {"title": "Two weeks", "amount": 14, "unit": "days"}, []),
             (SendEmailStep, "send-last-chance", {"title": "Last", "email": e["last-chance"]}, []),
         ],
