@@ -5,13 +5,13 @@ from .emails import BrandSettings, EmailIndexPage, EmailPage
 from .enrollments import Enrollment, EnrollmentStatus, ScenarioPlan, StepRun
 from .events import Event, EventCursor, EventSource
 from .messages import Message, MessageStatus
-from .scenarios import (
+from .scenarios import ScenarioIndexPage, ScenarioPage
+from .segments import Segment
+from .steps import (
     Branch,
     ConditionStep,
     ExitStep,
     NotifyStep,
-    ScenarioIndexPage,
-    ScenarioPage,
     SendEmailStep,
     SendSMSStep,
     SplitStep,
@@ -19,7 +19,6 @@ from .scenarios import (
     UpdateContactStep,
     WaitStep,
 )
-from .segments import Segment
 
 __all__ = [
     "BrandSettings",
