@@ -110,6 +110,8 @@ Q_CLUSTER = {
     "save_limit": -1,
     "catch_up": False,
     "label": "Tasks",
+    # `Q_CLUSTER_NAME=journeys-priority manage.py qcluster` runs the transactional queue.
+    "ALT_CLUSTERS": {"journeys-priority": {"workers": 1}},
 }
 if os.environ.get("JOURNEYS_BROKER") == "redis":
     Q_CLUSTER["redis"] = os.environ.get("JOURNEYS_REDIS_URL", "redis://127.0.0.1:6379/0")

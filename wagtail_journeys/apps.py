@@ -19,3 +19,9 @@ class WagtailJourneysConfig(AppConfig):
         forms.connect()
         post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")
+        from wagtail.signals import page_published, page_unpublished
+
+        from .scenarios.publishing import compile_on_publish, pause_on_unpublish
+
+        page_published.connect(compile_on_publish, dispatch_uid="journeys-plan")
+        page_unpublished.connect(pause_on_unpublish, dispatch_uid="journeys-plan-unpublish")

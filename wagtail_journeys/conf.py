@@ -35,6 +35,14 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_BATCH_SIZE": 2000,
     # Segments: how long the admin listing may reuse a segment's count (0: never)
     "SEGMENT_COUNT_CACHE_SECONDS": 60,
+    # Scenarios
+    "ADVANCE_BATCH_SIZE": 500,
+    "FREQUENCY_CAP": {"emails": 3, "days": 7},
+    "QUIET_HOURS": ["21:00", "08:00"],
+    "LOOP_DEPTH": 3,
+    "SMS_BACKEND": "wagtail_journeys.sms.ConsoleSMSBackend",
+    "PRIORITY_CLUSTER": "journeys-priority",
+    "STALE_SEND_SECONDS": 60,
     # Emails
     "EMAIL_BASE_URL": "",
     "EMAIL_UNSUBSCRIBE_MAILTO": "",
@@ -119,8 +127,38 @@ def _problems(user: dict[str, Any]) -> list[str]:
     timeout = value("EMAIL_CACHE_TIMEOUT")
     if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"EMAIL_CACHE_TIMEOUT must be a positive integer, not {timeout!r}")
+    problems += _scenario_problems(value)
     if not isinstance(value("FORM_EMAIL_FIELD"), str):
         problems.append("FORM_EMAIL_FIELD must be a form field's clean name or ''")
+    return problems
+
+
+def _scenario_problems(value) -> list[str]:
+    problems = []
+    stale = value("STALE_SEND_SECONDS")
+    if not isinstance(stale, int) or isinstance(stale, bool) or stale < 0:
+        problems.append(f"STALE_SEND_SECONDS must be an integer >= 0, not {stale!r}")
+    for key in ("ADVANCE_BATCH_SIZE", "LOOP_DEPTH"):
+        v = value(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            problems.append(f"{key} must be a positive integer, not {v!r}")
+    cap = value("FREQUENCY_CAP")
+    if cap is not None and not (
+        isinstance(cap, dict)
+        and set(cap) == {"emails", "days"}
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in cap.values())
+    ):
+        problems.append('FREQUENCY_CAP must be None or {"emails": N, "days": D} (positive)')
+    quiet = value("QUIET_HOURS")
+    if quiet is not None and not (
+        isinstance(quiet, list | tuple)
+        and len(quiet) == 2
+        and all(isinstance(t, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in quiet)
+    ):
+        problems.append('QUIET_HOURS must be None or ["HH:MM", "HH:MM"] (start, end; local)')
+    for key in ("SMS_BACKEND", "PRIORITY_CLUSTER"):
+        if not isinstance(value(key), str) or not value(key):
+            problems.append(f"{key} must be a non-empty string")
     return problems
 
 

@@ -54,3 +54,9 @@ class InvalidRule(InvalidInput):
     Raised by the segment compiler instead of letting the database fail; the admin shows
     it on the rule, the API maps it to 422.
     """
+
+
+class NotFound(JourneysError):
+    """The named object does not exist (or is not live)."""
+
+    status_code = 404

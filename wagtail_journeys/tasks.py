@@ -12,9 +12,17 @@ from . import conf
 from .contacts import apply_activity
 from .events import read_batch
 
-#: name -> (function path, minutes between runs). Created idempotently after migrate.
+#: name -> (function path, minutes between runs[, cluster]). Created idempotently after
+#: migrate. The priority schedule runs on the second cluster (``Q_CLUSTER_NAME``).
 SCHEDULES = {
     "journeys: process events": ("wagtail_journeys.tasks.process_events", 1),
+    "journeys: run scenarios": ("wagtail_journeys.tasks.run_scenarios", 1),
+    "journeys: scheduled triggers": ("wagtail_journeys.tasks.evaluate_scheduled_triggers", 1),
+    "journeys: transactional sends": (
+        "wagtail_journeys.tasks.run_transactional",
+        1,
+        "PRIORITY_CLUSTER",
+    ),
 }
 
 
@@ -41,7 +49,7 @@ def ensure_schedules(**kwargs) -> None:
     """Create or update the django-q2 ``Schedule`` rows by name (``post_migrate``)."""
     from django_q.models import Schedule
 
-    for name, (func, minutes) in SCHEDULES.items():
+    for name, (func, minutes, *cluster) in SCHEDULES.items():
         Schedule.objects.update_or_create(
             name=name,
             defaults={
@@ -49,5 +57,45 @@ def ensure_schedules(**kwargs) -> None:
                 "schedule_type": Schedule.MINUTES,
                 "minutes": minutes,
                 "repeats": -1,
+                "cluster": conf.get(cluster[0]) if cluster else None,
             },
         )
+
+
+def run_scenarios(seconds: float = 85, interval: float = 1.0, fanout: int = 3) -> int:
+    """The scenario pump, started every minute: for ``seconds`` (longer than the minute, so
+    consecutive pumps overlap despite the scheduler's 30-second granularity), match new events to
+    triggers and advance due enrolments, every ``interval``. When more is due than one
+    batch, it enqueues ``advance_enrollments`` tasks so the other workers (and nodes)
+    share the load. Returns the enrolments advanced here."""
+    from .engine.tick import pump
+
+    return pump(seconds=seconds, interval=interval, fanout=fanout)
+
+
+def run_transactional(seconds: float = 85, interval: float = 0.5) -> int:
+    """Like ``run_scenarios`` for transactional sends only, on the priority cluster."""
+    from .engine.tick import pump
+
+    return pump(seconds=seconds, interval=interval, priority=True)
+
+
+def advance_enrollments(max_batches: int = 20) -> int:
+    """Advance due enrolments, batch after batch (disjoint across workers)."""
+    from .engine.advance import advance_due
+
+    return advance_due(max_batches=max_batches)
+
+
+def match_triggers() -> int:
+    """Match new events to scenario triggers, goals and event waits."""
+    from .engine.triggers import process_triggers
+
+    return process_triggers()
+
+
+def evaluate_scheduled_triggers() -> int:
+    """Segment-entered, birthday/anniversary and broadcast triggers."""
+    from .engine.dates import evaluate_scheduled_triggers as evaluate
+
+    return evaluate()

@@ -6,6 +6,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
 from .models import Contact
+from .scenarios.publishing import refuse_invalid_publish
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
@@ -14,6 +15,7 @@ from .views.segments import SegmentViewSet
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
 hooks.register("on_serve_page", forms.keep_request)
+hooks.register("before_publish_page", refuse_invalid_publish)
 
 # Contacts: the model's add/change/delete/view permissions (ModelPermissionPolicy).
 register_permission_policy(Contact)

@@ -10,6 +10,7 @@ from ninja.parser import Parser
 from wagtail.api.v3.errors import problem_response, register_exception_handlers
 
 from ..exceptions import InvalidInput, JourneysError
+from .scenarios import router as scenarios_router
 from .tracking import router as tracking_router
 
 
@@ -53,3 +54,4 @@ def journeys_error(request: HttpRequest, exc: JourneysError):
 
 
 api.add_router("/", tracking_router)
+api.add_router("/", scenarios_router)

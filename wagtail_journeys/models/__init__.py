@@ -2,22 +2,52 @@
 
 from .contacts import Contact, ContactTag, EmailStatus, Visitor
 from .emails import BrandSettings, EmailIndexPage, EmailPage
+from .enrollments import Enrollment, EnrollmentStatus, ScenarioPlan, StepRun
 from .events import Event, EventCursor, EventSource
 from .messages import Message, MessageStatus
+from .scenarios import ScenarioIndexPage, ScenarioPage
 from .segments import Segment
+from .steps import (
+    Branch,
+    ConditionStep,
+    ExitStep,
+    NotifyStep,
+    SendEmailStep,
+    SendSMSStep,
+    SplitStep,
+    StartScenarioStep,
+    UpdateContactStep,
+    WaitStep,
+)
 
 __all__ = [
     "BrandSettings",
+    "Branch",
+    "ConditionStep",
     "Contact",
     "ContactTag",
     "EmailIndexPage",
     "EmailPage",
     "EmailStatus",
+    "Enrollment",
+    "EnrollmentStatus",
     "Event",
     "EventCursor",
     "EventSource",
+    "ExitStep",
     "Message",
     "MessageStatus",
+    "NotifyStep",
+    "ScenarioIndexPage",
+    "ScenarioPage",
+    "ScenarioPlan",
     "Segment",
+    "SendEmailStep",
+    "SendSMSStep",
+    "SplitStep",
+    "StartScenarioStep",
+    "StepRun",
+    "UpdateContactStep",
     "Visitor",
+    "WaitStep",
 ]

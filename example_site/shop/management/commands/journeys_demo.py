@@ -23,6 +23,7 @@ from wagtail_journeys.events import record_event
 from wagtail_journeys.models import EventSource, Segment
 
 from ...demo_emails import create_emails
+from ...demo_scenarios import create_scenarios
 from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
 
 ADMIN_USERNAME = "admin"
@@ -90,7 +91,12 @@ class Command(BaseCommand):
             self.admin()
             created = self.contacts(home, contacts)
             self.segments()
-        self.stdout.write(self.style.SUCCESS(f"Demo content ready ({created} new contacts)."))
+            scenarios = create_scenarios(home)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo content ready ({created} new contacts, {scenarios} new scenarios)."
+            )
+        )
         self.stdout.write(
             f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
         )

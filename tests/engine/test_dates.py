@@ -1,0 +1,119 @@
+"""Scheduled triggers: birthdays at 9:00 local time, broadcasts, "not opened within"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from tests.emails.factories import make_contact, make_email
+from tests.scenarios.factories import add, make_scenario
+from tests.segments.factories import SegmentFactory, rule
+from wagtail_journeys.engine.advance import advance_due
+from wagtail_journeys.engine.dates import evaluate_scheduled_triggers
+from wagtail_journeys.engine.triggers import match_events
+from wagtail_journeys.events import record_event
+from wagtail_journeys.models import Enrollment, SendEmailStep
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_caps(settings):
+    settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None}
+
+
+def utc(*args):
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def test_birthday_at_nine_in_tokyo_comes_before_nine_in_paris():
+    scenario = make_scenario(trigger_kind="birthday", trigger_time=dt.time(9), reentry="always")
+    add(scenario, SendEmailStep, email=make_email(title="Happy birthday"))
+    tokyo = make_contact(
+        "tokyo@example.com", timezone="Asia/Tokyo", birth_date=dt.date(1990, 6, 15)
+    )
+    paris = make_contact(
+        "paris@example.com", timezone="Europe/Paris", birth_date=dt.date(1985, 6, 15)
+    )
+    make_contact("other@example.com", timezone="Europe/Paris", birth_date=dt.date(1985, 6, 16))
+
+    def enrolled():
+        return sorted(Enrollment.objects.values_list("contact__email", flat=True))
+
+    evaluate_scheduled_triggers(now=utc(2026, 6, 14, 23, 59))  # 08:59 Tokyo
+    assert enrolled() == []
+    evaluate_scheduled_triggers(now=utc(2026, 6, 15, 0, 0))  # 09:00 Tokyo, 02:00 Paris
+    assert enrolled() == [tokyo.email]
+    evaluate_scheduled_triggers(now=utc(2026, 6, 15, 6, 59))  # 08:59 Paris (summer time)
+    assert enrolled() == [tokyo.email]
+    evaluate_scheduled_triggers(now=utc(2026, 6, 15, 7, 0))
+    evaluate_scheduled_triggers(now=utc(2026, 6, 15, 12, 0))  # later passes add nobody
+    assert enrolled() == [paris.email, tokyo.email]
+    advance_due(now=utc(2026, 6, 15, 12, 0))
+    assert sorted(m.to[0] for m in mail.outbox) == [paris.email, tokyo.email]
+
+
+def test_birthday_in_paris_winter_is_at_eight_utc():
+    make_scenario(trigger_kind="birthday", trigger_time=dt.time(9))
+    make_contact(timezone="Europe/Paris", birth_date=dt.date(1985, 1, 10))
+    evaluate_scheduled_triggers(now=utc(2026, 1, 10, 7, 59))
+    assert not Enrollment.objects.exists()
+    evaluate_scheduled_triggers(now=utc(2026, 1, 10, 8, 0))
+    assert Enrollment.objects.count() == 1
+
+
+def test_broadcast_enrols_the_segment_once_per_occurrence():
+    readers = SegmentFactory(rules=[rule("tags", tags="reader")])
+    scenario = make_scenario(
+        trigger_kind="broadcast",
+        trigger_segment=readers,
+        broadcast_at=utc(2026, 6, 1, 9),
+        broadcast_every="weekly",
+        reentry="always",
+    )
+    add(scenario, SendEmailStep, email=make_email(title="Summer selection"))
+    for n in range(5):
+        make_contact(f"r{n}@example.com").tags.add("reader")
+    make_contact("not-a-reader@example.com")
+    assert evaluate_scheduled_triggers(now=utc(2026, 5, 31)) == 0
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9)) == 5
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 2)) == 0
+    advance_due(now=utc(2026, 6, 2))
+    assert len(mail.outbox) == 5
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 8, 9)) == 5
+
+
+def test_not_opened_within_days_enrols_only_those_who_did_not_open():
+    newsletter = make_email(title="Newsletter")
+    scenario = make_scenario(
+        trigger_kind="email_engagement",
+        engagement_email=newsletter,
+        engagement_kind="not_opened",
+        engagement_days=3,
+    )
+    add(scenario, SendEmailStep, email=make_email(title="Reminder"))
+    opener, sleeper = make_contact("open@example.com"), make_contact("sleep@example.com")
+    sent_at = utc(2026, 6, 1, 9)
+    events = [
+        record_event(
+            "email_sent",
+            contact=c,
+            properties={"email_page_id": newsletter.pk},
+            occurred_at=sent_at,
+        )[0]
+        for c in (opener, sleeper)
+    ]
+    match_events(events, now=sent_at)
+    record_event(
+        "email_opened",
+        contact=opener,
+        properties={"email_page_id": newsletter.pk},
+        occurred_at=sent_at + dt.timedelta(days=1),
+    )
+    advance_due(now=sent_at + dt.timedelta(days=2))
+    assert mail.outbox == []
+    advance_due(now=sent_at + dt.timedelta(days=3))
+    assert [m.to[0] for m in mail.outbox] == [sleeper.email]
+    assert Enrollment.objects.get(contact=opener).end_reason == "the email was opened"

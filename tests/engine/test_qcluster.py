@@ -1,0 +1,87 @@
+"""End to end with a real ``qcluster``: an event posted to the API, the right email in the
+outbox after the wait, nothing for excluded contacts, and a goal that exits mid-wait.
+
+The cluster's engine clock runs 3,600× fast (``JOURNEYS_WORKER_CLOCK_SPEED``), so the
+one-day wait passes in about 24 seconds without the test sleeping through a day."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.emails.factories import make_contact, make_email
+from tests.engine.test_concurrency import recipients
+from tests.scenarios.factories import add, make_scenario, site_root
+from tests.segments.factories import SegmentFactory, rule
+from wagtail_journeys.models import Enrollment, SendEmailStep, WaitStep
+from wagtail_journeys.tasks import ensure_schedules
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def post_event(client, token, email, name):
+    response = client.post(
+        "/journeys/api/events",
+        {"name": name, "email": email},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 201, response.content
+
+
+def test_event_in_email_out_after_the_wait(client, server_token, tmp_path):
+    site_root()
+    scenario = make_scenario(title="Welcome", goal_event="unsubscribe_me")
+    bought = SegmentFactory(rules=[rule("tags", tags="already-bought")])
+    scenario.exclusion = bought
+    scenario.save_revision().publish()
+    add(scenario, WaitStep, amount=1, unit="days")
+    add(scenario, SendEmailStep, email=make_email(title="Welcome", subject="Welcome aboard"))
+    make_contact("excluded@example.com").tags.add("already-bought")
+    ensure_schedules()
+
+    cluster = subprocess.Popen(
+        [sys.executable, str(ROOT / "example_site" / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.engine.worker_settings",
+            "JOURNEYS_WORKER_DB": connection.settings_dict["NAME"],
+            "JOURNEYS_WORKER_OUTBOX": str(tmp_path),
+            "JOURNEYS_WORKER_STALE": "0",
+            "JOURNEYS_WORKER_CLOCK_SPEED": "3600",
+            "PYTHONPATH": str(ROOT),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for email in ("ada@example.com", "excluded@example.com", "quitter@example.com"):
+            post_event(client, server_token, email, "purchase")
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            if Enrollment.objects.filter(contact__email="quitter@example.com").exists():
+                break
+            time.sleep(1)
+        post_event(client, server_token, "quitter@example.com", "unsubscribe_me")
+        while time.monotonic() < deadline and not recipients(tmp_path):
+            time.sleep(1)
+        time.sleep(3)
+    finally:
+        cluster.terminate()  # graceful: waits for the running pump to finish
+        try:
+            _, err = cluster.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            _, err = cluster.communicate()
+    assert dict(recipients(tmp_path)) == {"ada@example.com": 1}, err[-3000:]
+    statuses = dict(Enrollment.objects.values_list("contact__email", "status"))
+    assert statuses == {"ada@example.com": "completed", "quitter@example.com": "converted"}

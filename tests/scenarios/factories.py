@@ -1,0 +1,57 @@
+"""Factories of scenarios: real pages under a ``ScenarioIndexPage``, published with real
+revisions (publishing compiles the Plan, as in the admin)."""
+
+from __future__ import annotations
+
+import itertools
+
+from wagtail.models import Page
+
+from wagtail_journeys.models import ScenarioIndexPage, ScenarioPage
+
+_serial = itertools.count(1)
+
+
+def site_root() -> Page:
+    """The page scenarios and emails go under (locale and root are re-created after the
+    flush of a transactional test)."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale
+
+    if not Locale.objects.exists():
+        Locale.objects.create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
+    root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+    return Page.objects.filter(depth=2).first() or root
+
+
+def scenario_index() -> ScenarioIndexPage:
+    index = ScenarioIndexPage.objects.first()
+    if index is None:
+        parent = site_root()
+        index = ScenarioIndexPage(title="Scenarios", slug="scenarios")
+        parent.add_child(instance=index)
+        index.save_revision().publish()
+    return index
+
+
+def add(parent: Page, cls: type[Page], *, publish: bool = True, **fields) -> Page:
+    """Add a child page of type ``cls`` (title/slug generated) and publish it."""
+    n = next(_serial)
+    fields.setdefault("title", f"{cls.__name__} {n}")
+    fields.setdefault("slug", f"{cls.__name__.lower()}-{n}")
+    page = cls(**fields)
+    parent.add_child(instance=page)
+    revision = page.save_revision()
+    if publish:
+        revision.publish()
+        page.refresh_from_db()
+    return page
+
+
+def make_scenario(**fields) -> ScenarioPage:
+    """A published scenario (event trigger ``purchase`` unless told otherwise)."""
+    fields.setdefault("trigger_event", "purchase")
+    return add(scenario_index(), ScenarioPage, **fields)

@@ -1,0 +1,143 @@
+"""Advancing due enrolments in batches, exactly once across any number of workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+
+from .. import conf
+from ..models import Contact, Enrollment, EnrollmentStatus
+from ..scenarios.loading import current_plan
+from . import clock
+from .env import DatabaseEnv
+from .outbox import deliver, deliver_stale
+from .steps import End, _finish, run
+
+FIELDS = [
+    "status",
+    "step_id",
+    "due_at",
+    "waiting",
+    "priority",
+    "wait_event",
+    "outcome",
+    "iteration",
+    "ended_at",
+    "end_reason",
+]
+
+
+def save_states(rows: list[Enrollment]) -> None:
+    """Write the enrolments' new state: one UPDATE per distinct state (rows moved by the
+    same step at the same time share one), far cheaper than a per-row CASE update."""
+    groups: dict[tuple, list[int]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, f) for f in FIELDS), []).append(row.pk)
+    for values, ids in groups.items():
+        Enrollment.objects.filter(pk__in=ids).update(**dict(zip(FIELDS, values, strict=True)))
+
+
+def _claim(now: dt.datetime, limit: int, priority: bool) -> list[Enrollment]:
+    rows = Enrollment.objects.filter(
+        status=EnrollmentStatus.ACTIVE, due_at__lte=now, scenario__live=True
+    )
+    if priority:
+        rows = rows.filter(priority=True)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return list(rows.order_by("due_at", "id")[:limit])
+
+
+def _precheck(enr: Enrollment, plan, env: DatabaseEnv, now: dt.datetime, audience: set | None):
+    """Ends that apply before any step: hard end date, audience lost, trigger undone."""
+    end_at = plan.goal.get("end_at")
+    if end_at and dt.datetime.fromisoformat(end_at) <= now:
+        return End("exited", "the scenario's end date passed")
+    if audience is not None and enr.contact_id not in audience:
+        return End("exited", "no longer in the audience")
+    return None
+
+
+def _audiences(plans: dict, rows: list[Enrollment]) -> dict[int, set[int]]:
+    from ..models import Segment
+
+    out = {}
+    for sid, plan in plans.items():
+        if plan and plan.goal.get("exit_on_audience_loss") and plan.entry["audience_id"]:
+            ids = [r.contact_id for r in rows if r.scenario_id == sid]
+            segment = Segment.objects.filter(pk=plan.entry["audience_id"]).first()
+            out[sid] = (
+                set(segment.contacts().filter(pk__in=ids).values_list("pk", flat=True))
+                if segment
+                else set()
+            )
+    return out
+
+
+def advance_batch(
+    *, now: dt.datetime | None = None, limit: int | None = None, priority: bool = False
+) -> int:
+    """Advance up to ``limit`` due enrolments of live scenarios in one transaction.
+
+    Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it
+    (PostgreSQL), so concurrent workers take disjoint batches; SQLite serialises writers.
+    Step effects, StepRuns and the enrolments' new state commit together: a worker killed
+    mid-batch leaves the batch untouched for the next worker. Returns rows advanced.
+    """
+    now = now or clock.now()
+    limit = limit or conf.get("ADVANCE_BATCH_SIZE")
+    with transaction.atomic():
+        rows = _claim(now, limit, priority)
+        if not rows:
+            return 0
+        contacts = Contact.objects.in_bulk({r.contact_id for r in rows})
+        plans = {sid: current_plan(sid) for sid in {r.scenario_id for r in rows}}
+        audiences = _audiences(plans, rows)
+        env = DatabaseEnv(now)
+        env.preload(list(contacts))
+        for enr in rows:
+            plan = plans[enr.scenario_id]
+            if plan is None:
+                _finish(enr, env, now, End("exited", "the scenario has no plan"))
+                continue
+            early = _precheck(enr, plan, env, now, audiences.get(enr.scenario_id))
+            if early is None and enr.iteration == 0 and enr.context.get("unless_opened"):
+                early = _opened_since(enr)
+            if early:
+                _finish(enr, env, now, early)
+                continue
+            run(plan, enr, contacts[enr.contact_id], env, now)
+        save_states(rows)
+        queued = [r for r in env.runs if r.outcome == "queued"]
+        env.flush()
+    deliver(queued, contacts)
+    return len(rows)
+
+
+def _opened_since(enr: Enrollment):
+    """For "did not open within N days" triggers: end if the email was opened after all."""
+    from ..models import Event
+
+    email_id, since = enr.context["unless_opened"], enr.context["since"]
+    opened = Event.objects.filter(
+        contact_id=enr.contact_id,
+        name="email_opened",
+        occurred_at__gte=since,
+        properties__email_page_id=email_id,
+    ).exists()
+    return End("exited", "the email was opened") if opened else None
+
+
+def advance_due(
+    *, now: dt.datetime | None = None, max_batches: int = 20, priority: bool = False
+) -> int:
+    """Advance batches until nothing is due (or ``max_batches``); return rows advanced."""
+    total = 0
+    deliver_stale(now=now)
+    for _ in range(max_batches):
+        done = advance_batch(now=now, priority=priority)
+        total += done
+        if not done:
+            break
+    return total

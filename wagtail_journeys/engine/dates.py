@@ -1,0 +1,139 @@
+"""Triggers checked on a schedule: segment entered, birthdays and anniversaries at a local
+time in each contact's timezone, and broadcasts (one-off or recurring) to a segment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.db import transaction
+
+from .. import conf
+from ..models import Contact, Enrollment, EventCursor, ScenarioPage
+from ..scenarios.loading import current_plan
+from . import clock, timing
+from .enroll import enroll
+
+CHUNK = 2000
+
+
+def _timezones() -> dict[str, zoneinfo.ZoneInfo]:
+    """Every timezone name contacts use ('' is the site default)."""
+    out = {}
+    default = conf.get("DEFAULT_TIMEZONE")
+    for name in Contact.objects.values_list("timezone", flat=True).distinct():
+        try:
+            out[name] = zoneinfo.ZoneInfo(name or default)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            out[name] = zoneinfo.ZoneInfo(default)
+    return out
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def enroll_anniversaries(scenario: ScenarioPage, now: dt.datetime) -> int:
+    """Birthday/anniversary: contacts whose local date is the day, once the local time has
+    come; once a year each (no enrolment of theirs started in the last 300 days)."""
+    plan = current_plan(scenario.pk)
+    if plan is None or not plan.trigger["time"]:
+        return 0
+    at = timing.parse_hhmm(plan.trigger["time"])
+    field = "birth_date" if plan.trigger["kind"] == "birthday" else "created_at"
+    created = 0
+    for name, tz in _timezones().items():
+        local = now.astimezone(tz)
+        if local.time() < at:
+            continue
+        day = local.date()
+        days = [(day.month, day.day)]
+        if (day.month, day.day) == (2, 28) and not _leap(day.year):
+            days.append((2, 29))
+        ids: list[int] = []
+        for month, mday in days:
+            rows = Contact.objects.filter(
+                **{
+                    "timezone": name,
+                    f"{field}__month": month,
+                    f"{field}__day": mday,
+                }
+            )
+            if field == "created_at":
+                rows = rows.filter(created_at__year__lt=day.year)
+            ids += list(rows.values_list("pk", flat=True))
+        recent = set(
+            Enrollment.objects.filter(
+                scenario_id=scenario.pk,
+                contact_id__in=ids,
+                started_at__gt=now - dt.timedelta(days=300),
+            ).values_list("contact_id", flat=True)
+        )
+        for chunk in _chunks([i for i in ids if i not in recent]):
+            created += len(enroll(scenario.pk, chunk, now=now))
+    return created
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def enroll_segment(scenario: ScenarioPage, now: dt.datetime) -> int:
+    """Segment entered: members not yet enrolled (per the re-entry policy) enter."""
+    from ..models import Segment
+
+    segment = Segment.objects.filter(pk=scenario.trigger_segment_id).first()
+    if segment is None:
+        return 0
+    ids = list(segment.contacts().values_list("pk", flat=True))
+    return sum(len(enroll(scenario.pk, chunk, now=now)) for chunk in _chunks(ids))
+
+
+def enroll_broadcast(scenario: ScenarioPage, now: dt.datetime) -> int:
+    """A broadcast's due occurrence enrols its whole segment once, in chunks; the cursor
+    ``broadcast:<id>`` remembers the last occurrence sent."""
+    from ..models import Segment
+
+    plan = current_plan(scenario.pk)
+    if plan is None or not plan.trigger["broadcast_at"]:
+        return 0
+    first = dt.datetime.fromisoformat(plan.trigger["broadcast_at"])
+    occurrence = timing.latest_occurrence(first, plan.trigger["every"], now)
+    if occurrence is None:
+        return 0
+    stamp = int(occurrence.timestamp())
+    with transaction.atomic():
+        EventCursor.objects.get_or_create(name=f"broadcast:{scenario.pk}")
+        cursor = EventCursor.objects.select_for_update().get(name=f"broadcast:{scenario.pk}")
+        if cursor.position >= stamp:
+            return 0
+        if plan.trigger["segment_id"]:
+            segment = Segment.objects.filter(pk=plan.trigger["segment_id"]).first()
+            contacts = segment.contacts() if segment else Contact.objects.none()
+        else:
+            contacts = Contact.objects.all()
+        ids = list(contacts.order_by("pk").values_list("pk", flat=True))
+        created = sum(
+            len(enroll(scenario.pk, chunk, now=now, context={"broadcast": stamp}))
+            for chunk in _chunks(ids)
+        )
+        cursor.position = stamp
+        cursor.save(update_fields=["position", "updated_at"])
+    return created
+
+
+def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
+    """Run every live scenario's scheduled trigger once; return enrolments created."""
+    now = now or clock.now()
+    created = 0
+    kinds = {
+        "birthday": enroll_anniversaries,
+        "anniversary": enroll_anniversaries,
+        "segment_entered": enroll_segment,
+        "broadcast": enroll_broadcast,
+    }
+    for scenario in ScenarioPage.objects.live().filter(trigger_kind__in=kinds):
+        with transaction.atomic():
+            created += kinds[scenario.trigger_kind](scenario, now)
+    return created

@@ -1,0 +1,85 @@
+"""Putting contacts into a scenario, with its entry rules and re-entry policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from ..models import Enrollment, EnrollmentStatus
+from ..scenarios.loading import current_plan
+from ..scenarios.plan import Plan
+
+
+def _segment_ids(segment_id: int, contact_ids: list[int]) -> set[int]:
+    from ..models import Segment
+
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return set()
+    return set(segment.contacts().filter(pk__in=contact_ids).values_list("pk", flat=True))
+
+
+def eligible(plan: Plan, contact_ids: Iterable[int], now: dt.datetime) -> list[int]:
+    """The contacts (of those given) who may enter now: in the audience, not excluded,
+    allowed by the re-entry policy, before the scenario's hard end. One query per rule."""
+    ids = sorted(set(contact_ids))
+    entry = plan.entry
+    end_at = plan.goal.get("end_at")
+    if not ids or (end_at and dt.datetime.fromisoformat(end_at) <= now):
+        return []
+    if entry["audience_id"]:
+        inside = _segment_ids(entry["audience_id"], ids)
+        ids = [i for i in ids if i in inside]
+    if ids and entry["exclusion_id"]:
+        excluded = _segment_ids(entry["exclusion_id"], ids)
+        ids = [i for i in ids if i not in excluded]
+    if not ids:
+        return []
+    previous = Enrollment.objects.filter(scenario_id=plan.scenario_id, contact_id__in=ids)
+    if entry["reentry"] == "per_days":
+        previous = previous.filter(
+            started_at__gt=now - dt.timedelta(days=entry["reentry_days"])
+        ) | previous.filter(status=EnrollmentStatus.ACTIVE)
+    elif entry["reentry"] == "always":
+        previous = previous.filter(status=EnrollmentStatus.ACTIVE)
+    blocked = set(previous.values_list("contact_id", flat=True))
+    return [i for i in ids if i not in blocked]
+
+
+def enroll(
+    scenario_id: int,
+    contact_ids: Iterable[int],
+    *,
+    now: dt.datetime,
+    depth: int = 0,
+    context: dict[str, Any] | None = None,
+    due_at: dt.datetime | None = None,
+) -> list[Enrollment]:
+    """Enrol the eligible contacts in a live scenario; return the new enrolments.
+
+    They are due at once (or at ``due_at``) on the scenario's first step. Call inside the
+    transaction that consumed the trigger, so a retried batch does not enrol twice.
+    """
+    from ..models import ScenarioPage
+
+    plan = current_plan(scenario_id)
+    if plan is None or not ScenarioPage.objects.filter(pk=scenario_id, live=True).exists():
+        return []
+    ids = eligible(plan, contact_ids, now)
+    first = plan.steps.get(plan.first) if plan.first else None
+    priority = bool(first and first.kind == "send_email" and first.config["transactional"])
+    rows = [
+        Enrollment(
+            contact_id=i,
+            scenario_id=scenario_id,
+            step_id=plan.first,
+            due_at=due_at or now,
+            started_at=now,
+            depth=depth,
+            context=context or {},
+            priority=priority,
+        )
+        for i in ids
+    ]
+    return Enrollment.objects.bulk_create(rows, batch_size=2000)

@@ -1,0 +1,200 @@
+"""``DatabaseEnv``: the real effects behind the pure step logic, collected per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import urllib.request
+import zoneinfo
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from .. import conf
+from ..models import StepRun
+from ..scenarios.plan import Step, _thaw
+from . import timing
+
+
+def sign_webhook(body: bytes) -> str:
+    """``sha256=<hex>`` HMAC of a webhook body with a key derived from ``SECRET_KEY``."""
+    key = hashlib.sha256(f"journeys-webhook:{settings.SECRET_KEY}".encode()).digest()
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+class DatabaseEnv:
+    """Effects for one batch: StepRuns are collected and written in one bulk insert by
+    ``flush``; sends go through ``wagtail_journeys.delivery`` with their unique key."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        quiet = conf.get("QUIET_HOURS")
+        self.quiet_hours = (
+            (timing.parse_hhmm(quiet[0]), timing.parse_hhmm(quiet[1])) if quiet else None
+        )
+        cap = conf.get("FREQUENCY_CAP")
+        self.cap = (cap["emails"], cap["days"]) if cap else None
+        self.max_depth = conf.get("LOOP_DEPTH")
+        self.runs: list[StepRun] = []
+        self.outbox: list[tuple[int, Any, str]] = []
+        self._sends: dict[int, list[dt.datetime]] = defaultdict(list)
+        self._rules: dict[int, tuple[Any, set[int]]] = {}
+        self.batch_ids: set[int] = set()
+        self._email_pages: dict[int, Any] = {}
+
+    def preload(self, contact_ids: list[int]) -> None:
+        """Remember the batch's contacts; read their recent marketing sends in one query."""
+        self.batch_ids = set(contact_ids)
+        if not self.cap:
+            return
+        since = self.now - dt.timedelta(days=self.cap[1])
+        rows = StepRun.objects.filter(
+            contact_id__in=contact_ids, marketing_send=True, ran_at__gte=since
+        ).values_list("contact_id", "ran_at")
+        for contact_id, ran_at in rows:
+            self._sends[contact_id].append(ran_at)
+
+    def timezone(self, contact: Any) -> zoneinfo.ZoneInfo:
+        return contact.get_timezone()
+
+    def matches(self, contact: Any, rules: Any, match: str) -> bool:
+        """One query per branch per batch: the batch's contacts matching the rules."""
+        from ..models import Contact
+        from ..segments import compile_rules
+
+        cached = self._rules.get(id(rules))
+        if cached is None or cached[0] is not rules:
+            q = compile_rules(_thaw(rules), match, now=self.now)
+            inside = set(
+                Contact.objects.filter(q, pk__in=self.batch_ids).values_list("pk", flat=True)
+            )
+            cached = (rules, inside)
+            self._rules[id(rules)] = cached
+        if contact.id not in self.batch_ids:
+            from ..segments import matches
+
+            return matches(contact, _thaw(rules), match, now=self.now)
+        return contact.id in cached[1]
+
+    def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
+        return [t for t in self._sends[contact.id] if t >= since]
+
+    def may_email(self, contact: Any, transactional: bool) -> str | None:
+        status = contact.email_status
+        if status in ("bounced", "complained") or (not transactional and status != "subscribed"):
+            return f"contact is {status}"
+        return None
+
+    def _email(self, email_id: int) -> Any:
+        if email_id not in self._email_pages:
+            from wagtail.models import Page
+
+            page = Page.objects.filter(pk=email_id, live=True).specific().first()
+            self._email_pages[email_id] = page
+        return self._email_pages[email_id]
+
+    def send_email(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
+        """Queue the send for after the batch commits (see ``deliver_outbox``)."""
+        if self._email(step.config["email_id"]) is None:
+            return "the email is not live"
+        self.outbox.append((step.config["email_id"], contact, key))
+        if not step.config["transactional"]:
+            self._sends[contact.id].append(self.now)
+        return None
+
+    def send_sms(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
+        from ..sms import send_sms
+
+        return send_sms(contact, step.config["text"], key=key)
+
+    def notify(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:
+        c = step.config
+        text = f"{c['message']}\n\nContact: {contact.email} (scenario {enrollment.scenario_id})"
+        if c["email"]:
+            send_mail(f"[journeys] {step.summary}", text, None, [c["email"]])
+        if c["url"]:
+            if not c["url"].startswith(("https://", "http://")):
+                raise ValueError("webhook URLs must be http(s)")
+            body = json.dumps(
+                {
+                    "key": key,
+                    "contact": {"id": contact.id, "email": contact.email},
+                    "scenario_id": enrollment.scenario_id,
+                    "step_id": step.id,
+                    "message": c["message"],
+                }
+            ).encode()
+            request = urllib.request.Request(  # noqa: S310 (http(s) only, checked above)
+                c["url"],
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Journeys-Signature": sign_webhook(body),
+                },
+            )
+            with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+                pass
+
+    def update_contact(self, step: Step, contact: Any, key: str) -> None:
+        c = step.config
+        if c["add_tags"]:
+            contact.tags.add(*c["add_tags"])
+        if c["remove_tags"]:
+            contact.tags.remove(*c["remove_tags"])
+        fields = []
+        if c["attributes"] or c["promo_code_prefix"]:
+            contact.attributes = {**(contact.attributes or {}), **_thaw(c["attributes"])}
+            if c["promo_code_prefix"]:
+                contact.attributes["promo_code"] = (
+                    f"{c['promo_code_prefix']}-{secrets.token_hex(5).upper()}"
+                )
+            fields.append("attributes")
+        if c["email_status"] and c["email_status"] != contact.email_status:
+            contact.email_status = c["email_status"]
+            fields.append("email_status")
+        if fields:
+            contact.save(update_fields=[*fields, "updated_at"])
+
+    def start_scenario(self, scenario_id: int, contact: Any, depth: int) -> str | None:
+        from .enroll import enroll
+
+        if not enroll(scenario_id, [contact.id], now=self.now, depth=depth):
+            return "not eligible to enter that scenario"
+        return None
+
+    def log(
+        self,
+        enrollment: Any,
+        step: Step | None,
+        outcome: str,
+        reason: str = "",
+        marketing_send: bool = False,
+    ) -> None:
+        key = ""
+        if outcome == "sent" and step is not None and step.kind == "send_email":
+            outcome, key = "queued", f"enr:{enrollment.id}:{step.id}:{enrollment.iteration}"
+        self.runs.append(
+            StepRun(
+                enrollment_id=enrollment.id,
+                contact_id=enrollment.contact_id,
+                scenario_id=enrollment.scenario_id,
+                step_id=step.id if step else None,
+                kind=step.kind if step else "",
+                iteration=enrollment.iteration,
+                outcome=outcome,
+                reason=reason[:200],
+                marketing_send=marketing_send,
+                ran_at=self.now,
+                key=key,
+            )
+        )
+
+    def flush(self) -> None:
+        StepRun.objects.bulk_create(self.runs, batch_size=1000)
+        self.runs = []

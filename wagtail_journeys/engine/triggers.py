@@ -1,0 +1,216 @@
+"""Matching new events to scenario triggers, goals and event waits, in batches.
+
+The index from event name to scenarios is a query on ``ScenarioPage.trigger_event`` /
+``goal_event`` (indexed columns) for the names in the batch: no scan of every scenario
+per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from .. import conf
+from ..events import read_batch
+from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage
+from ..scenarios.loading import current_plan, trigger_event_name
+from . import clock
+from .enroll import enroll
+
+CURSOR = "scenarios"
+
+
+def filters_match(filters: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
+    """Every filter property equals the event's (a list filter means "one of")."""
+    for key, wanted in filters.items():
+        value = properties.get(key)
+        if isinstance(wanted, list | tuple):
+            if value not in wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+def _page_view_matches(trigger: Mapping, properties: Mapping) -> bool:
+    if trigger["page_id"] and properties.get("page_id") != trigger["page_id"]:
+        return False
+    if trigger["page_type"] and properties.get("page_type") != trigger["page_type"]:
+        return False
+    return not trigger["page_tag"] or trigger["page_tag"] in (properties.get("tags") or [])
+
+
+def _enough_views(trigger: Mapping, contact_id: int, now: dt.datetime) -> bool:
+    """At least ``min_views`` matching page views by this contact in the window (tags are
+    matched in Python: JSON list containment is not portable across databases)."""
+    if trigger["min_views"] <= 1:
+        return True
+    views = Event.objects.filter(contact_id=contact_id, name="page_view")
+    if trigger["view_days"]:
+        views = views.filter(occurred_at__gte=now - dt.timedelta(days=trigger["view_days"]))
+    if trigger["page_id"]:
+        views = views.filter(properties__page_id=trigger["page_id"])
+    seen = 0
+    for properties in views.values_list("properties", flat=True).iterator():
+        if _page_view_matches(trigger, properties or {}):
+            seen += 1
+            if seen >= trigger["min_views"]:
+                return True
+    return False
+
+
+def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
+    """Does one event (its properties) fire this trigger? Pure."""
+    if trigger["kind"] == "page_view":
+        return _page_view_matches(trigger, properties) and filters_match(
+            trigger["filters"], properties
+        )
+    if trigger["kind"] == "email_engagement":
+        return properties.get("email_page_id") == trigger["email_id"]
+    return filters_match(trigger["filters"], properties)
+
+
+def match_events(events: list[Event], *, now: dt.datetime) -> int:
+    """Apply a batch of events (oldest first) to triggers, goals and event waits.
+
+    Returns the number of enrolments created. Call inside the transaction that moves the
+    cursor past these events, so a failed batch is applied again from scratch.
+    """
+    events = [e for e in events if e.contact_id]
+    if not events:
+        return 0
+    names = {e.name for e in events}
+    props = dict(
+        Event.objects.filter(pk__in=[e.pk for e in events]).values_list("pk", "properties")
+    )
+    _wake_waits(events, names, props, now)
+    wanted = Q(trigger_kind="event", trigger_event__in=names)
+    if "page_view" in names:
+        wanted |= Q(trigger_kind="page_view")
+    if names & {"email_sent", "email_opened", "email_clicked"}:
+        wanted |= Q(trigger_kind="email_engagement")
+    candidates = (
+        ScenarioPage.objects.live()
+        .filter(wanted)
+        .only("pk", "trigger_kind", "trigger_event", "engagement_kind")
+    )
+    index: dict[str, list[int]] = defaultdict(list)
+    for scenario in candidates:
+        index[trigger_event_name(scenario)].append(scenario.pk)
+    created = 0
+    for name in names & set(index):
+        for scenario_id in index[name]:
+            plan = current_plan(scenario_id)
+            if plan is None:
+                continue
+            hits = [
+                e for e in events if e.name == name and trigger_matches(plan.trigger, props[e.pk])
+            ]
+            if plan.trigger["kind"] == "page_view":
+                hits = [e for e in hits if _enough_views(plan.trigger, e.contact_id, now)]
+            if plan.trigger["kind"] == "email_engagement" and plan.trigger["engagement"] == (
+                "not_opened"
+            ):
+                for e in hits:
+                    created += len(
+                        enroll(
+                            scenario_id,
+                            [e.contact_id],
+                            now=now,
+                            due_at=e.occurred_at + dt.timedelta(days=plan.trigger["days"]),
+                            context={
+                                "unless_opened": plan.trigger["email_id"],
+                                "since": e.occurred_at.isoformat(),
+                                "event_id": e.pk,
+                            },
+                        )
+                    )
+                continue
+            for e in hits:
+                created += len(
+                    enroll(scenario_id, [e.contact_id], now=now, context={"event_id": e.pk})
+                )
+    _apply_goals(events, names, props, now)
+    return created
+
+
+def _apply_goals(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
+    scenarios = (
+        ScenarioPage.objects.live().filter(goal_event__in=names).values_list("pk", flat=True)
+    )
+    for scenario_id in scenarios:
+        plan = current_plan(scenario_id)
+        if plan is None:
+            continue
+        goal = plan.goal
+        reached: dict[int, int] = {}  # contact -> last goal event id
+        for e in events:
+            if e.name == goal["event"] and filters_match(goal["filters"], props[e.pk]):
+                reached[e.contact_id] = e.pk
+        if not reached:
+            continue
+        # Only enrolments started before the goal event (a trigger later in the same batch
+        # starts a fresh run).
+        ids = [
+            pk
+            for pk, contact_id, context in Enrollment.objects.filter(
+                scenario_id=scenario_id,
+                contact_id__in=reached,
+                status=EnrollmentStatus.ACTIVE,
+            ).values_list("pk", "contact_id", "context")
+            if (context or {}).get("event_id", 0) < reached[contact_id]
+        ]
+        active = Enrollment.objects.filter(pk__in=ids)
+        if goal["step_id"] and goal["step_id"] in plan.steps:
+            active.update(
+                step_id=goal["step_id"], waiting=False, wait_event="", outcome="", due_at=now
+            )
+        else:
+            active.update(
+                status=EnrollmentStatus.CONVERTED,
+                ended_at=now,
+                due_at=None,
+                waiting=False,
+                end_reason=f"goal: {goal['event']}",
+            )
+
+
+def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
+    waiting = Enrollment.objects.filter(
+        status=EnrollmentStatus.ACTIVE,
+        waiting=True,
+        wait_event__in=names,
+        contact_id__in={e.contact_id for e in events},
+    )
+    for enr in waiting:
+        plan = current_plan(enr.scenario_id)
+        step = plan.steps.get(enr.step_id) if plan else None
+        filters = step.config.get("filters", {}) if step else {}
+        if any(
+            e.contact_id == enr.contact_id
+            and e.name == enr.wait_event
+            and filters_match(filters, props[e.pk])
+            for e in events
+        ):
+            Enrollment.objects.filter(pk=enr.pk, waiting=True).update(outcome="event", due_at=now)
+
+
+def process_triggers(*, now: dt.datetime | None = None, max_batches: int = 50) -> int:
+    """Consume the event log from the ``scenarios`` cursor; return enrolments created.
+
+    Safe to run concurrently: the cursor row is locked for each batch."""
+    created = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            cursor, events = read_batch(CURSOR, limit=conf.get("EVENT_BATCH_SIZE"))
+            if not events:
+                break
+            created += match_events(events, now=now or clock.now())
+            cursor.position = events[-1].pk
+            cursor.save(update_fields=["position", "updated_at"])
+    return created

@@ -1,0 +1,117 @@
+"""Where each contact is in each scenario (``Enrollment``) and what happened (``StepRun``)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    CONVERTED = "converted", _("Converted (goal reached)")
+    EXITED = "exited", _("Exited")
+
+
+class Enrollment(models.Model):
+    """One contact's run through one scenario.
+
+    An active enrolment is advanced when ``due_at`` has passed (and its scenario is live).
+    ``step_id`` is the step page it is on; ``waiting`` says it already entered that step
+    and parks there until ``due_at`` (or until ``wait_event`` happens). ``iteration``
+    counts the steps taken, so ``(enrollment, step, iteration)`` names each send once.
+    """
+
+    contact = models.ForeignKey(
+        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="enrollments"
+    )
+    scenario = models.ForeignKey(
+        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="enrollments"
+    )
+    status = models.CharField(
+        max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
+    )
+    step_id = models.IntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    waiting = models.BooleanField(default=False)
+    priority = models.BooleanField(default=False)
+    wait_event = models.CharField(max_length=100, blank=True, db_index=True)
+    outcome = models.CharField(max_length=10, blank=True)
+    iteration = models.PositiveIntegerField(default=0)
+    depth = models.PositiveSmallIntegerField(default=0)
+    context = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(status="active"), name="journeys_enr_due"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status="active", priority=True),
+                name="journeys_enr_prio",
+            ),
+            models.Index(fields=["contact", "scenario", "started_at"], name="journeys_enr_cnt"),
+            models.Index(fields=["scenario", "status", "step_id"], name="journeys_enr_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.scenario_id} ({self.status})"
+
+
+class StepRun(models.Model):
+    """What a step did for one enrolment: done, skipped, deferred or ended, and why.
+
+    A send is logged ``queued`` with its unique key in the batch's transaction, then
+    ``sent`` (or ``skipped``) once delivery has run after the commit."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="runs")
+    contact_id = models.BigIntegerField(db_index=True)
+    scenario_id = models.IntegerField()
+    step_id = models.IntegerField(null=True)
+    kind = models.CharField(max_length=20)
+    iteration = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=12)
+    reason = models.CharField(max_length=200, blank=True)
+    marketing_send = models.BooleanField(default=False)
+    key = models.CharField(max_length=100, blank=True)
+    ran_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("step run")
+        indexes = [
+            models.Index(fields=["scenario_id", "step_id"], name="journeys_run_step"),
+            models.Index(
+                fields=["ran_at"], condition=Q(outcome="queued"), name="journeys_run_queued"
+            ),
+            models.Index(
+                fields=["contact_id", "ran_at"],
+                condition=Q(marketing_send=True),
+                name="journeys_run_sends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.outcome} #{self.enrollment_id}"
+
+
+class ScenarioPlan(models.Model):
+    """A compiled Plan of a scenario's live tree, stored once per publish (immutable)."""
+
+    scenario = models.ForeignKey(
+        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="plans"
+    )
+    revision_id = models.IntegerField(null=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"plan {self.pk} of scenario {self.scenario_id}"

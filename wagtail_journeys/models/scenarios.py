@@ -1,0 +1,282 @@
+"""Scenarios as page trees: a ``ScenarioPage`` (trigger, entry rules, goal) whose children
+are steps that run top to bottom. None of these pages is ever served to the public."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, PageChooserPanel
+from wagtail.models import Page
+
+from ..scenarios.panels import ProblemsPanel
+
+STEP_TYPES = [
+    "wagtail_journeys.SendEmailStep",
+    "wagtail_journeys.SendSMSStep",
+    "wagtail_journeys.NotifyStep",
+    "wagtail_journeys.WaitStep",
+    "wagtail_journeys.ConditionStep",
+    "wagtail_journeys.SplitStep",
+    "wagtail_journeys.UpdateContactStep",
+    "wagtail_journeys.StartScenarioStep",
+    "wagtail_journeys.ExitStep",
+]
+STEP_PARENTS = ["wagtail_journeys.ScenarioPage", "wagtail_journeys.Branch"]
+
+
+class Unit(models.TextChoices):
+    MINUTES = "minutes", _("minutes")
+    HOURS = "hours", _("hours")
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+
+
+class PrivatePage(Page):
+    """Admin-only pages: never routed, never searchable, never in menus."""
+
+    show_in_menus_default = False
+    preview_modes = []
+
+    class Meta:
+        abstract = True
+
+    def route(self, request, path_components):
+        raise Http404
+
+    def serve(self, request, *args, **kwargs):
+        raise Http404
+
+
+class ScenarioIndexPage(PrivatePage):
+    """Folder for scenarios (create one anywhere, e.g. under the site root)."""
+
+    subpage_types = ["wagtail_journeys.ScenarioPage"]
+
+    class Meta:
+        verbose_name = _("scenario folder")
+
+
+class TriggerKind(models.TextChoices):
+    EVENT = "event", _("An event happens")
+    PAGE_VIEW = "page_view", _("A page is viewed")
+    SEGMENT_ENTERED = "segment_entered", _("The contact enters a segment")
+    BIRTHDAY = "birthday", _("Birthday, every year")
+    ANNIVERSARY = "anniversary", _("Anniversary of sign-up, every year")
+    BROADCAST = "broadcast", _("A broadcast to a segment")
+    EMAIL_ENGAGEMENT = "email_engagement", _("Email engagement")
+    MANUAL = "manual", _("Only when started by the API or another scenario")
+
+
+class Engagement(models.TextChoices):
+    OPENED = "opened", _("opened")
+    CLICKED = "clicked", _("clicked")
+    NOT_OPENED = "not_opened", _("did not open within N days")
+
+
+class Recurrence(models.TextChoices):
+    ONCE = "once", _("once")
+    DAILY = "daily", _("every day")
+    WEEKLY = "weekly", _("every week")
+    MONTHLY = "monthly", _("every month")
+
+
+class Reentry(models.TextChoices):
+    ONCE = "once", _("Once ever")
+    PER_DAYS = "per_days", _("Once per N days")
+    ALWAYS = "always", _("Every time the trigger fires")
+
+
+class ScenarioPage(PrivatePage):
+    """A scenario: its trigger, who may enter, and what ends it; the steps are children."""
+
+    trigger_kind = models.CharField(
+        _("trigger"), max_length=20, choices=TriggerKind.choices, default=TriggerKind.EVENT
+    )
+    trigger_event = models.CharField(
+        _("event name"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("For event triggers, e.g. purchase, cart_updated, form_submitted."),
+    )
+    trigger_filters = models.JSONField(
+        _("event property filters"),
+        default=dict,
+        blank=True,
+        help_text=_('Properties the event must have, e.g. {"form": "newsletter"}.'),
+    )
+    trigger_page = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("viewed page"),
+    )
+    trigger_page_type = models.CharField(
+        _("viewed page type"), max_length=100, blank=True, help_text=_("e.g. shop.bookpage")
+    )
+    trigger_page_tag = models.CharField(_("viewed page tag"), max_length=100, blank=True)
+    trigger_min_views = models.PositiveIntegerField(_("number of views"), default=1)
+    trigger_view_days = models.PositiveIntegerField(
+        _("within days"), default=0, help_text=_("0: views at any time count.")
+    )
+    trigger_segment = models.ForeignKey(
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("segment (entered, or broadcast audience)"),
+    )
+    trigger_time = models.TimeField(
+        _("local time"),
+        null=True,
+        blank=True,
+        help_text=_("Birthdays and anniversaries run at this time in each contact's timezone."),
+    )
+    broadcast_at = models.DateTimeField(_("broadcast at"), null=True, blank=True)
+    broadcast_every = models.CharField(
+        _("repeat"), max_length=10, choices=Recurrence.choices, default=Recurrence.ONCE
+    )
+    engagement_email = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("email"),
+    )
+    engagement_kind = models.CharField(
+        _("engagement"), max_length=12, choices=Engagement.choices, default=Engagement.OPENED
+    )
+    engagement_days = models.PositiveIntegerField(_("days"), default=3)
+
+    audience = models.ForeignKey(
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("audience"),
+        help_text=_("Only contacts in this segment enter (empty: everyone)."),
+    )
+    exclusion = models.ForeignKey(
+        "wagtail_journeys.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("exclude"),
+    )
+    reentry = models.CharField(
+        _("re-entry"), max_length=10, choices=Reentry.choices, default=Reentry.ONCE
+    )
+    reentry_days = models.PositiveIntegerField(_("re-entry after days"), default=30)
+
+    goal_event = models.CharField(_("goal event"), max_length=100, blank=True, db_index=True)
+    goal_filters = models.JSONField(_("goal property filters"), default=dict, blank=True)
+    goal_step = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("on goal, jump to step"),
+        help_text=_("Empty: the goal ends the scenario as a conversion."),
+    )
+    exit_on_audience_loss = models.BooleanField(
+        _("exit when no longer in the audience"), default=False
+    )
+    end_at = models.DateTimeField(_("hard end"), null=True, blank=True)
+
+    parent_page_types = ["wagtail_journeys.ScenarioIndexPage"]
+    subpage_types = STEP_TYPES
+
+    content_panels = PrivatePage.content_panels + [
+        MultiFieldPanel(
+            [
+                FieldPanel("trigger_kind"),
+                FieldRowPanel([FieldPanel("trigger_event"), FieldPanel("trigger_filters")]),
+                PageChooserPanel("trigger_page"),
+                FieldRowPanel([FieldPanel("trigger_page_type"), FieldPanel("trigger_page_tag")]),
+                FieldRowPanel([FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")]),
+                FieldPanel("trigger_segment"),
+                FieldPanel("trigger_time"),
+                FieldRowPanel([FieldPanel("broadcast_at"), FieldPanel("broadcast_every")]),
+                PageChooserPanel("engagement_email", "wagtail_journeys.EmailPage"),
+                FieldRowPanel([FieldPanel("engagement_kind"), FieldPanel("engagement_days")]),
+            ],
+            heading=_("Trigger"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("audience"), FieldPanel("exclusion")]),
+                FieldRowPanel([FieldPanel("reentry"), FieldPanel("reentry_days")]),
+            ],
+            heading=_("Entry"),
+        ),
+        ProblemsPanel(heading=_("Checker")),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("goal_event"), FieldPanel("goal_filters")]),
+                PageChooserPanel("goal_step"),
+                FieldPanel("exit_on_audience_loss"),
+                FieldPanel("end_at"),
+            ],
+            heading=_("Goal and exit"),
+        ),
+    ]
+
+    preview_modes = [("diagram", _("Diagram"))]
+    default_preview_mode = "diagram"
+
+    class Meta:
+        verbose_name = _("scenario")
+
+    def serve_preview(self, request, mode_name):
+        """The scenario drawn as a tree, with the contacts now on each step."""
+        from django.db.models import Count
+        from django.template.response import TemplateResponse
+
+        from ..scenarios.diagram import draw_plan
+        from ..scenarios.loading import build_plan
+        from ..scenarios.publishing import check_scenario
+        from ..scenarios.summaries import summarize_trigger
+        from .enrollments import Enrollment
+
+        plan = build_plan(self)
+        counts = (
+            dict(
+                Enrollment.objects.filter(scenario_id=self.pk, status="active")
+                .values_list("step_id")
+                .annotate(n=Count("id"))
+                .values_list("step_id", "n")
+            )
+            if self.pk
+            else {}
+        )
+        return TemplateResponse(
+            request,
+            "wagtail_journeys/scenario_diagram.html",
+            {
+                "page": self,
+                "svg": draw_plan(plan, summarize_trigger(self), counts),
+                "problems": check_scenario(self, extra=plan) if self.pk else [],
+            },
+        )
+
+    def get_admin_display_title(self) -> str:
+        from ..scenarios.summaries import summarize_trigger
+
+        return f"{self.draft_title or self.title} ({summarize_trigger(self)})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.trigger_kind == TriggerKind.EVENT and not self.trigger_event:
+            raise ValidationError({"trigger_event": _("Name the event that starts the scenario.")})
+        for field in ("trigger_filters", "goal_filters"):
+            if not isinstance(getattr(self, field), dict):
+                raise ValidationError({field: _("Filters must be a JSON object.")})

@@ -1,0 +1,1 @@
+"""Scenarios: the compiler from a live page tree to a ``Plan``, and the checker."""

@@ -1,0 +1,74 @@
+"""Draw a Plan as an SVG tree: trigger, steps, branches with their rules, waits with their
+durations, and how many contacts are on each step now. Pure: Plan and counts in, SVG out;
+every label is escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+
+from .plan import Plan
+
+ROW, INDENT, WIDTH = 34, 26, 560
+COLOURS = {
+    "trigger": "#1d4ed8",
+    "branch": "#6b7280",
+    "send_email": "#047857",
+    "send_sms": "#047857",
+    "wait": "#b45309",
+    "condition": "#7c3aed",
+    "split": "#7c3aed",
+    "exit": "#b91c1c",
+}
+
+
+def _rows(plan: Plan) -> list[tuple[int, str, str, int | None]]:
+    """``(depth, kind, label, step_id)`` in reading order."""
+    out: list[tuple[int, str, str, int | None]] = []
+    chains: dict[tuple, list[int]] = {}
+    for step_id in plan.order:
+        chains.setdefault(plan.steps[step_id].path, []).append(step_id)
+
+    def walk(path: tuple, depth: int) -> None:
+        for step_id in chains.get(path, []):
+            step = plan.steps[step_id]
+            out.append((depth, step.kind, step.summary, step_id))
+            for branch in step.branches:
+                out.append((depth + 1, "branch", branch.label, None))
+                walk((*path, step_id, branch.id), depth + 2)
+
+    walk((), 1)
+    return out
+
+
+def draw_plan(plan: Plan, trigger: str, counts: Mapping[int, int]) -> str:
+    """The SVG markup of the scenario (``counts``: active contacts per step id)."""
+    rows = [(0, "trigger", f"Trigger: {trigger}", None), *_rows(plan)]
+    height = ROW * len(rows) + 16
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13" '
+        f'role="img" aria-label="{escape(plan.title)}">'
+    ]
+    for index, (depth, kind, label, step_id) in enumerate(rows):
+        x, y = 8 + depth * INDENT, 8 + index * ROW
+        colour = COLOURS.get(kind, "#374151")
+        if depth:
+            parts.append(
+                f'<path d="M{x - INDENT + 10} {y - ROW + 26} V{y + 13} H{x}" '
+                f'stroke="#d1d5db" fill="none"/>'
+            )
+        dashed = ' stroke-dasharray="4 3"' if kind == "branch" else ""
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="{WIDTH - x - 70}" height="26" rx="5" '
+            f'fill="#fff" stroke="{colour}"{dashed}/>'
+            f'<text x="{x + 8}" y="{y + 17}" fill="{colour}">{escape(label[:70])}</text>'
+        )
+        if step_id is not None:
+            here = counts.get(step_id, 0)
+            parts.append(
+                f'<text x="{WIDTH - 8}" y="{y + 17}" text-anchor="end" fill="#111827" '
+                f'data-step="{step_id}">{here} here</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,226 @@
+"""Read a scenario's live pages into a ``Node`` tree, store Plans on publish, and serve the
+current Plan to the engine (cached per process by stored plan id)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from .compiler import KINDS, Node, compile_plan
+from .plan import Plan
+from .summaries import parse_weekdays
+
+_PAGE_LINK = re.compile(r'linktype=\\?"page\\?"\s+id=\\?"(\d+)')
+_cache: dict[int, tuple[tuple, Plan]] = {}
+_lock = threading.Lock()
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _hhmm(value: Any) -> str | None:
+    return value.strftime("%H:%M") if value else None
+
+
+def _tags(text: str) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def email_links(email_page: Any) -> list[int]:
+    """Ids of the pages an email links to (page choosers and rich-text links in its body)."""
+    import json
+
+    found: set[int] = set()
+
+    def walk(node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, int) and key in ("page", "link_page", "page_id", "cta_page"):
+            found.add(node)
+        elif isinstance(node, str):
+            found.update(int(m) for m in _PAGE_LINK.findall(node))
+
+    for field in email_page._meta.get_fields():
+        if type(field).__name__ == "StreamField":
+            raw = getattr(email_page, field.name).raw_data
+            walk(json.loads(json.dumps(list(raw), default=str)))
+    return sorted(found)
+
+
+def step_config(page: Any) -> dict[str, Any]:
+    """The settings of one step or branch page, as plain JSON-able data."""
+    name = type(page).__name__
+    if name == "SendEmailStep":
+        email = page.email.specific if page.email_id and page.email else None
+        return {
+            "email_id": page.email_id,
+            "email_live": bool(email and email.live),
+            "email_title": email.title if email else "",
+            "transactional": page.transactional,
+            "on_cap": page.on_cap,
+            "links": email_links(email) if email else [],
+        }
+    if name == "SendSMSStep":
+        return {"text": page.text}
+    if name == "NotifyStep":
+        return {"email": page.notify_email, "url": page.webhook_url, "message": page.message}
+    if name == "WaitStep":
+        return {
+            "mode": page.mode,
+            "amount": page.amount,
+            "unit": page.unit,
+            "until": _iso(page.until),
+            "weekdays": parse_weekdays(page.weekdays),
+            "start": _hhmm(page.window_start),
+            "end": _hhmm(page.window_end),
+            "event": page.event_name,
+            "filters": page.event_filters or {},
+        }
+    if name == "Branch":
+        return {
+            "rules": list(page.rules.raw_data),
+            "match": page.match,
+            "else": page.is_else,
+            "percent": page.percent,
+            "outcome": page.outcome,
+        }
+    if name == "UpdateContactStep":
+        return {
+            "add_tags": _tags(page.add_tags),
+            "remove_tags": _tags(page.remove_tags),
+            "attributes": page.attributes or {},
+            "email_status": page.email_status,
+            "promo_code_prefix": page.promo_code_prefix,
+        }
+    if name == "StartScenarioStep":
+        return {"scenario_id": page.scenario_id}
+    return {}
+
+
+def trigger_event_name(scenario: Any) -> str:
+    """The event name that fires this scenario's trigger ('' for non-event triggers)."""
+    kind = scenario.trigger_kind
+    if kind == "event":
+        return scenario.trigger_event
+    if kind == "page_view":
+        return "page_view"
+    if kind == "email_engagement":
+        return {"opened": "email_opened", "clicked": "email_clicked"}.get(
+            scenario.engagement_kind, "email_sent"
+        )
+    return ""
+
+
+def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
+    """``(trigger, entry, goal)`` of a scenario page as plain data."""
+    trigger = {
+        "kind": scenario.trigger_kind,
+        "event": trigger_event_name(scenario),
+        "filters": scenario.trigger_filters or {},
+        "page_id": scenario.trigger_page_id,
+        "page_type": scenario.trigger_page_type.lower(),
+        "page_tag": scenario.trigger_page_tag,
+        "min_views": scenario.trigger_min_views,
+        "view_days": scenario.trigger_view_days,
+        "segment_id": scenario.trigger_segment_id,
+        "time": _hhmm(scenario.trigger_time),
+        "broadcast_at": _iso(scenario.broadcast_at),
+        "every": scenario.broadcast_every,
+        "email_id": scenario.engagement_email_id,
+        "engagement": scenario.engagement_kind,
+        "days": scenario.engagement_days,
+    }
+    entry = {
+        "audience_id": scenario.audience_id,
+        "exclusion_id": scenario.exclusion_id,
+        "reentry": scenario.reentry,
+        "reentry_days": scenario.reentry_days,
+    }
+    goal = {
+        "event": scenario.goal_event,
+        "filters": scenario.goal_filters or {},
+        "step_id": scenario.goal_step_id,
+        "exit_on_audience_loss": scenario.exit_on_audience_loss,
+        "end_at": _iso(scenario.end_at),
+    }
+    return trigger, entry, goal
+
+
+def load_tree(scenario: Any) -> Node:
+    """The scenario and its live descendants as a ``Node`` tree, in explorer order."""
+    from wagtail.models import Page
+
+    pages = list(Page.objects.descendant_of(scenario).live().specific().order_by("path"))
+    root = Node(id=scenario.pk, kind="scenario", summary=scenario.title)
+    by_path = {scenario.path: root}
+    for page in pages:
+        parent = by_path.get(page.path[: -Page.steplen])
+        kind = KINDS.get(type(page).__name__)
+        if parent is None or kind is None:
+            continue
+        summary = page.get_admin_display_title()
+        node = Node(id=page.pk, kind=kind, summary=summary, config=step_config(page))
+        parent.children.append(node)
+        by_path[page.path] = node
+    return root
+
+
+def build_plan(scenario: Any) -> Plan:
+    """Compile the scenario (its fields as given, its live children) into a Plan."""
+    trigger, entry, goal = scenario_settings(scenario)
+    return compile_plan(
+        load_tree(scenario),
+        trigger=trigger,
+        entry=entry,
+        goal=goal,
+        revision_id=scenario.live_revision_id,
+    )
+
+
+def publish_plan(scenario: Any) -> Plan:
+    """Compile and store the live Plan of a published scenario (called on every publish
+    in its tree); the engine picks it up on its next batch."""
+    from ..models import ScenarioPlan
+
+    plan = build_plan(scenario)
+    ScenarioPlan.objects.create(
+        scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()
+    )
+    return plan
+
+
+def current_plan(scenario_id: int) -> Plan | None:
+    """The latest stored Plan of a scenario (``None`` if never published)."""
+    from ..models import ScenarioPlan
+
+    latest = (
+        ScenarioPlan.objects.filter(scenario_id=scenario_id)
+        .order_by("-id")
+        .values_list("id", "created_at")
+        .first()
+    )
+    if latest is None:
+        return None
+    with _lock:
+        cached = _cache.get(scenario_id)
+        if cached and cached[0] == latest:
+            return cached[1]
+    plan = Plan.from_json(ScenarioPlan.objects.get(pk=latest[0]).data)
+    with _lock:
+        _cache[scenario_id] = (latest, plan)
+    return plan
+
+
+def scenario_of(page: Any) -> Any:
+    """The ScenarioPage a page belongs to (itself, or its nearest ancestor), or None."""
+    from ..models import ScenarioPage
+
+    if isinstance(page.specific, ScenarioPage):
+        return page.specific
+    return ScenarioPage.objects.ancestor_of(page).first()
