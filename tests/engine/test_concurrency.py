@@ -18,7 +18,11 @@ from tests.emails.factories import make_email
 from tests.scenarios.factories import add, make_scenario, site_root
 from wagtail_journeys.models import Contact, Enrollment, Message, SendEmailStep, StepRun
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 5000
 

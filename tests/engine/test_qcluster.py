@@ -22,7 +22,7 @@ from tests.segments.factories import SegmentFactory, rule
 from wagtail_journeys.models import Enrollment, SendEmailStep, WaitStep
 from wagtail_journeys.tasks import ensure_schedules
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
