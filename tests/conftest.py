@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
 
@@ -45,7 +47,18 @@ def bookshop(db):
 
     from example_site.shop.models import HomePage
 
-    call_command("journeys_demo", contacts=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("journeys_demo", contacts=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return HomePage.objects.get()
+
+
+@pytest.fixture
+def bookshop_pages(db):
+    """Only the bookshop's page tree (home, books, forms): enough for tracking tests."""
+    from django.core.management import call_command
+
+    from example_site.shop.models import HomePage
+
+    call_command("journeys_demo", pages_only=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
     return HomePage.objects.get()
 
 

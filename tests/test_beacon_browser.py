@@ -34,8 +34,8 @@ EVENTS_API = "/journeys/api/events"
 
 
 @pytest.fixture
-def site(live_server, django_db_serialized_rollback, bookshop):
-    """The bookshop, served by a live server on a loopback port."""
+def site(live_server, django_db_serialized_rollback, bookshop_pages):
+    """The bookshop_pages, served by a live server on a loopback port."""
     return live_server.url
 
 

@@ -76,7 +76,7 @@ def in_django_shell(env: dict[str, str], code: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def browse_then_identify(bookshop, server_token) -> tuple[Contact, str]:
+def browse_then_identify(bookshop_pages, server_token) -> tuple[Contact, str]:
     """Two anonymous views, a server-side identify, one more view with the old cookie.
 
     Returns the contact and the visitor's id (hex). The last view is recorded without a
@@ -132,11 +132,11 @@ def test_migrate_creates_the_process_events_schedule(db):
     assert schedule.repeats == -1
 
 
-def test_scheduled_process_events_runs_in_qcluster(orm_cluster, bookshop, server_token):
+def test_scheduled_process_events_runs_in_qcluster(orm_cluster, bookshop_pages, server_token):
     from django_q.models import Schedule
     from django_q.scheduler import scheduler
 
-    contact, visitor_hex = browse_then_identify(bookshop, server_token)
+    contact, visitor_hex = browse_then_identify(bookshop_pages, server_token)
     wait_for(settled, timeout=10, what="events to settle")
     # What the cluster's sentinel does every 30 s, done now: due schedules become tasks.
     Schedule.objects.filter(name=SCHEDULE).update(next_run=timezone.now() - dt.timedelta(1))
@@ -155,9 +155,9 @@ def test_scheduled_process_events_runs_in_qcluster(orm_cluster, bookshop, server
 
 
 @pytest.mark.redis
-def test_process_events_through_redis_broker(redis_cluster, bookshop, server_token):
+def test_process_events_through_redis_broker(redis_cluster, bookshop_pages, server_token):
     cluster, env = redis_cluster
-    contact, visitor_hex = browse_then_identify(bookshop, server_token)
+    contact, visitor_hex = browse_then_identify(bookshop_pages, server_token)
     wait_for(settled, timeout=10, what="events to settle")
     in_django_shell(env, f"from django_q.tasks import async_task; async_task({TASK!r})")
     try:

@@ -18,7 +18,7 @@ def identify(client, body, token=None):
     return client.post(URL, data=json.dumps(body), content_type="application/json", **headers)
 
 
-def test_merges_visitor_history_into_contact(client, server_token, bookshop):
+def test_merges_visitor_history_into_contact(client, server_token, bookshop_pages):
     client.get("/books/the-shining/")
     client.get("/books/it/")
     visitor = VisitorId.from_token(client.cookies["journeys_vid"].value)

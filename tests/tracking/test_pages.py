@@ -17,7 +17,7 @@ from wagtail_journeys.tracking.visitor import VisitorId
 pytestmark = pytest.mark.django_db
 
 
-def test_page_view_recorded_with_page_details(client, bookshop):
+def test_page_view_recorded_with_page_details(client, bookshop_pages):
     response = client.get("/books/the-shining/", HTTP_REFERER="https://search.example/?q=king")
     assert response.status_code == 200
     event = Event.objects.get()
@@ -32,14 +32,14 @@ def test_page_view_recorded_with_page_details(client, bookshop):
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
 
-def test_same_visitor_across_views(client, bookshop):
+def test_same_visitor_across_views(client, bookshop_pages):
     client.get("/books/the-shining/")
     second = client.get("/books/it/")
     assert "journeys_vid" not in second.cookies  # not re-sent once set
     assert Event.objects.values("visitor_id").distinct().count() == 1
 
 
-def test_one_insert_per_view(client, bookshop):
+def test_one_insert_per_view(client, bookshop_pages):
     client.get("/books/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/books/the-shining/")
@@ -51,7 +51,7 @@ def test_one_insert_per_view(client, bookshop):
     assert len(writes) == 1 and "wagtail_journeys_event" in writes[0]
 
 
-def test_retagging_a_page_shows_in_views_once_published(client, bookshop):
+def test_retagging_a_page_shows_in_views_once_published(client, bookshop_pages):
     from example_site.shop.models import BookPage
 
     client.get("/books/it/")
@@ -64,14 +64,14 @@ def test_retagging_a_page_shows_in_views_once_published(client, bookshop):
     assert "clowns" in second.properties["tags"]
 
 
-def test_identified_cookie_attributes_view_to_contact(client, bookshop):
+def test_identified_cookie_attributes_view_to_contact(client, bookshop_pages):
     contact = ContactFactory()
     client.cookies["journeys_vid"] = VisitorId(VisitorId.new().uuid, contact.pk).token
     client.get("/books/it/")
     assert Event.objects.get().contact == contact
 
 
-def test_cookie_of_deleted_contact_still_records_anonymously(client, bookshop):
+def test_cookie_of_deleted_contact_still_records_anonymously(client, bookshop_pages):
     contact = ContactFactory()
     client.cookies["journeys_vid"] = VisitorId(VisitorId.new().uuid, contact.pk).token
     contact.delete()
@@ -84,7 +84,7 @@ def test_cookie_of_deleted_contact_still_records_anonymously(client, bookshop):
     assert event.contact_id is None and event.visitor_id is not None
 
 
-def test_forged_cookie_is_replaced_not_trusted(client, bookshop):
+def test_forged_cookie_is_replaced_not_trusted(client, bookshop_pages):
     client.cookies["journeys_vid"] = "deadbeef.1:forged"
     response = client.get("/books/it/")
     assert response.status_code == 200
@@ -96,23 +96,23 @@ def test_forged_cookie_is_replaced_not_trusted(client, bookshop):
     "agent",
     ["Googlebot/2.1 (+http://www.google.com/bot.html)", "Mozilla/5.0 (compatible; bingbot/2.0)"],
 )
-def test_robots_are_not_tracked(client, bookshop, agent):
+def test_robots_are_not_tracked(client, bookshop_pages, agent):
     assert client.get("/books/it/", HTTP_USER_AGENT=agent).status_code == 200
     assert Event.objects.count() == 0
 
 
-def test_head_requests_are_not_views(client, bookshop):
+def test_head_requests_are_not_views(client, bookshop_pages):
     client.head("/books/it/")
     assert Event.objects.count() == 0
 
 
 @override_settings(WAGTAIL_JOURNEYS={"TRACK_PAGE_VIEWS": False})
-def test_tracking_can_be_switched_off(client, bookshop):
+def test_tracking_can_be_switched_off(client, bookshop_pages):
     client.get("/books/it/")
     assert Event.objects.count() == 0
 
 
-def test_a_failure_to_record_never_breaks_the_page(client, bookshop, monkeypatch, caplog):
+def test_a_failure_to_record_never_breaks_the_page(client, bookshop_pages, monkeypatch, caplog):
     from wagtail_journeys.tracking import pages
 
     def broken(*args, **kwargs):
@@ -124,7 +124,7 @@ def test_a_failure_to_record_never_breaks_the_page(client, bookshop, monkeypatch
     assert "could not record a page view" in caplog.text
 
 
-def test_tracking_snippet_is_the_same_for_everyone(client, bookshop):
+def test_tracking_snippet_is_the_same_for_everyone(client, bookshop_pages):
     """No visitor id in the HTML: a cached page must not hand one visitor's id to others."""
     first = client.get("/books/it/")
     token = first.cookies["journeys_vid"].value

@@ -83,8 +83,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--contacts", type=int, default=60, help="Demo contacts to create.")
+        parser.add_argument(
+            "--pages-only", action="store_true", help="Only the bookshop's page tree."
+        )
 
-    def handle(self, *args, contacts: int, **options):
+    def handle(self, *args, contacts: int, pages_only: bool = False, **options):
+        if pages_only:
+            with transaction.atomic():
+                self.pages()
+            self.stdout.write(self.style.SUCCESS("Demo pages ready."))
+            return
         with transaction.atomic():
             home = self.pages()
             create_emails(home)
