@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from ..contacts import upsert_contact
 from ..engine import clock
@@ -51,5 +51,5 @@ def start_scenario(
         contact, _ = upsert_contact(payload.email)
         rows = enroll(scenario_id, [contact.pk], now=clock.now(), context={"api": context})
     if rows:
-        return 201, StartOut(enrollment_id=rows[0].pk, started=True)
-    return 200, StartOut(enrollment_id=None, started=False)
+        return Status(201, StartOut(enrollment_id=rows[0].pk, started=True))
+    return Status(200, StartOut(enrollment_id=None, started=False))
