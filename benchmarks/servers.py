@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,23 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    """A free loopback port (within ``JOURNEYS_TEST_PORTS=LOW-HIGH`` when set)."""
-    span = os.environ.get("JOURNEYS_TEST_PORTS")
-    candidates = [0]
-    if span:
-        low, _, high = span.partition("-")
-        candidates = list(range(int(low), int(high or low) + 1))
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise RuntimeError(f"No free port in JOURNEYS_TEST_PORTS={span}")
+from tests.processes import free_port  # noqa: E402  (one port picker for tests and benches)
 
 
 @contextlib.contextmanager

@@ -32,6 +32,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs JOURNEYS_DB=postgres"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """No compiled email or cached count survives from an earlier test: SQLite reuses ids
+    after a rollback, and compiled emails are cached by revision id."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def require_redis():
     if not redis_reachable():

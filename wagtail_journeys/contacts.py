@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from . import conf
@@ -168,10 +169,15 @@ def apply_activity(events: Iterable[Event]) -> int:
                 "id", "contact_id"
             )
         )
-        for visitor_id, contact_id in owners.items():
+        if owners:
             Event.objects.filter(
-                visitor_id=visitor_id, contact__isnull=True, id__lte=events[-1].pk
-            ).update(contact_id=contact_id)
+                visitor_id__in=owners, contact__isnull=True, id__lte=events[-1].pk
+            ).update(
+                contact_id=Case(
+                    *(When(visitor_id=v, then=Value(c)) for v, c in owners.items()),
+                    output_field=BigIntegerField(),
+                )
+            )
         for event in events:
             if event.contact_id is None and event.visitor_id in owners:
                 event.contact_id = owners[event.visitor_id]

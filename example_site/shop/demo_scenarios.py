@@ -25,7 +25,8 @@ from wagtail_journeys.models import (
 )
 
 
-def _child(parent: Page, model, slug: str, **fields) -> Page:
+def published_child(parent: Page, model, slug: str, **fields) -> Page:
+    """The child of ``parent`` with this slug, created and published when missing."""
     existing = model.objects.child_of(parent).filter(slug=slug).first()
     if existing:
         return existing
@@ -44,7 +45,7 @@ def _email(index: Page, slug: str, title: str, subject: str, text: str, page=Non
         body.append(
             {"type": "button", "value": {"text": page.title[:80], "page": page.pk, "url": ""}}
         )
-    return _child(index, EmailPage, slug, title=title, subject=subject, body=body)
+    return published_child(index, EmailPage, slug, title=title, subject=subject, body=body)
 
 
 def _segment(slug: str, name: str, rules: list) -> Segment:
@@ -68,7 +69,7 @@ def _event_rule(event: str, negate: bool = False, **filters) -> dict:
 def _steps(parent: Page, steps: list) -> None:
     """Create ``(model, slug, fields, children)`` steps under ``parent`` (once)."""
     for model, slug, fields, children in steps:
-        page = _child(parent, model, slug, **fields)
+        page = published_child(parent, model, slug, **fields)
         if children:
             _steps(page, children)
 
@@ -79,7 +80,7 @@ def create_scenarios(home: Page) -> int:
 
     newsletter = FormPage.objects.get(slug="newsletter")
     white_paper = FormPage.objects.get(slug="white-paper")
-    emails = _child(home, EmailIndexPage, "emails", title="Emails")
+    emails = published_child(home, EmailIndexPage, "emails", title="Emails")
     e = {
         slug: _email(emails, slug, title, subject, text, page)
         for slug, title, subject, text, page in [
@@ -173,10 +174,10 @@ def create_scenarios(home: Page) -> int:
         "Inactive for 90 days",
         [{"type": "inactive", "value": {"negate": False, "days": 90, "event": ""}}],
     )
-    index = _child(home, ScenarioIndexPage, "scenarios", title="Scenarios")
+    index = published_child(home, ScenarioIndexPage, "scenarios", title="Scenarios")
     before = ScenarioPage.objects.count()
 
-    welcome = _child(
+    welcome = published_child(
         index,
         ScenarioPage,
         "welcome-series",
@@ -237,7 +238,7 @@ def create_scenarios(home: Page) -> int:
         ],
     )
 
-    cart = _child(
+    cart = published_child(
         index,
         ScenarioPage,
         "abandoned-cart",
@@ -257,7 +258,7 @@ def create_scenarios(home: Page) -> int:
         ],
     )
 
-    birthday = _child(
+    birthday = published_child(
         index,
         ScenarioPage,
         "birthday",
@@ -279,7 +280,7 @@ def create_scenarios(home: Page) -> int:
         ],
     )
 
-    king = _child(
+    king = published_child(
         index,
         ScenarioPage,
         "stephen-king-readers",
@@ -348,7 +349,7 @@ def create_scenarios(home: Page) -> int:
         ],
     )
 
-    signup = _child(
+    signup = published_child(
         index,
         ScenarioPage,
         "newsletter-signup",
@@ -370,7 +371,7 @@ def create_scenarios(home: Page) -> int:
             ),
         ],
     )
-    download = _child(
+    download = published_child(
         index,
         ScenarioPage,
         "white-paper-download",
@@ -412,7 +413,7 @@ def create_scenarios(home: Page) -> int:
         ],
     )
 
-    winback = _child(
+    winback = published_child(
         index,
         ScenarioPage,
         "win-back",

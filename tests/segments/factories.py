@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
-from django.utils import timezone
 
-from wagtail_journeys.models import Contact, Event, EventSource, Segment
+from tests.factories import EventFactory
+from wagtail_journeys.models import Contact, Segment
+
+__all__ = ["NOW", "ContactFactory", "EventFactory", "SegmentFactory", "rule"]
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 
@@ -25,17 +27,6 @@ class ContactFactory(factory.django.DjangoModelFactory):
     def interests(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.add(*extracted)
-
-
-class EventFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Event
-
-    name = "page_view"
-    contact = factory.SubFactory(ContactFactory)
-    properties = factory.LazyFunction(dict)
-    occurred_at = factory.LazyFunction(timezone.now)
-    source = EventSource.API
 
 
 class SegmentFactory(factory.django.DjangoModelFactory):

@@ -14,7 +14,7 @@ from wagtail.api.v3.auth import BearerTokenAuth
 from wagtail.api.v3.errors import problem_response
 
 from .. import conf
-from ..exceptions import InvalidVisitor, NotAllowed
+from ..exceptions import NotAllowed
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
 
@@ -165,13 +165,3 @@ def remember_visitor(request: HttpRequest, visitor: VisitorId, response: HttpRes
     """Set the visitor cookie on an API response (first-party on the site's own origin)."""
     visitors.remember(request, visitor)
     visitors.set_cookie(request, response)
-
-
-__all__ = [
-    "Caller",
-    "InvalidVisitor",
-    "guard",
-    "remember_visitor",
-    "resolve_caller",
-    "server_token",
-]

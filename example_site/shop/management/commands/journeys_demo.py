@@ -23,7 +23,7 @@ from wagtail_journeys.events import record_event
 from wagtail_journeys.models import EventSource, Segment
 
 from ...demo_emails import create_emails
-from ...demo_scenarios import create_scenarios
+from ...demo_scenarios import create_scenarios, published_child
 from ...models import BookIndexPage, BookPage, FormField, FormPage, HomePage
 
 ADMIN_USERNAME = "admin"
@@ -66,16 +66,6 @@ TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", 
 def demo_now() -> dt.datetime:
     """Midnight UTC today: the demo's history is the same story, told up to today."""
     return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _child(parent: Page, model, slug: str, **fields) -> Page:
-    existing = model.objects.child_of(parent).filter(slug=slug).first()
-    if existing:
-        return existing
-    page = model(slug=slug, **fields)
-    parent.add_child(instance=page)
-    page.save_revision().publish()
-    return page
 
 
 class Command(BaseCommand):
@@ -129,7 +119,9 @@ class Command(BaseCommand):
             site.root_page = home
             site.save()
         Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
-        books = _child(home, BookIndexPage, "books", title="Books", intro="<p>Our shelves.</p>")
+        books = published_child(
+            home, BookIndexPage, "books", title="Books", intro="<p>Our shelves.</p>"
+        )
         for title, author, genre, price, tags in BOOKS:
             slug = title.lower().replace(" ", "-").replace("/", "-")
             book = BookPage.objects.child_of(books).filter(slug=slug).first()
