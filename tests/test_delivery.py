@@ -108,19 +108,64 @@ def test_failed_keyed_message_is_retried_once(email, settings):
 
 
 def test_message_left_queued_by_a_dead_worker_is_sent_on_retry(email):
-    import datetime as dt
-
-    from django.utils import timezone
-
     contact = make_contact()
-    Message.objects.create(
-        key="k",
-        contact=contact,
-        email_page=email,
-        status=MessageStatus.QUEUED,
-        created_at=timezone.now() - dt.timedelta(hours=1),
-    )
+    _dead_workers_message(email, contact, MessageStatus.QUEUED, "k")
     fresh = make_contact()
     Message.objects.create(key="fresh", contact=fresh, email_page=email)
     assert send_emails(email, [contact, fresh], keys=["k", "fresh"])[0].status == "sent"
     assert [m.to for m in mail.outbox] == [[contact.email]]  # the fresh one may be in flight
+
+
+def _dead_workers_message(email, contact, status, key):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return Message.objects.create(
+        key=key,
+        contact=contact,
+        email_page=email,
+        status=status,
+        created_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+
+def test_message_a_dead_worker_was_handing_over_is_uncertain_and_never_resent(email):
+    contact = make_contact()
+    _dead_workers_message(email, contact, MessageStatus.SENDING, "k")
+    (message,) = send_emails(email, [contact], keys=["k"])
+    assert message.status == MessageStatus.UNCERTAIN and "may have been sent" in message.error
+    send_email(email, contact, key="k")
+    assert mail.outbox == []
+    assert Message.objects.get().status == MessageStatus.UNCERTAIN
+
+
+def test_retried_message_checks_consent_again(email):
+    contact = make_contact()
+    _dead_workers_message(email, contact, MessageStatus.QUEUED, "k")
+    contact.email_status = EmailStatus.UNSUBSCRIBED
+    contact.save()
+    (message,) = send_emails(email, [contact], keys=["k"])
+    assert message.status == MessageStatus.SUPPRESSED and "unsubscribed" in message.error
+    assert mail.outbox == [] and not Event.objects.filter(name="email_sent").exists()
+
+
+def test_message_claimed_by_another_worker_is_not_sent_by_its_first_owner(email, monkeypatch):
+    """Worker A wrote the rows; before A hands them over, worker B (its runs looked dead)
+    claims one. A must skip it: B sends it."""
+    from wagtail_journeys import delivery
+
+    first, second = make_contact(), make_contact()
+    original = delivery._deliver
+
+    def claimed_meanwhile(page, outgoing, *, connection, owner):
+        from django.utils import timezone
+
+        Message.objects.filter(key="b").update(created_at=timezone.now())  # B's claim
+        return original(page, outgoing, connection=connection, owner=owner)
+
+    monkeypatch.setattr(delivery, "_deliver", claimed_meanwhile)
+    messages = send_emails(email, [first, second], keys=["a", "b"])
+    assert [m.to for m in mail.outbox] == [[first.email]]
+    assert [m.status for m in messages] == [MessageStatus.SENT, MessageStatus.QUEUED]
+    assert Message.objects.get(key="b").status == MessageStatus.QUEUED  # B's to send

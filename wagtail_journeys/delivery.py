@@ -27,8 +27,14 @@ from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 
 NEVER = {EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED, EmailStatus.COMPLAINED}
-STALE_AFTER = dt.timedelta(minutes=15)
-FLUSH_EVERY = 100
+#: Messages handed to the backend between two commits. A worker killed mid-chunk leaves
+#: at most this many ``sending`` rows, which become ``uncertain`` and are never resent.
+CHUNK = 20
+
+
+def stale_after() -> dt.timedelta:
+    """How long a ``queued`` message may wait for its worker (``STALE_SEND_SECONDS``)."""
+    return dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
 
 
 def refusal(contact: Contact, *, transactional: bool) -> str | None:
@@ -68,12 +74,11 @@ def send_email(
     contacts, and for pending double opt-in ones unless ``transactional``. ``to`` sends to
     another address (test sends) while personalising for ``contact``.
     """
-    if key:
-        existing = Message.objects.filter(key=key).first()
-        if existing is not None and existing.status != MessageStatus.FAILED:
-            return existing
+    existing = Message.objects.filter(key=key).first() if key else None
+    if existing is not None and existing.status in MessageStatus.final():
+        return existing
     reason = refusal(contact, transactional=transactional)
-    if reason:
+    if reason and existing is None:
         raise Suppressed(f"{contact.email}: {reason}.")
     return send_emails(
         email_page,
@@ -103,13 +108,15 @@ def send_emails(
     revision_id: int | None = None,
 ) -> list[Message]:
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
-    order. Rows are bulk-created (status ``queued``), then marked ``sent`` or ``failed``;
-    refused contacts get a ``suppressed`` row and no mail. Contacts whose key exists get
-    the existing row back, unsent — except one never delivered (``failed``, or ``queued``
-    for over ``STALE_AFTER`` because its worker died), which is tried again. If the
-    connection cannot be opened, the rows are marked ``failed`` and the error is raised,
-    so a retried task sends them. Segment membership is read with
-    one query per segment."""
+    order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
+    ``CHUNK`` (marked ``sending`` before, ``sent`` or ``failed`` after, with their
+    ``email_sent`` events); refused contacts get a ``suppressed`` row and no mail.
+    Contacts whose key exists get the existing row back, unsent — except one never handed
+    to the backend (``failed``, or ``queued`` for over ``STALE_SEND_SECONDS`` because its worker
+    died), which is tried again if the contact may still receive it; a ``sending`` row
+    that old becomes ``uncertain`` instead. If the connection cannot be opened, the rows
+    are marked ``failed`` and the error is raised, so a retried task sends them. Segment
+    membership is read with one query per segment."""
     count = len(contacts)
     keys = list(keys) if keys is not None else [None] * count
     contexts = list(contexts) if contexts is not None else [None] * count
@@ -127,7 +134,7 @@ def send_emails(
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
-            if _claim(rows[-1], now):
+            if _claim(rows[-1], now, refusal(contact, transactional=transactional)):
                 retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
@@ -161,7 +168,7 @@ def send_emails(
     mine = _insert(rows, todo) + retry
     outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
-        _deliver(email_page, outgoing, connection=connection)
+        _deliver(email_page, outgoing, connection=connection, owner=now)
     return rows
 
 
@@ -198,19 +205,37 @@ def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
     return {k: tuple(sorted(v)) for k, v in members.items()}
 
 
-def _claim(message: Message, now) -> bool:
-    """Take back, for another attempt, a message that was never delivered: ``failed``, or
-    ``queued`` for longer than ``STALE_AFTER`` (its worker died before sending). One
-    worker wins the claim; the row's ``created_at`` moves to now."""
-    stale = message.status == MessageStatus.QUEUED and message.created_at < now - STALE_AFTER
-    if message.status != MessageStatus.FAILED and not stale:
+def _claim(message: Message, now, refused: str | None) -> bool:
+    """Take back, for another attempt, a message never handed to the backend: ``failed``,
+    or ``queued`` for longer than ``STALE_SEND_SECONDS`` (its worker died first). One worker wins
+    the claim; the row's ``created_at`` moves to now. A contact who may no longer receive
+    it gets it ``suppressed`` instead; a ``sending`` row that old becomes ``uncertain``."""
+    stale = message.created_at < now - stale_after()
+    if message.status == MessageStatus.SENDING and stale:
+        if Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.UNCERTAIN, error=UNCERTAIN
+        ):
+            message.status, message.error = MessageStatus.UNCERTAIN, UNCERTAIN
+        else:  # its worker was alive after all and settled it meanwhile
+            message.refresh_from_db(fields=["status", "error", "sent_at"])
         return False
+    if message.status != MessageStatus.FAILED and not (
+        message.status == MessageStatus.QUEUED and stale
+    ):
+        return False
+    status = MessageStatus.SUPPRESSED if refused else MessageStatus.QUEUED
     claimed = Message.objects.filter(
         pk=message.pk, status=message.status, created_at=message.created_at
-    ).update(status=MessageStatus.QUEUED, created_at=now)
+    ).update(status=status, created_at=now, error=refused or "")
     if claimed:
-        message.status, message.created_at = MessageStatus.QUEUED, now
-    return bool(claimed)
+        message.status, message.created_at, message.error = status, now, refused or ""
+    return bool(claimed) and not refused
+
+
+UNCERTAIN = (
+    "The worker stopped while handing this message to the backend: it may have been sent. "
+    "It is not sent again, so that nobody gets it twice."
+)
 
 
 def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[int, Message]]:
@@ -279,41 +304,77 @@ class _Composer:
         return mail
 
 
-def _deliver(email_page, outgoing, *, connection) -> None:
-    """Send composed mails on one connection; mark rows ``sent`` every ``FLUSH_EVERY``
-    messages (one UPDATE and one INSERT of events each), so a worker killed mid-batch
-    leaves at most that many sent rows still ``queued``; failures are marked at once."""
+def _deliver(email_page, outgoing, *, connection, owner: dt.datetime) -> None:
+    """Send composed mails on one connection, ``CHUNK`` at a time: the chunk's rows are
+    marked ``sending`` (one UPDATE), handed over, then marked ``sent`` with their
+    ``email_sent`` events (one transaction). A worker killed mid-chunk leaves at most
+    ``CHUNK`` rows ``sending`` (see ``_claim``) and the rest ``queued``, safe to resend.
+    A failed message is marked at once; a failed connection fails the rest and raises.
+
+    Rows are ours while ``created_at`` is ``owner`` (this call's time): one that another
+    worker claimed meanwhile (see ``_claim``) is skipped, so it is sent once."""
     connection = connection or get_connection()
     try:
         opened = connection.open()
     except Exception as exc:
-        for message, _mail in outgoing:
-            message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
-        Message.objects.filter(pk__in=[m.pk for m, _ in outgoing]).update(
-            status=MessageStatus.FAILED, error=str(exc)[:2000]
-        )
+        _fail([m for m, _ in outgoing], exc)
         raise
-    sent: list[Message] = []
     try:
-        for message, mail in outgoing:
+        for start in range(0, len(outgoing), CHUNK):
+            chunk = outgoing[start : start + CHUNK]
+            ids = [m.pk for m, _ in chunk]
+            mine = Message.objects.filter(
+                pk__in=ids, status=MessageStatus.QUEUED, created_at=owner
+            ).update(status=MessageStatus.SENDING)
+            if mine < len(chunk):
+                ours = set(
+                    Message.objects.filter(
+                        pk__in=ids, status=MessageStatus.SENDING, created_at=owner
+                    ).values_list("pk", flat=True)
+                )
+                chunk = [(m, mail) for m, mail in chunk if m.pk in ours]
+            _send_chunk(email_page, chunk, connection)
+    finally:
+        if opened:
+            connection.close()
+
+
+def _send_chunk(email_page, chunk, connection) -> None:
+    sent: list[Message] = []
+    failed: list[Message] = []
+    handed = 0
+    try:
+        for message, mail in chunk:
             mail.connection = connection
+            handed += 1
             try:
                 connection.send_messages([mail])
             except Exception as exc:  # noqa: BLE001 (any backend error fails this message)
                 message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
-                Message.objects.filter(pk=message.pk).update(
-                    status=message.status, error=message.error
-                )
+                failed.append(message)
                 continue
             message.status = MessageStatus.SENT
             sent.append(message)
-            if len(sent) >= FLUSH_EVERY:
-                _mark_sent(email_page, sent)
-                sent = []
     finally:
-        if opened:
-            connection.close()
-        _mark_sent(email_page, sent)
+        # Stopped by an exception of ours: what was not handed over goes back to queued.
+        untouched = [m.pk for m, _ in chunk[handed:]]
+        with transaction.atomic():
+            _mark_sent(email_page, sent)
+            for message in failed:
+                Message.objects.filter(pk=message.pk).update(
+                    status=message.status, error=message.error
+                )
+            if untouched:
+                Message.objects.filter(pk__in=untouched).update(status=MessageStatus.QUEUED)
+
+
+def _fail(messages: list[Message], exc: Exception) -> None:
+    error = str(exc)[:2000]
+    for message in messages:
+        message.status, message.error = MessageStatus.FAILED, error
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=MessageStatus.FAILED, error=error
+    )
 
 
 def _mark_sent(email_page, sent: list[Message]) -> None:

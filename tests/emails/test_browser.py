@@ -1,6 +1,7 @@
 """The email editor in a real Chromium: preview modes show and hide the segment block.
 
-Also takes the screenshots of ``docs/how-to/write-emails.md`` (``docs/img/email-*.png``).
+Also takes the screenshots of ``docs/how-to/write-emails.md``: into ``docs/img`` when
+``JOURNEYS_DOCS_SCREENSHOTS=1`` (to refresh them), else into a temporary folder.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PORT = 18210
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+DOCS_IMG = (
+    Path(__file__).resolve().parents[2] / "docs" / "img"
+    if os.environ.get("JOURNEYS_DOCS_SCREENSHOTS") == "1"
+    else Path(os.environ.get("JOURNEYS_TEST_TMP", "/tmp")) / "screenshots"
+)
+DOCS_IMG.mkdir(parents=True, exist_ok=True)
 MADAM = "For you, Madam"
 SIR = "For you, Sir"
 

@@ -1,10 +1,12 @@
 """Delivering the sends a batch queued, after its transaction committed.
 
 Exactly once: the enrolment moves on and the ``queued`` StepRun (with the send's unique
-key) commit together; delivery then goes through ``send_email(key=…)``, which records one
-``Message`` per key and never sends a key twice. A worker killed after the commit leaves
-``queued`` runs that ``deliver_stale`` picks up: a key whose Message exists is not sent
-again; one without a Message is sent now.
+key) commit together; delivery then goes through ``send_emails(keys=…)``, one call per
+email of the batch, which records one ``Message`` per key and never sends a key twice.
+A run stays ``queued`` until its message is settled (sent, suppressed, failed or
+uncertain). A worker killed after the commit leaves ``queued`` runs that
+``deliver_stale`` picks up: a key whose Message was sent is not sent again; one without a
+Message, or whose Message was never handed to the backend, is sent now.
 """
 
 from __future__ import annotations
@@ -13,75 +15,102 @@ import datetime as dt
 
 from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from .. import conf
-from ..models import Contact, StepRun
+from ..delivery import stale_after
+from ..models import Contact, Message, MessageStatus, StepRun
 from . import clock
+
+#: Message status -> (StepRun outcome, still counts as a marketing send).
+OUTCOMES = {
+    MessageStatus.SENT: ("sent", True),
+    MessageStatus.SUPPRESSED: ("skipped", False),
+    MessageStatus.FAILED: ("failed", False),
+    MessageStatus.UNCERTAIN: ("uncertain", True),
+}
 
 
 def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
-    """Send the queued runs (one mail connection for all); mark each sent or skipped.
-    Returns the number of emails handed to the backend."""
+    """Send the queued runs, one ``send_emails`` per email on one mail connection; mark
+    each run by its message's fate. Returns the number of emails handed to the backend."""
     from wagtail.models import Page
 
-    from ..delivery import send_email
-    from ..exceptions import Suppressed
+    from ..delivery import send_emails
+    from ..scenarios.loading import current_plan
 
     if not runs:
         return 0
-    plans_steps = {}
-    from ..scenarios.loading import current_plan
-
-    pages = {}
+    plans, pages = {}, {}
+    groups: dict[tuple[int, bool], list[StepRun]] = {}
+    for run in runs:
+        if run.scenario_id not in plans:
+            plans[run.scenario_id] = current_plan(run.scenario_id)
+        plan = plans[run.scenario_id]
+        step = plan.steps.get(run.step_id) if plan else None
+        email_id = step.config["email_id"] if step else None
+        if email_id and email_id not in pages:
+            pages[email_id] = Page.objects.filter(pk=email_id, live=True).specific().first()
+        if pages.get(email_id) is None or run.contact_id not in contacts:
+            run.outcome, run.reason, run.marketing_send = "skipped", "the email is not live", False
+            continue
+        groups.setdefault((email_id, bool(step.config["transactional"])), []).append(run)
     connection = get_connection()
-    connection.open()
     sent = 0
     try:
-        for run in runs:
-            plan = plans_steps.get(run.scenario_id) or current_plan(run.scenario_id)
-            plans_steps[run.scenario_id] = plan
-            step = plan.steps.get(run.step_id) if plan else None
-            email_id = step.config["email_id"] if step else None
-            if email_id not in pages:
-                pages[email_id] = (
-                    Page.objects.filter(pk=email_id, live=True).specific().first()
-                    if email_id
-                    else None
-                )
-            page, contact = pages[email_id], contacts.get(run.contact_id)
-            if page is None or contact is None:
-                run.outcome, run.reason = "skipped", "the email is not live"
-                run.marketing_send = False
-                continue
-            try:
-                send_email(
-                    page,
-                    contact,
-                    key=run.key,
-                    transactional=step.config["transactional"],
-                    connection=connection,
-                    enrollment_id=run.enrollment_id,
-                    step_id=run.step_id,
-                )
-            except Suppressed as exc:
-                run.outcome, run.reason, run.marketing_send = "skipped", str(exc)[:200], False
-                continue
-            run.outcome = "sent"
-            sent += 1
+        connection.open()
+        for (email_id, transactional), group in groups.items():
+            messages = send_emails(
+                pages[email_id],
+                [contacts[r.contact_id] for r in group],
+                keys=[r.key for r in group],
+                transactional=transactional,
+                connection=connection,
+                enrollment_ids=[r.enrollment_id for r in group],
+                step_ids=[r.step_id for r in group],
+            )
+            for run, message in zip(group, messages, strict=True):
+                if message.status in OUTCOMES:
+                    run.outcome, keep = OUTCOMES[message.status]
+                    run.marketing_send = run.marketing_send and keep
+                    run.reason = "" if run.outcome == "sent" else message.error[:200]
+                    sent += message.status == MessageStatus.SENT
+                # queued or sending: in another worker's hands; the run stays queued.
     finally:
         connection.close()
-        with transaction.atomic():
-            StepRun.objects.bulk_update(runs, ["outcome", "reason", "marketing_send"])
+        _save_outcomes([r for r in runs if r.outcome != "queued"])
     return sent
 
 
+def _save_outcomes(runs: list[StepRun]) -> None:
+    """One UPDATE per distinct (outcome, reason, marketing_send)."""
+    groups: dict[tuple, list[int]] = {}
+    for run in runs:
+        groups.setdefault((run.outcome, run.reason, run.marketing_send), []).append(run.pk)
+    with transaction.atomic():
+        for (outcome, reason, marketing_send), ids in groups.items():
+            StepRun.objects.filter(pk__in=ids).update(
+                outcome=outcome, reason=reason, marketing_send=marketing_send
+            )
+
+
 def deliver_stale(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Finish sends left ``queued`` by a worker that died after its batch committed."""
+    """Finish sends left ``queued`` by a worker that died after its batch committed (its
+    runs older than ``STALE_SEND_SECONDS``), skipping those whose message another worker
+    is still delivering."""
     now = now or clock.now()
+    in_flight = Message.objects.filter(
+        key=OuterRef("key"),
+        status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+        created_at__gte=timezone.now() - stale_after(),  # the clock send_emails uses
+    )
     runs = list(
         StepRun.objects.filter(
             outcome="queued", ran_at__lte=now - dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
-        ).order_by("id")[:limit]
+        )
+        .filter(~Exists(in_flight))
+        .order_by("id")[:limit]
     )
     contacts = Contact.objects.in_bulk({r.contact_id for r in runs})
     return deliver(runs, contacts)

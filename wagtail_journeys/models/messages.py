@@ -12,17 +12,30 @@ from django.utils.translation import gettext_lazy as _
 
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Suppressed")
+    UNCERTAIN = "uncertain", _("Uncertain (the worker stopped while sending it)")
+
+    @classmethod
+    def final(cls) -> set[str]:
+        """States a send with the same key never leaves: it is not sent again."""
+        return {cls.SENT, cls.SUPPRESSED, cls.UNCERTAIN}
 
 
 class Message(models.Model):
     """One email to one contact.
 
+    Its life: ``queued`` (row written) → ``sending`` (its chunk is being handed to the
+    backend) → ``sent`` or ``failed``; ``suppressed`` when the contact may not receive it.
+    A ``sending`` row whose worker died becomes ``uncertain``: it may or may not have
+    left, and it is never sent again.
+
     ``key`` is unique when set: a send with a key that exists returns this row and sends
-    nothing. ``uuid`` names the message in tracking tokens and its Message-ID; ``variant``
-    and ``context`` are what the tracking views need to find a link's target again.
+    nothing (unless it was never handed to the backend: ``failed`` or stale ``queued``).
+    ``uuid`` names the message in tracking tokens and its Message-ID; ``variant`` and
+    ``context`` are what the tracking views need to find a link's target again.
     """
 
     key = models.CharField(_("key"), max_length=200, null=True, blank=True)
