@@ -420,6 +420,7 @@ def create_scenarios(home: Page) -> int:
         title="Inactivity win-back",
         trigger_kind="segment_entered",
         trigger_segment=inactive,
+        trigger_segment_existing=True,
         reentry="per_days",
         reentry_days=180,
         goal_event="purchase",

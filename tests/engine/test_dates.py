@@ -85,6 +85,54 @@ def test_broadcast_enrols_the_segment_once_per_occurrence():
     assert evaluate_scheduled_triggers(now=utc(2026, 6, 8, 9)) == 5
 
 
+def test_segment_entered_enrols_only_contacts_who_join_after_go_live():
+    readers = SegmentFactory(rules=[rule("tags", tags="reader")])
+    scenario = make_scenario(
+        trigger_kind="segment_entered", trigger_segment=readers, reentry="always"
+    )
+    add(scenario, SendEmailStep, email=make_email(title="Welcome, reader"))
+    already = make_contact("already@example.com")
+    already.tags.add("reader")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1)) == 0  # members when it went live
+    joiner = make_contact("joiner@example.com")
+    joiner.tags.add("reader")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 1)) == 1
+    # Still in the segment a minute later (and enrolment over): being a member is not entering.
+    advance_due(now=utc(2026, 6, 1, 0, 1))
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 2)) == 0
+    assert [m.to for m in mail.outbox] == [[joiner.email]]
+    # Leaving and joining again is a new entry (re-entry "always").
+    joiner.tags.remove("reader")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 3)) == 0
+    joiner.tags.add("reader")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 4)) == 1
+    assert list(Enrollment.objects.values_list("contact__email", flat=True).distinct()) == [
+        joiner.email
+    ]
+
+
+def test_segment_entered_can_take_current_members_and_restarts_on_a_new_segment():
+    readers = SegmentFactory(rules=[rule("tags", tags="reader")])
+    horror = SegmentFactory(rules=[rule("tags", tags="horror")])
+    scenario = make_scenario(
+        trigger_kind="segment_entered", trigger_segment=readers, trigger_segment_existing=True
+    )
+    add(scenario, SendEmailStep, email=make_email(title="Welcome, reader"))
+    both = make_contact("both@example.com")
+    both.tags.add("reader", "horror")
+    make_contact("reader@example.com").tags.add("reader")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1)) == 2
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 1)) == 0
+    scenario.trigger_segment, scenario.trigger_segment_existing = horror, False
+    scenario.save_revision().publish()
+    make_contact("fan@example.com").tags.add("horror")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 2)) == 0  # new baseline
+    late = make_contact("late@example.com")
+    late.tags.add("horror")
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 0, 3)) == 1
+    assert Enrollment.objects.filter(contact=late).exists()
+
+
 def test_not_opened_within_days_enrols_only_those_who_did_not_open():
     newsletter = make_email(title="Newsletter")
     scenario = make_scenario(

@@ -2,7 +2,13 @@
 
 from .contacts import Contact, ContactTag, EmailStatus, Visitor
 from .emails import BrandSettings, EmailIndexPage, EmailPage
-from .enrollments import Enrollment, EnrollmentStatus, ScenarioPlan, StepRun
+from .enrollments import (
+    Enrollment,
+    EnrollmentStatus,
+    ScenarioPlan,
+    SegmentTriggerMember,
+    StepRun,
+)
 from .events import Event, EventCursor, EventSource
 from .messages import Message, MessageStatus
 from .scenarios import ScenarioIndexPage, ScenarioPage
@@ -42,6 +48,7 @@ __all__ = [
     "ScenarioPage",
     "ScenarioPlan",
     "Segment",
+    "SegmentTriggerMember",
     "SendEmailStep",
     "SendSMSStep",
     "SplitStep",

@@ -115,3 +115,27 @@ class ScenarioPlan(models.Model):
 
     def __str__(self) -> str:
         return f"plan {self.pk} of scenario {self.scenario_id}"
+
+
+class SegmentTriggerMember(models.Model):
+    """Who was in a segment-entered scenario's segment at its last check: the next check
+    enrols only contacts missing here (they entered) and forgets those who left."""
+
+    scenario = models.ForeignKey(
+        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="+"
+    )
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("segment trigger member")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario", "contact"], name="journeys_segment_trigger_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in the segment of {self.scenario_id}"

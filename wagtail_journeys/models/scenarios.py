@@ -131,6 +131,14 @@ class ScenarioPage(PrivatePage):
         related_name="+",
         verbose_name=_("segment (entered, or broadcast audience)"),
     )
+    trigger_segment_existing = models.BooleanField(
+        _("also enrol the segment's current members"),
+        default=False,
+        help_text=_(
+            "When the scenario goes live (or its segment changes), contacts already in the "
+            "segment enter too. Otherwise only those who join it afterwards do."
+        ),
+    )
     trigger_time = models.TimeField(
         _("local time"),
         null=True,
@@ -203,7 +211,9 @@ class ScenarioPage(PrivatePage):
                 PageChooserPanel("trigger_page"),
                 FieldRowPanel([FieldPanel("trigger_page_type"), FieldPanel("trigger_page_tag")]),
                 FieldRowPanel([FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")]),
-                FieldPanel("trigger_segment"),
+                FieldRowPanel(
+                    [FieldPanel("trigger_segment"), FieldPanel("trigger_segment_existing")]
+                ),
                 FieldPanel("trigger_time"),
                 FieldRowPanel([FieldPanel("broadcast_at"), FieldPanel("broadcast_every")]),
                 PageChooserPanel("engagement_email", "wagtail_journeys.EmailPage"),

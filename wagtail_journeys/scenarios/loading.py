@@ -129,6 +129,7 @@ def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
         "min_views": scenario.trigger_min_views,
         "view_days": scenario.trigger_view_days,
         "segment_id": scenario.trigger_segment_id,
+        "segment_existing": scenario.trigger_segment_existing,
         "time": _hhmm(scenario.trigger_time),
         "broadcast_at": _iso(scenario.broadcast_at),
         "every": scenario.broadcast_every,
