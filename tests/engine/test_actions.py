@@ -1,20 +1,27 @@
-"""Actions and exits on a real database: update contact, start scenario, audience exit,
-hard end, page-view counts, transactional priority."""
+"""Actions and exits on a real database: update contact, start scenario, notify (a real
+webhook receiver on loopback), audience exit, hard end, page-view counts, transactional
+priority."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
 
 from tests.emails.factories import make_contact, make_email
 from tests.engine.test_engine import T0, fire
+from tests.processes import free_port
 from tests.scenarios.factories import add, make_scenario
 from tests.segments.factories import SegmentFactory, rule
 from wagtail_journeys.engine.advance import advance_due
+from wagtail_journeys.engine.outbox import sign_webhook
 from wagtail_journeys.models import (
     Enrollment,
+    NotifyStep,
     SendEmailStep,
     StartScenarioStep,
     StepRun,
@@ -49,6 +56,71 @@ def test_update_contact_tags_attributes_and_a_unique_promo_code():
     assert ada.attributes["tier"] == "gold"
     assert ada.attributes["promo_code"].startswith("WELCOME-")
     assert ada.attributes["promo_code"] != bob.attributes["promo_code"]
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback: records each POST; answers ``status`` (200)."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        status = 200
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(Handler.status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received, Handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_notify_emails_the_team_and_posts_a_signed_webhook(receiver):
+    url, received, _ = receiver
+    scenario = make_scenario()
+    add(
+        scenario,
+        NotifyStep,
+        notify_email="sales@example.com",
+        webhook_url=url,
+        message="Big spender <b>alert</b>",
+    )
+    ada = make_contact("ada@example.com")
+    fire("purchase", ada)
+    advance_due(now=T0)
+    (team,) = mail.outbox
+    assert team.to == ["sales@example.com"] and "ada@example.com" in team.body
+    ((headers, body),) = received
+    assert headers["X-Journeys-Signature"] == sign_webhook(body)
+    payload = json.loads(body)
+    assert payload["contact"] == {"id": ada.pk, "email": "ada@example.com"}
+    assert payload["message"] == "Big spender <b>alert</b>"
+    assert headers["X-Journeys-Key"] == payload["key"]
+    run = StepRun.objects.get(kind="notify")
+    assert (run.outcome, run.key) == ("done", payload["key"])
+
+
+def test_a_failing_webhook_is_logged_and_the_contact_moves_on(receiver):
+    url, received, handler = receiver
+    handler.status = 500
+    scenario = make_scenario()
+    add(scenario, NotifyStep, webhook_url=url, message="hello")
+    add(scenario, UpdateContactStep, add_tags="after-notify")
+    ada = make_contact()
+    fire("purchase", ada)
+    advance_due(now=T0)
+    assert len(received) == 1
+    run = StepRun.objects.get(kind="notify")
+    assert run.outcome == "failed" and "500" in run.reason
+    assert list(ada.tags.names()) == ["after-notify"]
+    assert Enrollment.objects.get().status == "completed"
 
 
 def test_start_scenario_enrols_in_the_other_one_and_the_loop_guard_stops_cycles(settings):

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import secrets
-import urllib.request
 import zoneinfo
 from collections import defaultdict
 from typing import Any
-
-from django.conf import settings
-from django.core.mail import send_mail
 
 from .. import conf
 from ..models import StepRun
 from ..scenarios.plan import Step, _thaw
 from . import timing
-
-
-def sign_webhook(body: bytes) -> str:
-    """``sha256=<hex>`` HMAC of a webhook body with a key derived from ``SECRET_KEY``."""
-    key = hashlib.sha256(f"journeys-webhook:{settings.SECRET_KEY}".encode()).digest()
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 class DatabaseEnv:
@@ -113,33 +100,9 @@ class DatabaseEnv:
         return send_sms(contact, step.config["text"], key=key)
 
     def notify(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:
-        c = step.config
-        text = f"{c['message']}\n\nContact: {contact.email} (scenario {enrollment.scenario_id})"
-        if c["email"]:
-            send_mail(f"[journeys] {step.summary}", text, None, [c["email"]])
-        if c["url"]:
-            if not c["url"].startswith(("https://", "http://")):
-                raise ValueError("webhook URLs must be http(s)")
-            body = json.dumps(
-                {
-                    "key": key,
-                    "contact": {"id": contact.id, "email": contact.email},
-                    "scenario_id": enrollment.scenario_id,
-                    "step_id": step.id,
-                    "message": c["message"],
-                }
-            ).encode()
-            request = urllib.request.Request(  # noqa: S310 (http(s) only, checked above)
-                c["url"],
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Journeys-Signature": sign_webhook(body),
-                },
-            )
-            with urllib.request.urlopen(request, timeout=5):  # noqa: S310
-                pass
+        """Nothing here: the notification goes out after the batch commits (``log``
+        records it ``queued``; see ``engine.outbox.notify``), so a slow or failing
+        webhook never holds or rolls back the batch."""
 
     def update_contact(self, step: Step, contact: Any, key: str) -> None:
         c = step.config
@@ -177,7 +140,10 @@ class DatabaseEnv:
         marketing_send: bool = False,
     ) -> None:
         key = ""
-        if outcome == "sent" and step is not None and step.kind == "send_email":
+        if step is not None and (
+            (outcome == "sent" and step.kind == "send_email")
+            or (outcome == "done" and step.kind == "notify")
+        ):
             outcome, key = "queued", f"enr:{enrollment.id}:{step.id}:{enrollment.iteration}"
         self.runs.append(
             StepRun(

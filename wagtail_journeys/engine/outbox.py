@@ -1,4 +1,4 @@
-"""Delivering the sends a batch queued, after its transaction committed.
+"""Delivering the sends and notifications a batch queued, after its transaction committed.
 
 Exactly once: the enrolment moves on and the ``queued`` StepRun (with the send's unique
 key) commit together; delivery then goes through ``send_emails(keys=…)``, one call per
@@ -12,8 +12,13 @@ Message, or whose Message was never handed to the backend, is sent now.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
+import urllib.request
 
-from django.core.mail import get_connection
+from django.conf import settings
+from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -22,6 +27,8 @@ from .. import conf
 from ..delivery import stale_after
 from ..models import Contact, Message, MessageStatus, StepRun
 from . import clock
+
+WEBHOOK_TIMEOUT = 5  # seconds
 
 #: Message status -> (StepRun outcome, still counts as a marketing send).
 OUTCOMES = {
@@ -33,22 +40,34 @@ OUTCOMES = {
 
 
 def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
-    """Send the queued runs, one ``send_emails`` per email on one mail connection; mark
-    each run by its message's fate. Returns the number of emails handed to the backend."""
-    from wagtail.models import Page
-
-    from ..delivery import send_emails
+    """Carry out the queued runs of a committed batch: notifications, then emails.
+    Returns the number of emails handed to the backend."""
     from ..scenarios.loading import current_plan
 
     if not runs:
         return 0
-    plans, pages = {}, {}
+    plans = {sid: current_plan(sid) for sid in {r.scenario_id for r in runs}}
+    steps = {
+        r.pk: plans[r.scenario_id].steps.get(r.step_id) if plans[r.scenario_id] else None
+        for r in runs
+    }
+    notify([r for r in runs if r.kind == "notify"], contacts, steps)
+    return send([r for r in runs if r.kind != "notify"], contacts, steps)
+
+
+def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> int:
+    """Send the queued email runs, one ``send_emails`` per email on one mail connection;
+    mark each run by its message's fate. Returns the number handed to the backend."""
+    from wagtail.models import Page
+
+    from ..delivery import send_emails
+
+    if not runs:
+        return 0
+    pages = {}
     groups: dict[tuple[int, bool], list[StepRun]] = {}
     for run in runs:
-        if run.scenario_id not in plans:
-            plans[run.scenario_id] = current_plan(run.scenario_id)
-        plan = plans[run.scenario_id]
-        step = plan.steps.get(run.step_id) if plan else None
+        step = steps[run.pk]
         email_id = step.config["email_id"] if step else None
         if email_id and email_id not in pages:
             pages[email_id] = Page.objects.filter(pk=email_id, live=True).specific().first()
@@ -81,6 +100,64 @@ def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
         connection.close()
         _save_outcomes([r for r in runs if r.outcome != "queued"])
     return sent
+
+
+def sign_webhook(body: bytes) -> str:
+    """``sha256=<hex>`` HMAC of a webhook body with a key derived from ``SECRET_KEY``."""
+    key = hashlib.sha256(f"journeys-webhook:{settings.SECRET_KEY}".encode()).digest()
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def notify(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> None:
+    """Email the team and/or POST the signed webhook of each queued Notify run; the run
+    becomes ``done``, or ``failed`` with the reason. At least once: a worker killed after
+    the POST and before marking it posts again, with the same ``key`` to deduplicate."""
+    try:
+        for run in runs:
+            step, contact = steps[run.pk], contacts.get(run.contact_id)
+            if step is None or contact is None:
+                run.outcome, run.reason = "skipped", "the step or the contact is gone"
+                continue
+            try:
+                _notify(run, step, contact)
+            except Exception as exc:  # noqa: BLE001 (a receiver's failure is logged on the run)
+                run.outcome, run.reason = "failed", f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                run.outcome, run.reason = "done", ""
+    finally:
+        _save_outcomes([r for r in runs if r.outcome != "queued"])
+
+
+def _notify(run: StepRun, step, contact: Contact) -> None:
+    c = step.config
+    if c["email"]:
+        text = f"{c['message']}\n\nContact: {contact.email} (scenario {run.scenario_id})"
+        send_mail(f"[journeys] {step.summary}", text, None, [c["email"]])
+    if not c["url"]:
+        return
+    if not c["url"].startswith(("https://", "http://")):
+        raise ValueError("webhook URLs must be http(s)")
+    body = json.dumps(
+        {
+            "key": run.key,
+            "contact": {"id": contact.id, "email": contact.email},
+            "scenario_id": run.scenario_id,
+            "step_id": step.id,
+            "message": c["message"],
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (http(s) only, checked above)
+        c["url"],
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Journeys-Key": run.key,
+            "X-Journeys-Signature": sign_webhook(body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT):  # noqa: S310
+        pass
 
 
 def _save_outcomes(runs: list[StepRun]) -> None:
