@@ -32,6 +32,8 @@ def test_defaults_without_any_setting():
         ({"IGNORE_USER_AGENTS": "(unclosed"}, "IGNORE_USER_AGENTS"),
         ({"VISITOR_COOKIE_NAME": "bad name;"}, "VISITOR_COOKIE_NAME"),
         ({"MAX_BODY_BYTE": 10}, "unknown option 'MAX_BODY_BYTE'"),
+        ({"STEP_RUN_RETENTION_DAYS": 0}, "STEP_RUN_RETENTION_DAYS must be None or a positive"),
+        ({"STEP_RUN_RETENTION_DAYS": 3}, "at least FREQUENCY_CAP's days"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

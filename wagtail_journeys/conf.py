@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "SMS_BACKEND": "wagtail_journeys.sms.ConsoleSMSBackend",
     "PRIORITY_CLUSTER": "journeys-priority",
     "STALE_SEND_SECONDS": 60,
+    "STEP_RUN_RETENTION_DAYS": 180,
     # Emails
     "EMAIL_BASE_URL": "",
     "EMAIL_UNSUBSCRIBE_MAILTO": "",
@@ -142,7 +143,24 @@ def _scenario_problems(value) -> list[str]:
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             problems.append(f"{key} must be a positive integer, not {v!r}")
+    retention = value("STEP_RUN_RETENTION_DAYS")
+    if retention is not None and (
+        not isinstance(retention, int) or isinstance(retention, bool) or retention <= 0
+    ):
+        problems.append(
+            f"STEP_RUN_RETENTION_DAYS must be None or a positive integer, not {retention!r}"
+        )
     cap = value("FREQUENCY_CAP")
+    if (
+        isinstance(retention, int)
+        and isinstance(cap, dict)
+        and isinstance(cap.get("days"), int)
+        and retention < cap["days"]
+    ):
+        problems.append(
+            "STEP_RUN_RETENTION_DAYS must be at least FREQUENCY_CAP's days: the cap counts "
+            "the sends those step runs record"
+        )
     if cap is not None and not (
         isinstance(cap, dict)
         and set(cap) == {"emails", "days"}

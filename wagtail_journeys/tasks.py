@@ -18,6 +18,7 @@ SCHEDULES = {
     "journeys: process events": ("wagtail_journeys.tasks.process_events", 1),
     "journeys: run scenarios": ("wagtail_journeys.tasks.run_scenarios", 1),
     "journeys: scheduled triggers": ("wagtail_journeys.tasks.evaluate_scheduled_triggers", 1),
+    "journeys: purge step runs": ("wagtail_journeys.tasks.purge_step_runs", 60 * 24),
     "journeys: transactional sends": (
         "wagtail_journeys.tasks.run_transactional",
         1,
@@ -99,3 +100,10 @@ def evaluate_scheduled_triggers() -> int:
     from .engine.dates import evaluate_scheduled_triggers as evaluate
 
     return evaluate()
+
+
+def purge_step_runs() -> int:
+    """Delete step runs older than ``STEP_RUN_RETENTION_DAYS`` (daily)."""
+    from .engine.retention import purge_step_runs as purge
+
+    return purge()

@@ -242,3 +242,51 @@ def test_journeys_tick_runs_one_full_pass_from_the_event_log():
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
     call_command("journeys_tick", stdout=io.StringIO())
     assert len(mail.outbox) == 1
+
+
+def test_fan_out_keeps_at_most_fanout_advance_tasks_waiting(settings):
+    """Each pump round offers the backlog to other workers; several pumps, each second,
+    must not pile up tasks nobody can take yet."""
+    from django_q.brokers import get_broker
+
+    from wagtail_journeys.engine.tick import fan_out
+
+    settings.WAGTAIL_JOURNEYS = {"ADVANCE_BATCH_SIZE": 2}
+    scenario = make_scenario()
+    step = add(scenario, WaitStep, amount=1, unit="days")
+    contacts = [make_contact() for _ in range(10)]
+    broker = get_broker()
+    broker.purge_queue()
+    assert fan_out(3) == 0  # nothing due
+    Enrollment.objects.bulk_create(
+        [Enrollment(contact=c, scenario=scenario, step_id=step.pk, due_at=T0) for c in contacts]
+    )
+    assert fan_out(3) == 3
+    assert fan_out(3) == 0 and broker.queue_size() == 3  # a second pump adds nothing
+    broker.purge_queue()
+    assert fan_out(5) == 4  # the backlog counts at most 4 batches ahead
+
+
+def test_old_step_runs_are_purged_but_queued_sends_are_kept(settings):
+    from wagtail_journeys.engine.retention import purge_step_runs
+
+    settings.WAGTAIL_JOURNEYS = {"STEP_RUN_RETENTION_DAYS": 30, "FREQUENCY_CAP": None}
+    scenario = make_scenario()
+    enrollment = Enrollment.objects.create(contact=make_contact(), scenario=scenario)
+
+    def run(days_ago, outcome):
+        return StepRun.objects.create(
+            enrollment=enrollment,
+            contact_id=enrollment.contact_id,
+            scenario_id=scenario.pk,
+            kind="wait",
+            outcome=outcome,
+            ran_at=T0 - dt.timedelta(days=days_ago),
+        )
+
+    old = [run(40, "done") for _ in range(5)]
+    stuck, recent = run(40, "queued"), run(10, "done")
+    assert purge_step_runs(now=T0, chunk=2) == len(old)
+    assert set(StepRun.objects.values_list("pk", flat=True)) == {stuck.pk, recent.pk}
+    settings.WAGTAIL_JOURNEYS = {"STEP_RUN_RETENTION_DAYS": None}
+    assert purge_step_runs(now=T0 + dt.timedelta(days=365)) == 0

@@ -34,11 +34,23 @@ def _backlog(now: dt.datetime) -> int:
     )
 
 
-def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = False) -> int:
-    """Run triggers and advancing for ``seconds`` (every ``interval``); hand surplus
-    batches to other workers through ``async_task`` (at most ``fanout`` per round)."""
+def fan_out(fanout: int) -> int:
+    """Enqueue ``advance_enrollments`` tasks for the backlog beyond this worker's own
+    batches, keeping at most ``fanout`` tasks waiting in the queue: several pumps, each
+    round, never pile up tasks the workers cannot take yet. Returns tasks enqueued."""
+    from django_q.brokers import get_broker
     from django_q.tasks import async_task
 
+    room = fanout - get_broker().queue_size()
+    wanted = min(room, _backlog(clock.now())) if room > 0 else 0
+    for _ in range(wanted):
+        async_task("wagtail_journeys.tasks.advance_enrollments", 5)
+    return wanted
+
+
+def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = False) -> int:
+    """Run triggers and advancing for ``seconds`` (every ``interval``); hand surplus
+    batches to other workers through ``async_task`` (see ``fan_out``)."""
     deadline = time.monotonic() + seconds
     done = 0
     while True:
@@ -46,8 +58,7 @@ def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = F
             process_triggers()
         done += advance_due(priority=priority, max_batches=2)
         if fanout:
-            for _ in range(min(fanout, _backlog(clock.now()))):
-                async_task("wagtail_journeys.tasks.advance_enrollments", 5)
+            fan_out(fanout)
         if time.monotonic() + interval >= deadline:
             return done
         time.sleep(interval)
