@@ -145,3 +145,25 @@ def test_publishing_a_new_step_with_a_draft_email_is_refused():
     assert refuse_invalid_publish(request, step).status_code == 302
     fine = add(scenario, WaitStep, publish=False, live=False)
     assert refuse_invalid_publish(_request(), fine) is None
+
+
+@pytest.mark.parametrize(
+    "kind, field, message",
+    [
+        ("event", "trigger_event", "Name the event"),
+        ("segment_entered", "trigger_segment", "Choose the segment"),
+        ("birthday", "trigger_time", "Choose the local time"),
+        ("broadcast", "broadcast_at", "Choose when the broadcast goes out"),
+        ("email_engagement", "engagement_email", "Choose the email to watch"),
+    ],
+)
+def test_a_trigger_missing_what_it_needs_is_a_form_error_on_that_field(kind, field, message):
+    from django.core.exceptions import ValidationError
+
+    scenario = make_scenario()
+    scenario.trigger_kind, scenario.trigger_event = kind, ""
+    with pytest.raises(ValidationError) as error:
+        scenario.full_clean()
+    assert message in str(error.value.message_dict[field])
+    scenario.trigger_kind = "manual"
+    scenario.full_clean()  # nothing else to fill in

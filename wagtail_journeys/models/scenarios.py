@@ -283,10 +283,24 @@ class ScenarioPage(PrivatePage):
 
         return f"{self.draft_title or self.title} ({summarize_trigger(self)})"
 
+    #: trigger kind -> (field it needs, the editor's message when it is empty)
+    TRIGGER_NEEDS = {
+        TriggerKind.EVENT: ("trigger_event", _("Name the event that starts the scenario.")),
+        TriggerKind.SEGMENT_ENTERED: ("trigger_segment", _("Choose the segment to watch.")),
+        TriggerKind.BIRTHDAY: ("trigger_time", _("Choose the local time to start at.")),
+        TriggerKind.ANNIVERSARY: ("trigger_time", _("Choose the local time to start at.")),
+        TriggerKind.BROADCAST: ("broadcast_at", _("Choose when the broadcast goes out.")),
+        TriggerKind.EMAIL_ENGAGEMENT: ("engagement_email", _("Choose the email to watch.")),
+    }
+
     def clean(self) -> None:
         super().clean()
-        if self.trigger_kind == TriggerKind.EVENT and not self.trigger_event:
-            raise ValidationError({"trigger_event": _("Name the event that starts the scenario.")})
+        errors = {}
+        needed = self.TRIGGER_NEEDS.get(self.trigger_kind)
+        if needed and getattr(self, self._meta.get_field(needed[0]).attname) in (None, ""):
+            errors[needed[0]] = needed[1]
         for field in ("trigger_filters", "goal_filters"):
             if not isinstance(getattr(self, field), dict):
-                raise ValidationError({field: _("Filters must be a JSON object.")})
+                errors[field] = _("Filters must be a JSON object.")
+        if errors:
+            raise ValidationError(errors)
