@@ -279,3 +279,30 @@ def test_listing_links_each_contact_to_its_page(admin_client):
     contact = ContactFactory()
     html = admin_client.get(url("index")).content.decode()
     assert url("inspect", contact.pk) in html
+
+
+def test_inspect_shows_the_contacts_scenarios_and_why_a_step_was_skipped(admin_client):
+    from tests.scenarios.factories import add, make_scenario, site_root
+    from wagtail_journeys.engine.advance import advance_due
+    from wagtail_journeys.engine.enroll import enroll
+    from wagtail_journeys.models import UpdateContactStep, WaitStep
+
+    site_root()
+    scenario = make_scenario(title="Welcome <series>")
+    add(scenario, UpdateContactStep, title="Tag as new", add_tags="new")
+    add(scenario, WaitStep, title="Three days", amount=3, unit="days")
+    contact = ContactFactory(email="reader@example.com")
+    now = timezone.now()
+    enroll(scenario.pk, [contact.pk], now=now)
+    advance_due(now=now)
+    html = admin_client.get(url("inspect", contact.pk)).content.decode()
+    section = html[html.index("journeys-scenarios") : html.index("journeys-timeline")]
+    assert "Welcome &lt;series&gt;" in section and "<series>" not in section
+    assert "Active" in section and "Three days" in section and "due " in section
+    runs = section[section.index("journeys-step-runs") :]
+    assert "Tag as new" in runs and "<code>done</code>" in runs
+    other = ContactFactory()
+    assert (
+        "has not entered any scenario"
+        in admin_client.get(url("inspect", other.pk)).content.decode()
+    )

@@ -27,10 +27,11 @@ from wagtail.admin.widgets import BooleanRadioSelect
 
 from ..contacts import normalize_email
 from ..exceptions import InvalidInput, InvalidRule
-from ..models import Contact, EmailStatus, Segment
+from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 
 TIMELINE_PAGE_SIZE = 25
+JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
 TAG_FILTER_CHOICES = 30
 
 
@@ -134,7 +135,8 @@ class ContactForm(WagtailAdminModelForm):
 
 
 class ContactInspectView(generic.InspectView):
-    """A contact's fields, interests and consent, then its event timeline (newest first)."""
+    """A contact's fields, interests and consent, their scenarios (enrolments and the
+    latest step runs with their reasons), then its event timeline (newest first)."""
 
     template_name = "wagtail_journeys/contacts/inspect.html"
 
@@ -161,8 +163,29 @@ class ContactInspectView(generic.InspectView):
         ]
         return page
 
+    def get_journeys(self) -> tuple[list, list]:
+        """The contact's latest enrolments and step runs, with the titles of their
+        scenarios and steps (one query for all titles): why they got, or did not get,
+        an email."""
+        from wagtail.models import Page
+
+        enrollments = list(self.object.enrollments.order_by("-started_at", "-id")[:JOURNEYS_ROWS])
+        runs = list(
+            StepRun.objects.filter(contact_id=self.object.pk).order_by("-ran_at", "-id")[
+                :JOURNEYS_ROWS
+            ]
+        )
+        ids = {e.scenario_id for e in enrollments} | {e.step_id for e in enrollments}
+        ids |= {r.scenario_id for r in runs} | {r.step_id for r in runs}
+        titles = dict(Page.objects.filter(pk__in=ids - {None}).values_list("pk", "title"))
+        for row in [*enrollments, *runs]:
+            row.scenario_title = titles.get(row.scenario_id, _("(deleted)"))
+            row.step_title = titles.get(row.step_id, "-") if row.step_id else "-"
+        return enrollments, runs
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["enrollments"], context["step_runs"] = self.get_journeys()
         timeline = self.get_timeline()
         context["timeline"] = timeline
         context["elided_page_range"] = timeline.paginator.get_elided_page_range(timeline.number)
