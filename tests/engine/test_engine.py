@@ -290,3 +290,25 @@ def test_old_step_runs_are_purged_but_queued_sends_are_kept(settings):
     assert set(StepRun.objects.values_list("pk", flat=True)) == {stuck.pk, recent.pk}
     settings.WAGTAIL_JOURNEYS = {"STEP_RUN_RETENTION_DAYS": None}
     assert purge_step_runs(now=T0 + dt.timedelta(days=365)) == 0
+
+
+def test_a_mail_server_that_is_down_delays_the_send_but_loses_nothing(settings):
+    from tests.processes import free_port
+    from wagtail_journeys.engine.outbox import deliver_stale
+
+    scenario = make_scenario()
+    add(scenario, SendEmailStep, email=make_email(title="Receipt", subject="Thanks"))
+    ada = make_contact("ada@example.com")
+    fire("purchase", ada)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    with pytest.raises(OSError):
+        advance_due(now=T0)
+    assert Enrollment.objects.get().status == "completed"  # the step itself was taken
+    assert StepRun.objects.get(kind="send_email").outcome == "queued"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WAGTAIL_JOURNEYS = {**settings.WAGTAIL_JOURNEYS, "STALE_SEND_SECONDS": 0}
+    assert deliver_stale() == 1
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    assert StepRun.objects.get(kind="send_email").outcome == "sent"
+    assert deliver_stale() == 0 and len(mail.outbox) == 1

@@ -20,7 +20,8 @@ import urllib.request
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Left
 from django.utils import timezone
 
 from .. import conf
@@ -89,17 +90,49 @@ def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> int:
                 enrollment_ids=[r.enrollment_id for r in group],
                 step_ids=[r.step_id for r in group],
             )
-            for run, message in zip(group, messages, strict=True):
-                if message.status in OUTCOMES:
-                    run.outcome, keep = OUTCOMES[message.status]
-                    run.marketing_send = run.marketing_send and keep
-                    run.reason = "" if run.outcome == "sent" else message.error[:200]
-                    sent += message.status == MessageStatus.SENT
-                # queued or sending: in another worker's hands; the run stays queued.
+            sent += sum(m.status == MessageStatus.SENT for m in messages)
+            settle([r.pk for r in group])
     finally:
+        # A connection that fails raises out of send_emails: that email's runs and the
+        # rest stay queued, and the next pass tries their (failed) messages again.
         connection.close()
         _save_outcomes([r for r in runs if r.outcome != "queued"])
     return sent
+
+
+def settle(run_ids: list[int]) -> int:
+    """Give each queued email run its message's fate, read in the same UPDATE: two
+    workers settling the same run (one took over a message the other was still sending)
+    end on the message's final status whatever their order. Runs whose message is still
+    ``queued`` or ``sending`` are left queued. Returns the runs settled."""
+    if not run_ids:
+        return 0
+    message = Message.objects.filter(key=OuterRef("key"))
+
+    def having(*statuses: str) -> Exists:
+        return Exists(message.filter(status__in=statuses))
+
+    return (
+        StepRun.objects.filter(pk__in=run_ids)
+        .filter(having(*OUTCOMES))
+        .update(
+            outcome=Case(
+                *[When(having(status), then=Value(o)) for status, (o, _) in OUTCOMES.items()]
+            ),
+            reason=Case(
+                When(having(MessageStatus.SENT), then=Value("")),
+                default=Left(Subquery(message.values("error")[:1]), 200),
+            ),
+            marketing_send=Case(
+                *[
+                    When(having(status), then=Value(False))
+                    for status, (_, counts) in OUTCOMES.items()
+                    if not counts
+                ],
+                default=F("marketing_send"),
+            ),
+        )
+    )
 
 
 def sign_webhook(body: bytes) -> str:
