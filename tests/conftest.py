@@ -35,12 +35,20 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """No compiled email or cached count survives from an earlier test: SQLite reuses ids
-    after a rollback, and compiled emails are cached by revision id."""
+    after a rollback, and compiled emails are cached by revision id (in Django's cache and
+    in the renderer's in-process LRU)."""
     from django.core.cache import cache
 
-    cache.clear()
+    from wagtail_journeys.emails import render
+
+    def clear():
+        cache.clear()
+        with render._lock:
+            render._lru.clear()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture
