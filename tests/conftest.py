@@ -59,26 +59,48 @@ def require_redis():
         pytest.skip("Redis is not reachable")
 
 
-@pytest.fixture
-def bookshop(db):
-    """The demo bookshop's pages (no contacts): home, books, newsletter and white paper."""
+def journeys_demo(**options):
+    """Run ``manage.py journeys_demo`` quietly; return the bookshop's home page."""
     from django.core.management import call_command
 
     from example_site.shop.models import HomePage
 
-    call_command("journeys_demo", contacts=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with open(os.devnull, "w") as devnull:
+        call_command("journeys_demo", stdout=devnull, **options)
     return HomePage.objects.get()
+
+
+@pytest.fixture
+def bookshop(db):
+    """The whole demo bookshop but its contacts: pages, seed emails, segments, scenarios.
+    The costliest fixture: for tests of the demo itself and its screenshots."""
+    return journeys_demo(contacts=0)
+
+
+@pytest.fixture
+def bookshop_emails(db):
+    """The demo bookshop without its scenarios or contacts: pages, the seed emails and the
+    segments they refer to (about a third of the cost of ``bookshop``)."""
+    return journeys_demo(contacts=0, no_scenarios=True)
+
+
+@pytest.fixture
+def email_site(db):
+    """Only the bookshop's home page, as the default site, and its emails folder: where
+    ``tests.emails.factories.make_email`` puts the emails a test makes (a small fraction
+    of the cost of ``bookshop``)."""
+    from tests.emails.factories import email_index
+
+    home = journeys_demo(home_only=True)
+    email_index()
+    home.refresh_from_db()  # its number of children changed
+    return home
 
 
 @pytest.fixture
 def bookshop_pages(db):
     """Only the bookshop's page tree (home, books, forms): enough for tracking tests."""
-    from django.core.management import call_command
-
-    from example_site.shop.models import HomePage
-
-    call_command("journeys_demo", pages_only=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    return HomePage.objects.get()
+    return journeys_demo(pages_only=True)
 
 
 @pytest.fixture
