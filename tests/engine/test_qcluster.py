@@ -2,7 +2,9 @@
 outbox after the wait, nothing for excluded contacts, and a goal that exits mid-wait.
 
 The cluster's engine clock runs 3,600× fast (``JOURNEYS_WORKER_CLOCK_SPEED``), so the
-one-day wait passes in about 24 seconds without the test sleeping through a day."""
+one-day wait passes in about 24 seconds without the test sleeping through a day. The due
+schedules are turned into tasks by the test, as the cluster's sentinel would 30 seconds
+after it starts, so the cluster starts working at once."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.scheduler import scheduler
 
 from tests.emails.factories import make_contact, make_email
 from tests.engine.test_concurrency import recipients
@@ -47,6 +52,10 @@ def test_event_in_email_out_after_the_wait(client, server_token, tmp_path):
     add(scenario, SendEmailStep, email=make_email(title="Welcome", subject="Welcome aboard"))
     make_contact("excluded@example.com").tags.add("already-bought")
     ensure_schedules()
+    # What the cluster's sentinel does 30 s after it starts, done now: the due schedules
+    # (the scenario pump among them) become tasks in the queue the cluster reads.
+    scheduler()
+    assert Schedule.objects.get(name="journeys: run scenarios").next_run > timezone.now()
 
     cluster = subprocess.Popen(
         [sys.executable, str(ROOT / "example_site" / "manage.py"), "qcluster"],
@@ -83,10 +92,10 @@ def test_event_in_email_out_after_the_wait(client, server_token, tmp_path):
             time.sleep(0.5)
     finally:
         # The outcome is in the database by now; a graceful stop would wait for the
-        # running pump (up to 85 s), so give it a moment and then kill it.
+        # running pump (up to 85 s), so give it a moment (2 s) and then kill it.
         cluster.terminate()
         try:
-            _, err = cluster.communicate(timeout=10)
+            _, err = cluster.communicate(timeout=2)
         except subprocess.TimeoutExpired:
             os.killpg(cluster.pid, signal.SIGKILL)  # the master and its workers
             _, err = cluster.communicate()
