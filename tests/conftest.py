@@ -1,8 +1,10 @@
-"""Shared fixtures: a bookshop page tree, API tokens, and the service markers."""
+"""Shared fixtures (the bookshop's pages, API tokens), the service markers, and the
+selection of the PostgreSQL pass (``--postgres-pass``, see ``tests/run.py``)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,13 +12,40 @@ from django.db import connection
 from tests.services import redis_reachable, services_required
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres-pass",
+        action="store_true",
+        help="only the tests whose outcome may depend on the database: POSTGRES_PASS and "
+        "POSTGRES_MARKERS in tests/run.py (its PostgreSQL pass)",
+    )
+
+
+def in_postgres_pass(item, root: Path) -> bool:
+    """Is the test under a path of ``POSTGRES_PASS``, or marked with a ``POSTGRES_MARKERS``?"""
+    from tests.run import POSTGRES_MARKERS, POSTGRES_PASS
+
+    if any(item.get_closest_marker(name) for name in POSTGRES_MARKERS):
+        return True
+    parts = item.path.relative_to(root).parts
+    return any(parts[: len(p.parts)] == p.parts for p in map(Path, POSTGRES_PASS))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip PostgreSQL-only tests elsewhere; run transactional tests after the others.
+    """Skip PostgreSQL-only tests elsewhere; with ``--postgres-pass``, keep only the tests
+    ``tests/run.py`` runs on PostgreSQL.
 
     Transactional tests (live servers, qcluster processes) must all use serialized
     rollback: one that flushes without it lets ``post_migrate`` recreate content types,
     which the next serialized restore then collides with.
     """
+    if config.getoption("postgres_pass"):
+        kept, dropped = [], []
+        for item in items:
+            (kept if in_postgres_pass(item, config.rootpath) else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     on_postgres = connection.vendor == "postgresql"
     for item in items:
         marker = item.get_closest_marker("django_db")
