@@ -7,10 +7,11 @@ lives, minus the browser tests. That is what SQL, transactions and locks decide:
 engine and scenarios (exactly once, ``SKIP LOCKED``, cursors, enrolments), segments
 (compiled rules, JSON lookups, dates and time zones), events and tracking (inserts,
 idempotency keys), identify, contact upserts, imports, delivery (``Message`` keys and
-unique constraints) and the qcluster runs. Rendering, template, admin-page, settings, docs,
-install and browser tests run on SQLite only: nothing in them reaches past the ORM's
-portable surface. A test that needs PostgreSQL goes under one of these paths or carries
-the ``postgres`` marker.
+unique constraints) and the qcluster runs. The others (email rendering, merge tags, email
+pages in the admin, SMTP, SMS, CORS, settings, docs, install, browsers) run on SQLite
+only: nothing in them depends on more than the ORM's portable surface. A new
+database-sensitive test goes under one of these paths or into the list (one for
+PostgreSQL only carries the ``postgres`` marker).
 
 ``JOURNEYS_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns an unreachable PostgreSQL or
 Redis into a failure instead of a skip. Extra arguments go to pytest, in both passes.
