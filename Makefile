@@ -26,8 +26,9 @@ demo: $(STAMP)
 	$(MANAGE) qcluster & \
 	$(MANAGE) runserver 127.0.0.1:8000
 
-# The whole suite: SQLite always; PostgreSQL and Redis parts when reachable (required
-# when JOURNEYS_REQUIRE_SERVICES=1). See tests/conftest.py.
+# The whole suite on SQLite, then its database-sensitive tests on PostgreSQL (POSTGRES_PASS
+# in tests/run.py). PostgreSQL and Redis parts run when reachable; required when
+# JOURNEYS_REQUIRE_SERVICES=1. See tests/run.py and tests/conftest.py.
 test: $(STAMP)
 	$(PY) -m ruff check wagtail_journeys example_site tests benchmarks
 	$(PY) -m ruff format --check wagtail_journeys example_site tests benchmarks

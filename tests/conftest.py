@@ -1,8 +1,10 @@
-"""Shared fixtures: a bookshop page tree, API tokens, and the service markers."""
+"""Shared fixtures (the bookshop's pages, API tokens), the service markers, and the
+selection of the PostgreSQL pass (``--postgres-pass``, see ``tests/run.py``)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,13 +12,40 @@ from django.db import connection
 from tests.services import redis_reachable, services_required
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres-pass",
+        action="store_true",
+        help="only the tests whose outcome may depend on the database: POSTGRES_PASS and "
+        "POSTGRES_MARKERS in tests/run.py (its PostgreSQL pass)",
+    )
+
+
+def in_postgres_pass(item, root: Path) -> bool:
+    """Is the test under a path of ``POSTGRES_PASS``, or marked with a ``POSTGRES_MARKERS``?"""
+    from tests.run import POSTGRES_MARKERS, POSTGRES_PASS
+
+    if any(item.get_closest_marker(name) for name in POSTGRES_MARKERS):
+        return True
+    parts = item.path.relative_to(root).parts
+    return any(parts[: len(p.parts)] == p.parts for p in map(Path, POSTGRES_PASS))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip PostgreSQL-only tests elsewhere; run transactional tests after the others.
+    """Skip PostgreSQL-only tests elsewhere; with ``--postgres-pass``, keep only the tests
+    ``tests/run.py`` runs on PostgreSQL.
 
     Transactional tests (live servers, qcluster processes) must all use serialized
     rollback: one that flushes without it lets ``post_migrate`` recreate content types,
     which the next serialized restore then collides with.
     """
+    if config.getoption("postgres_pass"):
+        kept, dropped = [], []
+        for item in items:
+            (kept if in_postgres_pass(item, config.rootpath) else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     on_postgres = connection.vendor == "postgresql"
     for item in items:
         marker = item.get_closest_marker("django_db")
@@ -35,12 +64,20 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """No compiled email or cached count survives from an earlier test: SQLite reuses ids
-    after a rollback, and compiled emails are cached by revision id."""
+    after a rollback, and compiled emails are cached by revision id (in Django's cache and
+    in the renderer's in-process LRU)."""
     from django.core.cache import cache
 
-    cache.clear()
+    from wagtail_journeys.emails import render
+
+    def clear():
+        cache.clear()
+        with render._lock:
+            render._lru.clear()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture
@@ -51,26 +88,48 @@ def require_redis():
         pytest.skip("Redis is not reachable")
 
 
-@pytest.fixture
-def bookshop(db):
-    """The demo bookshop's pages (no contacts): home, books, newsletter and white paper."""
+def journeys_demo(**options):
+    """Run ``manage.py journeys_demo`` quietly; return the bookshop's home page."""
     from django.core.management import call_command
 
     from example_site.shop.models import HomePage
 
-    call_command("journeys_demo", contacts=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with open(os.devnull, "w") as devnull:
+        call_command("journeys_demo", stdout=devnull, **options)
     return HomePage.objects.get()
+
+
+@pytest.fixture
+def bookshop(db):
+    """The whole demo bookshop but its contacts: pages, seed emails, segments, scenarios.
+    The costliest fixture: for tests of the demo itself and its screenshots."""
+    return journeys_demo(contacts=0)
+
+
+@pytest.fixture
+def bookshop_emails(db):
+    """The demo bookshop without its scenarios or contacts: pages, the seed emails and the
+    segments they refer to (about a third of the cost of ``bookshop``)."""
+    return journeys_demo(contacts=0, no_scenarios=True)
+
+
+@pytest.fixture
+def email_site(db):
+    """Only the bookshop's home page, as the default site, and its emails folder: where
+    ``tests.emails.factories.make_email`` puts the emails a test makes (a small fraction
+    of the cost of ``bookshop``)."""
+    from tests.emails.factories import email_index
+
+    home = journeys_demo(home_only=True)
+    email_index()
+    home.refresh_from_db()  # its number of children changed
+    return home
 
 
 @pytest.fixture
 def bookshop_pages(db):
     """Only the bookshop's page tree (home, books, forms): enough for tracking tests."""
-    from django.core.management import call_command
-
-    from example_site.shop.models import HomePage
-
-    call_command("journeys_demo", pages_only=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    return HomePage.objects.get()
+    return journeys_demo(pages_only=True)
 
 
 @pytest.fixture

@@ -1,7 +1,20 @@
-"""Run the whole suite: on SQLite always, then on PostgreSQL when it is reachable.
+"""Run the suite: all of it on SQLite, then on PostgreSQL (when reachable) the tests whose
+outcome may depend on the database.
+
+The PostgreSQL pass (``pytest --postgres-pass``, see ``tests/conftest.py``) runs the paths
+in ``POSTGRES_PASS`` below, plus every test marked ``postgres`` or ``redis`` wherever it
+lives, minus the browser tests. That is what SQL, transactions and locks decide: the
+engine and scenarios (exactly once, ``SKIP LOCKED``, cursors, enrolments), segments
+(compiled rules, JSON lookups, dates and time zones), events and tracking (inserts,
+idempotency keys), identify, contact upserts, imports, delivery (``Message`` keys and
+unique constraints) and the qcluster runs. The others (email rendering, merge tags, email
+pages in the admin, SMTP, SMS, CORS, settings, docs, install, browsers) run on SQLite
+only: nothing in them depends on more than the ORM's portable surface. A new
+database-sensitive test goes under one of these paths or into the list (one for
+PostgreSQL only carries the ``postgres`` marker).
 
 ``JOURNEYS_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns an unreachable PostgreSQL or
-Redis into a failure instead of a skip. Extra arguments go to pytest.
+Redis into a failure instead of a skip. Extra arguments go to pytest, in both passes.
 """
 
 from __future__ import annotations
@@ -15,6 +28,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.services import postgres_reachable, redis_reachable  # noqa: E402
+
+#: What the PostgreSQL pass runs (paths from the repository root), and why.
+POSTGRES_PASS = (
+    "tests/engine",  # exactly-once sends, SKIP LOCKED, claims, dates in SQL, qcluster
+    "tests/scenarios",  # publishing compiles plans into rows; enrolments started once
+    "tests/segments",  # compiled SQL rules, JSON lookups, dates and time zones, counts
+    "tests/tracking",  # one INSERT per page view; idempotent opens, clicks and form posts
+    "tests/api/test_events.py",  # inserts, idempotency keys, batches
+    "tests/api/test_identify.py",  # anonymous history moved to the contact in one UPDATE
+    "tests/test_api_scenarios.py",  # a scenario started once per contact
+    "tests/test_contacts.py",  # upserts under row locks, activity batches
+    "tests/test_import.py",  # raw executemany INSERTs, ignore_conflicts, upserts
+    "tests/test_delivery.py",  # Message keys, unique constraints, claims of stale rows
+    "tests/emails/test_segments.py",  # each contact's variant chosen by segment SQL
+    "tests/test_admin_contacts.py",  # listing filters: date ranges, tags, search
+    "tests/test_qcluster.py",  # the event log's locked cursor under a real cluster
+)
+#: Tests with these markers run in the PostgreSQL pass wherever they are.
+POSTGRES_MARKERS = ("postgres", "redis")
+NO_TESTS_COLLECTED = 5  # pytest's exit code
 
 
 def pytest(env: dict[str, str], *args: str) -> int:
@@ -33,7 +66,11 @@ def main() -> int:
     base = {k: v for k, v in os.environ.items() if k not in ("JOURNEYS_DB",)}
     status = pytest({**base, "JOURNEYS_DB": "sqlite"}, "-m", "not postgres")
     if pg:
-        status = pytest({**base, "JOURNEYS_DB": "postgres"}, "-m", "not browser") or status
+        postgres = {**base, "JOURNEYS_DB": "postgres"}
+        selected = pytest(postgres, "--postgres-pass", "-m", "not browser")
+        if selected == NO_TESTS_COLLECTED:  # the tests asked for are not database-sensitive
+            selected = 0
+        status = selected or status
     return status
 
 

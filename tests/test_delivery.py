@@ -12,7 +12,7 @@ from wagtail_journeys.models import EmailStatus, Event, Message, MessageStatus
 
 
 @pytest.fixture
-def email(bookshop):
+def email(email_site):
     return make_email(subject="Hi {{ contact.first_name }}")
 
 

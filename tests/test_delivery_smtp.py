@@ -38,7 +38,7 @@ def smtp(settings):
     controller.stop()
 
 
-def test_batch_through_smtp(bookshop, smtp):
+def test_batch_through_smtp(bookshop_emails, smtp):
     welcome = EmailPage.objects.get(slug="welcome")
     contacts = [
         make_contact(first_name="Chloé", civility="mrs"),

@@ -12,7 +12,7 @@ from wagtail_journeys.emails import render_for
 from wagtail_journeys.models import EmailPage, Segment
 
 
-def test_image_block_uses_an_absolute_rendition_url(bookshop, settings, tmp_path):
+def test_image_block_uses_an_absolute_rendition_url(email_site, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     image = Image.objects.create(title="Cover", file=get_test_image_file(size=(1600, 900)))
     page = make_email(

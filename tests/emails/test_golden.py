@@ -42,7 +42,7 @@ def check(path: Path, actual: str) -> None:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_demo_email_matches_golden_file(bookshop, slug, monkeypatch, settings):
+def test_demo_email_matches_golden_file(bookshop_emails, slug, monkeypatch, settings):
     settings.SECRET_KEY = "golden-files"
     monkeypatch.setattr("django.utils.timezone.localdate", lambda: dt.date(2026, 7, 14))
     page = EmailPage.objects.get(slug=slug)

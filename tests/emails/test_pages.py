@@ -14,20 +14,20 @@ XSS = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def editor(client, bookshop):
+def editor(client, email_site):
     user = get_user_model().objects.create_superuser("editor", "editor@bookshop.example", "x")
     client.force_login(user)
     return client
 
 
-def test_emails_are_never_served_publicly(client, bookshop):
+def test_emails_are_never_served_publicly(client, email_site):
     page = make_email()
     assert client.get("/emails/").status_code == 404
     assert client.get(page.url or "/emails/email/").status_code == 404
     assert client.get(f"/emails/{page.slug}/").status_code == 404
 
 
-def test_page_type_rules(bookshop):
+def test_page_type_rules(email_site):
     index = email_index()
     assert EmailPage.allowed_parent_page_models() == [EmailIndexPage]
     assert index.specific.can_create_at(index.get_parent()) is False  # one folder per parent
@@ -92,7 +92,7 @@ def test_preview_shows_subject_preheader_and_escapes(editor):
     assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in text_mode.content.decode()
 
 
-def test_preview_modes_list_segments(bookshop):
+def test_preview_modes_list_segments(bookshop_emails):
     welcome = EmailPage.objects.get(slug="welcome")
     modes = dict(welcome.preview_modes)
     for segment in Segment.objects.filter(slug__in=["mr", "mrs"]):

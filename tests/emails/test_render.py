@@ -22,7 +22,7 @@ def hrefs(document: str) -> list[str]:
 
 
 @pytest.fixture
-def email(bookshop):
+def email(email_site):
     return make_email(
         [
             {"type": "heading", "value": {"text": "Hi {{ contact.first_name }}", "level": "h1"}},
@@ -85,7 +85,7 @@ def test_html_is_a_full_document_without_web_fonts(email):
     assert lxml_html.document_fromstring(rendered.html).find("body") is not None
 
 
-def test_untracked_links_never_carry_script_urls(bookshop):
+def test_untracked_links_never_carry_script_urls(email_site):
     page = make_email([button("Go", "{{ contact.attributes.site }}")])
     contact = make_contact(attributes={"site": "javascript:alert(1)"})
     assert "javascript:" not in render_for(page, contact, tracked=False).html

@@ -16,7 +16,7 @@ OTHERS = "Our staff picks"
 
 
 @pytest.fixture
-def welcome(bookshop):
+def welcome(bookshop_emails):
     return EmailPage.objects.get(slug="welcome")
 
 

@@ -115,10 +115,10 @@ def test_event_in_email_out_after_the_wait(client, server_token, tmp_path, broke
             time.sleep(0.5)
     finally:
         # The outcome is in the database by now; a graceful stop would wait for the
-        # running pump (up to 85 s), so give it a moment and then kill it.
+        # running pump (up to 85 s), so give it a moment (2 s) and then kill it.
         cluster.terminate()
         try:
-            _, err = cluster.communicate(timeout=3)
+            _, err = cluster.communicate(timeout=2)
         except subprocess.TimeoutExpired:
             os.killpg(cluster.pid, signal.SIGKILL)  # the master and its workers
             _, err = cluster.communicate()

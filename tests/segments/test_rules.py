@@ -148,8 +148,8 @@ def test_inactivity_referral_and_email_engagement():
     assert emails([rule("email_engagement", action="clicked", email=None, days=7)]) == set()
 
 
-def test_email_engagement_with_a_given_email_page(bookshop):
-    page = bookshop.get_children().first()
+def test_email_engagement_with_a_given_email_page(email_site):
+    page = email_site.get_children().first()
     reader = ContactFactory(email="reader@x.com")
     other = ContactFactory(email="other@x.com")
     EventFactory(

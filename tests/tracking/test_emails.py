@@ -14,7 +14,7 @@ from wagtail_journeys.models import EmailStatus, Event
 
 
 @pytest.fixture
-def sent(bookshop):
+def sent(email_site):
     page = make_email(
         [text("<p><a href='https://shop.example/p?u={{ contact.first_name|urlencode }}'>a</a></p>")]
     )

@@ -76,11 +76,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pages-only", action="store_true", help="Only the bookshop's page tree."
         )
+        parser.add_argument(
+            "--home-only",
+            action="store_true",
+            help="Only the bookshop's home page, as the default site.",
+        )
+        parser.add_argument(
+            "--no-scenarios", action="store_true", help="Everything but the demo scenarios."
+        )
 
-    def handle(self, *args, contacts: int, pages_only: bool = False, **options):
-        if pages_only:
+    def handle(
+        self,
+        *args,
+        contacts: int,
+        pages_only: bool = False,
+        home_only: bool = False,
+        no_scenarios: bool = False,
+        **options,
+    ):
+        if pages_only or home_only:
             with transaction.atomic():
-                self.pages()
+                if home_only:
+                    self.home()
+                else:
+                    self.pages()
             self.stdout.write(self.style.SUCCESS("Demo pages ready."))
             return
         with transaction.atomic():
@@ -89,7 +108,7 @@ class Command(BaseCommand):
             self.admin()
             created = self.contacts(home, contacts)
             self.segments()
-            scenarios = create_scenarios(home)
+            scenarios = 0 if no_scenarios else create_scenarios(home)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo content ready ({created} new contacts, {scenarios} new scenarios)."
@@ -99,7 +118,8 @@ class Command(BaseCommand):
             f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
         )
 
-    def pages(self) -> HomePage:
+    def home(self) -> HomePage:
+        """The home page, as the root of the default site (replacing Wagtail's own)."""
         root = Page.get_first_root_node()
         home = HomePage.objects.first()
         if home is None:
@@ -119,6 +139,10 @@ class Command(BaseCommand):
             site.root_page = home
             site.save()
         Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
+        return home
+
+    def pages(self) -> HomePage:
+        home = self.home()
         books = published_child(
             home, BookIndexPage, "books", title="Books", intro="<p>Our shelves.</p>"
         )
