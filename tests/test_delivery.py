@@ -169,3 +169,58 @@ def test_message_claimed_by_another_worker_is_not_sent_by_its_first_owner(email,
     assert [m.to for m in mail.outbox] == [[first.email]]
     assert [m.status for m in messages] == [MessageStatus.SENT, MessageStatus.QUEUED]
     assert Message.objects.get(key="b").status == MessageStatus.QUEUED  # B's to send
+
+
+class DroppingBackend:
+    """An SMTP relay that hangs up on the third message of a connection."""
+
+    def __init__(self, *args, **kwargs):
+        self.count = 0
+
+    def open(self):
+        return False
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        self.count += 1
+        if self.count == 3:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        if messages[0].to == ["refused@example.com"]:
+            raise smtplib.SMTPRecipientsRefused({"refused@example.com": (550, b"No such user")})
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_a_dropped_connection_leaves_the_rest_queued_and_a_refused_recipient_failed(
+    email, settings
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.EMAIL_BACKEND = "tests.test_delivery.DroppingBackend"
+    contacts = [make_contact("refused@example.com"), *[make_contact() for _ in range(4)]]
+    keys = [f"k{n}" for n in range(5)]
+    with pytest.raises(OSError, match="unexpectedly closed"):
+        send_emails(email, contacts, keys=keys)
+    statuses = dict(Message.objects.values_list("key", "status"))
+    assert statuses == {
+        "k0": "failed",
+        "k1": "sent",
+        "k2": "queued",
+        "k3": "queued",
+        "k4": "queued",
+    }
+    assert "No such user" in Message.objects.get(key="k0").error
+    # Once the dead connection's rows are stale, the next attempt sends just those.
+    Message.objects.filter(status="queued").update(
+        created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    send_emails(email, contacts[1:], keys=keys[1:])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in contacts[1:])
+    assert set(Message.objects.values_list("status", flat=True)) == {"failed", "sent"}

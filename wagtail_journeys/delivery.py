@@ -10,6 +10,7 @@ stable Message-ID. A ``key`` makes a send idempotent: a key already recorded ret
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 import uuid
 from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
@@ -309,7 +310,8 @@ def _deliver(email_page, outgoing, *, connection, owner: dt.datetime) -> None:
     marked ``sending`` (one UPDATE), handed over, then marked ``sent`` with their
     ``email_sent`` events (one transaction). A worker killed mid-chunk leaves at most
     ``CHUNK`` rows ``sending`` (see ``_claim``) and the rest ``queued``, safe to resend.
-    A failed message is marked at once; a failed connection fails the rest and raises.
+    A message the backend refuses is ``failed`` at once; a connection that cannot be
+    opened fails them all, and one lost on the way leaves the rest ``queued``; both raise.
 
     Rows are ours while ``created_at`` is ``owner`` (this call's time): one that another
     worker claimed meanwhile (see ``_claim``) is skipped, so it is sent once."""
@@ -349,14 +351,18 @@ def _send_chunk(email_page, chunk, connection) -> None:
             handed += 1
             try:
                 connection.send_messages([mail])
-            except Exception as exc:  # noqa: BLE001 (any backend error fails this message)
+            except Exception as exc:
+                if connection_lost(exc):
+                    handed -= 1  # not delivered: back to queued with the rest
+                    raise
                 message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
                 failed.append(message)
                 continue
             message.status = MessageStatus.SENT
             sent.append(message)
     finally:
-        # Stopped by an exception of ours: what was not handed over goes back to queued.
+        # Stopped by a lost connection (or an error of ours): what was not handed over
+        # goes back to queued, for the next pass once STALE_SEND_SECONDS have passed.
         untouched = [m.pk for m, _ in chunk[handed:]]
         with transaction.atomic():
             _mark_sent(email_page, sent)
@@ -366,6 +372,18 @@ def _send_chunk(email_page, chunk, connection) -> None:
                 )
             if untouched:
                 Message.objects.filter(pk__in=untouched).update(status=MessageStatus.QUEUED)
+
+
+def connection_lost(exc: Exception) -> bool:
+    """Is this backend error about the connection (try the message again later) rather
+    than about the message (``failed`` for good)? A refused recipient or a 5xx answer is
+    the message's; a dropped or timed-out connection, or a 4xx (try later) answer, is
+    the connection's. Errors of non-SMTP backends are the message's."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code < 500
+    return isinstance(exc, OSError)
 
 
 def _fail(messages: list[Message], exc: Exception) -> None:
