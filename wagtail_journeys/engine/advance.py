@@ -10,6 +10,7 @@ from .. import conf
 from ..models import Contact, Enrollment, EnrollmentStatus
 from ..scenarios.loading import current_plan
 from . import clock
+from .bulk import update_by_values
 from .env import DatabaseEnv
 from .outbox import deliver, deliver_stale
 from .steps import End, _finish, run
@@ -26,16 +27,6 @@ FIELDS = [
     "ended_at",
     "end_reason",
 ]
-
-
-def save_states(rows: list[Enrollment]) -> None:
-    """Write the enrolments' new state: one UPDATE per distinct state (rows moved by the
-    same step at the same time share one), far cheaper than a per-row CASE update."""
-    groups: dict[tuple, list[int]] = {}
-    for row in rows:
-        groups.setdefault(tuple(getattr(row, f) for f in FIELDS), []).append(row.pk)
-    for values, ids in groups.items():
-        Enrollment.objects.filter(pk__in=ids).update(**dict(zip(FIELDS, values, strict=True)))
 
 
 def _claim(now: dt.datetime, limit: int, priority: bool) -> list[Enrollment]:
@@ -108,10 +99,10 @@ def advance_batch(
                 _finish(enr, env, now, early)
                 continue
             run(plan, enr, contacts[enr.contact_id], env, now)
-        save_states(rows)
+        update_by_values(rows, FIELDS)
         queued = [r for r in env.runs if r.outcome == "queued"]
         env.flush()
-    deliver(queued, contacts)
+    deliver(queued, contacts, env.email_pages)
     return len(rows)
 
 

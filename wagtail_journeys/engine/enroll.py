@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..models import Enrollment, EnrollmentStatus
@@ -55,11 +55,15 @@ def enroll(
     depth: int = 0,
     context: dict[str, Any] | None = None,
     due_at: dt.datetime | None = None,
+    contexts: Mapping[int, dict[str, Any]] | None = None,
+    due_ats: Mapping[int, dt.datetime] | None = None,
 ) -> list[Enrollment]:
     """Enrol the eligible contacts in a live scenario; return the new enrolments.
 
-    They are due at once (or at ``due_at``) on the scenario's first step. Call inside the
-    transaction that consumed the trigger, so a retried batch does not enrol twice.
+    They are due at once (or at ``due_at``) on the scenario's first step, with ``context``;
+    ``contexts`` and ``due_ats`` give some contacts their own (a batch of events, each
+    contact's own). Call inside the transaction that consumed the trigger, so a retried
+    batch does not enrol twice.
     """
     from ..models import ScenarioPage
 
@@ -74,10 +78,10 @@ def enroll(
             contact_id=i,
             scenario_id=scenario_id,
             step_id=plan.first,
-            due_at=due_at or now,
+            due_at=(due_ats or {}).get(i) or due_at or now,
             started_at=now,
             depth=depth,
-            context=context or {},
+            context=(contexts or {}).get(i) or context or {},
             priority=priority,
         )
         for i in ids

@@ -28,11 +28,10 @@ class DatabaseEnv:
         self.cap = (cap["emails"], cap["days"]) if cap else None
         self.max_depth = conf.get("LOOP_DEPTH")
         self.runs: list[StepRun] = []
-        self.outbox: list[tuple[int, Any, str]] = []
         self._sends: dict[int, list[dt.datetime]] = defaultdict(list)
         self._rules: dict[int, tuple[Any, set[int]]] = {}
         self.batch_ids: set[int] = set()
-        self._email_pages: dict[int, Any] = {}
+        self.email_pages: dict[int, Any] = {}  # id -> live page or None, for delivery too
 
     def preload(self, contact_ids: list[int]) -> None:
         """Remember the batch's contacts; read their recent marketing sends in one query."""
@@ -78,18 +77,18 @@ class DatabaseEnv:
         return None
 
     def _email(self, email_id: int) -> Any:
-        if email_id not in self._email_pages:
+        if email_id not in self.email_pages:
             from wagtail.models import Page
 
             page = Page.objects.filter(pk=email_id, live=True).specific().first()
-            self._email_pages[email_id] = page
-        return self._email_pages[email_id]
+            self.email_pages[email_id] = page
+        return self.email_pages[email_id]
 
     def send_email(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
-        """Queue the send for after the batch commits (see ``deliver_outbox``)."""
+        """Nothing is sent here: ``log`` records the send ``queued`` with its key, and
+        ``engine.outbox.deliver`` sends it after the batch commits."""
         if self._email(step.config["email_id"]) is None:
             return "the email is not live"
-        self.outbox.append((step.config["email_id"], contact, key))
         if not step.config["transactional"]:
             self._sends[contact.id].append(self.now)
         return None

@@ -16,10 +16,10 @@ import hashlib
 import hmac
 import json
 import urllib.request
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
-from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -28,8 +28,10 @@ from .. import conf
 from ..delivery import stale_after
 from ..models import Contact, Message, MessageStatus, StepRun
 from . import clock
+from .bulk import update_by_values
 
 WEBHOOK_TIMEOUT = 5  # seconds
+OUTCOME_FIELDS = ("outcome", "reason", "marketing_send")
 
 #: Message status -> (StepRun outcome, still counts as a marketing send).
 OUTCOMES = {
@@ -40,8 +42,11 @@ OUTCOMES = {
 }
 
 
-def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
+def deliver(
+    runs: list[StepRun], contacts: dict[int, Contact], pages: dict[int, Any] | None = None
+) -> int:
     """Carry out the queued runs of a committed batch: notifications, then emails.
+    ``pages`` are email pages the batch already read (id -> live page or ``None``).
     Returns the number of emails handed to the backend."""
     from ..scenarios.loading import current_plan
 
@@ -53,10 +58,10 @@ def deliver(runs: list[StepRun], contacts: dict[int, Contact]) -> int:
         for r in runs
     }
     notify([r for r in runs if r.kind == "notify"], contacts, steps)
-    return send([r for r in runs if r.kind != "notify"], contacts, steps)
+    return send([r for r in runs if r.kind != "notify"], contacts, steps, dict(pages or {}))
 
 
-def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> int:
+def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict, pages: dict) -> int:
     """Send the queued email runs, one ``send_emails`` per email on one mail connection;
     mark each run by its message's fate. Returns the number handed to the backend."""
     from wagtail.models import Page
@@ -65,7 +70,6 @@ def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> int:
 
     if not runs:
         return 0
-    pages = {}
     groups: dict[tuple[int, bool], list[StepRun]] = {}
     for run in runs:
         step = steps[run.pk]
@@ -96,7 +100,7 @@ def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> int:
         # A connection that fails raises out of send_emails: that email's runs and the
         # rest stay queued, and the next pass tries their (failed) messages again.
         connection.close()
-        _save_outcomes([r for r in runs if r.outcome != "queued"])
+        update_by_values([r for r in runs if r.outcome != "queued"], OUTCOME_FIELDS)
     return sent
 
 
@@ -158,7 +162,7 @@ def notify(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> No
             else:
                 run.outcome, run.reason = "done", ""
     finally:
-        _save_outcomes([r for r in runs if r.outcome != "queued"])
+        update_by_values([r for r in runs if r.outcome != "queued"], OUTCOME_FIELDS)
 
 
 def _notify(run: StepRun, step, contact: Contact) -> None:
@@ -191,18 +195,6 @@ def _notify(run: StepRun, step, contact: Contact) -> None:
     )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT):  # noqa: S310
         pass
-
-
-def _save_outcomes(runs: list[StepRun]) -> None:
-    """One UPDATE per distinct (outcome, reason, marketing_send)."""
-    groups: dict[tuple, list[int]] = {}
-    for run in runs:
-        groups.setdefault((run.outcome, run.reason, run.marketing_send), []).append(run.pk)
-    with transaction.atomic():
-        for (outcome, reason, marketing_send), ids in groups.items():
-            StepRun.objects.filter(pk__in=ids).update(
-                outcome=outcome, reason=reason, marketing_send=marketing_send
-            )
 
 
 def deliver_stale(*, now: dt.datetime | None = None, limit: int = 500) -> int:

@@ -111,30 +111,31 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
             hits = [
                 e for e in events if e.name == name and trigger_matches(plan.trigger, props[e.pk])
             ]
+            first: dict[int, Event] = {}  # a contact's first event of the batch enrols them
+            for e in hits:
+                first.setdefault(e.contact_id, e)
             if plan.trigger["kind"] == "page_view":
-                hits = [e for e in hits if _enough_views(plan.trigger, e.contact_id, now)]
+                first = {c: e for c, e in first.items() if _enough_views(plan.trigger, c, now)}
+            if not first:
+                continue
             if plan.trigger["kind"] == "email_engagement" and plan.trigger["engagement"] == (
                 "not_opened"
             ):
-                for e in hits:
-                    created += len(
-                        enroll(
-                            scenario_id,
-                            [e.contact_id],
-                            now=now,
-                            due_at=e.occurred_at + dt.timedelta(days=plan.trigger["days"]),
-                            context={
-                                "unless_opened": plan.trigger["email_id"],
-                                "since": e.occurred_at.isoformat(),
-                                "event_id": e.pk,
-                            },
-                        )
-                    )
-                continue
-            for e in hits:
-                created += len(
-                    enroll(scenario_id, [e.contact_id], now=now, context={"event_id": e.pk})
-                )
+                days = dt.timedelta(days=plan.trigger["days"])
+                contexts = {
+                    c: {
+                        "unless_opened": plan.trigger["email_id"],
+                        "since": e.occurred_at.isoformat(),
+                        "event_id": e.pk,
+                    }
+                    for c, e in first.items()
+                }
+                due_ats = {c: e.occurred_at + days for c, e in first.items()}
+            else:
+                contexts, due_ats = {c: {"event_id": e.pk} for c, e in first.items()}, None
+            created += len(
+                enroll(scenario_id, list(first), now=now, contexts=contexts, due_ats=due_ats)
+            )
     _apply_goals(events, names, props, now)
     return created
 
@@ -187,6 +188,7 @@ def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datet
         wait_event__in=names,
         contact_id__in={e.contact_id for e in events},
     )
+    woken = []
     for enr in waiting:
         plan = current_plan(enr.scenario_id)
         step = plan.steps.get(enr.step_id) if plan else None
@@ -197,7 +199,9 @@ def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datet
             and filters_match(filters, props[e.pk])
             for e in events
         ):
-            Enrollment.objects.filter(pk=enr.pk, waiting=True).update(outcome="event", due_at=now)
+            woken.append(enr.pk)
+    if woken:
+        Enrollment.objects.filter(pk__in=woken, waiting=True).update(outcome="event", due_at=now)
 
 
 def process_triggers(*, now: dt.datetime | None = None, max_batches: int = 50) -> int:
