@@ -9,7 +9,7 @@ from .enrollments import (
     SegmentTriggerMember,
     StepRun,
 )
-from .events import Event, EventCursor, EventSource
+from .events import TRUST, Event, EventCursor, EventSource, Trust, sources_of
 from .messages import Message, MessageStatus
 from .scenarios import ScenarioIndexPage, ScenarioPage
 from .segments import Segment
@@ -54,6 +54,9 @@ __all__ = [
     "SplitStep",
     "StartScenarioStep",
     "StepRun",
+    "TRUST",
+    "Trust",
+    "sources_of",
     "UpdateContactStep",
     "Visitor",
     "WaitStep",

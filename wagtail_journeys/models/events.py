@@ -18,6 +18,32 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+class Trust(models.TextChoices):
+    """Who vouches for an event: what rules and triggers may require (see ``TRUST``)."""
+
+    BROWSER = "browser", _("a browser (page views, beacon, form posts)")
+    SERVER = "server", _("a server (API token, import)")
+    ENGINE = "engine", _("the app itself (emails sent, opened, clicked)")
+
+
+#: Event source -> who vouches for it. Browsers can be scripted by anyone, so money and
+#: commerce must come from servers; the engine's own events are neither.
+TRUST: dict[str, str] = {
+    EventSource.PAGE: Trust.BROWSER,
+    EventSource.BEACON: Trust.BROWSER,
+    EventSource.FORM: Trust.BROWSER,
+    EventSource.API: Trust.SERVER,
+    EventSource.IMPORT: Trust.SERVER,
+    EventSource.EMAIL: Trust.ENGINE,
+    EventSource.SYSTEM: Trust.ENGINE,
+}
+
+
+def sources_of(trust: str) -> list[str]:
+    """The event sources a given trust level covers (for ``source__in`` filters)."""
+    return [source for source, level in TRUST.items() if level == trust]
+
+
 class Event(models.Model):
     """Something a contact or visitor did, recorded once.
 
