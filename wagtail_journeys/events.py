@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from . import conf
 from .exceptions import InvalidInput
+from .inputs import clean_object
 from .models import Contact, Event, EventSource
 
 EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}")
@@ -30,31 +30,9 @@ def validate_event_name(name: str) -> str:
 
 
 def validate_properties(value: Any, *, field: str = "properties") -> dict[str, Any]:
-    """Properties are a JSON object of bounded depth, with no NUL characters anywhere.
-
-    (PostgreSQL's jsonb refuses ``\\u0000``; deep nesting is never a real event.)
-    """
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be a JSON object.", field=field)
-
-    def walk(node: Any, depth: int) -> None:
-        if depth > 8:
-            raise InvalidInput(f"{field} are nested too deeply (8 levels at most).", field=field)
-        if isinstance(node, dict):
-            for key, item in node.items():
-                if not isinstance(key, str) or "\x00" in key or len(key) > 100:
-                    raise InvalidInput(f"{field} has an invalid key {key!r}.", field=field)
-                walk(item, depth + 1)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, depth + 1)
-        elif isinstance(node, str) and "\x00" in node:
-            raise InvalidInput(f"{field} contain a NUL character.", field=field)
-        elif isinstance(node, float) and not math.isfinite(node):
-            raise InvalidInput(f"{field} contain a non-finite number.", field=field)
-
-    walk(value, 0)
-    return value
+    """Properties are a storable JSON object (see ``inputs``): bounded depth and numbers,
+    no NUL characters or lone surrogates anywhere."""
+    return clean_object(value, field=field)
 
 
 def validate_occurred_at(value: dt.datetime | None, *, max_age: dt.timedelta) -> dt.datetime:
