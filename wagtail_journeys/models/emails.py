@@ -85,7 +85,8 @@ class EmailPage(NotRoutable, Page):
         FieldPanel("subject"),
         FieldPanel("preheader"),
         FieldPanel("body"),
-        FieldPanel("preview_contact"),
+        # A contact's address: shown and set only by those who may see contacts.
+        FieldPanel("preview_contact", permission="wagtail_journeys.view_contact"),
     ]
     promote_panels = [
         MultiFieldPanel([FieldPanel("from_name"), FieldPanel("from_email")], heading=_("Sender")),
