@@ -4,7 +4,7 @@ place, asked by every view, preview, form and live sample that could show a cont
 Seeing a contact on screen needs *Can view contact* (or *Can change contact*, which shows
 everything the view does). Taking contact data out of the admin needs a right of its own
 on top: a file (*Can export contacts*), a test email personalised for a real contact
-(*Can send tests personalised for a real contact*).
+(*Can send tests personalised with real contact data*).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def can_export_contacts(user: Any) -> bool:
 
 
 def can_send_test_as_contact(user: Any) -> bool:
-    """May ``user`` mail themselves a test personalised with a real contact's data?"""
+    """May ``user`` mail themselves a test personalised with real contact data?"""
     return can_see_contacts(user) and user.has_perm(SEND_TEST_AS_CONTACT)
 
 

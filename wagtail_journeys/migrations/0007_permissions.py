@@ -5,7 +5,7 @@ from django.db import migrations
 
 NEW = {
     "export_contacts": "Can export contacts",
-    "send_test_as_contact": "Can send tests personalised for a real contact",
+    "send_test_as_contact": "Can send tests personalised with real contact data",
 }
 SEEING = ("view_contact", "change_contact")
 
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='contact',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('track_contacts', 'Can record events and identify contacts through the API'), ('import_contacts', 'Can import contacts'), ('export_contacts', 'Can export contacts'), ('send_test_as_contact', 'Can send tests personalised for a real contact')], 'verbose_name': 'contact', 'verbose_name_plural': 'contacts'},
+            options={'ordering': ['-created_at', '-id'], 'permissions': [('track_contacts', 'Can record events and identify contacts through the API'), ('import_contacts', 'Can import contacts'), ('export_contacts', 'Can export contacts'), ('send_test_as_contact', 'Can send tests personalised with real contact data')], 'verbose_name': 'contact', 'verbose_name_plural': 'contacts'},
         ),
         migrations.RunPython(keep_what_contact_viewers_could_do, migrations.RunPython.noop),
     ]

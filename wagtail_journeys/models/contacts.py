@@ -97,7 +97,7 @@ class Contact(models.Model):
             ("track_contacts", "Can record events and identify contacts through the API"),
             ("import_contacts", "Can import contacts"),
             ("export_contacts", "Can export contacts"),
-            ("send_test_as_contact", "Can send tests personalised for a real contact"),
+            ("send_test_as_contact", "Can send tests personalised with real contact data"),
         ]
 
     def __str__(self) -> str:
