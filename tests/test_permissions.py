@@ -52,9 +52,7 @@ def editor(client, page):
 
 def viewer(client, *codenames):
     """The same editor, plus the contact permissions named."""
-    user = make_user(
-        "viewer", *SEGMENT_EDITING, "view_contact", *codenames, pages=[email_index()]
-    )
+    user = make_user("viewer", *SEGMENT_EDITING, "view_contact", *codenames, pages=[email_index()])
     return login(client, user)
 
 
@@ -215,9 +213,7 @@ def test_only_exporters_choose_where_notify_sends_contacts(client, email_site):
     edit = html(editor.get(reverse("wagtailadmin_pages:edit", args=[step.pk])))
     assert 'name="notify_email"' not in edit and 'name="webhook_url"' not in edit
     assert 'name="message"' in edit
-    exporter = make_user(
-        "exporter", "view_contact", "export_contacts", pages=[scenario_index()]
-    )
+    exporter = make_user("exporter", "view_contact", "export_contacts", pages=[scenario_index()])
     edit = html(login(client, exporter).get(reverse("wagtailadmin_pages:edit", args=[step.pk])))
     assert 'name="notify_email"' in edit and "team@bookshop.example" in edit
 

@@ -49,6 +49,7 @@ class EmailIndexPage(NotRoutable, Page):
 
     subpage_types = ["wagtail_journeys.EmailPage"]
     max_count_per_parent = 1
+    preview_modes: list[tuple[str, str]] = []  # nothing to show: it has no template
 
     class Meta:
         verbose_name = _("email folder")
