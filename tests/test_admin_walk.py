@@ -383,10 +383,8 @@ class Walk:
     leaks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     answers: dict[tuple, Any] = field(default_factory=dict)
-    requests: int = 0
 
     def check(self, method: str, route: Route, url: str, subject, params, response) -> None:
-        self.requests += 1
         where = f"{method} {url} {params or ''} ({route.name})"
         if response.status_code >= 500 and route.name not in WAGTAIL_FAILURES:
             self.errors.append(f"{response.status_code}: {where}")
