@@ -103,10 +103,11 @@ WAGTAIL_FAILURES = {
 PAGES = "wagtailadmin_pages"
 #: The page editor's URLs that preview a page (every preview mode is read).
 PREVIEW_URL = re.compile(r"preview|view_draft|revisions_view")
-#: Those that show a page's fields or preview them: walked for every page type. The others
-#: act on a page as a whole (delete, move, lock, history…) and show its title only, the
-#: same for every type: walked for the page types that have previews.
-FIELDS_URL = re.compile(r"edit|add|preview|view_draft|revisions_(view|revert|compare)")
+#: Those that show an existing page's fields or preview them: walked for every page type.
+#: The others show an empty form (add), an older revision's form (revert), or act on a
+#: page as a whole (delete, move, lock, history…) and show its title only, the same way for
+#: every type: walked for the page types that have previews.
+FIELDS_URL = re.compile(r":(edit|preview_on_edit|view_draft|revisions_view|revisions_compare)$")
 #: Those that take a page's form: posted to, for the page types that have previews (where
 #: posted data reaches a preview).
 FORM_URL = re.compile(r"^wagtailadmin_pages:(edit|add|preview_on_edit|preview_on_add)$")
