@@ -6,6 +6,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
 from .models import Contact
+from .permissions import ContactPermissionPolicy
 from .scenarios.publishing import refuse_invalid_publish
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
@@ -17,8 +18,9 @@ hooks.register("on_serve_page", pages.send_visitor_cookie)
 hooks.register("on_serve_page", forms.keep_request)
 hooks.register("before_publish_page", refuse_invalid_publish)
 
-# Contacts: the model's add/change/delete/view permissions (ModelPermissionPolicy).
-register_permission_policy(Contact)
+# Contacts: the model's add/change/delete/view permissions, adding and deleting only for
+# those who may see contacts (docs/reference/permissions.md).
+register_permission_policy(Contact, ContactPermissionPolicy(Contact))
 
 
 @hooks.register("register_admin_viewset")

@@ -96,6 +96,8 @@ class Contact(models.Model):
         permissions = [
             ("track_contacts", "Can record events and identify contacts through the API"),
             ("import_contacts", "Can import contacts"),
+            ("export_contacts", "Can export contacts"),
+            ("send_test_as_contact", "Can send tests personalised with real contact data"),
         ]
 
     def __str__(self) -> str:

@@ -49,6 +49,7 @@ class EmailIndexPage(NotRoutable, Page):
 
     subpage_types = ["wagtail_journeys.EmailPage"]
     max_count_per_parent = 1
+    preview_modes: list[tuple[str, str]] = []  # nothing to show: it has no template
 
     class Meta:
         verbose_name = _("email folder")
@@ -85,7 +86,8 @@ class EmailPage(NotRoutable, Page):
         FieldPanel("subject"),
         FieldPanel("preheader"),
         FieldPanel("body"),
-        FieldPanel("preview_contact"),
+        # A contact's address: shown and set only by those who may see contacts.
+        FieldPanel("preview_contact", permission="wagtail_journeys.view_contact"),
     ]
     promote_panels = [
         MultiFieldPanel([FieldPanel("from_name"), FieldPanel("from_email")], heading=_("Sender")),

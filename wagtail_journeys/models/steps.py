@@ -70,8 +70,9 @@ class NotifyStep(StepPage):
     webhook_url = models.URLField(_("POST a signed webhook to"), blank=True)
     message = models.TextField(_("message"), blank=True)
     content_panels = PrivatePage.content_panels + [
-        FieldPanel("notify_email"),
-        FieldPanel("webhook_url"),
+        # Each contact's address goes there: choosing where is exporting contacts.
+        FieldPanel("notify_email", permission="wagtail_journeys.export_contacts"),
+        FieldPanel("webhook_url", permission="wagtail_journeys.export_contacts"),
         FieldPanel("message"),
     ]
 

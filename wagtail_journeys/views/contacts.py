@@ -3,7 +3,8 @@
 Declared the way Wagtail declares its own screens: a ``ModelViewSet`` with a
 ``WagtailFilterSet``, panels over a ``WagtailAdminModelForm`` and a subclass of the generic
 ``InspectView``. Permissions are the model's add/change/delete/view, through the
-``ModelPermissionPolicy`` registered for ``Contact`` in ``wagtail_hooks``.
+``ContactPermissionPolicy`` registered for ``Contact`` in ``wagtail_hooks``; exporting
+needs ``export_contacts`` as well (``docs/reference/permissions.md``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import json
 
 import django_filters
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
@@ -29,6 +32,7 @@ from ..contacts import normalize_email
 from ..exceptions import InvalidInput, InvalidRule
 from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
+from ..permissions import can_export_contacts
 
 TIMELINE_PAGE_SIZE = 25
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
@@ -134,6 +138,20 @@ class ContactForm(WagtailAdminModelForm):
         return self.cleaned_data["timezone"].strip()
 
 
+class ContactIndexView(generic.IndexView):
+    """The listing. Its CSV and XLSX downloads (``?export=``) take contacts out of the
+    admin, so they need ``export_contacts`` on top of seeing contacts."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.is_export and not can_export_contacts(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def show_export_buttons(self) -> bool:
+        return bool(self.list_export) and can_export_contacts(self.request.user)
+
+
 class ContactInspectView(generic.InspectView):
     """A contact's fields, interests and consent, their scenarios (enrolments and the
     latest step runs with their reasons), then its event timeline (newest first)."""
@@ -201,6 +219,7 @@ class ContactViewSet(ModelViewSet):
     add_to_admin_menu = True
     menu_order = 250
     filterset_class = ContactFilterSet
+    index_view_class = ContactIndexView
     search_fields = ["email", "first_name", "last_name"]
     list_display = [
         "email",

@@ -13,17 +13,27 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.action_menu import ActionMenuItem
 
 from ..delivery import send_test
-from ..emails.preview import sample_contact
+from ..emails.preview import choose_sample
 from ..exceptions import EmailNotReady
 from ..models import Contact, EmailPage
+from ..permissions import can_send_test_as_contact
 
 
 class SendTestForm(forms.Form):
+    """Whom to personalise the test for. The contact field exists only for users who may
+    send tests personalised for a real contact, so its "no such contact" error never
+    answers anyone else."""
+
     contact = forms.EmailField(
         label=gettext_lazy("Personalise for the contact"),
         required=False,
         help_text=gettext_lazy("A contact's email address; empty: a made-up sample contact."),
     )
+
+    def __init__(self, *args, personalise: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not personalise:
+            del self.fields["contact"]
 
     def clean_contact(self):
         email = self.cleaned_data["contact"].strip().lower()
@@ -33,22 +43,30 @@ class SendTestForm(forms.Form):
 
 
 def send_test_view(request, page_id: int):
+    """Send the latest draft to the editor's own address, personalised for a real contact
+    (with ``send_test_as_contact``) or for the made-up sample contact."""
     page = get_object_or_404(EmailPage, pk=page_id)
     if not page.permissions_for_user(request.user).can_edit():
         raise PermissionDenied
-    form = SendTestForm(request.POST or None, initial={"contact": page.preview_contact})
+    personalise = can_send_test_as_contact(request.user)
+    form = SendTestForm(
+        request.POST if request.method == "POST" else None,
+        personalise=personalise,
+        initial={"contact": page.preview_contact} if personalise else {},
+    )
     if request.method == "POST" and form.is_valid():
         if not request.user.email:
             messages.error(request, _("Your account has no email address to send the test to."))
         else:
             revision = page.get_latest_revision()
             draft = revision.as_object() if revision else page
-            request.GET = request.GET.copy()
-            request.GET["contact"] = form.cleaned_data["contact"] or "-"
-            contact = sample_contact(draft, request)
+            sample = choose_sample(form.cleaned_data.get("contact"), allowed=personalise)
             try:
                 send_test(
-                    draft, contact, to=request.user.email, revision_id=revision and revision.pk
+                    draft,
+                    sample.contact,
+                    to=request.user.email,
+                    revision_id=revision and revision.pk,
                 )
             except EmailNotReady as exc:
                 messages.error(request, str(exc))
@@ -60,7 +78,12 @@ def send_test_view(request, page_id: int):
     return TemplateResponse(
         request,
         "wagtail_journeys/emails/send_test.html",
-        {"page": page, "form": form, "user_email": request.user.email},
+        {
+            "page": page,
+            "form": form,
+            "user_email": request.user.email,
+            "personalise": personalise,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from .. import conf
 from ..exceptions import InvalidRule
 from ..models import Contact, Segment
+from ..permissions import can_see_contacts
 from ..segments.compiler import compile_rules
 
 SAMPLE_SIZE = 10
@@ -101,7 +102,9 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
     """Count and sample of the contacts matching the form's in-progress rules.
 
     Binds the edit form to the posted data, so it validates exactly as saving would;
-    returns ``{"errors": [...]}`` (HTTP 200) for invalid rules, never a 500.
+    returns ``{"errors": [...]}`` (HTTP 200) for invalid rules, never a 500. The sample
+    (addresses and names) goes only to users who may see contacts; others get the count,
+    an empty sample and a ``note`` saying why.
     """
     if not request.user.has_perm("wagtail_journeys.change_segment") and not (
         request.user.has_perm("wagtail_journeys.add_segment")
@@ -134,10 +137,13 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
         q = compile_rules(form.cleaned_data["rules"], form.cleaned_data["match"], ctx=ctx)
         contacts = Contact.objects.filter(q)
         count = contacts.count()
+        if not can_see_contacts(request.user):
+            note = _("Only people who may see contacts see which contacts match.")
+            return JsonResponse({"errors": [], "count": count, "sample": [], "note": str(note)})
         sample = [
             {"id": c.pk, "email": c.email, "name": c.full_name}
             for c in contacts.order_by("-id")[:SAMPLE_SIZE]
         ]
     except InvalidRule as exc:
         return JsonResponse({"errors": [str(exc)]})
-    return JsonResponse({"errors": [], "count": count, "sample": sample})
+    return JsonResponse({"errors": [], "count": count, "sample": sample, "note": ""})

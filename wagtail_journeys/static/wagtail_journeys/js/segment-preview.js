@@ -25,6 +25,7 @@
     const count = panel.querySelector("[data-journeys-segment-count]");
     const sample = panel.querySelector("[data-journeys-segment-sample]");
     const errors = panel.querySelector("[data-journeys-segment-errors]");
+    const note = panel.querySelector("[data-journeys-segment-note]");
     let timer = null;
     let sequence = 0;
 
@@ -45,8 +46,13 @@
           if ((data.errors || []).length) {
             text(count, "");
             fill(sample, []);
+            text(note, "");
+            note.hidden = true;
             return;
           }
+          // Contacts' addresses and names come only to users who may see contacts.
+          text(note, data.note || "");
+          note.hidden = !data.note;
           text(count, data.count + (data.count === 1 ? " contact matches" : " contacts match"));
           fill(
             sample,
