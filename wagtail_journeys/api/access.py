@@ -15,8 +15,10 @@ from wagtail.api.v3.errors import problem_response
 
 from .. import conf
 from ..exceptions import NotAllowed
+from ..inputs import text_problem
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
+from .errors import as_problem, server_error
 
 TRACK_PERMISSION = "wagtail_journeys.track_contacts"
 
@@ -52,6 +54,8 @@ def server_token(request: HttpRequest) -> bool:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Authorization must be 'Bearer <token>'.")
+    if text_problem(token):
+        raise Unauthenticated("The API token is unknown or revoked.")
     digest = hashlib.sha256(token.encode()).hexdigest()
     now = time.monotonic()
     if _GOOD_TOKENS.get(digest, 0.0) > now:
@@ -110,7 +114,8 @@ def origin_allowed(request: HttpRequest, origin: str) -> bool:
 
 
 def guard(view):
-    """Wrap an API view: body size limit, CORS for allowed origins, preflight answers.
+    """Wrap an API view: body size limit, CORS for allowed origins, preflight answers,
+    and every error as ``application/problem+json`` (500 included, see ``errors``).
 
     Browsers on origins not listed in ``CORS_ALLOWED_ORIGINS`` (nor the site's own) get
     403 on every request, so another site cannot post events in a visitor's name.
@@ -118,6 +123,13 @@ def guard(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            response = guarded(request, *args, **kwargs)
+        except Exception as exc:
+            return server_error(request, exc)
+        return as_problem(request, response)
+
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         limit = conf.get("MAX_BODY_BYTES")
         try:
             length = int(request.headers.get("Content-Length") or 0)
