@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from wagtail.api.v3.auth import BearerTokenAuth
 from wagtail.api.v3.errors import problem_response
 
@@ -125,6 +125,8 @@ def guard(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             response = guarded(request, *args, **kwargs)
+        except Http404 as exc:  # raised outside ninja's handlers (its root view, say)
+            return problem_response(status=404, detail=str(exc) or "Not found.")
         except Exception as exc:
             return server_error(request, exc)
         return as_problem(request, response)

@@ -9,9 +9,9 @@ from ninja import Path, Router, Status
 from ..contacts import upsert_contact
 from ..engine import clock
 from ..engine.enroll import enroll
+from ..events import validate_properties
 from ..exceptions import NotAllowed, NotFound
 from ..models import ScenarioPage
-from ..events import validate_properties
 from .access import server_token
 from .openapi import documented
 from .schemas import StartIn, StartOut

@@ -50,12 +50,13 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
     if not caller.is_server:
         validate_browser_event(name)
     properties = validate_properties(payload.properties)
-    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
-    if key is not None:
-        clean_text(key, field="idempotency_key")
+    key = payload.idempotency_key
+    if key is None and request.headers.get("Idempotency-Key"):
+        key = clean_text(request.headers["Idempotency-Key"], field="Idempotency-Key header")
         if len(key) > 150:
             raise InvalidInput(
-                "idempotency_key is longer than 150 characters.", field="idempotency_key"
+                "The Idempotency-Key header is longer than 150 characters.",
+                field="Idempotency-Key header",
             )
     contact = None
     if caller.is_server:
