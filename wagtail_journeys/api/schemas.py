@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from ..events import EVENT_NAME
 from ..inputs import MAX_DEPTH, MAX_NUMBER, text_problem
@@ -39,7 +39,9 @@ EventName = Annotated[
     str,
     StringConstraints(pattern=f"^{EVENT_NAME.pattern}$", min_length=1, max_length=100),
 ]
-Email = text(254)
+Email = Annotated[
+    text(254), WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})
+]
 VisitorToken = text(200)
 JSON_OBJECT = (
     f"A JSON object: nested at most {MAX_DEPTH} levels, keys up to 100 characters, numbers"
