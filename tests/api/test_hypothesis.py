@@ -1,6 +1,7 @@
 """Hostile input against the API, generated: NUL characters, lone surrogates, CRLF and
 other control characters, huge and non-finite numbers, deep nesting, in every field and
-header a caller controls, as a server and as a browser, on SQLite and PostgreSQL.
+header a caller controls (``Idempotency-Key``, ``Origin``), as a server and as a browser,
+on SQLite and PostgreSQL.
 
 Whatever comes in, the API answers a documented status; an error is a problem and
 writes nothing; what is accepted is stored exactly as sent. Bounded (``max_examples``)
@@ -114,9 +115,10 @@ def optional(strategy):
     key=optional(hostile_text),
     header=optional(hostile_text),
     email=optional(emails),
+    origin=optional(st.one_of(st.just("http://testserver"), hostile_text.map("http://".__add__))),
 )
 def test_events_answer_hostile_input_with_documented_statuses(
-    caller, server, name, properties, key, header, email
+    caller, server, name, properties, key, header, email, origin
 ):
     body: dict[str, Any] = {"name": name, "properties": properties}
     if key is not None:
@@ -126,6 +128,8 @@ def test_events_answer_hostile_input_with_documented_statuses(
     else:
         body["visitor"] = VisitorId.new().token
     headers = {"HTTP_IDEMPOTENCY_KEY": header} if header is not None else {}
+    if origin is not None:
+        headers["HTTP_ORIGIN"] = origin
     before = Event.objects.count()
     response = caller("events", body, server=server, **headers)
     check(response, stored_before=before, stored_after=Event.objects.count())

@@ -157,6 +157,16 @@ def test_a_token_that_is_not_even_text_is_401(api, token):
     assert_refused(response, status=401)
 
 
+@pytest.mark.parametrize("origin", ["http://[", "http://a\x00", "http://a\ud800", "http://[::1"])
+@pytest.mark.parametrize("token", [True, False])
+def test_an_origin_that_is_no_origin_is_never_a_500(api, server_token, origin, token):
+    """Used to be a 500 (``urlsplit`` raising on a server's request, or a lone surrogate
+    in the refusal); it is never echoed back as an allowed origin."""
+    response = api("events", EVENT, token=server_token if token else None, HTTP_ORIGIN=origin)
+    assert response.status_code == (201 if token else 403), response.content
+    assert "Access-Control-Allow-Origin" not in response
+
+
 class TestUpsertContact:
     """The one way contacts are written from outside: API, forms, imports."""
 

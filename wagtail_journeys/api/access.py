@@ -113,6 +113,17 @@ def origin_allowed(request: HttpRequest, origin: str) -> bool:
         return False
 
 
+def cross_origin(origin: str | None) -> bool:
+    """Is ``origin`` another site's origin whose CORS headers may echo it back? Not
+    ``null``, nor a value that is no origin at all (unparsable, control characters)."""
+    if not origin or origin == "null" or text_problem(origin) or not origin.isprintable():
+        return False
+    try:
+        return bool(urlsplit(origin).netloc)
+    except ValueError:  # "http://[" and friends
+        return False
+
+
 def guard(view):
     """Wrap an API view: body size limit, CORS for allowed origins, preflight answers,
     and every error as ``application/problem+json`` (500 included, see ``errors``).
@@ -147,8 +158,8 @@ def guard(view):
             and not origin_allowed(request, origin)
             and "Authorization" not in request.headers
         ):
-            return problem_response(status=403, detail=f"Origin {origin} is not allowed.")
-        cross = origin and origin != "null" and urlsplit(origin).netloc
+            return problem_response(status=403, detail=f"Origin {origin!a} is not allowed.")
+        cross = cross_origin(origin)
         if request.method == "OPTIONS" and cross:
             response = HttpResponse(status=204)
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
