@@ -85,7 +85,7 @@ def live_scenario(db):
 
 @pytest.mark.parametrize("label", OPERATIONS)
 @settings(
-    max_examples=30,
+    max_examples=25,
     derandomize=True,
     database=None,
     deadline=None,

@@ -91,7 +91,7 @@ class DocumentedAPI(NinjaAPI):
         schema = super().get_openapi_schema(*args, **kwargs)
         components = schema.setdefault("components", {})
         problem = ProblemDetail.model_json_schema()
-        problem["description"] = "An RFC 7807 problem detail: every error of this API."
+        problem.update(title="Problem", description="An RFC 7807 problem: every error of this API.")
         components.setdefault("schemas", {})["Problem"] = problem
         components["securitySchemes"] = {
             "ServerToken": SERVER_TOKEN,
