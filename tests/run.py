@@ -37,12 +37,16 @@ POSTGRES_PASS = (
     "tests/tracking",  # one INSERT per page view; idempotent opens, clicks and form posts
     "tests/api/test_events.py",  # inserts, idempotency keys, batches
     "tests/api/test_identify.py",  # anonymous history moved to the contact in one UPDATE
+    "tests/api/test_storable_input.py",  # NUL, surrogates, huge numbers and ids per database
+    "tests/api/test_hypothesis.py",  # hostile input strategies against the API, per database
+    "tests/api/test_schemathesis.py",  # the OpenAPI document against the real API
     "tests/test_api_scenarios.py",  # a scenario started once per contact
     "tests/test_contacts.py",  # upserts under row locks, activity batches
     "tests/test_import.py",  # raw executemany INSERTs, ignore_conflicts, upserts
     "tests/test_delivery.py",  # Message keys, unique constraints, claims of stale rows
     "tests/emails/test_segments.py",  # each contact's variant chosen by segment SQL
     "tests/test_admin_contacts.py",  # listing filters: date ranges, tags, search
+    "tests/test_admin_contact_input.py",  # values the database cannot store, as form errors
     "tests/test_qcluster.py",  # the event log's locked cursor under a real cluster
 )
 #: Tests with these markers run in the PostgreSQL pass wherever they are.

@@ -22,6 +22,21 @@ DEFAULTS: dict[str, Any] = {
     "VISITOR_COOKIE_SAMESITE": "Lax",
     "IGNORE_USER_AGENTS": r"bot|crawl|spider|slurp|preview|headlesschrome/.*lighthouse",
     "CORS_ALLOWED_ORIGINS": [],
+    # Event names browsers may post through the API (exact names or shell-style patterns);
+    # anything else, commerce above all, must come from a server holding a token.
+    "BROWSER_EVENTS": [
+        "page_view",
+        "page.*",
+        "ui.*",
+        "click",
+        "scroll",
+        "search",
+        "share",
+        "video.*",
+        "cart.*",
+        "cart_*",
+        "wishlist.*",
+    ],
     "MAX_BODY_BYTES": 64 * 1024,
     "API_TOKEN_CACHE_SECONDS": 10,
     "MAX_EVENT_AGE_DAYS": 365,
@@ -105,6 +120,14 @@ def _problems(user: dict[str, Any]) -> list[str]:
         problems.append(
             "CORS_ALLOWED_ORIGINS must be a list of origins such as 'https://shop.example.com'"
             " (scheme and host, no path)"
+        )
+    names = value("BROWSER_EVENTS")
+    if not isinstance(names, list | tuple) or not all(
+        isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9_.:\-*]{1,100}", n) for n in names
+    ):
+        problems.append(
+            "BROWSER_EVENTS must be a list of event names or patterns such as 'video.*'"
+            " (letters, digits, '_', '.', ':', '-' and '*')"
         )
     if value("DEFAULT_EMAIL_STATUS") not in _EMAIL_STATUSES:
         problems.append(f"DEFAULT_EMAIL_STATUS must be one of {sorted(_EMAIL_STATUSES)}")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import conf
 from .exceptions import InvalidInput
+from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
 
 #: Fields an upsert may set, with the attribute they land in.
@@ -39,11 +40,11 @@ CONTACT_FIELDS = (
 def normalize_email(value: str) -> str:
     """Return the canonical form of an address: trimmed and lower-cased.
 
-    Raises ``InvalidInput`` when it is not an email address.
+    Raises ``InvalidInput`` when it is not an email address (or not storable text).
     """
     if not isinstance(value, str):
         raise InvalidInput("Email must be a string.", field="email")
-    email = value.strip().lower()
+    email = clean_text(value, field="email").strip().lower()
     try:
         validate_email(email)
     except ValidationError as exc:
@@ -67,11 +68,18 @@ def apply_fields(
     *,
     attributes: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Copy known fields onto ``contact`` (validated, unsaved); return the changed names."""
+    """Copy known fields onto ``contact`` (validated, unsaved); return the changed names.
+
+    Text must be storable and attributes a storable JSON object (``inputs``: no NUL, no
+    lone surrogates, bounded numbers and depth); anything else raises ``InvalidInput``
+    naming the field, before the contact is touched.
+    """
     changed = []
     for name in CONTACT_FIELDS:
         if name in fields and fields[name] is not None:
             value = fields[name]
+            if isinstance(value, str):
+                clean_text(value, field=name)
             if name == "birth_date" and isinstance(value, str):
                 try:
                     value = dt.date.fromisoformat(value)
@@ -85,6 +93,7 @@ def apply_fields(
     if attributes:
         if not isinstance(attributes, Mapping):
             raise InvalidInput("attributes must be an object.", field="attributes")
+        clean_object(dict(attributes), field="attributes")
         merged = {**(contact.attributes or {}), **attributes}
         if merged != contact.attributes:
             contact.attributes = merged
@@ -108,6 +117,7 @@ def upsert_contact(
     """
     email = normalize_email(email)
     fields = dict(fields or {})
+    tags = [clean_text(t, field="tags").strip()[:100] for t in tags if t and t.strip()]
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(email=email).first()
         created = contact is None
@@ -125,7 +135,6 @@ def upsert_contact(
                 changed = apply_fields(contact, fields, attributes=attributes)
         if not created and changed:
             contact.save(update_fields=[*changed, "updated_at"])
-        tags = [t.strip()[:100] for t in tags if t and t.strip()]
         if tags:
             contact.tags.add(*tags)
     return contact, created

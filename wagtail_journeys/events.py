@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from fnmatch import fnmatchcase
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import conf
-from .exceptions import InvalidInput
+from .exceptions import InvalidInput, NotAllowed
 from .inputs import clean_object
 from .models import Contact, Event, EventSource
 
@@ -25,6 +26,23 @@ def validate_event_name(name: str) -> str:
             "Event name must be 1-100 characters of letters, digits, '_', '.', ':' or '-',"
             " starting with a letter or digit.",
             field="name",
+        )
+    return name
+
+
+def browser_may_post(name: str) -> bool:
+    """Is ``name`` one of the events ``BROWSER_EVENTS`` lets browsers post (exact names or
+    shell-style patterns such as ``video.*``, case-sensitive)?"""
+    return any(fnmatchcase(name, pattern) for pattern in conf.get("BROWSER_EVENTS"))
+
+
+def validate_browser_event(name: str) -> str:
+    """Refuse (``NotAllowed``, 403) an event a browser may not post: anyone can script a
+    browser, so purchases and other commerce must come from a server holding a token."""
+    if not browser_may_post(name):
+        raise NotAllowed(
+            f"Browsers may not post {name!r} events: send them from your server with an API"
+            " token (the BROWSER_EVENTS setting lists what browsers may post)."
         )
     return name
 

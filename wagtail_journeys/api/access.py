@@ -9,14 +9,16 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from wagtail.api.v3.auth import BearerTokenAuth
 from wagtail.api.v3.errors import problem_response
 
 from .. import conf
 from ..exceptions import NotAllowed
+from ..inputs import text_problem
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
+from .errors import as_problem, server_error
 
 TRACK_PERMISSION = "wagtail_journeys.track_contacts"
 
@@ -52,6 +54,8 @@ def server_token(request: HttpRequest) -> bool:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Authorization must be 'Bearer <token>'.")
+    if text_problem(token):
+        raise Unauthenticated("The API token is unknown or revoked.")
     digest = hashlib.sha256(token.encode()).hexdigest()
     now = time.monotonic()
     if _GOOD_TOKENS.get(digest, 0.0) > now:
@@ -109,8 +113,20 @@ def origin_allowed(request: HttpRequest, origin: str) -> bool:
         return False
 
 
+def cross_origin(origin: str | None) -> bool:
+    """Is ``origin`` another site's origin whose CORS headers may echo it back? Not
+    ``null``, nor a value that is no origin at all (unparsable, control characters)."""
+    if not origin or origin == "null" or text_problem(origin) or not origin.isprintable():
+        return False
+    try:
+        return bool(urlsplit(origin).netloc)
+    except ValueError:  # "http://[" and friends
+        return False
+
+
 def guard(view):
-    """Wrap an API view: body size limit, CORS for allowed origins, preflight answers.
+    """Wrap an API view: body size limit, CORS for allowed origins, preflight answers,
+    and every error as ``application/problem+json`` (500 included, see ``errors``).
 
     Browsers on origins not listed in ``CORS_ALLOWED_ORIGINS`` (nor the site's own) get
     403 on every request, so another site cannot post events in a visitor's name.
@@ -118,6 +134,15 @@ def guard(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            response = guarded(request, *args, **kwargs)
+        except Http404 as exc:  # raised outside ninja's handlers (its root view, say)
+            return problem_response(status=404, detail=str(exc) or "Not found.")
+        except Exception as exc:
+            return server_error(request, exc)
+        return as_problem(request, response)
+
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         limit = conf.get("MAX_BODY_BYTES")
         try:
             length = int(request.headers.get("Content-Length") or 0)
@@ -133,8 +158,8 @@ def guard(view):
             and not origin_allowed(request, origin)
             and "Authorization" not in request.headers
         ):
-            return problem_response(status=403, detail=f"Origin {origin} is not allowed.")
-        cross = origin and origin != "null" and urlsplit(origin).netloc
+            return problem_response(status=403, detail=f"Origin {origin!a} is not allowed.")
+        cross = cross_origin(origin)
         if request.method == "OPTIONS" and cross:
             response = HttpResponse(status=204)
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest
-from ninja import NinjaAPI
 from ninja.parser import Parser
 from wagtail.api.v3.errors import problem_response, register_exception_handlers
 
 from ..exceptions import InvalidInput, JourneysError
+from .openapi import DocumentedAPI, SwaggerFromStatic
 from .scenarios import router as scenarios_router
 from .tracking import router as tracking_router
 
@@ -29,18 +29,21 @@ class StrictJSONParser(Parser):
         return json.loads(request.body, parse_constant=_reject_constant)
 
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="wagtail-journeys API",
     version="1.0.0",
     description=(
         "Record events and identify contacts from servers (Bearer token of a Wagtail API "
         "token whose user has the `wagtail_journeys.track_contacts` permission) or from "
-        "browsers (a signed visitor id issued by `GET /journeys/api/visitor`)."
+        "browsers (a signed visitor id issued by `GET /journeys/api/visitor`), which may "
+        "post only the events the `BROWSER_EVENTS` setting allows. Every error is an RFC "
+        "7807 `application/problem+json` body."
     ),
     urls_namespace="api",
     parser=StrictJSONParser(),
     openapi_url="/openapi.json",
     docs_url="/docs/",
+    docs=SwaggerFromStatic(),
 )
 register_exception_handlers(api)
 

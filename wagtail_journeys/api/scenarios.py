@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Status
 
 from ..contacts import upsert_contact
 from ..engine import clock
 from ..engine.enroll import enroll
+from ..events import validate_properties
 from ..exceptions import NotAllowed, NotFound
 from ..models import ScenarioPage
 from .access import server_token
+from .openapi import documented
+from .schemas import StartIn, StartOut
 
 router = Router(tags=["scenarios"])
 
-
-class StartIn(Schema):
-    email: str
-    context: dict = {}
-
-
-class StartOut(Schema):
-    enrollment_id: int | None
-    started: bool
+#: The largest id any database stores (a signed 64-bit integer): a larger one names no
+#: scenario, and SQLite cannot even compare it.
+MAX_ID = 2**63 - 1
 
 
 @router.post(
@@ -32,9 +29,13 @@ class StartOut(Schema):
     url_name="scenario_start",
     summary="Start a scenario for a contact (server token only)",
     operation_id="scenario_start",
+    openapi_extra=documented(400, 401, 403, 404, 413, 422, security=("ServerToken",)),
 )
 def start_scenario(
-    request: HttpRequest, response: HttpResponse, scenario_id: int, payload: StartIn
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: StartIn,
+    scenario_id: int = Path(..., ge=1, le=MAX_ID, description="The scenario page's id."),
 ):
     """Enrol the contact (created if new) in a live scenario, subject to its entry rules.
 
@@ -44,8 +45,6 @@ def start_scenario(
         raise NotAllowed("Starting a scenario needs a server token.")
     if not ScenarioPage.objects.live().filter(pk=scenario_id).exists():
         raise NotFound(f"No live scenario {scenario_id}.")
-    from ..events import validate_properties
-
     context = validate_properties(payload.context, field="context")
     with transaction.atomic():
         contact, _ = upsert_contact(payload.email)

@@ -10,12 +10,20 @@ from ninja import Router, Status
 from .. import conf
 from ..contacts import identify as identify_visitor
 from ..contacts import known_contact, upsert_contact
-from ..events import record_event, validate_event_name, validate_occurred_at, validate_properties
+from ..events import (
+    record_event,
+    validate_browser_event,
+    validate_event_name,
+    validate_occurred_at,
+    validate_properties,
+)
 from ..exceptions import InvalidInput, NotAllowed
+from ..inputs import clean_text
 from ..models import EventSource
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
 from .access import remember_visitor, resolve_caller, server_token
+from .openapi import documented
 from .schemas import EventIn, EventOut, IdentifyIn, IdentifyOut, VisitorOut
 
 router = Router(tags=["tracking"])
@@ -27,20 +35,29 @@ router = Router(tags=["tracking"])
     url_name="events",
     summary="Record an event",
     operation_id="events_create",
+    openapi_extra=documented(
+        400, 401, 403, 413, 422, security=("ServerToken", "VisitorCookie"), anonymous=True
+    ),
 )
 def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn):
     """Record one event for a contact (server token + `email`) or a visitor.
 
     201 when stored, 200 when the idempotency key was already recorded (nothing stored).
+    Browsers may post only the names `BROWSER_EVENTS` allows (403 otherwise).
     """
     caller = resolve_caller(request, payload.visitor)
     name = validate_event_name(payload.name)
+    if not caller.is_server:
+        validate_browser_event(name)
     properties = validate_properties(payload.properties)
-    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 150:
-        raise InvalidInput(
-            "idempotency_key is longer than 150 characters.", field="idempotency_key"
-        )
+    key = payload.idempotency_key
+    if key is None and request.headers.get("Idempotency-Key"):
+        key = clean_text(request.headers["Idempotency-Key"], field="Idempotency-Key header")
+        if len(key) > 150:
+            raise InvalidInput(
+                "The Idempotency-Key header is longer than 150 characters.",
+                field="Idempotency-Key header",
+            )
     contact = None
     if caller.is_server:
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
@@ -78,6 +95,7 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
     url_name="identify",
     summary="Identify a contact (server token only)",
     operation_id="identify",
+    openapi_extra=documented(400, 401, 403, 413, 422, security=("ServerToken",)),
 )
 def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     """Upsert the contact with this email and tie the given visitor to it.
@@ -109,6 +127,7 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     url_name="visitor",
     summary="Get this browser's signed visitor id",
     operation_id="visitor",
+    openapi_extra=documented(400, 403, 413, security=("VisitorCookie",), anonymous=True),
 )
 def visitor(request: HttpRequest, response: HttpResponse):
     """Return the visitor id in the cookie, or issue one (and set the cookie)."""

@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.forms.fields import InvalidJSONInput
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ from wagtail.admin.widgets import BooleanRadioSelect
 
 from ..contacts import normalize_email
 from ..exceptions import InvalidInput, InvalidRule
+from ..inputs import json_problem, text_problem
 from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 from ..permissions import can_export_contacts
@@ -104,8 +106,24 @@ class ContactFilterSet(WagtailFilterSet):
         self.filters["tag"].extra["choices"] = [(tag.name, tag.name) for tag in tags]
 
 
+class AttributesField(forms.JSONField):
+    """Contact attributes as JSON text. A refused value holding characters a page cannot
+    carry (a lone surrogate, NUL) is shown again escaped, as it was typed (``\\ud800``)."""
+
+    def prepare_value(self, value):
+        text = super().prepare_value(value)
+        if not isinstance(value, InvalidJSONInput) and text_problem(text):
+            return json.dumps(value, ensure_ascii=True, cls=self.encoder)
+        return text
+
+
 class ContactForm(WagtailAdminModelForm):
-    """Create/edit form: a normalised, unique email, an IANA timezone, object attributes."""
+    """Create/edit form: a normalised, unique email, an IANA timezone, and attributes that
+    are a storable JSON object (``inputs``); text fields refuse NUL characters (Django's
+    form fields do)."""
+
+    class Meta:
+        field_classes = {"attributes": AttributesField}
 
     def clean_email(self) -> str:
         try:
@@ -131,6 +149,14 @@ class ContactForm(WagtailAdminModelForm):
             raise forms.ValidationError(
                 _('Attributes must be a JSON object, such as {"member_since": 2019}.'),
                 code="invalid",
+            )
+        # JSON can spell NUL, lone surrogates and 1e400; the database cannot store them.
+        problem = json_problem(attributes)
+        if problem:
+            raise forms.ValidationError(
+                _("These attributes cannot be stored: the JSON %(problem)s."),
+                code="invalid",
+                params={"problem": problem},
             )
         return attributes
 

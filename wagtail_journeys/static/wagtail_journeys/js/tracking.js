@@ -6,6 +6,8 @@
  * Exposes window.journeys.track(name, properties). Events go out with
  * navigator.sendBeacon as text/plain JSON (a CORS-simple request, no preflight), carrying the
  * visitor id the server issued and signed, fetched once per session from GET {endpoint}/visitor.
+ * The server records only the names its BROWSER_EVENTS setting allows (page and UI
+ * interactions by default); purchases and other commerce must come from the site's server.
  */
 (function () {
   "use strict";
