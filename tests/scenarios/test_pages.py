@@ -235,3 +235,8 @@ def test_the_plan_carries_the_go_live_time_which_only_going_live_sets():
     assert current_plan(scenario.pk).trigger["live_since"] == scenario.live_since.isoformat()
     copy = scenario.copy(update_attrs={"slug": "copy", "title": "Copy"}, keep_live=False)
     assert copy.live_since is None
+
+
+def test_the_explorer_says_which_source_a_trigger_requires():
+    receipts = make_scenario(title="Receipts", trigger_source="server")
+    assert receipts.get_admin_display_title() == "Receipts (When purchase from a server)"
