@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     # Segments: how long the admin listing may reuse a segment's count (0: never)
     "SEGMENT_COUNT_CACHE_SECONDS": 60,
     # Scenarios
+    "TRIGGER_MAX_EVENT_AGE_HOURS": 72,
     "ADVANCE_BATCH_SIZE": 500,
     "FREQUENCY_CAP": {"emails": 3, "days": 7},
     "QUIET_HOURS": ["21:00", "08:00"],
@@ -162,7 +163,7 @@ def _scenario_problems(value) -> list[str]:
     stale = value("STALE_SEND_SECONDS")
     if not isinstance(stale, int) or isinstance(stale, bool) or stale < 0:
         problems.append(f"STALE_SEND_SECONDS must be an integer >= 0, not {stale!r}")
-    for key in ("ADVANCE_BATCH_SIZE", "LOOP_DEPTH"):
+    for key in ("ADVANCE_BATCH_SIZE", "LOOP_DEPTH", "TRIGGER_MAX_EVENT_AGE_HOURS"):
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             problems.append(f"{key} must be a positive integer, not {v!r}")

@@ -216,3 +216,29 @@ def apply_activity(events: Iterable[Event]) -> int:
             stale.append(contact)
     Contact.objects.bulk_update(stale, ["last_activity_at"], batch_size=500)
     return len(stale)
+
+
+#: The event-log cursor of contact activity (``process_activity``).
+ACTIVITY_CURSOR = "activity"
+
+
+def process_activity(max_batches: int = 50) -> int:
+    """Consume the event log from the ``activity`` cursor with ``apply_activity``; return
+    the events processed.
+
+    Safe to run concurrently: the cursor row is locked for each batch, so two workers
+    never process the same batch.
+    """
+    from .events import read_batch
+
+    done = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            cursor, events = read_batch(ACTIVITY_CURSOR, limit=conf.get("EVENT_BATCH_SIZE"))
+            if not events:
+                break
+            apply_activity(events)
+            cursor.position = events[-1].pk
+            cursor.save(update_fields=["position", "updated_at"])
+        done += len(events)
+    return done

@@ -114,12 +114,18 @@ def record_event(
     return event, True
 
 
-def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = dt.timedelta(seconds=2)):
+#: How old (by ``received_at``, real time) an event must be before a batch reads it: ids
+#: are allocated before commit, so a fresh id can still be followed by a smaller one that
+#: commits later; reading only settled events never skips it.
+SETTLE = dt.timedelta(seconds=2)
+
+
+def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = SETTLE):
     """Lock the named cursor and return ``(cursor_row, events after it)``, oldest first.
 
     Call inside ``transaction.atomic()``; save ``cursor_row.position`` there too, so a batch
-    that fails is read again. Events younger than ``settle`` wait for the next pass: ids
-    are allocated before commit, so a fresh id can still be followed by a smaller one.
+    that fails is read again. Events younger than ``settle`` wait for the next pass (see
+    ``SETTLE``). Each event comes with its ``source``, so rules on trust need no query.
     """
     from .models import EventCursor
 
@@ -128,6 +134,16 @@ def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = dt.timedelta(s
     events = list(
         Event.objects.filter(id__gt=row.position, received_at__lte=timezone.now() - settle)
         .order_by("id")
-        .only("id", "contact_id", "visitor_id", "name", "occurred_at")[:limit]
+        .only("id", "contact_id", "visitor_id", "name", "occurred_at", "source")[:limit]
     )
     return row, events
+
+
+def settling(*cursors: str, settle: dt.timedelta = SETTLE) -> int:
+    """How many events past the slowest of these cursors are too young to be read yet
+    (they wait for the next pass). One query."""
+    from .models import EventCursor
+
+    positions = dict(EventCursor.objects.filter(name__in=cursors).values_list("name", "position"))
+    start = min(positions.get(name, 0) for name in cursors) if cursors else 0
+    return Event.objects.filter(id__gt=start, received_at__gt=timezone.now() - settle).count()

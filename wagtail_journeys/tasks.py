@@ -6,11 +6,8 @@ path) and works through a batch; results go to our own tables, not django-q2's.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from . import conf
-from .contacts import apply_activity
-from .events import read_batch
+from .contacts import process_activity
 
 #: name -> (function path, minutes between runs[, cluster]). Created idempotently after
 #: migrate. The priority schedule runs on the second cluster (``Q_CLUSTER_NAME``).
@@ -28,22 +25,9 @@ SCHEDULES = {
 
 
 def process_events(max_batches: int = 50) -> int:
-    """Consume the event log from the ``activity`` cursor; return events processed.
-
-    Safe to run concurrently: the cursor row is locked for each batch, so two workers
-    never process the same batch.
-    """
-    done = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            cursor, events = read_batch("activity", limit=conf.get("EVENT_BATCH_SIZE"))
-            if not events:
-                break
-            apply_activity(events)
-            cursor.position = events[-1].pk
-            cursor.save(update_fields=["position", "updated_at"])
-        done += len(events)
-    return done
+    """Contact activity from the event log (``contacts.process_activity``): identified
+    visitors' events attached to their contact, ``last_activity_at`` bumped."""
+    return process_activity(max_batches=max_batches)
 
 
 def ensure_schedules(**kwargs) -> None:
@@ -69,14 +53,14 @@ def run_scenarios(seconds: float = 85, interval: float = 1.0, fanout: int = 3) -
     triggers and advance due enrolments, every ``interval``. When more is due than one
     batch, it enqueues ``advance_enrollments`` tasks so the other workers (and nodes)
     share the load. Returns the enrolments advanced here."""
-    from .engine.tick import pump
+    from .engine.passes import pump
 
     return pump(seconds=seconds, interval=interval, fanout=fanout)
 
 
 def run_transactional(seconds: float = 85, interval: float = 0.5) -> int:
     """Like ``run_scenarios`` for transactional sends only, on the priority cluster."""
-    from .engine.tick import pump
+    from .engine.passes import pump
 
     return pump(seconds=seconds, interval=interval, priority=True)
 
@@ -96,7 +80,8 @@ def match_triggers() -> int:
 
 
 def evaluate_scheduled_triggers() -> int:
-    """Segment-entered, birthday/anniversary and broadcast triggers."""
+    """Segment-entered, birthday/anniversary and broadcast triggers, then exits of contacts
+    no longer in a scenario's audience."""
     from .engine.dates import evaluate_scheduled_triggers as evaluate
 
     return evaluate()

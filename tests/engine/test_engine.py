@@ -249,7 +249,7 @@ def test_fan_out_keeps_at_most_fanout_advance_tasks_waiting(settings):
     must not pile up tasks nobody can take yet."""
     from django_q.brokers import get_broker
 
-    from wagtail_journeys.engine.tick import fan_out
+    from wagtail_journeys.engine.passes import fan_out
 
     settings.WAGTAIL_JOURNEYS = {"ADVANCE_BATCH_SIZE": 2}
     scenario = make_scenario()

@@ -3,6 +3,7 @@ revisions (publishing compiles the Plan, as in the admin)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from wagtail.models import Page
@@ -10,6 +11,9 @@ from wagtail.models import Page
 from wagtail_journeys.models import ScenarioIndexPage, ScenarioPage
 
 _serial = itertools.count(1)
+#: When the scenarios of the tests went live: before the fixed times their events happen
+#: at (``tests.engine.test_engine.T0``), since triggers ignore older events.
+LIVE_SINCE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def site_root() -> Page:
@@ -52,6 +56,9 @@ def add(parent: Page, cls: type[Page], *, publish: bool = True, **fields) -> Pag
 
 
 def make_scenario(**fields) -> ScenarioPage:
-    """A published scenario (event trigger ``purchase`` unless told otherwise)."""
+    """A published scenario (event trigger ``purchase`` unless told otherwise), live since
+    ``LIVE_SINCE``; ``live_since=None`` lets publishing record the real time, as the admin
+    does."""
     fields.setdefault("trigger_event", "purchase")
+    fields.setdefault("live_since", LIVE_SINCE)
     return add(scenario_index(), ScenarioPage, **fields)

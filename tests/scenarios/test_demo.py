@@ -26,3 +26,26 @@ def test_demo_scenarios_are_idempotent_and_have_no_errors():
     out = io.StringIO()
     call_command("journeys_check", stdout=out)
     assert "0 error(s)" in out.getvalue()
+
+
+def test_a_first_pass_after_the_demo_enrols_nobody_for_its_history():
+    """The demo's contacts come with months of back-dated purchases and page views: none of
+    them is newer than the scenarios, so the first worker pass mails no "Welcome"."""
+    import datetime as dt
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from tests.conftest import journeys_demo
+    from wagtail_journeys.engine import tick
+    from wagtail_journeys.models import Enrollment, Event
+
+    journeys_demo(contacts=12)
+    assert Event.objects.filter(name="purchase").count() > 5
+    Event.objects.update(received_at=timezone.now() - dt.timedelta(minutes=1))
+    tick()
+    driven_by_events = Enrollment.objects.filter(
+        scenario__trigger_kind__in=["event", "page_view", "email_engagement"]
+    )
+    assert list(driven_by_events.values_list("scenario__title", flat=True)) == []
+    assert not [m for m in mail.outbox if m.subject.startswith("Welcome")]

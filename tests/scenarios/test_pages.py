@@ -167,3 +167,76 @@ def test_a_trigger_missing_what_it_needs_is_a_form_error_on_that_field(kind, fie
     assert message in str(error.value.message_dict[field])
     scenario.trigger_kind = "manual"
     scenario.full_clean()  # nothing else to fill in
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"goal_event": "purchase, bad name!"}, "goal_event", "'bad name!': event names are"),
+        ({"goal_event": "purchase,,signup"}, None, ""),
+        ({"goal_event": "purchase", "goal_any_activity": True}, "goal_event", "Any activity"),
+        ({"goal_any_activity": True}, None, ""),
+        (
+            {"trigger_kind": "birthday", "trigger_time": dt.time(9), "trigger_source": "server"},
+            "trigger_source",
+            "Only event and page-view triggers",
+        ),
+        ({"trigger_source": "server"}, None, ""),
+    ],
+)
+def test_goal_events_and_trigger_source_are_checked_on_the_form(fields, field, message):
+    from django.core.exceptions import ValidationError
+
+    scenario = make_scenario()
+    for name, value in fields.items():
+        setattr(scenario, name, value)
+    if field is None:
+        scenario.full_clean()
+        return
+    with pytest.raises(ValidationError) as error:
+        scenario.full_clean()
+    assert message in str(error.value.message_dict[field])
+
+
+def test_the_editor_offers_the_trigger_source_and_the_goal_on_any_activity(client, admin_user):
+    scenario = make_scenario(title="Panel")
+    client.force_login(admin_user)
+    html = client.get(f"/admin/pages/{scenario.pk}/edit/").content.decode()
+    assert 'name="trigger_source"' in html and "a server only" in html
+    assert 'name="goal_event"' in html and 'name="goal_any_activity"' in html
+    assert 'name="live_since"' not in html  # the publish records it, nobody types it
+
+
+def test_the_plan_carries_the_go_live_time_which_only_going_live_sets():
+    from django.utils import timezone
+
+    from wagtail_journeys.scenarios.loading import current_plan
+
+    before = timezone.now()
+    scenario = make_scenario(live_since=None, goal_event="purchase, signup")
+    went_live = scenario.live_since
+    assert went_live >= before
+    plan = current_plan(scenario.pk)
+    assert plan.trigger["live_since"] == went_live.isoformat()
+    assert list(plan.goal["events"]) == ["purchase", "signup"]
+    first = scenario.get_latest_revision()
+    scenario.title = "Renamed"
+    scenario.save_revision().publish()
+    first.publish()  # an old revision brings back its content, not its go-live time
+    scenario.refresh_from_db()
+    assert scenario.live_since == went_live
+    assert current_plan(scenario.pk).trigger["live_since"] == went_live.isoformat()
+    scenario.unpublish()
+    scenario.refresh_from_db()
+    assert scenario.live_since is None
+    scenario.save_revision().publish()
+    scenario.refresh_from_db()
+    assert scenario.live_since > went_live
+    assert current_plan(scenario.pk).trigger["live_since"] == scenario.live_since.isoformat()
+    copy = scenario.copy(update_attrs={"slug": "copy", "title": "Copy"}, keep_live=False)
+    assert copy.live_since is None
+
+
+def test_the_explorer_says_which_source_a_trigger_requires():
+    receipts = make_scenario(title="Receipts", trigger_source="server")
+    assert receipts.get_admin_display_title() == "Receipts (When purchase from a server)"

@@ -13,6 +13,7 @@ from ..models import Contact, Enrollment, EventCursor, ScenarioPage
 from ..scenarios.loading import current_plan
 from . import clock, timing
 from .enroll import enroll
+from .exits import exit_lost_audience
 
 CHUNK = 2000
 
@@ -156,7 +157,10 @@ def enroll_broadcast(scenario: ScenarioPage, now: dt.datetime) -> int:
 
 
 def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
-    """Run every live scenario's scheduled trigger once; return enrolments created."""
+    """Run every live scenario's scheduled trigger once, then end the enrolments of
+    contacts no longer in the audience of scenarios that exit on it
+    (``exits.exit_lost_audience``: segments change with time alone); return enrolments
+    created."""
     now = now or clock.now()
     created = 0
     kinds = {
@@ -168,4 +172,5 @@ def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
     for scenario in ScenarioPage.objects.live().filter(trigger_kind__in=kinds):
         with transaction.atomic():
             created += kinds[scenario.trigger_kind](scenario, now)
+    exit_lost_audience(now=now)
     return created

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..models import Enrollment, EnrollmentStatus
+from ..models import Enrollment, EnrollmentStatus, Event
 from ..scenarios.loading import current_plan
 from ..scenarios.plan import Plan
 
@@ -87,3 +87,26 @@ def enroll(
         for i in ids
     ]
     return Enrollment.objects.bulk_create(rows, batch_size=2000)
+
+
+def enrollment_starts(rows: Iterable[Enrollment]) -> dict[int, tuple[int, dt.datetime]]:
+    """When each enrolment started, as the events that may end or wake it must see it:
+    ``(trigger event id, when that event occurred)`` for an enrolment a trigger event
+    started, ``(0, started_at)`` for the others. One query, for the trigger events."""
+    rows = list(rows)
+    ids = {(r.context or {}).get("event_id") for r in rows} - {None}
+    occurred = (
+        dict(Event.objects.filter(pk__in=ids).values_list("pk", "occurred_at")) if ids else {}
+    )
+    starts = {}
+    for r in rows:
+        event_id = (r.context or {}).get("event_id") or 0
+        starts[r.pk] = (event_id, occurred.get(event_id, r.started_at))
+    return starts
+
+
+def after_start(event: Event, start: tuple[int, dt.datetime]) -> bool:
+    """Did ``event`` come after an enrolment's start (see ``enrollment_starts``): recorded
+    after its trigger event, and occurred no earlier? Back-filled history never does."""
+    event_id, since = start
+    return event.pk > event_id and event.occurred_at >= since

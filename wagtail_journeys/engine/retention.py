@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
+
 from .. import conf
-from ..models import StepRun
+from ..models import EventCursor, StepRun
 from . import clock
 
 CHUNK = 10_000
@@ -36,3 +38,19 @@ def purge_step_runs(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> in
         if not ids:
             return deleted
         deleted += StepRun.objects.filter(pk__in=ids).delete()[0]
+
+
+def purge_step_runs_daily(*, now: dt.datetime | None = None) -> int:
+    """``purge_step_runs`` at most once per UTC day, for passes run more often than that
+    (``journeys_tick`` from cron): the cursor ``purge:step_runs`` keeps the day of the
+    last purge. Returns how many runs were deleted."""
+    now = now or clock.now()
+    today = now.astimezone(dt.UTC).date().toordinal()
+    with transaction.atomic():
+        EventCursor.objects.get_or_create(name="purge:step_runs")
+        cursor = EventCursor.objects.select_for_update().get(name="purge:step_runs")
+        if cursor.position >= today:
+            return 0
+        cursor.position = today
+        cursor.save(update_fields=["position", "updated_at"])
+    return purge_step_runs(now=now)

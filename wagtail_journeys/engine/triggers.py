@@ -1,8 +1,11 @@
 """Matching new events to scenario triggers, goals and event waits, in batches.
 
-The index from event name to scenarios is a query on ``ScenarioPage.trigger_event`` /
-``goal_event`` (indexed columns) for the names in the batch: no scan of every scenario
-per event.
+The index from event name to scenarios is a query on ``ScenarioPage.trigger_event`` (an
+indexed column) for the names in the batch: no scan of every scenario per event.
+
+The time rule: an event fires a trigger only if it occurred at or after the scenario went
+live (``live_since``, carried by the Plan's trigger) and is no older than
+``TRIGGER_MAX_EVENT_AGE_HOURS`` when the engine reads it. History is for segments.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from django.db.models import Q
 
 from .. import conf
 from ..events import read_batch
-from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage
+from ..models import TRUST, Enrollment, EnrollmentStatus, Event, ScenarioPage
 from ..scenarios.loading import current_plan, trigger_event_name
 from . import clock
-from .enroll import enroll
+from .enroll import after_start, enroll, enrollment_starts
 
 CURSOR = "scenarios"
 
@@ -46,11 +49,14 @@ def _page_view_matches(trigger: Mapping, properties: Mapping) -> bool:
 
 
 def _enough_views(trigger: Mapping, contact_id: int, now: dt.datetime) -> bool:
-    """At least ``min_views`` matching page views by this contact in the window (tags are
-    matched in Python: JSON list containment is not portable across databases)."""
+    """At least ``min_views`` matching page views by this contact in the window, since the
+    scenario went live (tags are matched in Python: JSON list containment is not portable
+    across databases)."""
     if trigger["min_views"] <= 1:
         return True
     views = Event.objects.filter(contact_id=contact_id, name="page_view")
+    if trigger.get("live_since"):
+        views = views.filter(occurred_at__gte=dt.datetime.fromisoformat(trigger["live_since"]))
     if trigger["view_days"]:
         views = views.filter(occurred_at__gte=now - dt.timedelta(days=trigger["view_days"]))
     if trigger["page_id"]:
@@ -62,6 +68,19 @@ def _enough_views(trigger: Mapping, contact_id: int, now: dt.datetime) -> bool:
             if seen >= trigger["min_views"]:
                 return True
     return False
+
+
+def may_fire(trigger: Mapping, event: Event, *, now: dt.datetime, max_age: dt.timedelta) -> bool:
+    """The time and trust rule of event-driven triggers (pure): the event occurred at or
+    after the scenario went live, is no older than ``max_age`` at ``now``, and was sent by
+    the source the trigger requires (any, a server, a browser)."""
+    since = trigger.get("live_since")
+    if since and event.occurred_at < dt.datetime.fromisoformat(since):
+        return False
+    if event.occurred_at < now - max_age:
+        return False
+    wanted = trigger.get("source")
+    return not wanted or TRUST.get(event.source) == wanted
 
 
 def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
@@ -76,11 +95,14 @@ def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
 
 
 def match_events(events: list[Event], *, now: dt.datetime) -> int:
-    """Apply a batch of events (oldest first) to triggers, goals and event waits.
+    """Apply a batch of events (oldest first) to triggers, goals, event waits and audience
+    exits.
 
     Returns the number of enrolments created. Call inside the transaction that moves the
     cursor past these events, so a failed batch is applied again from scratch.
     """
+    from .exits import apply_goals, exit_lost_audience  # exits use this module's matching
+
     events = [e for e in events if e.contact_id]
     if not events:
         return 0
@@ -103,13 +125,18 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
     for scenario in candidates:
         index[trigger_event_name(scenario)].append(scenario.pk)
     created = 0
+    max_age = dt.timedelta(hours=conf.get("TRIGGER_MAX_EVENT_AGE_HOURS"))
     for name in names & set(index):
         for scenario_id in index[name]:
             plan = current_plan(scenario_id)
             if plan is None:
                 continue
             hits = [
-                e for e in events if e.name == name and trigger_matches(plan.trigger, props[e.pk])
+                e
+                for e in events
+                if e.name == name
+                and may_fire(plan.trigger, e, now=now, max_age=max_age)
+                and trigger_matches(plan.trigger, props[e.pk])
             ]
             first: dict[int, Event] = {}  # a contact's first event of the batch enrols them
             for e in hits:
@@ -136,49 +163,9 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
             created += len(
                 enroll(scenario_id, list(first), now=now, contexts=contexts, due_ats=due_ats)
             )
-    _apply_goals(events, names, props, now)
+    apply_goals(events, props, now)
+    exit_lost_audience(now=now, contact_ids={e.contact_id for e in events})
     return created
-
-
-def _apply_goals(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
-    scenarios = (
-        ScenarioPage.objects.live().filter(goal_event__in=names).values_list("pk", flat=True)
-    )
-    for scenario_id in scenarios:
-        plan = current_plan(scenario_id)
-        if plan is None:
-            continue
-        goal = plan.goal
-        reached: dict[int, int] = {}  # contact -> last goal event id
-        for e in events:
-            if e.name == goal["event"] and filters_match(goal["filters"], props[e.pk]):
-                reached[e.contact_id] = e.pk
-        if not reached:
-            continue
-        # Only enrolments started before the goal event (a trigger later in the same batch
-        # starts a fresh run).
-        ids = [
-            pk
-            for pk, contact_id, context in Enrollment.objects.filter(
-                scenario_id=scenario_id,
-                contact_id__in=reached,
-                status=EnrollmentStatus.ACTIVE,
-            ).values_list("pk", "contact_id", "context")
-            if (context or {}).get("event_id", 0) < reached[contact_id]
-        ]
-        active = Enrollment.objects.filter(pk__in=ids)
-        if goal["step_id"] and goal["step_id"] in plan.steps:
-            active.update(
-                step_id=goal["step_id"], waiting=False, wait_event="", outcome="", due_at=now
-            )
-        else:
-            active.update(
-                status=EnrollmentStatus.CONVERTED,
-                ended_at=now,
-                due_at=None,
-                waiting=False,
-                end_reason=f"goal: {goal['event']}",
-            )
 
 
 def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datetime) -> None:
@@ -189,6 +176,8 @@ def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datet
         contact_id__in={e.contact_id for e in events},
     )
     woken = []
+    waiting = list(waiting)
+    starts = enrollment_starts(waiting)  # a wait hears only events after its enrolment began
     for enr in waiting:
         plan = current_plan(enr.scenario_id)
         step = plan.steps.get(enr.step_id) if plan else None
@@ -196,6 +185,7 @@ def _wake_waits(events: list[Event], names: set[str], props: dict, now: dt.datet
         if any(
             e.contact_id == enr.contact_id
             and e.name == enr.wait_event
+            and after_start(e, starts[enr.pk])
             and filters_match(filters, props[e.pk])
             for e in events
         ):

@@ -11,6 +11,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, Pag
 from wagtail.models import Page
 
 from ..scenarios.panels import ProblemsPanel
+from .events import Trust
 
 STEP_TYPES = [
     "wagtail_journeys.SendEmailStep",
@@ -82,6 +83,14 @@ class Recurrence(models.TextChoices):
     MONTHLY = "monthly", _("every month")
 
 
+#: The trust a trigger may require of its events ("": any source; see ``models.events``).
+TRIGGER_SOURCES = [
+    ("", _("any source")),
+    (Trust.SERVER, _("a server only (API token, import)")),
+    (Trust.BROWSER, _("a browser only (page views, beacon, form posts)")),
+]
+
+
 class Reentry(models.TextChoices):
     ONCE = "once", _("Once ever")
     PER_DAYS = "per_days", _("Once per N days")
@@ -106,6 +115,17 @@ class ScenarioPage(PrivatePage):
         default=dict,
         blank=True,
         help_text=_('Properties the event must have, e.g. {"form": "newsletter"}.'),
+    )
+    trigger_source = models.CharField(
+        _("event source"),
+        max_length=10,
+        choices=TRIGGER_SOURCES,
+        blank=True,
+        default="",
+        help_text=_(
+            "Who must have sent the event: e.g. a server only, so that a purchase posted by a "
+            "browser script never starts the scenario."
+        ),
     )
     trigger_page = models.ForeignKey(
         "wagtailcore.Page",
@@ -184,7 +204,21 @@ class ScenarioPage(PrivatePage):
     )
     reentry_days = models.PositiveIntegerField(_("re-entry after days"), default=30)
 
-    goal_event = models.CharField(_("goal event"), max_length=100, blank=True, db_index=True)
+    goal_event = models.CharField(
+        _("goal events"),
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text=_("One event name, or several separated by commas: the first that happens."),
+    )
+    goal_any_activity = models.BooleanField(
+        _("any activity reaches the goal"),
+        default=False,
+        help_text=_(
+            "Any event the contact causes (a page view, a click, a purchase…), not the emails "
+            "the scenarios send them."
+        ),
+    )
     goal_filters = models.JSONField(_("goal property filters"), default=dict, blank=True)
     goal_step = models.ForeignKey(
         "wagtailcore.Page",
@@ -199,6 +233,16 @@ class ScenarioPage(PrivatePage):
         _("exit when no longer in the audience"), default=False
     )
     end_at = models.DateTimeField(_("hard end"), null=True, blank=True)
+    live_since = models.DateTimeField(
+        _("live since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When the scenario last went from not live to live: its triggers ignore older "
+            "events. Re-publishing a live scenario keeps it; unpublishing clears it."
+        ),
+    )
 
     parent_page_types = ["wagtail_journeys.ScenarioIndexPage"]
     subpage_types = STEP_TYPES
@@ -208,6 +252,7 @@ class ScenarioPage(PrivatePage):
             [
                 FieldPanel("trigger_kind"),
                 FieldRowPanel([FieldPanel("trigger_event"), FieldPanel("trigger_filters")]),
+                FieldPanel("trigger_source"),
                 PageChooserPanel("trigger_page"),
                 FieldRowPanel([FieldPanel("trigger_page_type"), FieldPanel("trigger_page_tag")]),
                 FieldRowPanel([FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")]),
@@ -231,7 +276,8 @@ class ScenarioPage(PrivatePage):
         ProblemsPanel(heading=_("Checker")),
         MultiFieldPanel(
             [
-                FieldRowPanel([FieldPanel("goal_event"), FieldPanel("goal_filters")]),
+                FieldRowPanel([FieldPanel("goal_event"), FieldPanel("goal_any_activity")]),
+                FieldPanel("goal_filters"),
                 PageChooserPanel("goal_step"),
                 FieldPanel("exit_on_audience_loss"),
                 FieldPanel("end_at"),
@@ -239,6 +285,8 @@ class ScenarioPage(PrivatePage):
             heading=_("Goal and exit"),
         ),
     ]
+    # A copy has not gone live yet, whatever its original did.
+    exclude_fields_in_copy = ["live_since"]
 
     preview_modes = [("diagram", _("Diagram"))]
     default_preview_mode = "diagram"
@@ -278,6 +326,17 @@ class ScenarioPage(PrivatePage):
             },
         )
 
+    def with_content_json(self, content):
+        """A revision restores the page's content, not when the scenario went live: that
+        belongs to the page as a whole (like Wagtail's own ``live``)."""
+        obj = super().with_content_json(content)
+        obj.live_since = self.live_since
+        return obj
+
+    def goal_events(self) -> list[str]:
+        """The goal's event names, as typed (comma-separated), blanks left out."""
+        return [name.strip() for name in self.goal_event.split(",") if name.strip()]
+
     def get_admin_display_title(self) -> str:
         from ..scenarios.summaries import summarize_trigger
 
@@ -294,6 +353,8 @@ class ScenarioPage(PrivatePage):
     }
 
     def clean(self) -> None:
+        from ..events import EVENT_NAME
+
         super().clean()
         errors = {}
         needed = self.TRIGGER_NEEDS.get(self.trigger_kind)
@@ -302,5 +363,23 @@ class ScenarioPage(PrivatePage):
         for field in ("trigger_filters", "goal_filters"):
             if not isinstance(getattr(self, field), dict):
                 errors[field] = _("Filters must be a JSON object.")
+        if self.trigger_source and self.trigger_kind not in (
+            TriggerKind.EVENT,
+            TriggerKind.PAGE_VIEW,
+        ):
+            errors["trigger_source"] = _(
+                "Only event and page-view triggers can require a source; leave it on any."
+            )
+        bad = [name for name in self.goal_events() if not EVENT_NAME.fullmatch(name)]
+        if bad:
+            errors["goal_event"] = _(
+                "%(names)s: event names are 1-100 letters, digits, '_', '.', ':' or '-', "
+                "separated by commas."
+            ) % {"names": ", ".join(repr(name) for name in bad)}
+        elif self.goal_any_activity and self.goal_events():
+            errors["goal_event"] = _(
+                "Any activity already includes every event: leave the goal events empty, or "
+                "untick any activity."
+            )
         if errors:
             raise ValidationError(errors)

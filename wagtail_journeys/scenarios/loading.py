@@ -118,11 +118,14 @@ def trigger_event_name(scenario: Any) -> str:
 
 
 def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
-    """``(trigger, entry, goal)`` of a scenario page as plain data."""
+    """``(trigger, entry, goal)`` of a scenario page as plain data (the trigger carries
+    ``live_since``, so the engine needs no query to apply the time rule)."""
     trigger = {
         "kind": scenario.trigger_kind,
         "event": trigger_event_name(scenario),
         "filters": scenario.trigger_filters or {},
+        "source": scenario.trigger_source,
+        "live_since": _iso(scenario.live_since),
         "page_id": scenario.trigger_page_id,
         "page_type": scenario.trigger_page_type.lower(),
         "page_tag": scenario.trigger_page_tag,
@@ -144,7 +147,8 @@ def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
         "reentry_days": scenario.reentry_days,
     }
     goal = {
-        "event": scenario.goal_event,
+        "events": scenario.goal_events(),
+        "any_activity": scenario.goal_any_activity,
         "filters": scenario.goal_filters or {},
         "step_id": scenario.goal_step_id,
         "exit_on_audience_loss": scenario.exit_on_audience_loss,
@@ -186,9 +190,18 @@ def build_plan(scenario: Any) -> Plan:
 
 def publish_plan(scenario: Any) -> Plan:
     """Compile and store the live Plan of a published scenario (called on every publish
-    in its tree); the engine picks it up on its next batch."""
-    from ..models import ScenarioPlan
+    in its tree); the engine picks it up on its next batch.
 
+    A scenario going live (never published, or unpublished since) records the moment in
+    ``live_since``, which its trigger carries: events older than that never fire it. A
+    scenario already live keeps its time."""
+    from django.utils import timezone
+
+    from ..models import ScenarioPage, ScenarioPlan
+
+    if scenario.live_since is None:
+        scenario.live_since = timezone.now()
+        ScenarioPage.objects.filter(pk=scenario.pk).update(live_since=scenario.live_since)
     plan = build_plan(scenario)
     ScenarioPlan.objects.create(
         scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()

@@ -112,7 +112,12 @@ def compile_on_publish(sender, instance, **kwargs) -> None:
 
 def pause_on_unpublish(sender, instance, **kwargs) -> None:
     """``page_unpublished``: a step leaving the live tree recompiles; an unpublished
-    scenario pauses by itself (the engine only advances live scenarios)."""
+    scenario pauses by itself (the engine only advances live scenarios) and forgets when it
+    went live, so that its next publish starts the trigger's time afresh."""
+    from ..models import ScenarioPage
+
     scenario = scenario_of(instance)
-    if scenario is not None and scenario.pk != instance.pk and scenario.live:
+    if scenario is not None and scenario.pk == instance.pk:
+        ScenarioPage.objects.filter(pk=scenario.pk).update(live_since=None)
+    elif scenario is not None and scenario.live:
         publish_plan(scenario)

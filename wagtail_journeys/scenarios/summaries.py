@@ -21,11 +21,18 @@ def _title_of(page: Any) -> str:
     return getattr(page, "title", None) or str(page)
 
 
+def _from(scenario: Any) -> str:
+    """The source an event trigger requires, as a suffix: ``" from a server"``."""
+    return {"server": " from a server", "browser": " from a browser"}.get(
+        scenario.trigger_source, ""
+    )
+
+
 def summarize_trigger(scenario: Any) -> str:
     """``"When purchase"``, ``"Birthday at 09:00 local"``, ``"Broadcast every week"``…"""
     kind = scenario.trigger_kind
     if kind == "event":
-        return f"When {scenario.trigger_event or '?'}"
+        return f"When {scenario.trigger_event or '?'}{_from(scenario)}"
     if kind == "page_view":
         what = (
             _title_of(scenario.trigger_page)
@@ -36,7 +43,7 @@ def summarize_trigger(scenario: Any) -> str:
         )
         times = f" {scenario.trigger_min_views}×" if scenario.trigger_min_views > 1 else ""
         within = f" in {scenario.trigger_view_days} days" if scenario.trigger_view_days else ""
-        return f"Views {what}{times}{within}"
+        return f"Views {what}{times}{within}{_from(scenario)}"
     if kind == "segment_entered":
         segment = scenario.trigger_segment if scenario.trigger_segment_id else None
         return f"Enters {_title_of(segment)}"

@@ -1,16 +1,56 @@
-"""``manage.py journeys_tick``: one pass of the scenario engine without a cluster."""
+"""``manage.py journeys_tick``: one full pass of the engine without a cluster."""
 
-from django.core.management.base import BaseCommand
+import datetime as dt
 
-from wagtail_journeys.engine.tick import tick
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from wagtail_journeys.engine import tick
+from wagtail_journeys.events import SETTLE
+
+
+def parse_now(value: str) -> dt.datetime:
+    """An ISO 8601 date and time with its UTC offset (``2026-06-15T10:00:00+02:00``, or
+    ``Z``); anything else is a ``CommandError`` that says what was expected."""
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"--now {value!r} is not an ISO 8601 date and time, "
+            "e.g. 2026-06-15T10:00:00+02:00 or 2026-06-15T08:00:00Z."
+        ) from None
+    if timezone.is_naive(when):
+        raise CommandError(
+            f"--now {value!r} has no UTC offset: add one, e.g. {value}+00:00 or {value}Z."
+        )
+    return when
 
 
 class Command(BaseCommand):
     help = (
-        "Match new events to scenario triggers, evaluate scheduled triggers and advance every "
-        "due enrolment once (for cron, and for tests)."
+        "One full pass of the engine, as the workers' schedules run it: contact activity "
+        "from the event log, triggers, goals and exits from new events, scheduled "
+        "triggers, every due enrolment advanced, and the daily purge of old step runs (for "
+        "cron, tests and replays)."
     )
 
-    def handle(self, *args, **options):
-        result = tick()
-        self.stdout.write(f"enrolled {result['enrolled']}, advanced {result['advanced']}")
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--now",
+            metavar="DATETIME",
+            help="Run the engine as if the clock read this ISO 8601 time, with its UTC "
+            "offset (e.g. 2026-06-15T10:00:00+02:00). Default: the current time.",
+        )
+
+    def handle(self, *args, now: str | None = None, **options):
+        result = tick(now=parse_now(now) if now else None)
+        self.stdout.write(
+            f"events {result['events']}, enrolled {result['enrolled']}, "
+            f"advanced {result['advanced']}, purged {result['purged']}"
+        )
+        if result["settling"]:
+            seconds = int(SETTLE.total_seconds())
+            self.stdout.write(
+                f"{result['settling']} event(s) younger than {seconds} s left for the next "
+                "pass (events settle before they are read, so none is ever skipped)."
+            )

@@ -1,5 +1,5 @@
-"""One pass of everything the engine does (``journeys_tick``), and the pump the
-``run_scenarios`` task runs for a minute at a time."""
+"""One full pass of everything the engine does (``engine.tick``, ``journeys_tick``), and
+the pump the ``run_scenarios`` task runs for a minute at a time."""
 
 from __future__ import annotations
 
@@ -7,20 +7,44 @@ import datetime as dt
 import time
 
 from .. import conf
+from ..contacts import ACTIVITY_CURSOR, process_activity
+from ..events import settling
 from ..models import Enrollment, EnrollmentStatus
 from . import clock
 from .advance import advance_due
 from .dates import evaluate_scheduled_triggers
-from .triggers import process_triggers
+from .retention import purge_step_runs_daily
+from .triggers import CURSOR, process_triggers
 
 
 def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Match events, evaluate scheduled triggers, then advance everything due (transactional
-    sends first). Used by cron and tests; the same functions the tasks call."""
+    """Run everything the worker's schedules do, once, in order, with the engine's clock at
+    ``now`` (default: the current time); return what each part did.
+
+    1. contact activity from the event log: identified visitors' events are attached to
+       their contact, ``last_activity_at`` is bumped (``events``);
+    2. new events matched to triggers, goals, event waits and audience exits, then the
+       scheduled triggers and audience exits (``enrolled``);
+    3. due enrolments advanced, transactional sends first (``advanced``);
+    4. step runs past their retention purged, once a day (``purged``).
+
+    Events younger than ``events.SETTLE`` (by the real clock, whatever ``now``) are not read
+    yet; ``settling`` counts them, and the next pass takes them. Cursors make passes
+    resumable and safe to run concurrently with workers. This is the public way to run the
+    engine at a chosen time (cron, tests, replays): ``wagtail_journeys.engine.tick``.
+    """
+    now = now or clock.now()
+    events = process_activity()
+    enrolled = process_triggers(now=now) + evaluate_scheduled_triggers(now=now)
+    advanced = advance_due(now=now, priority=True, max_batches=1000) + advance_due(
+        now=now, max_batches=1000
+    )
     return {
-        "enrolled": process_triggers(now=now) + evaluate_scheduled_triggers(now=now),
-        "advanced": advance_due(now=now, priority=True, max_batches=1000)
-        + advance_due(now=now, max_batches=1000),
+        "events": events,
+        "enrolled": enrolled,
+        "advanced": advanced,
+        "purged": purge_step_runs_daily(now=now),
+        "settling": settling(ACTIVITY_CURSOR, CURSOR),
     }
 
 
