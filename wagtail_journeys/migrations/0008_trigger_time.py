@@ -32,7 +32,7 @@ def record_go_live(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_journeys', '0006_segment_trigger_members'),
+        ('wagtail_journeys', '0007_permissions'),
     ]
 
     operations = [
