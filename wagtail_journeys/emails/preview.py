@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from .. import conf
 from ..exceptions import EmailNotReady
 from .compiler import compile_email
-from .render import fill, segment_ids, variant_of
+from .render import fill, held_reason, segment_ids, variant_of
 
 SAMPLE, TEXT = "contact", "text"
 
@@ -41,9 +41,105 @@ def sample_contact(page, request: HttpRequest):
     return contact or Contact(first_name="Alex", last_name="Sample", email="alex@example.com")
 
 
-def sample_context() -> dict[str, str]:
-    """What the caller's context would hold (a voucher code…), shown as ``[name]``."""
-    return {name: f"[{name}]" for name in conf.get("EMAIL_CONTEXT_VARIABLES")}
+#: Made-up trigger-event properties for previews, by property name.
+SAMPLE_EVENT = {
+    "amount": "42.50",
+    "total": "42.50",
+    "currency": "EUR",
+    "order_id": "10425",
+    "quantity": 2,
+    "sku": "BK-0042",
+    "product": "The Shining",
+    "title": "The Shining",
+    "name": "The Shining",
+    "author": "Stephen King",
+    "category": "thriller",
+    "genre": "thriller",
+    "form": "newsletter",
+}
+SAMPLE_CODE = "7F3A9C21D0"  # ten hex digits, as an Update-contact step draws them
+
+
+def _named_event_properties(page) -> list[str]:
+    """The ``event.<property>`` names the email's subject, preheader and body use."""
+    import json
+
+    from .mergetags import EVENT_PREFIX, TAG
+
+    source = " ".join(
+        [page.subject or "", page.preheader or "", json.dumps(list(page.body.raw_data))]
+    )
+    names = []
+    for match in TAG.finditer(source):
+        name = (match[1] or "").split("|")[0].strip()
+        if name.startswith(EVENT_PREFIX) and name[len(EVENT_PREFIX) :] not in names:
+            names.append(name[len(EVENT_PREFIX) :])
+    return names
+
+
+def _scenarios_sending(page) -> list:
+    """The scenarios with a step that sends this email (their trees, for their config)."""
+    from ..models import ScenarioPage, SendEmailStep
+
+    if page is None or page.pk is None:
+        return []
+    paths = list(SendEmailStep.objects.filter(email_id=page.pk).values_list("path", flat=True))
+    if not paths:
+        return []
+    return [
+        s
+        for s in ScenarioPage.objects.only("pk", "path", "trigger_filters")
+        if any(path.startswith(s.path) for path in paths)
+    ]
+
+
+def sample_context(page=None) -> dict:
+    """Realistic stand-ins for a scenario's values, for previews and test sends (the
+    engine fills the real ones, see ``engine.values``): a promo code shaped like those
+    the scenarios sending this email issue (their Update-contact step's prefix), the
+    ``event.<property>`` values the email names (the trigger's own filter value when it
+    has one, else a made-up one), and the ``EMAIL_CONTEXT_VARIABLES``. Never a real
+    contact's data."""
+    from ..models import UpdateContactStep
+    from .links import base_url
+
+    scenarios = _scenarios_sending(page)
+    prefix = "PROMO"
+    for scenario in scenarios:
+        found = (
+            UpdateContactStep.objects.filter(path__startswith=scenario.path)
+            .exclude(promo_code_prefix="")
+            .values_list("promo_code_prefix", flat=True)
+            .first()
+        )
+        if found:
+            prefix = found
+            break
+    root = base_url().rstrip("/") or "https://www.example.com"
+    values: dict = {
+        name: f"{root}/{name[:-4].replace('_', '-')}/" if name.endswith("_url") else name.upper()
+        for name in conf.get("EMAIL_CONTEXT_VARIABLES")
+    }
+    values.pop("voucher_code", None)  # the older name of promo_code
+    values["promo_code"] = f"{prefix}-{SAMPLE_CODE}"
+    if page is not None:
+        filters: dict = {}
+        for scenario in scenarios:
+            for key, value in (scenario.trigger_filters or {}).items():
+                value = value[0] if isinstance(value, list) and value else value
+                filters.setdefault(key, value)
+        values["event"] = {
+            key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " ")))
+            for key in _named_event_properties(page)
+        }
+    return values
+
+
+def sample_values(context: dict) -> list[tuple[str, object]]:
+    """``(merge tag name, sample value)`` pairs of a sample context, for the preview."""
+    pairs = [(name, value) for name, value in context.items() if name != "event"]
+    pairs += [(f"event.{key}", value) for key, value in context.get("event", {}).items()]
+    return pairs
 
 
 def serve_preview(page, request: HttpRequest, mode_name: str):
@@ -55,11 +151,12 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
     else:
         variant = ()
     context = {"page": page, "mode": mode_name, "contact": contact, "plain": mode_name == TEXT}
+    values = sample_context(page)
+    context["samples"], context["held_reason"] = sample_values(values), ""
     try:
         # Previews show unsaved edits: compile the object as given, never from the cache.
-        rendered = fill(
-            compile_email(page, variant), contact, context=sample_context(), tracked=False
-        )
+        rendered = fill(compile_email(page, variant), contact, context=values, tracked=False)
+        context["held_reason"] = held_reason(rendered.missing)
     except EmailNotReady as exc:
         context["error"] = str(exc)
     else:

@@ -14,6 +14,7 @@ from wagtail.admin.action_menu import ActionMenuItem
 
 from ..delivery import send_test
 from ..emails.preview import sample_contact
+from ..emails.render import held_reason
 from ..exceptions import EmailNotReady
 from ..models import Contact, EmailPage
 
@@ -47,7 +48,7 @@ def send_test_view(request, page_id: int):
             request.GET["contact"] = form.cleaned_data["contact"] or "-"
             contact = sample_contact(draft, request)
             try:
-                send_test(
+                missing = send_test(
                     draft, contact, to=request.user.email, revision_id=revision and revision.pk
                 )
             except EmailNotReady as exc:
@@ -56,6 +57,12 @@ def send_test_view(request, page_id: int):
                 messages.success(
                     request, _("Test email sent to %(email)s.") % {"email": request.user.email}
                 )
+                if missing:
+                    messages.warning(
+                        request,
+                        _("For this contact a real send would be held, not mailed: %(why)s.")
+                        % {"why": held_reason(missing)},
+                    )
                 return redirect("wagtailadmin_pages:edit", page.pk)
     return TemplateResponse(
         request,
