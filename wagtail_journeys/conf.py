@@ -54,7 +54,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
-_MERGE_SCOPE_NAMES = set("contact event today site_name unsubscribe_url preferences_url".split())
+_MERGE_SCOPE_NAMES = {
+    "contact",
+    "event",
+    "today",
+    "site_name",
+    "unsubscribe_url",
+    "preferences_url",
+}
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
 
 
