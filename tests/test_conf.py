@@ -34,6 +34,7 @@ def test_defaults_without_any_setting():
         ({"MAX_BODY_BYTE": 10}, "unknown option 'MAX_BODY_BYTE'"),
         ({"STEP_RUN_RETENTION_DAYS": 0}, "STEP_RUN_RETENTION_DAYS must be None or a positive"),
         ({"STEP_RUN_RETENTION_DAYS": 3}, "at least FREQUENCY_CAP's days"),
+        ({"EMAIL_CONTEXT_VARIABLES": ["event", "cart_url"]}, "merge scope's own names"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):
