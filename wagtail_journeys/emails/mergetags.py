@@ -70,12 +70,13 @@ def _empty(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     """``value`` as text that can be mailed: no NUL, lone surrogates replaced."""
-    text = "" if value is None else str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text.replace("\x00", "")
+    text = value if value.__class__ is str else "" if value is None else str(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 FILTERS: dict[str, tuple[bool, Callable[[Any, str | None], Any]]] = {
