@@ -141,7 +141,9 @@ def test_preview_fills_a_scenarios_values_from_a_realistic_sample(editor):
     assert "[promo_code]" not in html and "[voucher_code]" not in html
     assert "Code WELCOME-7F3A9C21D0 / WELCOME-7F3A9C21D0 for Dune" in html
     assert "Your 42.50 order" in html
-    assert "values are samples" in html and "event.title" in html
+    samples = html[html.index('data-testid="preview-samples"') :].split("</p>")[0]
+    assert "<code>event.title</code> = <code>Dune</code>" in samples
+    assert "<code>promo_code</code>" in samples and "cart_url" not in samples
     assert "would be held" not in html
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from .. import conf
 from ..exceptions import EmailNotReady
 from .compiler import compile_email
+from .mergetags import BUILTINS, EVENT_PREFIX, Scope
 from .render import fill, held_reason, segment_ids, variant_of
 
 SAMPLE, TEXT = "contact", "text"
@@ -60,21 +61,17 @@ SAMPLE_EVENT = {
 SAMPLE_CODE = "7F3A9C21D0"  # ten hex digits, as an Update-contact step draws them
 
 
-def _named_event_properties(page) -> list[str]:
-    """The ``event.<property>`` names the email's subject, preheader and body use."""
+def _names_used(page) -> list[str]:
+    """The merge-tag names the email's subject, preheader and body use, in order."""
     import json
 
-    from .mergetags import EVENT_PREFIX, TAG
+    from .mergetags import TAG
 
     source = " ".join(
         [page.subject or "", page.preheader or "", json.dumps(list(page.body.raw_data))]
     )
-    names = []
-    for match in TAG.finditer(source):
-        name = (match[1] or "").split("|")[0].strip()
-        if name.startswith(EVENT_PREFIX) and name[len(EVENT_PREFIX) :] not in names:
-            names.append(name[len(EVENT_PREFIX) :])
-    return names
+    names = [(match[1] or "").split("|")[0].strip() for match in TAG.finditer(source)]
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _scenarios_sending(page) -> list:
@@ -128,18 +125,22 @@ def sample_context(page=None) -> dict:
             for key, value in (scenario.trigger_filters or {}).items():
                 value = value[0] if isinstance(value, list) and value else value
                 filters.setdefault(key, value)
+        keys = [n[len(EVENT_PREFIX) :] for n in _names_used(page) if n.startswith(EVENT_PREFIX)]
         values["event"] = {
-            key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " ")))
-            for key in _named_event_properties(page)
+            key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " "))) for key in keys
         }
     return values
 
 
-def sample_values(context: dict) -> list[tuple[str, object]]:
-    """``(merge tag name, sample value)`` pairs of a sample context, for the preview."""
-    pairs = [(name, value) for name, value in context.items() if name != "event"]
-    pairs += [(f"event.{key}", value) for key, value in context.get("event", {}).items()]
-    return pairs
+def sample_values(page, context: dict) -> list[tuple[str, object]]:
+    """``(merge tag name, sample value)`` of the scenario values the email uses, for the
+    preview to say which values are samples."""
+    scope = Scope(None, context, {})
+    return [
+        (name, scope.lookup(name))
+        for name in _names_used(page)
+        if not name.startswith("contact.") and name not in BUILTINS
+    ]
 
 
 def serve_preview(page, request: HttpRequest, mode_name: str):
@@ -152,7 +153,7 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
         variant = ()
     context = {"page": page, "mode": mode_name, "contact": contact, "plain": mode_name == TEXT}
     values = sample_context(page)
-    context["samples"], context["held_reason"] = sample_values(values), ""
+    context["samples"], context["held_reason"] = sample_values(page, values), ""
     try:
         # Previews show unsaved edits: compile the object as given, never from the cache.
         rendered = fill(compile_email(page, variant), contact, context=values, tracked=False)
