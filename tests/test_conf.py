@@ -36,6 +36,7 @@ def test_defaults_without_any_setting():
         ({"STEP_RUN_RETENTION_DAYS": 3}, "at least FREQUENCY_CAP's days"),
         ({"TRIGGER_MAX_EVENT_AGE_HOURS": 0}, "TRIGGER_MAX_EVENT_AGE_HOURS must be a positive"),
         ({"TRIGGER_MAX_EVENT_AGE_HOURS": None}, "TRIGGER_MAX_EVENT_AGE_HOURS must be a positive"),
+        ({"EMAIL_CONTEXT_VARIABLES": ["event", "cart_url"]}, "merge scope's own names"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

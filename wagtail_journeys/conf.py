@@ -69,6 +69,15 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_CACHE_TIMEOUT": 60 * 60 * 24,
 }
 
+#: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
+_MERGE_SCOPE_NAMES = {
+    "contact",
+    "event",
+    "today",
+    "site_name",
+    "unsubscribe_url",
+    "preferences_url",
+}
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
 
 
@@ -149,6 +158,10 @@ def _problems(user: dict[str, Any]) -> list[str]:
         isinstance(n, str) and re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names
     ):
         problems.append("EMAIL_CONTEXT_VARIABLES must be a list of lower-case identifiers")
+    elif reserved := sorted(_MERGE_SCOPE_NAMES & set(names)):
+        problems.append(
+            f"EMAIL_CONTEXT_VARIABLES may not use the merge scope's own names {reserved}"
+        )
     timeout = value("EMAIL_CACHE_TIMEOUT")
     if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"EMAIL_CACHE_TIMEOUT must be a positive integer, not {timeout!r}")

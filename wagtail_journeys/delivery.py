@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from . import conf
 from .emails import links
-from .emails.render import compiled_for, fill, revision_id_of, segment_ids
+from .emails.render import compiled_for, fill, held_reason, revision_id_of, segment_ids
 from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 
@@ -112,6 +112,8 @@ def send_emails(
     order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
     ``CHUNK`` (marked ``sending`` before, ``sent`` or ``failed`` after, with their
     ``email_sent`` events); refused contacts get a ``suppressed`` row and no mail.
+    A contact for whom a required merge tag (``{{ promo_code|required }}``) is empty gets a
+    ``held`` row naming the tag, and no mail.
     Contacts whose key exists get the existing row back, unsent — except one never handed
     to the backend (``failed``, or ``queued`` for over ``STALE_SEND_SECONDS`` because its worker
     died), which is tried again if the contact may still receive it; a ``sending`` row
@@ -159,13 +161,15 @@ def send_emails(
         )
         rows.append(message)
         todo.append((len(rows) - 1, message))
-    # Compose before inserting, so each row is written once with its subject.
+    # Compose before inserting, so each row is written once with its subject (and held,
+    # not sent, when a required merge tag is empty for its contact).
     composer = _Composer(email_page, from_email, to)
     mails = {
         id(m): composer.compose(m, contacts[i])
         for i, m in [*todo, *retry]
         if m.status == MessageStatus.QUEUED
     }
+    _hold([m for _, m in retry if m.status == MessageStatus.HELD])
     mine = _insert(rows, todo) + retry
     outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
@@ -173,22 +177,37 @@ def send_emails(
     return rows
 
 
-def send_test(email_page, contact: Contact, *, to: str, revision_id: int | None = None) -> None:
+def send_test(
+    email_page,
+    contact: Contact,
+    *,
+    to: str,
+    revision_id: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
     """Send the email as ``contact`` would receive it to ``to`` (an editor), subject
-    prefixed with "[Test]". Nothing is recorded: no ``Message``, no event, links untracked
-    (they point straight at their targets), and any contact status is allowed."""
+    prefixed with "[Test]", filled with ``context`` (by default the preview's sample of
+    a scenario's values). Nothing is recorded: no ``Message``, no event, links untracked
+    (they point straight at their targets), and any contact status is allowed. Returns
+    the required merge tags that were empty (a real send would be held); the subject
+    says so too."""
+    from .emails.preview import sample_context
     from .emails.render import variant_of
 
+    if context is None:
+        context = sample_context(email_page)
     compiled = compiled_for(email_page, variant_of(email_page, contact), revision_id=revision_id)
-    rendered = fill(compiled, contact, tracked=False)
+    rendered = fill(compiled, contact, context=context, tracked=False)
+    held = f", would be held: {held_reason(rendered.missing)}" if rendered.missing else ""
     mail = EmailMultiAlternatives(
-        subject=f"[Test] {rendered.subject}",
+        subject=f"[Test{held}] {rendered.subject}",
         body=rendered.text,
         from_email=sender(email_page),
         to=[to],
     )
     mail.attach_alternative(rendered.html, "text/html")
     mail.send()
+    return rendered.missing
 
 
 def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
@@ -231,6 +250,15 @@ def _claim(message: Message, now, refused: str | None) -> bool:
     if claimed:
         message.status, message.created_at, message.error = status, now, refused or ""
     return bool(claimed) and not refused
+
+
+def _hold(messages: list[Message]) -> None:
+    """Record the ``held`` status of rows taken back for another attempt (new rows are
+    inserted held)."""
+    for message in messages:
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.HELD, error=message.error, subject=message.subject
+        )
 
 
 UNCERTAIN = (
@@ -288,6 +316,8 @@ class _Composer:
             site_name=self.site_name,
         )
         message.subject = rendered.subject[:998]
+        if rendered.missing:
+            message.status, message.error = MessageStatus.HELD, held_reason(rendered.missing)
         unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
         mail = EmailMultiAlternatives(
             subject=rendered.subject,

@@ -82,7 +82,9 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
             "body": [
                 _heading(f"Welcome, {hello}!"),
                 _text("<p>Thank you for joining us. Here is a gift for your next order.</p>"),
-                _voucher("Your welcome voucher", "{{ voucher_code }}", "10% off your next order."),
+                _voucher(
+                    "Your welcome voucher", "{{ promo_code|required }}", "10% off your next order."
+                ),
                 _button("Browse the shelves", page=books),
                 *offer,
             ],

@@ -32,7 +32,7 @@ SLUGS = [
 ]
 MESSAGE = uuid.UUID("00000000-0000-4000-8000-000000000001")
 CONTACT = Contact(first_name="Chloé", last_name="Martin", email="chloe@example.com", civility="mrs")
-CONTEXT = {"voucher_code": "WELCOME-7Q2", "cart_url": "https://shop.example/cart/42"}
+CONTEXT = {"promo_code": "WELCOME-7Q2", "cart_url": "https://shop.example/cart/42"}
 
 
 def check(path: Path, actual: str) -> None:

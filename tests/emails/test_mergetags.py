@@ -66,3 +66,43 @@ def test_misspelled_tag_gets_a_suggestion():
 
 def test_plain_text_is_valid():
     assert mergetags.validate("No tags, just {curly} text.") == []
+
+
+def test_the_merge_scope_names_event_properties_and_enrolment_values():
+    assert mergetags.validate("{{ event.title }} {{ event.order_id|upper }} {{ promo_code }}") == []
+    assert mergetags.validate("{{ voucher_code }}") == []  # the older name of promo_code
+    for wrong in ("{{ event }}", "{{ event.a.b }}", "{{ event.Title }}", "{{ events.title }}"):
+        assert mergetags.validate(wrong), wrong
+    context = {"promo_code": "WELCOME-1A", "event": {"title": "Dune", "items": [1], "n": 2}}
+    assert render("{{ event.title }}|{{ event.items }}|{{ event.n }}", **context) == "Dune||2"
+    assert render("{{ promo_code }} = {{ voucher_code }}", **context) == "WELCOME-1A = WELCOME-1A"
+    assert render("{{ promo_code }}", voucher_code="OLD-9") == "OLD-9"
+    assert render("{{ event.title }}", event="not a dict") == ""
+
+
+def test_required_marks_a_tag_that_must_not_be_empty():
+    assert mergetags.validate("{{ promo_code|required }}") == []
+    assert mergetags.validate('{{ promo_code|required("x") }}')
+    (tag,) = mergetags.parse("{{ promo_code|required|upper }}")
+    assert tag.resolve(Scope(None, {"promo_code": "ab"}, {})) == ("AB", True)
+    assert tag.resolve(Scope(None, {"promo_code": "  "}, {}))[1] is False
+    assert tag.resolve(Scope(None, {}, {})) == ("", False)
+    (fallback,) = mergetags.parse('{{ promo_code|default("NONE")|required }}')
+    assert fallback.resolve(Scope(None, {}, {})) == ("NONE", True)
+
+
+def test_a_date_format_that_dates_cannot_take_is_refused_and_never_raises():
+    assert mergetags.validate('{{ today|date("H:i") }}')
+    assert mergetags.validate('{{ contact.birth_date|date("j F") }}') == []
+    tag = mergetags.MergeTag("contact.birth_date", (("date", "H:i"),))  # saved before the check
+    assert tag.evaluate(Scope(Contact(birth_date=dt.date(1990, 12, 10)), {}, {})) == (
+        "10 December 1990"
+    )
+
+
+def test_thousands_of_unclosed_tags_are_reported_in_linear_time():
+    text = "{{" * 20000 + "{%" * 20000 + " x"
+    assert "not closed" in " ".join(mergetags.validate(text))
+    assert mergetags.validate("{{ " + "a" * 5000 + " }}") == [
+        "A merge tag is too long (1000 characters at most)."
+    ]

@@ -124,3 +124,43 @@ def test_send_test_goes_to_the_editor_personalised(editor):
     assert not Message.objects.exists()
     unknown = editor.post(f"/admin/journeys/emails/{page.pk}/send-test/", {"contact": "no@x.org"})
     assert "No contact has this email address" in unknown.content.decode()
+
+
+def test_preview_fills_a_scenarios_values_from_a_realistic_sample(editor):
+    from tests.scenarios.factories import add, make_scenario
+    from wagtail_journeys.models import SendEmailStep, UpdateContactStep
+
+    page = make_email(
+        [text("<p>Code {{ promo_code }} / {{ voucher_code }} for {{ event.title }}</p>")],
+        subject="Your {{ event.amount }} order",
+    )
+    scenario = make_scenario(trigger_filters={"title": "Dune"})
+    add(scenario, UpdateContactStep, promo_code_prefix="WELCOME")
+    add(scenario, SendEmailStep, email=page)
+    html = editor.get(f"/admin/pages/{page.pk}/view_draft/").content.decode()
+    assert "[promo_code]" not in html and "[voucher_code]" not in html
+    assert "Code WELCOME-7F3A9C21D0 / WELCOME-7F3A9C21D0 for Dune" in html
+    assert "Your 42.50 order" in html
+    samples = html[html.index('data-testid="preview-samples"') :].split("</p>")[0]
+    assert "<code>event.title</code> = <code>Dune</code>" in samples
+    assert "<code>promo_code</code>" in samples and "cart_url" not in samples
+    assert "would be held" not in html
+
+
+def test_preview_and_test_send_warn_when_a_required_tag_would_be_empty(editor):
+    page = make_email(
+        [text("<p>Tier: {{ contact.attributes.tier|required }}</p>")], subject="Hello"
+    )
+    html = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=contact").content.decode()
+    assert "would be held, not mailed: required merge tag {{ contact.attributes.tier }}" in html
+    response = editor.post(f"/admin/journeys/emails/{page.pk}/send-test/", {"contact": ""})
+    assert response.status_code == 302
+    (sent,) = mail.outbox
+    assert sent.subject.startswith("[Test, would be held: required merge tag")
+    warnings = [str(m) for m in response.wsgi_request._messages]
+    assert any("would be held" in w for w in warnings)
+    make_contact(email="gold@example.com", attributes={"tier": "gold"})
+    html = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=gold@example.com"
+    ).content.decode()
+    assert "Tier: gold" in html and "would be held" not in html

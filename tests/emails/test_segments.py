@@ -43,7 +43,7 @@ def test_batch_send_groups_contacts_by_variant(welcome):
     from django.core import mail
 
     contacts = [make_contact(civility=c) for c in ("mr", "mrs", "", "mr")]
-    messages = send_emails(welcome, contacts)
+    messages = send_emails(welcome, contacts, context={"promo_code": "WELCOME-1"})
     bodies = {m.to[0]: m.body for m in mail.outbox}
     assert SIR in bodies[contacts[0].email] and MADAM in bodies[contacts[1].email]
     assert OTHERS in bodies[contacts[2].email] and SIR in bodies[contacts[3].email]

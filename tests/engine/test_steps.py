@@ -43,7 +43,7 @@ class FakeEnv:
     def notify(self, enr, step, contact, key):
         pass
 
-    def update_contact(self, step, contact, key):
+    def update_contact(self, enr, step, contact, key):
         pass
 
     def start_scenario(self, scenario_id, contact, depth):

@@ -49,3 +49,35 @@ def test_a_first_pass_after_the_demo_enrols_nobody_for_its_history():
     )
     assert list(driven_by_events.values_list("scenario__title", flat=True)) == []
     assert not [m for m in mail.outbox if m.subject.startswith("Welcome")]
+
+
+def _buy(contact, now):
+    from wagtail_journeys.engine.advance import advance_due
+    from wagtail_journeys.engine.triggers import match_events
+    from wagtail_journeys.events import record_event
+
+    event, _ = record_event(
+        "purchase", contact=contact, properties={"category": "thriller"}, occurred_at=now
+    )
+    match_events([event], now=now)
+    advance_due(now=now)
+
+
+def test_the_demo_welcome_subject_goes_out_with_the_issued_promo_code(settings):
+    from django.core import mail
+    from django.utils import timezone
+
+    from example_site.shop.demo_scenarios import create_scenarios
+    from tests.conftest import journeys_demo
+    from tests.emails.factories import make_contact
+    from wagtail_journeys.models import EmailPage
+
+    settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None}
+    create_scenarios(journeys_demo(pages_only=True))  # no seed emails: the scenarios' own
+    assert EmailPage.objects.get(slug="welcome").subject == "Welcome! Here is {{ promo_code }}"
+    ada = make_contact("ada@example.com")
+    _buy(ada, timezone.now())
+    ada.refresh_from_db()
+    code = ada.attributes["promo_code"]
+    assert code.startswith("WELCOME-")
+    assert [m.subject for m in mail.outbox] == [f"Welcome! Here is {code}"]

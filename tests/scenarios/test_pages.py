@@ -240,3 +240,47 @@ def test_the_plan_carries_the_go_live_time_which_only_going_live_sets():
 def test_the_explorer_says_which_source_a_trigger_requires():
     receipts = make_scenario(title="Receipts", trigger_source="server")
     assert receipts.get_admin_display_title() == "Receipts (When purchase from a server)"
+
+
+def test_preview_shows_sends_deferred_now_and_why(settings):
+    """Quiet hours and the frequency cap hold sends without a word elsewhere: the diagram
+    counts them per send step, with the reason, and says what the settings are."""
+    from django.utils import timezone
+
+    from wagtail_journeys.engine.advance import advance_due
+    from wagtail_journeys.engine.enroll import enroll
+    from wagtail_journeys.models import Contact, Enrollment, StepRun
+
+    settings.WAGTAIL_JOURNEYS = {
+        "QUIET_HOURS": ["21:00", "08:00"],
+        "FREQUENCY_CAP": {"emails": 1, "days": 7},
+    }
+    now = timezone.now().replace(hour=23, minute=30)  # 08:30 the next morning in Tokyo
+    scenario = make_scenario(title="Welcome", trigger_kind="manual")
+    send = add(scenario, SendEmailStep, email=make_email(title="Welcome mail"))
+    night = [Contact.objects.create(email=f"{n}@example.com") for n in ("ada", "bob")]
+    capped, free = (
+        Contact.objects.create(email=f"{n}@example.com", timezone="Asia/Tokyo")
+        for n in ("chloe", "dan")
+    )
+    other = make_scenario(title="Other", trigger_kind="manual")
+    earlier = Enrollment.objects.create(contact=capped, scenario=other, status="completed")
+    StepRun.objects.create(
+        enrollment=earlier,
+        contact_id=capped.pk,
+        scenario_id=other.pk,
+        kind="send_email",
+        outcome="sent",
+        marketing_send=True,
+        ran_at=now - dt.timedelta(days=1),
+    )
+    enroll(scenario.pk, [c.pk for c in [*night, capped, free]], now=now)
+    advance_due(now=now)
+    html = scenario.make_preview_request(preview_mode="diagram").render().content.decode()
+    assert f'data-step="{send.pk}">3 here' in html
+    assert f'data-deferred="{send.pk}"><title>' in html and "3 deferred</text>" in html
+    listed = html[html.index('data-testid="deferred"') :]
+    assert "Send: Welcome mail: 3 contacts wait" in listed
+    assert "quiet hours: 2" in listed and "frequency cap (1 in 7 days): 1" in listed
+    assert "quiet hours, 21:00 to 08:00 in each contact" in html
+    assert "UTC for contacts without one" in html

@@ -38,6 +38,7 @@ def start_scenario(
     scenario_id: int = Path(..., ge=1, le=MAX_ID, description="The scenario page's id."),
 ):
     """Enrol the contact (created if new) in a live scenario, subject to its entry rules.
+    ``context`` holds the enrolment's values: its emails show them as ``{{ name }}``.
 
     201 with the enrolment when started; 200 with ``started: false`` when the entry rules
     or re-entry policy keep the contact out."""
@@ -48,7 +49,7 @@ def start_scenario(
     context = validate_properties(payload.context, field="context")
     with transaction.atomic():
         contact, _ = upsert_contact(payload.email)
-        rows = enroll(scenario_id, [contact.pk], now=clock.now(), context={"api": context})
+        rows = enroll(scenario_id, [contact.pk], now=clock.now(), context={"values": context})
     if rows:
         return Status(201, StartOut(enrollment_id=rows[0].pk, started=True))
     return Status(200, StartOut(enrollment_id=None, started=False))

@@ -115,7 +115,12 @@ class SpacerBlock(blocks.StructBlock):
 
 class VoucherBlock(blocks.StructBlock):
     heading = TextBlock(default="Your voucher")
-    code = TextBlock(help_text=_("A fixed code, or {{ voucher_code }} for a personal one."))
+    code = TextBlock(
+        help_text=_(
+            "A fixed code, or {{ promo_code|required }} for the code the scenario's "
+            "Update-contact step issued (required: no code, no email)."
+        )
+    )
     description = MultilineBlock(required=False)
     expires_on = blocks.DateBlock(required=False)
 

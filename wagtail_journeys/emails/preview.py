@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from .. import conf
 from ..exceptions import EmailNotReady
 from .compiler import compile_email
-from .render import fill, segment_ids, variant_of
+from .mergetags import BUILTINS, EVENT_PREFIX, Scope
+from .render import fill, held_reason, segment_ids, variant_of
 
 SAMPLE, TEXT = "contact", "text"
 
@@ -93,9 +94,105 @@ def sample_contact(page, request: HttpRequest):
     return preview_sample(page, request).contact
 
 
-def sample_context() -> dict[str, str]:
-    """What the caller's context would hold (a voucher code…), shown as ``[name]``."""
-    return {name: f"[{name}]" for name in conf.get("EMAIL_CONTEXT_VARIABLES")}
+#: Made-up trigger-event properties for previews, by property name.
+SAMPLE_EVENT = {
+    "amount": "42.50",
+    "total": "42.50",
+    "currency": "EUR",
+    "order_id": "10425",
+    "quantity": 2,
+    "sku": "BK-0042",
+    "product": "The Shining",
+    "title": "The Shining",
+    "name": "The Shining",
+    "author": "Stephen King",
+    "category": "thriller",
+    "genre": "thriller",
+    "form": "newsletter",
+}
+SAMPLE_CODE = "7F3A9C21D0"  # ten hex digits, as an Update-contact step draws them
+
+
+def _names_used(page) -> list[str]:
+    """The merge-tag names the email's subject, preheader and body use, in order."""
+    import json
+
+    from .mergetags import TAG
+
+    source = " ".join(
+        [page.subject or "", page.preheader or "", json.dumps(list(page.body.raw_data))]
+    )
+    names = [(match[1] or "").split("|")[0].strip() for match in TAG.finditer(source)]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _scenarios_sending(page) -> list:
+    """The scenarios with a step that sends this email (their trees, for their config)."""
+    from ..models import ScenarioPage, SendEmailStep
+
+    if page is None or page.pk is None:
+        return []
+    paths = list(SendEmailStep.objects.filter(email_id=page.pk).values_list("path", flat=True))
+    if not paths:
+        return []
+    return [
+        s
+        for s in ScenarioPage.objects.only("pk", "path", "trigger_filters")
+        if any(path.startswith(s.path) for path in paths)
+    ]
+
+
+def sample_context(page=None) -> dict:
+    """Realistic stand-ins for a scenario's values, for previews and test sends (the
+    engine fills the real ones, see ``engine.values``): a promo code shaped like those
+    the scenarios sending this email issue (their Update-contact step's prefix), the
+    ``event.<property>`` values the email names (the trigger's own filter value when it
+    has one, else a made-up one), and the ``EMAIL_CONTEXT_VARIABLES``. Never a real
+    contact's data."""
+    from ..models import UpdateContactStep
+    from .links import base_url
+
+    scenarios = _scenarios_sending(page)
+    prefix = "PROMO"
+    for scenario in scenarios:
+        found = (
+            UpdateContactStep.objects.filter(path__startswith=scenario.path)
+            .exclude(promo_code_prefix="")
+            .values_list("promo_code_prefix", flat=True)
+            .first()
+        )
+        if found:
+            prefix = found
+            break
+    root = base_url().rstrip("/") or "https://www.example.com"
+    values: dict = {
+        name: f"{root}/{name[:-4].replace('_', '-')}/" if name.endswith("_url") else name.upper()
+        for name in conf.get("EMAIL_CONTEXT_VARIABLES")
+    }
+    values.pop("voucher_code", None)  # the older name of promo_code
+    values["promo_code"] = f"{prefix}-{SAMPLE_CODE}"
+    if page is not None:
+        filters: dict = {}
+        for scenario in scenarios:
+            for key, value in (scenario.trigger_filters or {}).items():
+                value = value[0] if isinstance(value, list) and value else value
+                filters.setdefault(key, value)
+        keys = [n[len(EVENT_PREFIX) :] for n in _names_used(page) if n.startswith(EVENT_PREFIX)]
+        values["event"] = {
+            key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " "))) for key in keys
+        }
+    return values
+
+
+def sample_values(page, context: dict) -> list[tuple[str, object]]:
+    """``(merge tag name, sample value)`` of the scenario values the email uses, for the
+    preview to say which values are samples."""
+    scope = Scope(None, context, {})
+    return [
+        (name, scope.lookup(name))
+        for name in _names_used(page)
+        if not name.startswith("contact.") and name not in BUILTINS
+    ]
 
 
 def serve_preview(page, request: HttpRequest, mode_name: str):
@@ -109,11 +206,12 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
         variant = ()
     context = {"page": page, "mode": mode_name, "contact": contact, "plain": mode_name == TEXT}
     context["sample_note"] = sample.note
+    values = sample_context(page)
+    context["samples"], context["held_reason"] = sample_values(page, values), ""
     try:
         # Previews show unsaved edits: compile the object as given, never from the cache.
-        rendered = fill(
-            compile_email(page, variant), contact, context=sample_context(), tracked=False
-        )
+        rendered = fill(compile_email(page, variant), contact, context=values, tracked=False)
+        context["held_reason"] = held_reason(rendered.missing)
     except EmailNotReady as exc:
         context["error"] = str(exc)
     else:

@@ -32,13 +32,23 @@ GENERATION_KEY = "journeys:email:generation"
 
 @dataclass(frozen=True)
 class RenderedEmail:
-    """One contact's email, ready to send."""
+    """One contact's email, ready to send — unless ``missing`` names required merge tags
+    (``{{ promo_code|required }}``) that were empty for this contact: then it must be held."""
 
     subject: str
     preheader: str
     html: str
     text: str
     message_uuid: uuid.UUID
+    missing: tuple[str, ...] = ()
+
+
+def held_reason(missing: tuple[str, ...] | list[str]) -> str:
+    """Why a send is held: the required merge tags that were empty ("" when none)."""
+    tags = ", ".join(f"{{{{ {name} }}}}" for name in missing)
+    if len(missing) > 1:
+        return f"required merge tags {tags} are empty"
+    return f"required merge tag {tags} is empty" if missing else ""
 
 
 def brand_for(site):
@@ -139,7 +149,8 @@ def fill(
     root: str | None = None,
     site_name: str | None = None,
 ) -> RenderedEmail:
-    """Personalise a compiled email: the only per-contact work of a send."""
+    """Personalise a compiled email: the only per-contact work of a send. Never raises;
+    required tags left empty are named in ``missing``."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
     key = links.signing_key()
@@ -148,7 +159,10 @@ def fill(
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
     scope = Scope(contact, context, urls)
-    raw = [tag.evaluate(scope) for tag in compiled.tags]
+    resolved = [tag.resolve(scope) for tag in compiled.tags]
+    raw = [text for text, _ in resolved]
+    held = [tag.name for tag, (_, ok) in zip(compiled.tags, resolved, strict=True) if not ok]
+    missing = tuple(dict.fromkeys(held))
     escape = html_lib.escape
     if tracked:
         click, raw_uuid = links.click_url, message_uuid.bytes
@@ -177,6 +191,7 @@ def fill(
         html=html,
         text=join(compiled.text),
         message_uuid=message_uuid,
+        missing=missing,
     )
 
 

@@ -100,9 +100,11 @@ def advance_batch(
                 continue
             run(plan, enr, contacts[enr.contact_id], env, now)
         update_by_values(rows, FIELDS)
+        if env.changed_contexts:
+            Enrollment.objects.bulk_update(env.changed_contexts, ["context"])
         queued = [r for r in env.runs if r.outcome == "queued"]
         env.flush()
-    deliver(queued, contacts, env.email_pages)
+    deliver(queued, contacts, env.email_pages, {r.pk: r.context for r in rows})
     return len(rows)
 
 

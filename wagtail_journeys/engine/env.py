@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import zoneinfo
 from collections import defaultdict
 from typing import Any
@@ -12,6 +11,7 @@ from .. import conf
 from ..models import StepRun
 from ..scenarios.plan import Step, _thaw
 from . import timing
+from .values import issue_promo_code, set_value
 
 
 class DatabaseEnv:
@@ -32,6 +32,7 @@ class DatabaseEnv:
         self._rules: dict[int, tuple[Any, set[int]]] = {}
         self.batch_ids: set[int] = set()
         self.email_pages: dict[int, Any] = {}  # id -> live page or None, for delivery too
+        self.changed_contexts: list[Any] = []  # enrolments given a value (see update_contact)
 
     def preload(self, contact_ids: list[int]) -> None:
         """Remember the batch's contacts; read their recent marketing sends in one query."""
@@ -103,7 +104,10 @@ class DatabaseEnv:
         records it ``queued``; see ``engine.outbox.notify``), so a slow or failing
         webhook never holds or rolls back the batch."""
 
-    def update_contact(self, step: Step, contact: Any, key: str) -> None:
+    def update_contact(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:
+        """Tags, attributes, subscription; a promo code (unique, once per ``key``) goes to
+        the contact's ``promo_code`` attribute and to the enrolment's values, which its
+        later sends are filled with (``advance_batch`` saves the enrolment's context)."""
         c = step.config
         if c["add_tags"]:
             contact.tags.add(*c["add_tags"])
@@ -113,9 +117,16 @@ class DatabaseEnv:
         if c["attributes"] or c["promo_code_prefix"]:
             contact.attributes = {**(contact.attributes or {}), **_thaw(c["attributes"])}
             if c["promo_code_prefix"]:
-                contact.attributes["promo_code"] = (
-                    f"{c['promo_code_prefix']}-{secrets.token_hex(5).upper()}"
+                code = issue_promo_code(
+                    c["promo_code_prefix"],
+                    key=key,
+                    contact_id=contact.id,
+                    enrollment_id=enrollment.id,
+                    step_id=step.id,
                 )
+                contact.attributes["promo_code"] = code
+                set_value(enrollment, "promo_code", code)
+                self.changed_contexts.append(enrollment)
             fields.append("attributes")
         if c["email_status"] and c["email_status"] != contact.email_status:
             contact.email_status = c["email_status"]

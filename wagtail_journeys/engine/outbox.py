@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from .. import conf
 from ..delivery import stale_after
-from ..models import Contact, Message, MessageStatus, StepRun
+from ..models import Contact, Enrollment, Message, MessageStatus, StepRun
 from . import clock
 from .bulk import update_by_values
+from .values import send_context
 
 WEBHOOK_TIMEOUT = 5  # seconds
 OUTCOME_FIELDS = ("outcome", "reason", "marketing_send")
@@ -39,15 +40,20 @@ OUTCOMES = {
     MessageStatus.SUPPRESSED: ("skipped", False),
     MessageStatus.FAILED: ("failed", False),
     MessageStatus.UNCERTAIN: ("uncertain", True),
+    MessageStatus.HELD: ("held", False),
 }
 
 
 def deliver(
-    runs: list[StepRun], contacts: dict[int, Contact], pages: dict[int, Any] | None = None
+    runs: list[StepRun],
+    contacts: dict[int, Contact],
+    pages: dict[int, Any] | None = None,
+    contexts: dict[int, Any] | None = None,
 ) -> int:
     """Carry out the queued runs of a committed batch: notifications, then emails.
-    ``pages`` are email pages the batch already read (id -> live page or ``None``).
-    Returns the number of emails handed to the backend."""
+    ``pages`` are email pages the batch already read (id -> live page or ``None``),
+    ``contexts`` the enrolments' contexts it holds (id -> context; the others are read
+    in one query). Returns the number of emails handed to the backend."""
     from ..scenarios.loading import current_plan
 
     if not runs:
@@ -58,18 +64,30 @@ def deliver(
         for r in runs
     }
     notify([r for r in runs if r.kind == "notify"], contacts, steps)
-    return send([r for r in runs if r.kind != "notify"], contacts, steps, dict(pages or {}))
+    emails = [r for r in runs if r.kind != "notify"]
+    return send(emails, contacts, steps, dict(pages or {}), dict(contexts or {}))
 
 
-def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict, pages: dict) -> int:
-    """Send the queued email runs, one ``send_emails`` per email on one mail connection;
-    mark each run by its message's fate. Returns the number handed to the backend."""
+def send(
+    runs: list[StepRun],
+    contacts: dict[int, Contact],
+    steps: dict,
+    pages: dict,
+    contexts: dict[int, Any] | None = None,
+) -> int:
+    """Send the queued email runs, one ``send_emails`` per email on one mail connection,
+    each filled with its enrolment's values (``engine.values.send_context``); mark each
+    run by its message's fate. Returns the number handed to the backend."""
     from wagtail.models import Page
 
     from ..delivery import send_emails
 
     if not runs:
         return 0
+    contexts = dict(contexts or {})
+    unread = {r.enrollment_id for r in runs} - set(contexts)
+    if unread:
+        contexts.update(Enrollment.objects.filter(pk__in=unread).values_list("pk", "context"))
     groups: dict[tuple[int, bool], list[StepRun]] = {}
     for run in runs:
         step = steps[run.pk]
@@ -89,6 +107,7 @@ def send(runs: list[StepRun], contacts: dict[int, Contact], steps: dict, pages: 
                 pages[email_id],
                 [contacts[r.contact_id] for r in group],
                 keys=[r.key for r in group],
+                contexts=[send_context(contexts.get(r.enrollment_id)) for r in group],
                 transactional=transactional,
                 connection=connection,
                 enrollment_ids=[r.enrollment_id for r in group],

@@ -24,6 +24,7 @@ from ..models import TRUST, Enrollment, EnrollmentStatus, Event, ScenarioPage
 from ..scenarios.loading import current_plan, trigger_event_name
 from . import clock
 from .enroll import after_start, enroll, enrollment_starts
+from .values import event_values
 
 CURSOR = "scenarios"
 
@@ -154,12 +155,17 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
                         "unless_opened": plan.trigger["email_id"],
                         "since": e.occurred_at.isoformat(),
                         "event_id": e.pk,
+                        "event": event_values(props[e.pk]),
                     }
                     for c, e in first.items()
                 }
                 due_ats = {c: e.occurred_at + days for c, e in first.items()}
             else:
-                contexts, due_ats = {c: {"event_id": e.pk} for c, e in first.items()}, None
+                contexts = {
+                    c: {"event_id": e.pk, "event": event_values(props[e.pk])}
+                    for c, e in first.items()
+                }
+                due_ats = None
             created += len(
                 enroll(scenario_id, list(first), now=now, contexts=contexts, due_ats=due_ats)
             )

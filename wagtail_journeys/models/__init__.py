@@ -11,6 +11,7 @@ from .enrollments import (
 )
 from .events import TRUST, Event, EventCursor, EventSource, Trust, sources_of
 from .messages import Message, MessageStatus
+from .promo_codes import PromoCode
 from .scenarios import ScenarioIndexPage, ScenarioPage
 from .segments import Segment
 from .steps import (
@@ -44,6 +45,7 @@ __all__ = [
     "Message",
     "MessageStatus",
     "NotifyStep",
+    "PromoCode",
     "ScenarioIndexPage",
     "ScenarioPage",
     "ScenarioPlan",

@@ -17,11 +17,12 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Suppressed")
     UNCERTAIN = "uncertain", _("Uncertain (the worker stopped while sending it)")
+    HELD = "held", _("Held (a required merge tag was empty)")
 
     @classmethod
     def final(cls) -> set[str]:
         """States a send with the same key never leaves: it is not sent again."""
-        return {cls.SENT, cls.SUPPRESSED, cls.UNCERTAIN}
+        return {cls.SENT, cls.SUPPRESSED, cls.UNCERTAIN, cls.HELD}
 
 
 class Message(models.Model):
@@ -30,7 +31,8 @@ class Message(models.Model):
     Its life: ``queued`` (row written) → ``sending`` (its chunk is being handed to the
     backend) → ``sent`` or ``failed``; ``suppressed`` when the contact may not receive it.
     A ``sending`` row whose worker died becomes ``uncertain``: it may or may not have
-    left, and it is never sent again.
+    left, and it is never sent again. ``held``: a merge tag the editor marked required
+    was empty for this contact (``error`` names it); nothing was sent, and never will be.
 
     ``key`` is unique when set: a send with a key that exists returns this row and sends
     nothing (unless it was never handed to the backend: ``failed`` or stale ``queued``).

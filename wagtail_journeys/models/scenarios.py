@@ -295,34 +295,31 @@ class ScenarioPage(PrivatePage):
         verbose_name = _("scenario")
 
     def serve_preview(self, request, mode_name):
-        """The scenario drawn as a tree, with the contacts now on each step."""
-        from django.db.models import Count
+        """The scenario drawn as a tree, with the contacts now on each step and, on send
+        steps, those whose send is deferred (quiet hours, frequency cap) and why."""
         from django.template.response import TemplateResponse
 
+        from .. import conf
         from ..scenarios.diagram import draw_plan
         from ..scenarios.loading import build_plan
+        from ..scenarios.occupancy import active_by_step, deferred_by_step, deferred_rows
         from ..scenarios.publishing import check_scenario
         from ..scenarios.summaries import summarize_trigger
-        from .enrollments import Enrollment
 
         plan = build_plan(self)
-        counts = (
-            dict(
-                Enrollment.objects.filter(scenario_id=self.pk, status="active")
-                .values_list("step_id")
-                .annotate(n=Count("id"))
-                .values_list("step_id", "n")
-            )
-            if self.pk
-            else {}
-        )
+        counts = active_by_step(self.pk) if self.pk else {}
+        deferred = deferred_by_step(self.pk, plan) if self.pk else {}
         return TemplateResponse(
             request,
             "wagtail_journeys/scenario_diagram.html",
             {
                 "page": self,
-                "svg": draw_plan(plan, summarize_trigger(self), counts),
+                "svg": draw_plan(plan, summarize_trigger(self), counts, deferred),
                 "problems": check_scenario(self, extra=plan) if self.pk else [],
+                "deferred": deferred_rows(plan, deferred),
+                "quiet_hours": conf.get("QUIET_HOURS"),
+                "frequency_cap": conf.get("FREQUENCY_CAP"),
+                "default_zone": conf.get("DEFAULT_TIMEZONE"),
             },
         )
 

@@ -196,7 +196,10 @@ class UpdateContactStep(StepPage):
         _("issue a promo code with prefix"),
         max_length=20,
         blank=True,
-        help_text=_("Stored in the contact attribute promo_code."),
+        help_text=_(
+            "A unique code, shown by the scenario's later emails as {{ promo_code }} (and "
+            "stored in the contact attribute promo_code)."
+        ),
     )
     content_panels = PrivatePage.content_panels + [
         FieldRowPanel([FieldPanel("add_tags"), FieldPanel("remove_tags")]),

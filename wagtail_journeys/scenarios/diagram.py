@@ -1,11 +1,14 @@
 """Draw a Plan as an SVG tree: trigger, steps, branches with their rules, waits with their
-durations, and how many contacts are on each step now. Pure: Plan and counts in, SVG out;
-every label is escaped."""
+durations, how many contacts are on each step now and, on send steps, how many of them
+wait because their send was deferred (quiet hours, frequency cap). Pure: Plan and counts
+in, SVG out; every label is escaped."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
+
+from django.utils.translation import gettext as _
 
 from .plan import Plan
 
@@ -41,8 +44,15 @@ def _rows(plan: Plan) -> list[tuple[int, str, str, int | None]]:
     return out
 
 
-def draw_plan(plan: Plan, trigger: str, counts: Mapping[int, int]) -> str:
-    """The SVG markup of the scenario (``counts``: active contacts per step id)."""
+def draw_plan(
+    plan: Plan,
+    trigger: str,
+    counts: Mapping[int, int],
+    deferred: Mapping[int, Mapping[str, int]] | None = None,
+) -> str:
+    """The SVG markup of the scenario (``counts``: active contacts per step id;
+    ``deferred``: per send step, contacts whose send is deferred, by reason)."""
+    deferred = deferred or {}
     rows = [(0, "trigger", f"Trigger: {trigger}", None), *_rows(plan)]
     height = ROW * len(rows) + 16
     parts = [
@@ -59,11 +69,20 @@ def draw_plan(plan: Plan, trigger: str, counts: Mapping[int, int]) -> str:
                 f'stroke="#d1d5db" fill="none"/>'
             )
         dashed = ' stroke-dasharray="4 3"' if kind == "branch" else ""
+        waiting = deferred.get(step_id) if step_id is not None else None
         parts.append(
             f'<rect x="{x}" y="{y}" width="{WIDTH - x - 70}" height="26" rx="5" '
             f'fill="#fff" stroke="{colour}"{dashed}/>'
-            f'<text x="{x + 8}" y="{y + 17}" fill="{colour}">{escape(label[:70])}</text>'
+            f'<text x="{x + 8}" y="{y + 17}" fill="{colour}">'
+            f"{escape(label[: 45 if waiting else 70])}</text>"
         )
+        if waiting:
+            why = "; ".join(f"{reason or _('deferred')}: {n}" for reason, n in waiting.items())
+            parts.append(
+                f'<text x="{WIDTH - 78}" y="{y + 17}" text-anchor="end" fill="#b45309" '
+                f'data-deferred="{step_id}"><title>{escape(why)}</title>'
+                f"{escape(_('%(n)s deferred') % {'n': sum(waiting.values())})}</text>"
+            )
         if step_id is not None:
             here = counts.get(step_id, 0)
             parts.append(

@@ -14,6 +14,7 @@ from wagtail.admin.action_menu import ActionMenuItem
 
 from ..delivery import send_test
 from ..emails.preview import choose_sample
+from ..emails.render import held_reason
 from ..exceptions import EmailNotReady
 from ..models import Contact, EmailPage
 from ..permissions import can_send_test_as_contact
@@ -62,7 +63,7 @@ def send_test_view(request, page_id: int):
             draft = revision.as_object() if revision else page
             sample = choose_sample(form.cleaned_data.get("contact"), allowed=personalise)
             try:
-                send_test(
+                missing = send_test(
                     draft,
                     sample.contact,
                     to=request.user.email,
@@ -74,6 +75,12 @@ def send_test_view(request, page_id: int):
                 messages.success(
                     request, _("Test email sent to %(email)s.") % {"email": request.user.email}
                 )
+                if missing:
+                    messages.warning(
+                        request,
+                        _("For this contact a real send would be held, not mailed: %(why)s.")
+                        % {"why": held_reason(missing)},
+                    )
                 return redirect("wagtailadmin_pages:edit", page.pk)
     return TemplateResponse(
         request,
