@@ -110,6 +110,6 @@ def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = dt.timedelta(s
     events = list(
         Event.objects.filter(id__gt=row.position, received_at__lte=timezone.now() - settle)
         .order_by("id")
-        .only("id", "contact_id", "visitor_id", "name", "occurred_at")[:limit]
+        .only("id", "contact_id", "visitor_id", "name", "source", "occurred_at")[:limit]
     )
     return row, events
