@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from wagtail_journeys.importer import import_contacts
 from wagtail_journeys.models import Contact, EventSource
-from wagtail_journeys.models.events import is_activity
 from wagtail_journeys.segments import contacts_matching, load_facts, reference_matching
 
 from .factories import NOW, ContactFactory, EventFactory, rule
@@ -55,6 +54,8 @@ def test_joining_counts_as_activity_up_to_the_window_start():
 def test_only_what_the_contact_did_is_activity():
     """The app's own ``email_sent`` and its system events do not keep a contact active;
     opens, clicks, page views and server events do."""
+    from wagtail_journeys.models.events import is_activity
+
     cases = {
         "sent@x.com": ("email_sent", EventSource.EMAIL),
         "sent-by-api@x.com": ("email_sent", EventSource.API),
