@@ -54,8 +54,6 @@ def test_joining_counts_as_activity_up_to_the_window_start():
 def test_only_what_the_contact_did_is_activity():
     """The app's own ``email_sent`` and its system events do not keep a contact active;
     opens, clicks, page views and server events do."""
-    from wagtail_journeys.models.events import is_activity
-
     cases = {
         "sent@x.com": ("email_sent", EventSource.EMAIL),
         "sent-by-api@x.com": ("email_sent", EventSource.API),
@@ -69,6 +67,8 @@ def test_only_what_the_contact_did_is_activity():
         contact = ContactFactory(email=email, created_at=days_ago(100))
         EventFactory(contact=contact, name=name, source=source, occurred_at=days_ago(3))
     assert inactive() == {"sent@x.com", "sent-by-api@x.com", "system@x.com"}
+    from wagtail_journeys.models.events import is_activity
+
     assert {e for e, (name, source) in cases.items() if not is_activity(name, source)} == {
         "sent@x.com",
         "sent-by-api@x.com",
