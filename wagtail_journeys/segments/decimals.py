@@ -6,9 +6,9 @@ Rules therefore read a JSON number as the decimal it is written as, and add and 
 decimals exactly:
 
 * PostgreSQL stores ``jsonb`` numbers as ``numeric``; rules sum and compare ``numeric``.
-* SQLite has no decimal type, so the app registers a few SQL functions on each
-  connection (:func:`register_sqlite_functions`) that do the arithmetic with Python's
-  ``decimal`` on the number's JSON text.
+* SQLite has no decimal type, so the app registers three SQL functions on each
+  connection (:func:`register_sqlite_functions`) that add and compare the numbers' JSON
+  text with Python's ``decimal``.
 * The Python reference (``holds``) reads decoded JSON with :func:`json_decimal`, whose
   value equals the number's written form for every number Python writes.
 
@@ -120,36 +120,21 @@ class AtLeast(Expression):
 
 # SQLite functions. Their text arguments come from ``JSONDecimal``: the JSON text of a
 # two-element array holding the number twice (``[130.14,130.14]``), which is how
-# ``json_extract`` returns a number's digits as written (with one path it returns a double).
+# ``json_extract`` returns a number's digits as written (with one path it returns a
+# double); ``JSONDecimal`` has already left out what is not a storable number.
 
 
-def _from_sql(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    text = str(value)
-    if text.startswith("["):
-        text = text[1 : text.find(",")]
-    try:
-        number = Decimal(text)
-    except decimal.InvalidOperation:
-        return None
-    return storable(number) if number.is_finite() else None
-
-
-def _sqlite_decimal(value: Any) -> str | None:
-    number = _from_sql(value)
-    return None if number is None else str(number)
+def _number(text: str) -> Decimal:
+    return Decimal(text[1 : text.index(",")])
 
 
 class _SQLiteSum:
     def __init__(self) -> None:
         self.result: Decimal | None = None
 
-    def step(self, value: Any) -> None:
-        number = _from_sql(value)
-        if number is not None:
+    def step(self, value: str | None) -> None:
+        if value is not None:
+            number = _number(value)
             self.result = number if self.result is None else ARITHMETIC.add(self.result, number)
 
     def finalize(self) -> str | None:
@@ -157,17 +142,19 @@ class _SQLiteSum:
 
 
 class _SQLiteMax(_SQLiteSum):
-    def step(self, value: Any) -> None:
-        number = _from_sql(value)
-        if number is not None and (self.result is None or number > self.result):
-            self.result = number
+    def step(self, value: str | None) -> None:
+        if value is not None:
+            number = _number(value)
+            if self.result is None or number > self.result:
+                self.result = number
 
 
-def _sqlite_compare(left: Any, right: Any) -> int | None:
-    a, b = _from_sql(left), _from_sql(right)
-    if a is None or b is None:
+def _sqlite_compare(left: str | int | None, right: str) -> int | None:
+    """-1, 0 or 1 as the decimal ``left`` (an aggregate's text, or a count) is below, at or
+    above ``right``; ``NULL`` when ``left`` is."""
+    if left is None:
         return None
-    return int(ARITHMETIC.compare(a, b))
+    return int(ARITHMETIC.compare(Decimal(left), Decimal(right)))
 
 
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
@@ -175,7 +162,6 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor != "sqlite":
         return
     raw = connection.connection
-    raw.create_function("journeys_decimal", 1, _sqlite_decimal, deterministic=True)
     raw.create_function("journeys_decimal_cmp", 2, _sqlite_compare, deterministic=True)
     raw.create_aggregate("journeys_decimal_sum", 1, _SQLiteSum)
     raw.create_aggregate("journeys_decimal_max", 1, _SQLiteMax)

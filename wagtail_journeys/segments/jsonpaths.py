@@ -116,20 +116,21 @@ class JSONNumber(_JSONKey):
 
 
 class JSONDecimal(_JSONKey):
-    """``column[key]`` as an exact decimal when it is a storable JSON number, else ``NULL``,
-    for the aggregates of :mod:`.decimals`: ``numeric`` on PostgreSQL; on SQLite the number
-    as written (the text ``journeys_decimal`` returns), which only those aggregates and
-    ``Count`` read."""
+    """``column[key]`` as an exact decimal when it is a storable JSON number (as
+    :class:`JSONNumber`), else ``NULL``, for the aggregates of :mod:`.decimals`: ``numeric``
+    on PostgreSQL; on SQLite the number as written, inside a JSON array (``[130.14,130.14]``,
+    see ``decimals``), which only those aggregates and ``Count`` read."""
 
     def __init__(self, field: str, key: str):
         super().__init__(field, key, DecimalField())
 
     def sqlite(self, col, path, params):
         sql = (
-            f"journeys_decimal(CASE WHEN json_type({col}, %s) IN ('integer', 'real') "
+            f"(CASE WHEN json_type({col}, %s) IN ('integer', 'real') "
+            f"AND abs(json_extract({col}, %s)) < {_BOUND} "
             f"THEN json_extract({col}, %s, %s) END)"
         )
-        return sql, [*params, path, *params, path, path]
+        return sql, [*params, path, *params, path, *params, path, path]
 
     def postgresql(self, col, key, params):
         sql = (
