@@ -88,14 +88,7 @@ def test_the_valid_values_are_valid():
         compile_rules(rules, now=NOW)
 
 
-@settings(
-    max_examples=120,  # ≈ 3 s per database
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(rules=hostile_rules())
-def test_hostile_values_are_invalid_rules_never_database_errors(rules):
+def assert_refused(rules) -> None:
     assert rules_problems(rules)
     with pytest.raises(InvalidRule):
         compile_rules(rules, now=NOW)
@@ -104,6 +97,30 @@ def test_hostile_values_are_invalid_rules_never_database_errors(rules):
     with pytest.raises(ValidationError) as caught:
         SegmentFactory.build(rules=rules).full_clean()
     assert "rules" in caught.value.message_dict
+
+
+EXTREMES = ["\x00", "a\ud800", 10**400, -(10**15), float("nan"), float("-inf"), 1e300]
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_every_field_of_every_rule_refuses_each_extreme(kind):
+    for name in VALID[kind]:
+        for bad in EXTREMES:
+            value = {**VALID[kind], name: bad}
+            if name == "filters":
+                value[name] = [{**FILTER, "value": bad}]
+            assert_refused([rule(kind, **value)])
+
+
+@settings(
+    max_examples=120,  # ≈ 3 s per database
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rules=hostile_rules())
+def test_hostile_values_are_invalid_rules_never_database_errors(rules):
+    assert_refused(rules)
 
 
 @pytest.fixture

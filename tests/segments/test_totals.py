@@ -117,7 +117,7 @@ def test_a_row_no_input_may_store_is_skipped_not_fatal():
         )
     with connection.cursor() as cursor:  # JSON text that Python could not even produce
         cursor.execute(
-            f"UPDATE {Event._meta.db_table} SET properties = %s WHERE properties = %s",
+            f"UPDATE {Event._meta.db_table} SET properties = %s WHERE properties = %s",  # noqa: S608
             ['{"amount": 1e400}', "{}"],
         )
     assert members(spend(200)) == {"good@x.com"}

@@ -29,7 +29,7 @@ from django.db.models.lookups import Exact, GreaterThan, LessThan
 
 from ..inputs import MAX_NUMBER, number_problem
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 NUMBER_PATTERN = re.compile(r"^-?\d{1,15}(\.\d{1,15})?$")
 
 OPERATORS = ("equals", "contains", "greater", "less", "is_empty", "in_list")

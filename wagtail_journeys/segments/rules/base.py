@@ -44,16 +44,19 @@ class RuleBlock(blocks.StructBlock):
         """``{child block name: message}`` for values the rule cannot run with."""
         return {}
 
-    def all_problems(self, value: Any) -> dict[str, str]:
-        """``problems``, after the checks every rule shares: no child value may hold text
-        or a number that cannot be stored (``inputs``: NUL, unpaired surrogates, numbers
-        that are not finite or too large), whatever reached the rule (form, JSON, code).
-        """
+    def storable_problems(self, value: Any) -> dict[str, str]:
+        """The check every rule shares: no child value may hold text or a number that
+        cannot be stored (``inputs``: NUL, unpaired surrogates, numbers that are not finite
+        or too large), whatever reached the rule (form, JSON, code)."""
         for name in self.child_blocks:
             problem = unstorable(value.get(name))
             if problem:
                 return {name: problem}
-        return self.problems(value)
+        return {}
+
+    def all_problems(self, value: Any) -> dict[str, str]:
+        """``storable_problems``, then the rule's own ``problems``."""
+        return self.storable_problems(value) or self.problems(value)
 
     def to_q(self, value: Any, ctx: RuleContext) -> Q:
         raise NotImplementedError
@@ -70,8 +73,12 @@ class RuleBlock(blocks.StructBlock):
             raise InvalidRule(f"{self.label}: {message}", field=name)
 
     def clean(self, value):
-        value = super().clean(value)
-        problems = self.all_problems(value)
+        # Unstorable values first: some form fields crash on them (a float field on a
+        # 400-digit integer).
+        problems = self.storable_problems(value)
+        if not problems:
+            value = super().clean(value)
+            problems = self.problems(value)
         if problems:
             raise StructBlockValidationError(
                 block_errors={name: ValidationError(msg) for name, msg in problems.items()}
