@@ -156,8 +156,8 @@ def window_q(days: int | None, ctx: RuleContext) -> Q:
 
 TRUST_CHOICES = [
     ("", _("any source")),
-    (Trust.SERVER.value, _("a server (API token, import)")),
-    (Trust.BROWSER.value, _("a browser (page views, beacon, form posts)")),
+    (Trust.SERVER.value, Trust.SERVER.label),
+    (Trust.BROWSER.value, Trust.BROWSER.label),
 ]
 
 
