@@ -10,7 +10,8 @@ from django.utils import timezone
 from tests.factories import ContactFactory, EventFactory
 from wagtail_journeys.contacts import identify, normalize_email, upsert_contact
 from wagtail_journeys.exceptions import InvalidInput
-from wagtail_journeys.models import Contact, Event, Visitor
+from wagtail_journeys.models import Contact, Event, EventSource, Visitor
+from wagtail_journeys.segments import contacts_matching
 from wagtail_journeys.tasks import process_events
 from wagtail_journeys.tracking.visitor import VisitorId
 
@@ -84,6 +85,31 @@ def test_process_events_attaches_late_events_and_tracks_activity():
     assert contact.last_activity_at == old
     assert Event.objects.filter(contact=contact).count() == 2
     assert process_events() == 0  # the cursor moved on
+
+
+def test_the_apps_own_events_are_not_the_contacts_activity():
+    """``email_sent`` (and the app's other records) move neither ``last_activity_at`` nor
+    the *Inactive* rule; an open does, for both."""
+    now = timezone.now()
+    joined, sent, opened = (now - dt.timedelta(days=d) for d in (200, 3, 150))
+    contact = ContactFactory(created_at=joined)
+    EventFactory(
+        contact=contact,
+        name="email_opened",
+        source=EventSource.EMAIL,
+        occurred_at=opened,
+        received_at=opened,
+    )
+    assert process_events() == 1
+    contact.refresh_from_db()
+    assert contact.last_activity_at == opened
+    for name, source in (("email_sent", EventSource.EMAIL), ("flow_done", EventSource.SYSTEM)):
+        EventFactory(contact=contact, name=name, source=source, occurred_at=sent, received_at=sent)
+    process_events()
+    contact.refresh_from_db()
+    assert contact.last_activity_at == opened
+    inactive = contacts_matching([{"type": "inactive", "value": {"days": 90, "event": ""}}])
+    assert list(inactive) == [contact]
 
 
 def test_process_events_leaves_fresh_events_for_the_next_pass():

@@ -8,17 +8,20 @@ class WagtailJourneysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, post_save
 
         from . import conf  # noqa: F401  (registers the settings check)
         from .emails.render import forget_compiled
         from .models import BrandSettings
+        from .segments.decimals import register_sqlite_functions
         from .tasks import ensure_schedules
         from .tracking import forms
 
         forms.connect()
         post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")
+        connection_created.connect(register_sqlite_functions, dispatch_uid="journeys-decimals")
         from wagtail.signals import page_published, page_unpublished
 
         from .scenarios.publishing import compile_on_publish, pause_on_unpublish

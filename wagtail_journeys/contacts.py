@@ -22,6 +22,7 @@ from . import conf
 from .exceptions import InvalidInput
 from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
+from .models.events import is_activity
 
 #: Fields an upsert may set, with the attribute they land in.
 CONTACT_FIELDS = (
@@ -167,8 +168,10 @@ def identify(visitor_id: uuid.UUID, contact: Contact) -> int:
 def apply_activity(events: Iterable[Event]) -> int:
     """Attach identified visitors' events to their contact and bump ``last_activity_at``.
 
-    One batch of the event log in, a handful of queries out (no per-event query).
-    Returns how many contacts were touched.
+    Only the contact's activity moves ``last_activity_at`` (``models.events.is_activity``:
+    not ``email_sent``, the same events as the *Inactive* segment rule). One batch of the
+    event log in, a handful of queries out (no per-event query). Returns how many
+    contacts were touched.
     """
     events = list(events)
     orphan_visitors = {e.visitor_id for e in events if e.contact_id is None and e.visitor_id}
@@ -201,9 +204,9 @@ def apply_activity(events: Iterable[Event]) -> int:
                     event.contact_id = None
     latest: dict[int, dt.datetime] = {}
     for event in events:
-        if event.contact_id and (
-            event.contact_id not in latest or event.occurred_at > latest[event.contact_id]
-        ):
+        if not event.contact_id or not is_activity(event.name, event.source):
+            continue
+        if event.contact_id not in latest or event.occurred_at > latest[event.contact_id]:
             latest[event.contact_id] = event.occurred_at
     if not latest:
         return 0

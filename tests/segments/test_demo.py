@@ -7,7 +7,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from wagtail_journeys.models import Segment
+from wagtail_journeys.models import EventSource, Segment
+
+from .factories import ContactFactory, EventFactory
 
 
 @pytest.mark.django_db
@@ -28,3 +30,9 @@ def test_demo_segments_are_idempotent_and_populated():
     }
     assert all(counts.values()), counts
     assert counts["vip"] < counts["big-spenders"]
+    # Spend counts purchases a server recorded: a browser can post any amount.
+    big_spenders = Segment.objects.get(slug="big-spenders")
+    for source in (EventSource.BEACON, EventSource.API):
+        buyer = ContactFactory()
+        EventFactory(contact=buyer, name="purchase", properties={"amount": 10000}, source=source)
+        assert big_spenders.contains(buyer) == (source == EventSource.API)

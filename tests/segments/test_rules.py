@@ -118,8 +118,10 @@ def test_spend_over_twelve_months_sums_numbers_only():
 
 
 def test_inactivity_referral_and_email_engagement():
-    idle = ContactFactory(email="idle@x.com", attributes={"referred_by": "friend"})
-    busy = ContactFactory(email="busy@x.com")
+    idle = ContactFactory(
+        email="idle@x.com", attributes={"referred_by": "friend"}, created_at=days_ago(200)
+    )
+    busy = ContactFactory(email="busy@x.com", created_at=days_ago(200))
     EventFactory(
         contact=idle, occurred_at=days_ago(120), properties={"referrer": "https://blog.example"}
     )

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage, StepRun
+from ..models.events import is_activity
 from ..scenarios.loading import current_plan
-from ..segments.rules.events import PASSIVE_EVENTS
 from .enroll import after_start, enrollment_starts
 from .triggers import filters_match
 
@@ -32,11 +32,12 @@ def goal_events(goal: Mapping) -> list[str]:
     return [goal["event"]] if goal.get("event") else []
 
 
-def reaches_goal(goal: Mapping, name: str, properties: Mapping) -> bool:
-    """Does one event (its name and properties) reach this goal? Any activity means any
-    event the contact causes, not the engine's own ``email_sent``. Pure."""
+def reaches_goal(goal: Mapping, name: str, properties: Mapping, source: str) -> bool:
+    """Does one event (its name, properties and source) reach this goal? Any activity is
+    the contact's activity as ``models.events.is_activity`` defines it (the same as the
+    *Inactive* rule and ``last_activity_at``): not the app's own ``email_sent``. Pure."""
     if goal.get("any_activity"):
-        return name not in PASSIVE_EVENTS and filters_match(goal["filters"], properties)
+        return is_activity(name, source) and filters_match(goal["filters"], properties)
     return name in goal_events(goal) and filters_match(goal["filters"], properties)
 
 
@@ -60,7 +61,7 @@ def apply_goals(events: list[Event], props: Mapping[int, Mapping], now: dt.datet
             continue
         hits: dict[int, list[Event]] = defaultdict(list)
         for e in events:
-            if reaches_goal(plan.goal, e.name, props[e.pk]):
+            if reaches_goal(plan.goal, e.name, props[e.pk], e.source):
                 hits[e.contact_id].append(e)
         if not hits:
             continue

@@ -44,6 +44,34 @@ def sources_of(trust: str) -> list[str]:
     return [source for source, level in TRUST.items() if level == trust]
 
 
+#: Events that record what the app did to a contact (whoever records them): never the
+#: contact's activity.
+APP_RECORDS = ("email_sent",)
+#: Events the app records that are the contact's own doing: replies to its emails.
+CONTACT_REPLIES = ("email_opened", "email_clicked", "unsubscribed")
+
+
+def is_activity(name: str, source: str) -> bool:
+    """Is an event something the contact did (their *activity*)?
+
+    Everything a browser or a server reports counts, except the app's own records
+    (``APP_RECORDS``); of the events the app itself records (``Trust.ENGINE``), only the
+    contact's replies count (``CONTACT_REPLIES``: opens, clicks, unsubscribes). The one
+    definition behind ``Contact.last_activity_at`` and the *Inactive* segment rule;
+    :func:`activity_q` is its SQL twin.
+    """
+    if name in APP_RECORDS:
+        return False
+    return TRUST.get(source) != Trust.ENGINE or name in CONTACT_REPLIES
+
+
+def activity_q() -> Q:
+    """The condition over ``Event`` that :func:`is_activity` states, for querysets."""
+    return ~Q(name__in=APP_RECORDS) & (
+        ~Q(source__in=sources_of(Trust.ENGINE)) | Q(name__in=CONTACT_REPLIES)
+    )
+
+
 class Event(models.Model):
     """Something a contact or visitor did, recorded once.
 

@@ -157,6 +157,6 @@ def rules_problems(rules: Any) -> list[str]:
         return [str(exc)]
     problems = []
     for index, child in enumerate(stream, start=1):
-        for name, message in child.block.problems(child.value).items():
+        for name, message in child.block.all_problems(child.value).items():
             problems.append(f"Rule {index} ({child.block.label}), {name}: {message}")
     return problems

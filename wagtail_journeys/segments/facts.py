@@ -21,17 +21,20 @@ class EventFact:
     name: str
     properties: Any
     occurred_at: dt.datetime
+    source: str = ""
 
 
 @dataclass
 class ContactFacts:
-    """One contact as the rules see it: its fields, attributes, tags and events."""
+    """One contact as the rules see it: its fields, attributes, tags and events, and when
+    it joined (``created_at``; ``None``: long ago)."""
 
     id: int
     fields: dict[str, Any]
     attributes: Any = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     events: list[EventFact] = field(default_factory=list)
+    created_at: dt.datetime | None = None
 
 
 CONTACT_FIELDS = ("email", *UPSERT_FIELDS)
@@ -46,18 +49,19 @@ def load_facts(contacts: Iterable) -> list[ContactFacts]:
             id=row["id"],
             fields={name: row[name] for name in CONTACT_FIELDS},
             attributes=row["attributes"],
+            created_at=row["created_at"],
         )
-        for row in contacts.values("id", "attributes", *CONTACT_FIELDS)
+        for row in contacts.values("id", "attributes", "created_at", *CONTACT_FIELDS)
     }
     tags: dict[int, set[str]] = defaultdict(set)
     tag_rows = ContactTag.objects.filter(content_object_id__in=contacts.values("id"))
     for contact_id, name in tag_rows.values_list("content_object_id", "tag__name"):
         tags[contact_id].add(name)
     events = Event.objects.filter(contact_id__in=contacts.values("id")).order_by()
-    for contact_id, name, properties, occurred_at in events.values_list(
-        "contact_id", "name", "properties", "occurred_at"
+    for contact_id, name, properties, occurred_at, source in events.values_list(
+        "contact_id", "name", "properties", "occurred_at", "source"
     ).iterator(chunk_size=20000):
-        snapshots[contact_id].events.append(EventFact(name, properties, occurred_at))
+        snapshots[contact_id].events.append(EventFact(name, properties, occurred_at, source))
     for contact_id, names in tags.items():
         snapshots[contact_id].tags = frozenset(names)
     return list(snapshots.values())

@@ -16,6 +16,7 @@ from django.db import NotSupportedError
 from django.db.models import (
     BooleanField,
     Case,
+    DecimalField,
     Expression,
     F,
     FloatField,
@@ -26,7 +27,9 @@ from django.db.models import (
 )
 from django.db.models.lookups import Exact, GreaterThan, LessThan
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+from ..inputs import MAX_NUMBER, number_problem
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 NUMBER_PATTERN = re.compile(r"^-?\d{1,15}(\.\d{1,15})?$")
 
 OPERATORS = ("equals", "contains", "greater", "less", "is_empty", "in_list")
@@ -80,8 +83,15 @@ class _JSONKey(Expression):
         return self.postgresql(column, self.key, list(params))
 
 
+#: The bound on numbers read from JSON, as SQL (``inputs.MAX_NUMBER``): rows stored before
+#: validation may hold bigger ones, which read as no number instead of failing a cast.
+_BOUND = str(MAX_NUMBER)
+
+
 class JSONNumber(_JSONKey):
-    """``column[key]`` as a float when it is a JSON number, else ``NULL``."""
+    """``column[key]`` as a float when it is a storable JSON number (finite, below
+    ``inputs.MAX_NUMBER`` in magnitude), else ``NULL``: never an error, whatever a row holds.
+    """
 
     def __init__(self, field: str, key: str):
         super().__init__(field, key, FloatField())
@@ -89,16 +99,46 @@ class JSONNumber(_JSONKey):
     def sqlite(self, col, path, params):
         sql = (
             f"(CASE WHEN json_type({col}, %s) IN ('integer', 'real') "
+            f"AND abs(json_extract({col}, %s)) < {_BOUND} "
             f"THEN json_extract({col}, %s) END)"
         )
-        return sql, [*params, path, *params, path]
+        return sql, [*params, path, *params, path, *params, path]
+
+    def postgresql(self, col, key, params):
+        # jsonb numbers are numerics: the cast to numeric cannot fail, the one to a double
+        # can (a 400-digit number), so it comes after the bound.
+        sql = (
+            f"(CASE WHEN jsonb_typeof({col} -> %s) = 'number' "
+            f"AND abs(({col} -> %s)::numeric) < {_BOUND} "
+            f"THEN ({col} ->> %s)::double precision END)"
+        )
+        return sql, [*params, key, *params, key, *params, key]
+
+
+class JSONDecimal(_JSONKey):
+    """``column[key]`` as an exact decimal when it is a storable JSON number (as
+    :class:`JSONNumber`), else ``NULL``, for the aggregates of :mod:`.decimals`: ``numeric``
+    on PostgreSQL; on SQLite the number as written, inside a JSON array (``[130.14,130.14]``,
+    see ``decimals``), which only those aggregates and ``Count`` read."""
+
+    def __init__(self, field: str, key: str):
+        super().__init__(field, key, DecimalField())
+
+    def sqlite(self, col, path, params):
+        sql = (
+            f"(CASE WHEN json_type({col}, %s) IN ('integer', 'real') "
+            f"AND abs(json_extract({col}, %s)) < {_BOUND} "
+            f"THEN json_extract({col}, %s, %s) END)"
+        )
+        return sql, [*params, path, *params, path, *params, path, path]
 
     def postgresql(self, col, key, params):
         sql = (
             f"(CASE WHEN jsonb_typeof({col} -> %s) = 'number' "
-            f"THEN ({col} ->> %s)::double precision END)"
+            f"AND abs(({col} -> %s)::numeric) < {_BOUND} "
+            f"THEN ({col} -> %s)::numeric END)"
         )
-        return sql, [*params, key, *params, key]
+        return sql, [*params, key, *params, key, *params, key]
 
 
 class JSONText(_JSONKey):
@@ -228,7 +268,12 @@ def json_condition(field: str, key: str, operator: str, value: str) -> Q:
 
 
 def is_json_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """Is ``value`` a number the rules read (the Python twin of :class:`JSONNumber`)?"""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and number_problem(value) is None
+    )
 
 
 def _equals(value: Any, text: str) -> bool:

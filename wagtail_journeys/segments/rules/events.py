@@ -1,20 +1,42 @@
 """Rules on what a contact *did*: events over a time window, aggregates, inactivity,
 referral and email engagement. Each compiles to one subquery over ``Event``
 (``contact_id IN (SELECT … GROUP BY contact_id HAVING …)``), served by the
-``(name, occurred_at)`` and ``(contact, name, occurred_at)`` indexes."""
+``(name, occurred_at)`` and ``(contact, name, occurred_at)`` indexes. Event rules can
+require the events' source (``trust``: recorded by a server, or by a browser)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
+from ...models.events import activity_q, is_activity
 from ..context import RuleContext
+from ..decimals import (
+    AtLeast,
+    DecimalMax,
+    DecimalSum,
+    at_least,
+    json_decimal,
+    threshold_decimal,
+    total,
+)
 from ..facts import ContactFacts, EventFact
-from ..jsonpaths import KEY_PATTERN, json_condition, json_condition_holds, parse_number
-from .base import RuleBlock, event_name_problems, in_window, window_problems, window_q
+from ..jsonpaths import KEY_PATTERN, JSONDecimal, json_condition, json_condition_holds
+from .base import (
+    RuleBlock,
+    event_name_problems,
+    in_window,
+    trust_block,
+    trust_holds,
+    trust_problems,
+    trust_q,
+    window,
+    window_problems,
+    window_q,
+)
 from .profile import OPERATOR_CHOICES, attribute_problems
 
 
@@ -41,24 +63,32 @@ def filters_problems(value: Any) -> dict[str, str]:
     return {}
 
 
-def events_q(name: str, days: int | None, filters, ctx: RuleContext):
-    """The contacts' events named ``name`` in the window, matching every filter."""
+def events_q(name: str, days: int | None, filters, ctx: RuleContext, value: Any = None):
+    """The contacts' events named ``name`` in the window, matching every filter (and the
+    source that ``value["trust"]`` requires)."""
     from ...models import Event
 
-    q = Q(name=name, contact__isnull=False) & window_q(days, ctx)
+    q = Q(name=name, contact__isnull=False) & window_q(days, ctx) & trust_q(value or {})
     for item in filters or []:
         q &= json_condition("properties", item["key"], item["operator"], item["value"] or "")
     return Event.objects.filter(q).order_by()
 
 
 def matching_events(
-    facts: ContactFacts, name: str | None, days: int | None, filters, ctx: RuleContext
+    facts: ContactFacts,
+    name: str | None,
+    days: int | None,
+    filters,
+    ctx: RuleContext,
+    value: Any = None,
 ) -> list[EventFact]:
+    """The Python twin of :func:`events_q` (``name=None``: any name)."""
     return [
         event
         for event in facts.events
         if (name is None or event.name == name)
         and in_window(event.occurred_at, days, ctx)
+        and trust_holds(value or {}, event)
         and all(
             json_condition_holds(event.properties, f["key"], f["operator"], f["value"] or "")
             for f in filters or []
@@ -73,6 +103,7 @@ class EventCountRuleBlock(RuleBlock):
     filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.IntegerBlock(required=False, label=_("at least N times"), default=1)
     days = _days_block()
+    trust = trust_block()
 
     class Meta:
         label = _("Did an event")
@@ -82,11 +113,16 @@ class EventCountRuleBlock(RuleBlock):
         at_least = value.get("at_least") or 1
         if not isinstance(at_least, int) or at_least < 1:
             return {"at_least": str(_("Enter a count of at least 1."))}
-        return {**event_name_problems(value), **window_problems(value), **filters_problems(value)}
+        return {
+            **event_name_problems(value),
+            **window_problems(value),
+            **filters_problems(value),
+            **trust_problems(value),
+        }
 
     def to_q(self, value: Any, ctx: RuleContext) -> Q:
         self.ensure_valid(value)
-        events = events_q(value["event"], value.get("days"), value.get("filters"), ctx)
+        events = events_q(value["event"], value.get("days"), value.get("filters"), ctx, value)
         at_least = value.get("at_least") or 1
         if at_least == 1:
             return Q(pk__in=events.values("contact_id"))
@@ -95,18 +131,22 @@ class EventCountRuleBlock(RuleBlock):
 
     def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
         self.ensure_valid(value)
-        found = matching_events(facts, value["event"], value.get("days"), value["filters"], ctx)
+        found = matching_events(
+            facts, value["event"], value.get("days"), value["filters"], ctx, value
+        )
         return len(found) >= (value.get("at_least") or 1)
 
 
-AGGREGATES = {"sum": Sum, "count": Count, "max": Max}
+AGGREGATES = {"sum": DecimalSum, "count": Count, "max": DecimalMax}
 
 
 class EventAggregateRuleBlock(RuleBlock):
     """SUM / COUNT / MAX of a numeric PROPERTY of EVENT in the last D days ≥ X.
 
-    Only JSON numbers count (a text "12" does not); contacts without a matching event
-    never match (use NOT for "below X, or nothing at all")."""
+    Only JSON numbers count (a text "12" does not), read and added as exact decimals
+    (``0.01 + 130.14 + 69.85`` is 200); a number no input may store today (not finite,
+    or too large) is skipped. Contacts without a matching event never match (use NOT for
+    "below X, or nothing at all")."""
 
     function = blocks.ChoiceBlock(
         choices=[("sum", _("sum")), ("count", _("count")), ("max", _("maximum"))],
@@ -117,6 +157,7 @@ class EventAggregateRuleBlock(RuleBlock):
     filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.FloatBlock(label=_("is at least"))
     days = _days_block()
+    trust = trust_block()
 
     class Meta:
         label = _("Event total")
@@ -127,54 +168,56 @@ class EventAggregateRuleBlock(RuleBlock):
             return {"function": str(_("Choose sum, count or maximum."))}
         if not KEY_PATTERN.match(value.get("property") or ""):
             return {"property": str(_("Use a property of letters, digits, _ and -."))}
-        threshold = value.get("at_least")
-        if isinstance(threshold, str):
-            threshold = parse_number(threshold)
-        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+        if threshold_decimal(value.get("at_least")) is None:
             return {"at_least": str(_("Enter a number such as 200 or 12.5."))}
-        return {**event_name_problems(value), **window_problems(value), **filters_problems(value)}
+        return {
+            **event_name_problems(value),
+            **window_problems(value),
+            **filters_problems(value),
+            **trust_problems(value),
+        }
 
     def to_q(self, value: Any, ctx: RuleContext) -> Q:
-        from ..jsonpaths import JSONNumber
-
         self.ensure_valid(value)
-        events = events_q(value["event"], value.get("days"), value.get("filters"), ctx)
-        total = AGGREGATES[value["function"]](JSONNumber("properties", value["property"]))
-        having = events.values("contact_id").annotate(total=total)
-        return Q(pk__in=having.filter(total__gte=float(value["at_least"])).values("contact_id"))
+        events = events_q(value["event"], value.get("days"), value.get("filters"), ctx, value)
+        total_of = AGGREGATES[value["function"]](JSONDecimal("properties", value["property"]))
+        having = events.values("contact_id").annotate(total=total_of)
+        threshold = threshold_decimal(value["at_least"])
+        return Q(pk__in=having.filter(AtLeast(F("total"), threshold)).values("contact_id"))
 
     def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
-        from ..jsonpaths import is_json_number
-
         self.ensure_valid(value)
-        found = matching_events(facts, value["event"], value.get("days"), value["filters"], ctx)
+        found = matching_events(
+            facts, value["event"], value.get("days"), value["filters"], ctx, value
+        )
         if not found:
             return False
         numbers = [
-            event.properties.get(value["property"])
+            number
             for event in found
             if isinstance(event.properties, dict)
-            and is_json_number(event.properties.get(value["property"]))
+            and (number := json_decimal(event.properties.get(value["property"]))) is not None
         ]
-        function, threshold = value["function"], float(value["at_least"])
+        function, threshold = value["function"], threshold_decimal(value["at_least"])
         if function == "count":
-            return len(numbers) >= threshold
+            return at_least(len(numbers), threshold)
         if not numbers:
             return False
-        return (sum(numbers) if function == "sum" else max(numbers)) >= threshold
-
-
-PASSIVE_EVENTS = ("email_sent",)
+        return at_least(total(numbers) if function == "sum" else max(numbers), threshold)
 
 
 class InactivityRuleBlock(RuleBlock):
-    """No event (or no event named EVENT) in the last D days. "Any event" leaves out what
-    we did to the contact rather than what they did (``email_sent``)."""
+    """Inactive: no activity (or no event named EVENT) for the last D days, and a contact
+    for at least that long. Joining counts as activity: someone imported or signed up
+    yesterday is not "inactive for 90 days". Activity is what the contact did
+    (``models.events.is_activity``, the same events as ``Contact.last_activity_at``): not
+    ``email_sent``, which records what we did to them."""
 
     days = blocks.IntegerBlock(label=_("for N days"))
     event = blocks.CharBlock(
-        required=False, max_length=100, label=_("event"), help_text=_("Empty: any event.")
+        required=False, max_length=100, label=_("event"), help_text=_("Empty: any activity.")
     )
+    trust = trust_block()
 
     class Meta:
         label = _("Inactive")
@@ -184,24 +227,26 @@ class InactivityRuleBlock(RuleBlock):
         problems = window_problems(value, required=True)
         if value.get("event"):
             problems.update(event_name_problems(value))
-        return problems
+        return {**problems, **trust_problems(value)}
 
     def to_q(self, value: Any, ctx: RuleContext) -> Q:
         from ...models import Event
 
         self.ensure_valid(value)
-        q = Q(contact__isnull=False) & window_q(value["days"], ctx)
-        if value.get("event"):
-            q &= Q(name=value["event"])
-        else:
-            q &= ~Q(name__in=PASSIVE_EVENTS)
-        return ~Q(pk__in=Event.objects.filter(q).order_by().values("contact_id"))
+        start, _end = window(value["days"], ctx)
+        q = Q(contact__isnull=False) & window_q(value["days"], ctx) & trust_q(value)
+        q &= Q(name=value["event"]) if value.get("event") else activity_q()
+        active = Event.objects.filter(q).order_by().values("contact_id")
+        return Q(created_at__lt=start) & ~Q(pk__in=active)
 
     def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
         self.ensure_valid(value)
-        found = matching_events(facts, value.get("event") or None, value["days"], [], ctx)
+        start, _end = window(value["days"], ctx)
+        if facts.created_at is not None and facts.created_at >= start:
+            return False
+        found = matching_events(facts, value.get("event") or None, value["days"], [], ctx, value)
         if not value.get("event"):
-            found = [event for event in found if event.name not in PASSIVE_EVENTS]
+            found = [event for event in found if is_activity(event.name, event.source)]
         return not found
 
 

@@ -20,7 +20,7 @@ from wagtail.models import Page, Site
 
 from wagtail_journeys.contacts import upsert_contact
 from wagtail_journeys.events import record_event
-from wagtail_journeys.models import EventSource, Segment
+from wagtail_journeys.models import Contact, EventSource, Segment
 
 from ...demo_emails import create_emails
 from ...demo_scenarios import create_scenarios, published_child
@@ -240,6 +240,9 @@ class Command(BaseCommand):
             if not created:
                 continue
             created_count += 1
+            # Customers of a shop with history joined before it (the inactivity rule counts
+            # joining as activity).
+            Contact.objects.filter(pk=contact.pk).update(created_at=now - dt.timedelta(days=400))
             # One contact in ten stopped coming over 100 days ago (the win-back audience).
             inactive = i % 10 == 9
             king_books = [b for b in books if b.author == "Stephen King"]
@@ -298,7 +301,14 @@ class Command(BaseCommand):
 
 KING = {"key": "tags", "operator": "contains", "value": "stephen-king"}
 BY_KING = {"key": "author", "operator": "equals", "value": "Stephen King"}
-SPEND = {"function": "sum", "property": "amount", "event": "purchase", "filters": []}
+# Purchases count when a server recorded them: a browser could post any amount.
+SPEND = {
+    "function": "sum",
+    "property": "amount",
+    "event": "purchase",
+    "filters": [],
+    "trust": "server",
+}
 SEGMENTS = [
     ("birthday-today", "Birthday today", "In their own timezone.", [("birthday", {"days": 0})]),
     ("mr", "Mr", "", [("civility", {"civility": ["mr"]})]),
