@@ -569,3 +569,43 @@ def test_hostile_files_import_storable_rows_or_nothing(rows, bad_byte, where):
         for value in (contact.email, contact.first_name, contact.phone):
             assert text_problem(value) is None
         assert json_problem(contact.attributes) is None
+
+
+def test_the_rejects_file_without_its_two_first_columns_imports_once_fixed(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    run(
+        tmp_path,
+        "email,first_name,timezone\nok@example.com,Ok,UTC\nfix@example.com,F\x00ix,Mars/Base\n",
+        "--rejects",
+        str(rejects),
+        "--no-progress",
+    )
+    with rejects.open(newline="") as f:
+        rows = [row[2:] for row in csv.reader(f)]
+    rows[1] = ["fix@example.com", "Fix", "Europe/Paris"]
+    fixed = io.StringIO(newline="")
+    csv.writer(fixed).writerows(rows)
+    out, err = run(tmp_path, fixed.getvalue(), "--no-progress", name="fixed.csv")
+    assert err == "" and "created 1" in out
+    assert Contact.objects.get(email="fix@example.com").timezone == "Europe/Paris"
+
+
+def test_a_database_failure_mid_import_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    from django.db import OperationalError
+
+    from wagtail_journeys import importer
+
+    write = importer._write_batch
+    calls = []
+
+    def failing(rows, *args):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OperationalError("disk I/O error")
+        return write(rows, *args)
+
+    monkeypatch.setattr(importer, "_write_batch", failing)
+    rows = "".join(f"d{i}@example.com\n" for i in range(5))
+    with pytest.raises(CommandError, match=r"disk I/O error\. .*\(2 rows read\)"):
+        run(tmp_path, f"email\n{rows}", "--batch-size=2", "--no-progress")
+    assert Contact.objects.count() == 2
