@@ -28,6 +28,7 @@ from .exceptions import InvalidInput
 from .inputs import MAX_KEY_LENGTH, MAX_NUMBER, json_problem, number_problem, text_problem
 from .models import Contact
 from .models.contacts import Civility, EmailStatus
+from .spreadsheets import unquoted
 
 #: The contact fields a row may set: the same ones an upsert may.
 FIELD_COLUMNS = CONTACT_FIELDS
@@ -241,7 +242,8 @@ def validate_row(names: list[str], cells: list[str], line: int) -> ContactRow:
     if len(cells) != len(names):
         raise InvalidInput(f"{len(cells):,} cells, but the header has {len(names)} columns.")
     _check_storable(names, cells)
-    values = {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
+    # A cell the contacts export protected from spreadsheets ('=…) is read as it was.
+    values = {name: unquoted(cell.strip()) for name, cell in zip(names, cells, strict=True)}
     if not values["email"]:
         raise InvalidInput("email is empty.", field="email")
     email = normalize_email(values["email"])

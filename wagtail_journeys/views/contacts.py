@@ -29,6 +29,7 @@ from ..contacts import normalize_email
 from ..exceptions import InvalidInput, InvalidRule
 from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
+from .exports import SafeSpreadsheetExportMixin
 
 TIMELINE_PAGE_SIZE = 25
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
@@ -192,6 +193,10 @@ class ContactInspectView(generic.InspectView):
         return context
 
 
+class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
+    """The listing; its CSV/XLSX export never writes a cell a spreadsheet would run."""
+
+
 class ContactViewSet(ModelViewSet):
     """The "Contacts" admin menu: list, search, filter, add, edit, inspect, delete."""
 
@@ -209,6 +214,7 @@ class ContactViewSet(ModelViewSet):
         DateColumn("created_at", label=_("Created")),
         DateColumn("last_activity_at", label=_("Last activity")),
     ]
+    index_view_class = ContactIndexView
     list_export = [
         "email",
         "first_name",
