@@ -609,3 +609,26 @@ def test_a_database_failure_mid_import_is_a_message_not_a_traceback(tmp_path, mo
     with pytest.raises(CommandError, match=r"disk I/O error\. .*\(2 rows read\)"):
         run(tmp_path, f"email\n{rows}", "--batch-size=2", "--no-progress")
     assert Contact.objects.count() == 2
+
+
+def test_every_changed_contact_of_a_batch_is_written(tmp_path):
+    """Two existing contacts changing the same column in one batch: both are updated (the
+    second one's change was once dropped and counted as unchanged)."""
+    Contact.objects.create(email="x@example.com", first_name="X")
+    Contact.objects.create(email="y@example.com", first_name="Y")
+    out, _ = run(
+        tmp_path,
+        "email,first_name,attr:note\n"
+        "x@example.com,Xavier,\n"
+        "y@example.com,Yann,\n"
+        "new@example.com,,\n"
+        "new@example.com,,later\n",
+        "--no-progress",
+    )
+    assert dict(Contact.objects.values_list("email", "first_name")) == {
+        "x@example.com": "Xavier",
+        "y@example.com": "Yann",
+        "new@example.com": "",
+    }
+    assert Contact.objects.get(email="new@example.com").attributes == {"note": "later"}
+    assert "created 1, updated 2, unchanged 0, merged 1 repeated emails" in out

@@ -72,17 +72,18 @@ def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
 
 
 def _apply(contact: Contact, row: ContactRow, changed: set[str]) -> bool:
-    before = len(changed)
-    for name, value in row.fields.items():
-        if getattr(contact, name) != value:
-            setattr(contact, name, value)
-            changed.add(name)
+    """Copy the row onto the contact; add the names of the fields it changed to
+    ``changed`` (the batch's columns to update) and return whether it changed any."""
+    names = [name for name, value in row.fields.items() if getattr(contact, name) != value]
+    for name in names:
+        setattr(contact, name, row.fields[name])
     if row.attributes:
         merged = {**(contact.attributes or {}), **row.attributes}
         if merged != contact.attributes:
             contact.attributes = merged
-            changed.add("attributes")
-    return len(changed) > before
+            names.append("attributes")
+    changed.update(names)
+    return bool(names)
 
 
 def _ensure_tags(names: set[str]) -> dict[str, int]:
@@ -146,7 +147,7 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
             report.updated += 1
         else:
             report.unchanged += 1
-        if fields_changed and not created:
+        if fields_changed and row.email not in new:  # a new contact is inserted as it ends
             changed[row.email] = contact
         seen.add(row.email)
     if dry_run:
