@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wagtail_journeys.contact_rows import (
     InvalidHeader,
@@ -69,3 +72,107 @@ def test_read_records_turns_csv_errors_into_rejections():
 
 def test_parse_header_ignores_a_byte_order_mark():
     assert parse_header(["\ufeffemail"]) == ["email"]
+
+
+# Hostile cells: whatever a cell holds, the reader gives it back exactly (with the line its
+# row starts on) and the row either validates into storable values or is refused with a
+# reason; nothing else (no crash, no value the database cannot store).
+
+HOSTILE = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet=st.sampled_from('a,;"\r\n\x00\ud800\udfff\t =+-@é'), max_size=12),
+    st.sampled_from(
+        [
+            "",
+            "\x00",
+            "\ud800",
+            "a\r\nb",
+            "1e400",
+            "-1e999",
+            "NaN",
+            "9" * 40,
+            '{"n": 1e400}',
+            '{"n": NaN}',
+            '{"n": ' + "9" * 5000 + "}",
+            '{"k": "\\u0000"}',
+            '{"k": "\\udc80"}',
+            "[" * 2000 + "]" * 2000,
+            '{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}',
+            "x" * 10_001,
+        ]
+    ),
+)
+NAMES = ["email", "first_name", "birth_date", "sms_opt_in", "tags", "attributes", "attr:note"]
+
+
+def storable(value) -> bool:
+    from wagtail_journeys.inputs import json_problem
+
+    return json_problem(value, max_depth=64) is None
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a@b.example", "x\x00@b.example", "no"]), *[HOSTILE] * 6),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_hostile_cells_round_trip_and_validate_or_are_refused(rows):
+    import csv
+    import io
+
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([NAMES, *rows])
+    text.seek(0)
+    header, records = read_records(text)
+    assert header == NAMES
+    read = list(records)
+    expected, line = [], 2
+    for row in rows:
+        if any(cell.strip() for cell in row):
+            expected.append((line, list(row)))
+        line += 1 + sum(cell.count("\n") + cell.count("\r") - cell.count("\r\n") for cell in row)
+    assert read == expected
+    for line, cells in read:
+        try:
+            row = validate_row(NAMES, cells, line)
+        except InvalidInput as error:
+            assert str(error)
+        else:
+            values = [row.email, *row.fields.values(), row.attributes, row.tags]
+            assert all(storable(v) for v in values if not isinstance(v, dt.date | bool))
+
+
+def test_a_cell_that_cannot_be_stored_names_its_column():
+    names = ["email", "attr:note", "tags"]
+    with pytest.raises(InvalidInput, match=r"^tags contains a NUL character\.$"):
+        validate_row(names, ["a@b.example", "ok", "t\x00"], 2)
+    with pytest.raises(InvalidInput, match=r"^attr:note is longer than 10,000 characters\.$"):
+        validate_row(names, ["a@b.example", "n" * 10_001, ""], 2)
+
+
+def test_reasons_quote_at_most_a_short_part_of_a_long_value():
+    with pytest.raises(InvalidInput) as error:
+        validate_row(["email", "civility"], ["a@b.example", "k" * 9000], 2)
+    assert len(str(error.value)) < 200
+
+
+def test_read_records_reads_lines_of_any_length_in_bounded_pieces():
+    class Lines(io.StringIO):
+        longest = 0
+
+        def readline(self, size=-1):
+            assert 0 < size <= 1_000_001  # never "the whole line, however long"
+            line = super().readline(size)
+            Lines.longest = max(Lines.longest, len(line))
+            return line
+
+    source = Lines("email\n" + "x" * 3_000_000 + "\nok@b.example\n", newline="")
+    _, records = read_records(source)
+    assert [(line, cells if isinstance(cells, list) else "refused") for line, cells in records] == [
+        (2, "refused"),
+        (3, ["ok@b.example"]),
+    ]
+    assert Lines.longest <= 1_000_001

@@ -9,8 +9,11 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
-from wagtail_journeys.importer import import_contacts
+from wagtail_journeys.importer import InvalidFile, import_contacts
+from wagtail_journeys.inputs import json_problem, text_problem
 from wagtail_journeys.models import Contact
 
 pytestmark = pytest.mark.django_db
@@ -357,3 +360,275 @@ def test_an_unwritable_rejects_file_is_fatal_before_importing(tmp_path):
     with pytest.raises(CommandError, match="Cannot write"):
         run(tmp_path, "email\na@example.com\n", "--rejects", str(tmp_path / "no/such/dir.csv"))
     assert not Contact.objects.exists()
+
+
+# Hostile files: nothing is written before the whole file is known to be readable, and a
+# bad cell rejects its row (with its line) instead of crashing the batch it is in.
+
+
+def test_a_non_utf8_byte_late_in_the_file_stops_the_import_before_any_write(tmp_path):
+    good = "".join(f"late{i}@example.com,Name{i}\n" for i in range(1500))
+    data = f"email,first_name\n{good}".encode() + b"bad@example.com,Z\xe9\n" + b"z@example.com,Z\n"
+    with pytest.raises(CommandError) as raised:
+        run(tmp_path, data, "--no-progress")
+    message = str(raised.value)
+    assert "Line 1,502" in message and "not UTF-8" in message and "0xE9" in message
+    assert "Nothing was imported" in message
+    assert not Contact.objects.exists()
+
+
+def test_a_non_utf8_byte_split_across_read_chunks_names_its_line(tmp_path):
+    from wagtail_journeys.contact_rows import InvalidFile, check_utf8
+
+    data = b"email\r\n" + b"a@example.com\r\n" * 3 + "é".encode()[:1] + b"\r\nz@example.com\n"
+    with pytest.raises(InvalidFile, match="Line 5 is not UTF-8"):
+        check_utf8(io.BytesIO(data), chunk_size=4)
+    check_utf8(io.BytesIO("email\rzoé@example.com\r".encode()), chunk_size=3)  # no error
+
+
+def test_a_nul_in_a_cell_rejects_that_row_and_keeps_the_rest_of_its_batch(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    out, err = run(
+        tmp_path,
+        "email,first_name,attr:note\n"
+        "a@example.com,Ann,ok\n"
+        "nul@example.com,N\x00ul,ok\n"
+        "b@example.com,Bob,x\x00y\n"
+        'c@example.com,Cy,"{""k"": ""\\u0000""}"\n'
+        "d@example.com,Di,fine\n",
+        "--no-progress",
+        "--rejects",
+        str(rejects),
+    )
+    assert "line 3: first_name contains a NUL character." in err
+    assert "line 4: attr:note contains a NUL character." in err
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "a@example.com",
+        "c@example.com",
+        "d@example.com",
+    ]
+    assert "created 3" in out and "rejected 2 of 5 rows" in out
+    with rejects.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert [row[0] for row in rows[1:]] == ["3", "4"]
+    assert rows[1][3] == "N\x00ul"  # the cells as read, so the row can be fixed
+
+
+BAD_ATTRIBUTES = [
+    ('{"n": 1e400}', "attributes contains a number that is not finite."),
+    ('{"n": NaN}', "attributes contains a number that is not finite."),
+    ('{"n": -Infinity}', "attributes contains a number that is not finite."),
+    ('{"n": 100000000000000000000}', "attributes contains a number too large"),
+    ('{"n": "a\\u0000b"}', "attributes contains a NUL character."),
+    ('{"n": "\\ud800"}', "attributes contains an unpaired surrogate"),
+    ('{"\\u0000": 1}', "attributes has a key that contains a NUL character."),
+    ("[" * 3000 + "]" * 3000, "attributes is nested too deeply"),
+    ('{"a": ' * 20 + "1" + "}" * 20, "attributes is nested too deeply"),
+    ('{"n": ' + "9" * 5000 + "}", "attributes contains a number too large"),
+]
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_ATTRIBUTES)
+def test_attributes_that_cannot_be_stored_reject_their_row(tmp_path, value, reason):
+    path = tmp_path / "contacts.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerows([["email", "attributes"], ["bad@example.com", value]])
+        writer.writerow(["good@example.com", '{"seats": 3, "amount": -12.5}'])
+    out, err = io.StringIO(), io.StringIO()
+    call_command("journeys_import_contacts", str(path), "--no-progress", stdout=out, stderr=err)
+    assert f"line 2: {reason}" in err.getvalue()
+    assert list(Contact.objects.values_list("email", "attributes")) == [
+        ("good@example.com", {"seats": 3, "amount": -12.5})
+    ]
+
+
+def test_over_long_cells_and_lines_reject_their_row_with_its_line(tmp_path):
+    out, err = run(
+        tmp_path,
+        "email,attr:bio\n"
+        f"long@example.com,{'b' * 10_001}\n"
+        f"huge@example.com,{'h' * 200_000}\n"
+        f"wide@example.com,{',' * 1_100_000}\n"
+        "ok@example.com,short\n",
+        "--no-progress",
+    )
+    lines = err.splitlines()
+    assert lines[0] == "line 2: attr:bio is longer than 10,000 characters."
+    assert lines[1].startswith("line 3: ") and "longer than" in lines[1]
+    assert lines[2].startswith("line 4: the row is longer than 1,000,000 characters")
+    assert list(Contact.objects.values_list("email", flat=True)) == ["ok@example.com"]
+    assert "rejected 3 of 4 rows" in out
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("email," + "x" * 200_000, "The header row cannot be read: a cell is longer than"),
+        ("email,first_name," + "y" * 1_048_576, "The header row is longer than 1,000,000"),
+        ("email," + ",".join(f"attr:k{i}" for i in range(5000)), "5,001 columns"),
+        ("email,attr:" + "k" * 101, "is longer than 100 characters"),
+        ("email,attr:a\x00", "contains a NUL character"),
+        ("email," + ",".join(f"x{i}" for i in range(20)), "and 10 more"),
+    ],
+)
+def test_an_unreadable_or_huge_header_is_a_clear_error(tmp_path, header, message):
+    with pytest.raises(CommandError, match=message.replace("(", r"\(")) as raised:
+        run(tmp_path, f"{header}\na@example.com\n", "--no-progress")
+    assert len(str(raised.value)) < 2000
+    assert not Contact.objects.exists()
+
+
+def test_crlf_and_quoted_line_breaks_keep_line_numbers(tmp_path):
+    _, err = run(
+        tmp_path,
+        'email,first_name\r\nok@example.com,"Ann\r\nMarie"\r\nbad\x00@example.com,B\r\n',
+        "--no-progress",
+    )
+    assert err == "line 4: email contains a NUL character.\n"
+    assert Contact.objects.get().first_name == "Ann\r\nMarie"
+
+
+def test_lone_surrogates_in_lines_given_as_text_reject_their_row():
+    rejected = []
+    report = import_contacts(
+        ["email,first_name\n", "a@example.com,\ud800x\n", "b@example.com,B\n"],
+        on_reject=rejected.append,
+    )
+    assert (report.created, report.rejected) == (1, 1)
+    assert rejected[0].line == 2
+    assert rejected[0].reason == "first_name contains an unpaired surrogate (not valid Unicode)."
+
+
+def test_import_contacts_reads_a_binary_file_in_two_passes(tmp_path):
+    source = io.BytesIO("\ufeffemail,first_name\nzoe@example.com,Zoé\n".encode())
+    report = import_contacts(source)
+    assert report.created == 1
+    assert Contact.objects.get().first_name == "Zoé"
+    assert not source.closed
+    with pytest.raises(TypeError, match="twice"):
+        import_contacts(iter(["email\n", "a@example.com\n"]))
+
+
+CELLS = st.one_of(
+    st.text(max_size=8),
+    st.text(alphabet=st.sampled_from('a,;"\r\n\x00\ud800\t=+-é'), max_size=8),
+    st.sampled_from(
+        ["", "\x00", "\ud800", "a\r\nb", "1e400", "NaN", "9" * 30, "x" * 10_001, "2000-02-29"]
+    ),
+)
+ATTRIBUTES = st.sampled_from(
+    ["", '{"n": 1}', '{"n": 1e400}', '{"n": NaN}', '{"n": 1e20}', '{"k": "\\u0000"}', "[1]"]
+)
+
+
+@settings(
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a@example.com", "b@example.com", "c\x00@x.io", "nope"]),
+            *[CELLS] * 3,
+            ATTRIBUTES,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    bad_byte=st.none() | st.sampled_from([b"\xe9", b"\xff", b"\xed\xa0\x80", b"\xc3"]),
+    where=st.integers(min_value=0, max_value=5),
+)
+def test_hostile_files_import_storable_rows_or_nothing(rows, bad_byte, where):
+    """Whatever the file holds: the import either refuses it whole before writing (it is not
+    UTF-8), or writes exactly the rows it does not reject, and never crashes."""
+    Contact.objects.all().delete()
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([["email", "first_name", "phone", "attr:note", "attributes"], *rows])
+    data = text.getvalue().encode("utf-8", "surrogatepass")
+    if bad_byte is not None:
+        lines = data.split(b"\r\n")
+        at = 1 + where % max(len(lines) - 1, 1)
+        lines[at] = bad_byte + lines[at]
+        data = b"\r\n".join(lines)
+    rejected = []
+    try:
+        report = import_contacts(io.BytesIO(data), batch_size=2, on_reject=rejected.append)
+    except InvalidFile as error:
+        event("refused whole")
+        assert "not UTF-8" in str(error)
+        assert not Contact.objects.exists()
+        return
+    event(f"imported, {'some' if report.rejected else 'no'} rows rejected")
+    assert report.rows == len(rows)
+    assert report.rejected == len(rejected)
+    assert [r.line for r in rejected] == sorted(r.line for r in rejected)
+    for contact in Contact.objects.all():
+        for value in (contact.email, contact.first_name, contact.phone):
+            assert text_problem(value) is None
+        assert json_problem(contact.attributes) is None
+
+
+def test_the_rejects_file_without_its_two_first_columns_imports_once_fixed(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    run(
+        tmp_path,
+        "email,first_name,timezone\nok@example.com,Ok,UTC\nfix@example.com,F\x00ix,Mars/Base\n",
+        "--rejects",
+        str(rejects),
+        "--no-progress",
+    )
+    with rejects.open(newline="") as f:
+        rows = [row[2:] for row in csv.reader(f)]
+    rows[1] = ["fix@example.com", "Fix", "Europe/Paris"]
+    fixed = io.StringIO(newline="")
+    csv.writer(fixed).writerows(rows)
+    out, err = run(tmp_path, fixed.getvalue(), "--no-progress", name="fixed.csv")
+    assert err == "" and "created 1" in out
+    assert Contact.objects.get(email="fix@example.com").timezone == "Europe/Paris"
+
+
+def test_a_database_failure_mid_import_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    from django.db import OperationalError
+
+    from wagtail_journeys import importer
+
+    write = importer._write_batch
+    calls = []
+
+    def failing(rows, *args):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OperationalError("disk I/O error")
+        return write(rows, *args)
+
+    monkeypatch.setattr(importer, "_write_batch", failing)
+    rows = "".join(f"d{i}@example.com\n" for i in range(5))
+    with pytest.raises(CommandError, match=r"disk I/O error\. .*\(2 rows read\)"):
+        run(tmp_path, f"email\n{rows}", "--batch-size=2", "--no-progress")
+    assert Contact.objects.count() == 2
+
+
+def test_every_changed_contact_of_a_batch_is_written(tmp_path):
+    """Two existing contacts changing the same column in one batch: both are updated (the
+    second one's change was once dropped and counted as unchanged)."""
+    Contact.objects.create(email="x@example.com", first_name="X")
+    Contact.objects.create(email="y@example.com", first_name="Y")
+    out, _ = run(
+        tmp_path,
+        "email,first_name,attr:note\n"
+        "x@example.com,Xavier,\n"
+        "y@example.com,Yann,\n"
+        "new@example.com,,\n"
+        "new@example.com,,later\n",
+        "--no-progress",
+    )
+    assert dict(Contact.objects.values_list("email", "first_name")) == {
+        "x@example.com": "Xavier",
+        "y@example.com": "Yann",
+        "new@example.com": "",
+    }
+    assert Contact.objects.get(email="new@example.com").attributes == {"note": "later"}
+    assert "created 1, updated 2, unchanged 0, merged 1 repeated emails" in out

@@ -90,3 +90,13 @@ def test_clean_json_either_refuses_with_invalid_input_or_accepts(value):
         clean_json(value, field="f")
     except InvalidInput as error:
         assert error.field == "f"
+
+
+def test_a_huge_decimal_is_too_large_not_infinite():
+    from decimal import Decimal
+
+    from wagtail_journeys.inputs import number_problem
+
+    assert "too large" in number_problem(Decimal("1e400"))
+    assert "not finite" in number_problem(Decimal("NaN"))
+    assert number_problem(Decimal("12.50")) is None

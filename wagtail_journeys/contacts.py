@@ -141,6 +141,29 @@ def upsert_contact(
     return contact, created
 
 
+def get_or_create_contact(
+    email: str, fields: Mapping[str, Any] | None = None
+) -> tuple[Contact, bool]:
+    """The contact with this address, created from ``fields`` if there is none; return
+    ``(contact, created)``. An existing contact is returned untouched: this is how input
+    that proves nothing about its sender (a public form post) may add a contact, never
+    change one.
+    """
+    email = normalize_email(email)
+    contact = Contact.objects.filter(email=email).first()
+    if contact is not None:
+        return contact, False
+    contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
+    apply_fields(contact, fields or {})
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        # Created by a concurrent request since our read: that one is left as it is.
+        return Contact.objects.get(email=email), False
+    return contact, True
+
+
 def known_contact(email: str) -> Contact | None:
     """The contact with this address, read without a transaction (the common case of an
     event for a known contact costs one indexed SELECT); ``None`` when there is none yet."""

@@ -1,10 +1,14 @@
-"""Importing contacts from CSV: read, validate, then upsert in batches.
+"""Importing contacts from CSV: check the whole file, then validate and upsert in batches.
 
-``import_contacts`` takes the lines of a CSV file (any iterable of strings, so a file is
-streamed, never loaded whole) and guarantees:
+``import_contacts`` reads its source twice, streaming it (never loaded whole), and
+guarantees:
 
+- nothing is written unless the whole file can be read: the first pass decodes every
+  byte (UTF-8) and parses the header and every record, the second one writes;
 - every row is validated completely (``contact_rows``) before anything of it is written,
-  and each batch is written in one transaction, so a row is never half-written;
+  and a row with a cell the database could not store (NUL, lone surrogate, a number out
+  of bounds, a cell over ``MAX_CELL_CHARS``) is rejected with its line, like any other
+  bad row; each batch is written in one transaction, so a row is never half-written;
 - an empty cell changes nothing, so an existing contact's ``email_status`` (consent) only
   changes when the row's ``email_status`` cell says so;
 - attributes are merged key by key and tags are added, never removed;
@@ -15,8 +19,11 @@ streamed, never loaded whole) and guarantees:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+import io
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
@@ -26,8 +33,10 @@ from taggit.models import Tag
 from . import conf
 from .contact_rows import (
     ContactRow,
+    InvalidFile,
     InvalidHeader,
     Rejection,
+    check_utf8,
     parse_header,
     read_records,
     validate_row,
@@ -35,7 +44,7 @@ from .contact_rows import (
 from .exceptions import InvalidInput
 from .models import Contact, ContactTag
 
-__all__ = ["ImportReport", "InvalidHeader", "Rejection", "import_contacts"]
+__all__ = ["ImportReport", "InvalidFile", "InvalidHeader", "Rejection", "import_contacts"]
 
 #: SQLite's historical limit of bound parameters in one statement, with room to spare.
 _IN_CHUNK = 900
@@ -63,17 +72,18 @@ def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
 
 
 def _apply(contact: Contact, row: ContactRow, changed: set[str]) -> bool:
-    before = len(changed)
-    for name, value in row.fields.items():
-        if getattr(contact, name) != value:
-            setattr(contact, name, value)
-            changed.add(name)
+    """Copy the row onto the contact; add the names of the fields it changed to
+    ``changed`` (the batch's columns to update) and return whether it changed any."""
+    names = [name for name, value in row.fields.items() if getattr(contact, name) != value]
+    for name in names:
+        setattr(contact, name, row.fields[name])
     if row.attributes:
         merged = {**(contact.attributes or {}), **row.attributes}
         if merged != contact.attributes:
             contact.attributes = merged
-            changed.add("attributes")
-    return len(changed) > before
+            names.append("attributes")
+    changed.update(names)
+    return bool(names)
 
 
 def _ensure_tags(names: set[str]) -> dict[str, int]:
@@ -137,7 +147,7 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
             report.updated += 1
         else:
             report.unchanged += 1
-        if fields_changed and not created:
+        if fields_changed and row.email not in new:  # a new contact is inserted as it ends
             changed[row.email] = contact
         seen.add(row.email)
     if dry_run:
@@ -204,8 +214,45 @@ def _insert_contacts(contacts: list[Contact], now: dt.datetime) -> None:
     _insert(Contact, fields, rows)
 
 
+#: What ``import_contacts`` reads: a binary file (seekable) or the lines of one.
+Source = IO[bytes] | Sequence[str]
+
+
+@contextmanager
+def _lines(source: Source, start: int) -> Iterator[IO[str] | Sequence[str]]:
+    """The source's text from its start, once more (a binary file is decoded as UTF-8, a
+    byte-order mark dropped; the file is left open)."""
+    if isinstance(source, Sequence):
+        yield source
+        return
+    source.seek(start)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    try:
+        yield text
+    finally:
+        text.detach()
+
+
+def _check(source: Source, start: int) -> tuple[list[str], list[str]]:
+    """The first pass: decode and parse the whole file, write nothing; return the header
+    as read and its column names.
+
+    Raises ``InvalidFile`` (not UTF-8) or ``InvalidHeader``. A record that cannot be
+    parsed is not fatal: the second pass rejects it with its line.
+    """
+    if not isinstance(source, Sequence):
+        source.seek(start)
+        check_utf8(source)
+    with _lines(source, start) as lines:
+        header, records = read_records(lines)
+        names = parse_header(header)
+        for _ in records:
+            pass
+    return header, names
+
+
 def import_contacts(
-    lines: Iterable[str],
+    source: Source,
     *,
     batch_size: int = 1000,
     dry_run: bool = False,
@@ -214,12 +261,22 @@ def import_contacts(
 ) -> ImportReport:
     """Upsert the contacts of a CSV file, ``batch_size`` rows per transaction.
 
-    Raises ``InvalidHeader`` (before writing anything) when the header cannot be used.
-    Rejected rows are passed to ``on_reject`` and counted; ``on_batch`` is called after
-    each batch. With ``dry_run`` the database is read but never written.
+    ``source`` is read twice: a binary file opened for reading (seekable; UTF-8, with or
+    without a byte-order mark) or a sequence of text lines. The first pass writes
+    nothing and raises ``InvalidFile`` when the file is not UTF-8, ``InvalidHeader``
+    when its header cannot be used. Then rejected rows are passed to ``on_reject`` and
+    counted; ``on_batch`` is called after each batch. With ``dry_run`` the database is
+    read but never written.
     """
-    header, records = read_records(lines)
-    names = parse_header(header)
+    if isinstance(source, str | bytes) or not (
+        isinstance(source, Sequence) or (hasattr(source, "seekable") and source.seekable())
+    ):
+        raise TypeError(
+            "import_contacts reads its source twice: pass a seekable binary file or a list "
+            "of lines."
+        )
+    start = 0 if isinstance(source, Sequence) else source.tell()
+    header, names = _check(source, start)
     report = ImportReport(header=header)
     seen: set[str] = set()
     batch: list[ContactRow] = []
@@ -241,20 +298,22 @@ def import_contacts(
         if on_batch:
             on_batch(report)
 
-    for line, cells in records:
-        try:
-            if isinstance(cells, str):
-                raise InvalidInput(cells)
-            batch.append(validate_row(names, cells, line))
-        except InvalidInput as exc:
-            report.rejected += 1
-            if on_reject:
-                on_reject(
-                    Rejection(line, str(exc), cells if isinstance(cells, list) else [], header)
-                )
-            continue
-        if len(batch) >= batch_size:
+    with _lines(source, start) as lines:
+        _, records = read_records(lines)
+        for line, cells in records:
+            try:
+                if isinstance(cells, str):
+                    raise InvalidInput(cells)
+                batch.append(validate_row(names, cells, line))
+            except InvalidInput as exc:
+                report.rejected += 1
+                if on_reject:
+                    on_reject(
+                        Rejection(line, str(exc), cells if isinstance(cells, list) else [], header)
+                    )
+                continue
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
     return report

@@ -38,7 +38,8 @@ def number_problem(value: int | float | Decimal) -> str | None:
     """Why ``value`` cannot be stored as a number (``None`` when it can)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, float | Decimal) and not math.isfinite(value):
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
         return "contains a number that is not finite"
     if abs(value) >= MAX_NUMBER:
         return f"contains a number too large (the limit is ±{MAX_NUMBER:.0e})"

@@ -91,3 +91,46 @@ def test_one_click_unsubscribe_from_the_header(client, sent):
     assert response.status_code == 200
     message.contact.refresh_from_db()
     assert message.contact.email_status == EmailStatus.UNSUBSCRIBED
+
+
+def test_following_a_tracked_link_ties_the_browser_to_the_messages_contact(
+    client, sent, bookshop_pages
+):
+    from wagtail_journeys.models import Visitor
+    from wagtail_journeys.tracking.visitor import VisitorId
+
+    message, html = sent
+    client.get("/books/the-shining/")  # anonymous before the click
+    before = VisitorId.from_token(client.cookies["journeys_vid"].value)
+    url = re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)[0]
+    response = client.get(url)
+    assert response.status_code == 302
+    bound = VisitorId.from_token(response.cookies["journeys_vid"].value)
+    assert bound == VisitorId(before.uuid, message.contact_id)
+    assert Visitor.objects.get(pk=before.uuid).contact_id == message.contact_id
+    # the anonymous page view moved to the contact, and the next one is attributed at once
+    client.get("/books/it/")
+    assert Event.objects.filter(name="page_view", contact=message.contact).count() == 2
+
+
+def test_a_tracked_link_gives_a_browser_tied_to_another_contact_a_new_visitor(client, sent):
+    from wagtail_journeys.models import Contact, Visitor
+    from wagtail_journeys.tracking.visitor import VisitorId
+
+    message, html = sent
+    other = Contact.objects.create(email="other@example.com")
+    theirs = VisitorId(VisitorId.new().uuid, other.pk)
+    Visitor.objects.create(id=theirs.uuid, contact=other)
+    client.cookies["journeys_vid"] = theirs.token
+    url = re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)[0]
+    response = client.get(url)
+    bound = VisitorId.from_token(response.cookies["journeys_vid"].value)
+    assert bound.contact_id == message.contact_id and bound.uuid != theirs.uuid
+    assert Visitor.objects.get(pk=theirs.uuid).contact == other
+
+
+def test_an_unsubscribe_page_does_not_tie_the_browser(client, sent):
+    _, html = sent
+    response = client.get(path_of(html, "u"))
+    assert response.status_code == 200
+    assert "journeys_vid" not in response.cookies

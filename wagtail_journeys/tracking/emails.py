@@ -3,11 +3,17 @@
 Every view starts from a signed token (``emails.links``); a forged or altered token is a
 404. The click target is looked up from the message's compiled email, never read from the
 URL, so these views cannot be used as an open redirect.
+
+Following a tracked link is the proof a browser acts for the message's contact (the link
+was mailed to that contact), so the click ties the browser to the contact: its visitor
+cookie is set on the redirect. The open pixel (loaded by mail clients and proxies) and
+the unsubscribe page (someone leaving should not be tracked for it) tie nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,6 +26,9 @@ from ..emails import links
 from ..emails.render import compiled_for, link_target
 from ..events import record_event
 from ..models import Contact, EmailStatus, EventSource, Message
+from . import visitor as visitors
+
+logger = logging.getLogger(__name__)
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -56,7 +65,8 @@ def email_open(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def email_click(request: HttpRequest, token: str) -> HttpResponse:
-    """Redirect to the link's target; records ``email_clicked`` once per message and link."""
+    """Redirect to the link's target; records ``email_clicked`` once per message and link
+    and ties the browser to the message's contact."""
     message, index = _message(token)
     if index >= links.MAX_LINKS or message.email_page is None or message.revision_id is None:
         raise Http404
@@ -73,7 +83,13 @@ def email_click(request: HttpRequest, token: str) -> HttpResponse:
         source=EventSource.EMAIL,
         idempotency_key=f"email_clicked:{message.uuid.hex}:{index}",
     )
-    return HttpResponseRedirect(target)
+    response = HttpResponseRedirect(target)
+    try:
+        visitors.tie(request, message.contact)
+        visitors.set_cookie(request, response)
+    except Exception:
+        logger.exception("wagtail-journeys could not tie a clicking browser to its contact")
+    return response
 
 
 def unsubscribe_contact(message: Message) -> bool:

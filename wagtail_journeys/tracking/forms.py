@@ -1,9 +1,22 @@
 """Wagtail form pages (``wagtail.contrib.forms``) identify the people who submit them.
 
-A submission with an email field upserts the contact, ties the submitting browser's
-visitor id to it and records ``form_submitted`` with the form's page. It works for every
-form page without subclassing: a ``post_save`` receiver on form submissions, with the
-request of the page being served kept in a context variable by ``on_serve_page``.
+A form post proves nothing about who sends it: anyone can type anyone's address. So a
+submission with an email field
+
+- creates the contact when the address is new (from the post's names), and ties the
+  submitting browser to it: there was nothing to take over;
+- updates the contact's names only when the browser is already tied to that contact
+  (its signed visitor cookie names it, from an earlier signup or a followed email link);
+- otherwise leaves the existing contact exactly as it was and does not tie the browser.
+
+``form_submitted`` is recorded in every case, with the form's page, for the contact the
+post names (a returning subscriber's signup from a new browser counts) and with
+``verified`` saying whether the browser was shown to be that contact's; an unverified
+event carries no visitor id, so nothing links the poster's browser to that contact.
+
+It works for every form page without subclassing: a ``post_save`` receiver on form
+submissions, with the request of the page being served kept in a context variable by
+``on_serve_page``.
 """
 
 from __future__ import annotations
@@ -15,10 +28,11 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from .. import conf
-from ..contacts import identify, upsert_contact
+from ..contacts import get_or_create_contact, upsert_contact
 from ..events import record_event
 from ..exceptions import InvalidInput
-from ..models import EventSource
+from ..inputs import text_problem
+from ..models import Contact, EventSource
 from . import visitor as visitors
 
 logger = logging.getLogger(__name__)
@@ -64,46 +78,96 @@ def email_field_name(page) -> str | None:
     return None
 
 
+def contact_fields(data: dict, submission_id) -> dict[str, str]:
+    """The contact fields a submission's data holds (``NAME_FIELDS``), trimmed. A value
+    the contact cannot hold (too long, a NUL) is left out and logged: the rest of the
+    submission still counts."""
+    fields = {}
+    for name, target in NAME_FIELDS.items():
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        value = value.strip()
+        limit = Contact._meta.get_field(target).max_length
+        problem = text_problem(value) or (
+            f"is longer than {limit} characters" if len(value) > limit else None
+        )
+        if problem:
+            logger.warning("Form submission %s: %s %s; not stored.", submission_id, name, problem)
+            continue
+        fields[target] = value
+    return fields
+
+
+def claim(email: str, fields: dict, visitor: visitors.VisitorId | None) -> tuple[Contact, bool]:
+    """The contact a post names, and whether the post may act for it (``verified``).
+
+    A new address creates the contact from ``fields``; the contact the browser's signed
+    cookie names takes ``fields``; any other existing contact is returned untouched.
+    Raises ``InvalidInput`` when the address cannot be a contact's.
+    """
+    try:
+        contact, created = get_or_create_contact(email, fields)
+    except InvalidInput as exc:
+        if exc.field == "email" or not fields:
+            raise
+        logger.warning("Form submission's contact fields not stored: %s", exc)
+        contact, created = get_or_create_contact(email)
+    if created:
+        return contact, True
+    if visitor is not None and visitor.contact_id == contact.pk:
+        contact, _ = upsert_contact(contact.email, fields)
+        return contact, True
+    return contact, False
+
+
 def on_submission(sender, instance, created, raw=False, **kwargs) -> None:
-    """``post_save`` of a form submission: upsert, identify, record ``form_submitted``."""
+    """``post_save`` of a form submission: create or update the contact it may act for,
+    tie the browser when it may, record ``form_submitted``. Never fails the form post."""
     if not created or raw:
         return
     try:
-        page = instance.page.specific
-        field = email_field_name(page)
-        data = instance.get_data() if hasattr(instance, "get_data") else instance.form_data
-        email = data.get(field) if field else None
-        request = current_request.get()
-        with transaction.atomic():
-            contact = None
-            if email:
-                fields = {
-                    target: data[name]
-                    for name, target in NAME_FIELDS.items()
-                    if isinstance(data.get(name), str) and data[name].strip()
-                }
-                contact, _ = upsert_contact(email, fields)
-            visitor = visitors.ensure(request) if request is not None else None
-            if visitor is not None and contact is not None:
-                identify(visitor.uuid, contact)
-                visitors.remember(request, visitors.VisitorId(visitor.uuid, contact.pk))
-            record_event(
-                "form_submitted",
-                contact=contact,
-                visitor_id=visitor.uuid if visitor else None,
-                properties={
-                    "page_id": page.pk,
-                    "page_type": type(page)._meta.label_lower,
-                    "form": page.slug,
-                    "title": page.title,
-                    "submission_id": instance.pk,
-                },
-                source=EventSource.FORM,
-                idempotency_key=f"form_submission:{type(instance)._meta.label_lower}:{instance.pk}",
-            )
-    except InvalidInput as exc:
-        # The form validated the address; a value we cannot store is logged, not fatal.
-        logger.warning("Form submission %s not linked to a contact: %s", instance.pk, exc)
+        _record_submission(instance)
+    except Exception:
+        # The submission itself is saved by Wagtail; tracking it must never break the page.
+        logger.exception("wagtail-journeys could not record form submission %s", instance.pk)
+
+
+def _record_submission(instance) -> None:
+    page = instance.page.specific
+    field = email_field_name(page)
+    data = instance.get_data() if hasattr(instance, "get_data") else instance.form_data
+    email = data.get(field) if field else None
+    request = current_request.get()
+    with transaction.atomic():
+        contact, verified = None, False
+        if isinstance(email, str) and email.strip():
+            visitor = visitors.from_request(request) if request is not None else None
+            try:
+                contact, verified = claim(email, contact_fields(data, instance.pk), visitor)
+            except InvalidInput as exc:
+                # The form accepted an address no contact may have: the post counts, anonymously.
+                logger.warning("Form submission %s not linked to a contact: %s", instance.pk, exc)
+        visitor = None
+        if request is not None and contact is not None and verified:
+            visitor = visitors.tie(request, contact)
+        elif request is not None and contact is None:
+            visitor = visitors.ensure(request)
+        record_event(
+            "form_submitted",
+            contact=contact,
+            visitor_id=visitor.uuid if visitor else None,
+            properties={
+                "page_id": page.pk,
+                "page_type": type(page)._meta.label_lower,
+                "form": page.slug,
+                "title": page.title,
+                "submission_id": instance.pk,
+                "verified": verified,
+            },
+            source=EventSource.FORM,
+            idempotency_key=f"form_submission:{type(instance)._meta.label_lower}:{instance.pk}",
+        )
 
 
 def connect() -> None:

@@ -14,7 +14,9 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 from .. import conf
+from ..contacts import identify
 from ..exceptions import InvalidVisitor
+from ..models import Contact, Visitor
 
 _SIGNER = signing.Signer(salt="wagtail_journeys.visitor")
 
@@ -78,6 +80,35 @@ def remember(request: HttpRequest, visitor: VisitorId) -> None:
     """Make ``visitor`` this request's visitor and have its cookie (re)sent on the response."""
     request.journeys_visitor = visitor
     request.journeys_visitor_changed = True
+
+
+def tie(request: HttpRequest, contact: Contact) -> VisitorId:
+    """Tie this request's browser to ``contact``, for a browser that has shown it acts for
+    that contact (its post created the contact, or it followed a signed link from an
+    email the contact was sent). Never call it on a claim alone (an address typed into a
+    form): that would hand the contact's identity to whoever typed it.
+
+    An anonymous visitor is identified (its history moves to the contact); a visitor tied
+    to another contact stays that contact's, and the browser gets a new visitor id. The
+    cookie is (re)sent by ``set_cookie``. Idempotent; costs no query when the browser is
+    already tied to ``contact``.
+    """
+    current = from_request(request)
+    if current is not None and current.contact_id == contact.pk:
+        request.journeys_visitor = current
+        return current
+    if (
+        current is None
+        or current.contact_id is not None
+        or Visitor.objects.filter(pk=current.uuid, contact__isnull=False)
+        .exclude(contact=contact)
+        .exists()
+    ):
+        current = VisitorId.new()
+    identify(current.uuid, contact)
+    tied = VisitorId(current.uuid, contact.pk)
+    remember(request, tied)
+    return tied
 
 
 def set_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:

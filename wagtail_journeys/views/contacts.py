@@ -35,6 +35,7 @@ from ..inputs import json_problem, text_problem
 from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 from ..permissions import can_export_contacts
+from .exports import SafeSpreadsheetExportMixin
 
 TIMELINE_PAGE_SIZE = 25
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
@@ -164,9 +165,10 @@ class ContactForm(WagtailAdminModelForm):
         return self.cleaned_data["timezone"].strip()
 
 
-class ContactIndexView(generic.IndexView):
+class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     """The listing. Its CSV and XLSX downloads (``?export=``) take contacts out of the
-    admin, so they need ``export_contacts`` on top of seeing contacts."""
+    admin, so they need ``export_contacts`` on top of seeing contacts; no cell of them
+    runs as a formula in a spreadsheet."""
 
     def dispatch(self, request, *args, **kwargs):
         if self.is_export and not can_export_contacts(request.user):

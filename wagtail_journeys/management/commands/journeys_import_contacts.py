@@ -2,19 +2,19 @@
 
 Thin wrapper around ``wagtail_journeys.importer``: opens the file, draws progress on
 stderr, lists rejected rows and prints the summary. Exits non-zero only when the file
-cannot be read or its header cannot be used.
+cannot be read (missing, not UTF-8, an unusable header: then nothing is written) or the
+database stops it; never with a traceback.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import os
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import reset_queries
+from django.db import DatabaseError, reset_queries
 
-from ...importer import ImportReport, InvalidHeader, Rejection, import_contacts
+from ...importer import ImportReport, InvalidFile, Rejection, import_contacts
 from ..progress import ProgressBar
 
 SHOWN_REJECTIONS = 100
@@ -46,14 +46,22 @@ class Command(BaseCommand):
             size = os.fstat(raw.fileno()).st_size
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+        if not raw.seekable():
+            raw.close()
+            raise CommandError(f"Cannot read {file} twice (is it a pipe?): import a file.")
         try:
-            rejects_file = open(rejects, "w", encoding="utf-8", newline="") if rejects else None  # noqa: SIM115
+            rejects_file = (
+                open(rejects, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
+                if rejects
+                else None
+            )
         except OSError as exc:
             raw.close()
             raise CommandError(f"Cannot write {rejects}: {exc.strerror}.") from exc
         rejects_writer = csv.writer(rejects_file) if rejects_file else None
         progress = None if no_progress else ProgressBar(self.stderr._out, size)
         shown = 0
+        written = ImportReport()
 
         def on_reject(rejection: Rejection) -> None:
             nonlocal shown
@@ -73,24 +81,27 @@ class Command(BaseCommand):
                 rejects_writer.writerow([rejection.line, rejection.reason, *rejection.cells])
 
         def on_batch(report: ImportReport) -> None:
+            nonlocal written
+            written = report
             reset_queries()  # with DEBUG on, Django would keep every batch's SQL
             if progress:
                 progress.update(report.rows, raw.tell())
 
         try:
             report = import_contacts(
-                io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""),
+                raw,
                 batch_size=batch_size,
                 dry_run=dry_run,
                 on_reject=on_reject,
                 on_batch=on_batch,
             )
-        except InvalidHeader as exc:
+        except InvalidFile as exc:
             raise CommandError(f"{file}: {exc}") from exc
-        except UnicodeDecodeError as exc:
+        except DatabaseError as exc:
             raise CommandError(
-                f"{file} is not UTF-8 text (near byte {raw.tell()}); "
-                "save it as CSV UTF-8 and import it again."
+                f"The database stopped the import: {exc}. The batches before it were written "
+                f"({written.rows:,} rows read); the rest was not. Import the file again once the "
+                "database is fixed: rows already written count as unchanged."
             ) from exc
         finally:
             raw.close()

@@ -1,0 +1,45 @@
+"""Cells a spreadsheet would run: the rule exports and imports share.
+
+A spreadsheet program treats a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a
+tab or carriage return before one, or their full-width forms) as a formula, and a formula
+can run commands (``=cmd|' /C calc'!A0``) or send data away (``=HYPERLINK(…)``). Contact
+names come from strangers, so an export writes such text so that it stays text (the
+OWASP rule: a leading apostrophe in CSV; a quoted text cell in XLSX), and an import reads
+the apostrophe back off, so an export imports as it was.
+
+A text that is a plain number (``-12.5``, ``+33612345678``) runs nothing and is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+QUOTE = "'"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+#: Characters XML 1.0, and so XLSX, cannot hold (openpyxl refuses them).
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def looks_like_formula(text: str) -> bool:
+    """Would a spreadsheet read this text as a formula?"""
+    return text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text)
+
+
+def csv_text(text: str) -> str:
+    """The CSV cell of a text: as it is, or with a leading apostrophe if it looks like a
+    formula (or already starts with apostrophes before one, so ``unquoted`` gives every
+    text back exactly). Nothing else changes: CSV holds control characters as they are."""
+    return QUOTE + text if looks_like_formula(text.lstrip(QUOTE)) else text
+
+
+def xlsx_text(text: str) -> str:
+    """The XLSX cell of a text: characters a worksheet cannot hold become U+FFFD."""
+    return _NOT_IN_XLSX.sub("\ufffd", text)
+
+
+def unquoted(cell: str) -> str:
+    """Read a cell that ``csv_text`` protected back as it was."""
+    if cell.startswith(QUOTE) and looks_like_formula(cell.lstrip(QUOTE)):
+        return cell[1:]
+    return cell
