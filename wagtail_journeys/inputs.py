@@ -38,7 +38,10 @@ def number_problem(value: int | float | Decimal) -> str | None:
     """Why ``value`` cannot be stored as a number (``None`` when it can)."""
     if isinstance(value, bool):
         return None
-    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if isinstance(value, Decimal):
+        finite = value.is_finite()
+    else:  # an int is finite however large (and too large for math.isfinite)
+        finite = isinstance(value, int) or math.isfinite(value)
     if not finite:
         return "contains a number that is not finite"
     if abs(value) >= MAX_NUMBER:
