@@ -1,13 +1,16 @@
 """Personalise many: fill a compiled email for one contact, from a two-level cache.
 
-The compiled template of a (revision, segment variant) is looked up in an in-process LRU,
-then in Django's cache (``EMAIL_CACHE``), and compiled only when both miss. Per contact,
+The compiled template of a (revision's content, segment variant) is looked up in an
+in-process LRU, then in Django's cache (``EMAIL_CACHE``), and compiled only when both miss
+(keyed by a digest of the content: row ids come back after a rollback). Per contact,
 only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links signed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
+import json
 import threading
 import time
 import uuid
@@ -17,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.serializers.json import DjangoJSONEncoder
 
 from .. import conf
 from . import links
@@ -86,14 +90,32 @@ def segment_ids(page) -> list[int]:
     return found
 
 
+def _source(page, revision_id: int) -> tuple[Any, str]:
+    """The page content that ``revision_id`` stands for, and a digest of the revision.
+
+    The digest keys the caches: a row id alone is not enough, since SQLite hands out the
+    id of a rolled-back revision again; equal digests mean the same stored content, so
+    whatever is cached under one was compiled from the same source. One query."""
+    from wagtail.models import Revision
+
+    revision = Revision.objects.get(pk=revision_id)
+    raw = json.dumps(revision.content, sort_keys=True, cls=DjangoJSONEncoder)
+    digest = hashlib.sha256(f"{revision_id}:{raw}".encode()).hexdigest()
+    if revision_id == revision_id_of(page):
+        return page, digest
+    return revision.as_object(), digest
+
+
 def compiled_for(page, variant=(), *, revision_id: int | None = None) -> CompiledEmail:
     """The compiled email of ``page`` (its revision ``revision_id``, by default the one the
-    object stands for) for a variant; compiled at most once per process and cache."""
+    object stands for) for a variant; compiled at most once per process and cache for the
+    same content (keyed by a digest of the revision's content, never by its id alone)."""
     variant = tuple(sorted(variant))
     revision_id = revision_id or revision_id_of(page)
     if revision_id is None:
         return compile_email(page, variant)
-    key = (revision_id, variant)
+    source, digest = _source(page, revision_id)
+    key = (digest, variant)
     now = time.monotonic()
     with _lock:
         hit = _lru.get(key)
@@ -102,14 +124,9 @@ def compiled_for(page, variant=(), *, revision_id: int | None = None) -> Compile
             return hit[1]
     cache = caches[conf.get("EMAIL_CACHE")]
     generation = cache.get(GENERATION_KEY, 0)
-    cache_key = f"journeys:email:{VERSION}:{generation}:{revision_id}:{','.join(map(str, variant))}"
+    cache_key = f"journeys:email:{VERSION}:{generation}:{digest}:{','.join(map(str, variant))}"
     compiled = cache.get(cache_key)
     if compiled is None:
-        source = page
-        if revision_id != revision_id_of(page):
-            from wagtail.models import Revision
-
-            source = Revision.objects.get(pk=revision_id).as_object()
         compiled = compile_email(source, variant)
         cache.set(cache_key, compiled, conf.get("EMAIL_CACHE_TIMEOUT"))
     with _lock:

@@ -69,10 +69,21 @@ class NotifyStep(StepPage):
     notify_email = models.EmailField(_("email the team at"), blank=True)
     webhook_url = models.URLField(_("POST a signed webhook to"), blank=True)
     message = models.TextField(_("message"), blank=True)
+    posts_back = models.CharField(
+        _("events the receiver posts back"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Comma-separated event names the webhook's receiver may record for this contact "
+            "(through the events API) in answer, e.g. crm_synced. The scenario checker counts "
+            "them as caused by this step, to find loops."
+        ),
+    )
     content_panels = PrivatePage.content_panels + [
         FieldPanel("notify_email"),
         FieldPanel("webhook_url"),
         FieldPanel("message"),
+        FieldPanel("posts_back"),
     ]
 
     class Meta:

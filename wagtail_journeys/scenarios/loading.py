@@ -1,5 +1,5 @@
 """Read a scenario's live pages into a ``Node`` tree, store Plans on publish, and serve the
-current Plan to the engine (cached per process by stored plan id)."""
+current Plan to the engine (cached per process by the stored plan's key)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .plan import Plan
 from .summaries import parse_weekdays
 
 _PAGE_LINK = re.compile(r'linktype=\\?"page\\?"\s+id=\\?"(\d+)')
-_cache: dict[int, tuple[tuple, Plan]] = {}
+_cache: dict[int, tuple[Any, Plan]] = {}
 _lock = threading.Lock()
 
 
@@ -197,13 +197,16 @@ def publish_plan(scenario: Any) -> Plan:
 
 
 def current_plan(scenario_id: int) -> Plan | None:
-    """The latest stored Plan of a scenario (``None`` if never published)."""
+    """The latest stored Plan of a scenario (``None`` if never published).
+
+    Cached per process under the stored row's ``key``, which never repeats (a row id
+    does: SQLite gives a rolled-back id again)."""
     from ..models import ScenarioPlan
 
     latest = (
         ScenarioPlan.objects.filter(scenario_id=scenario_id)
         .order_by("-id")
-        .values_list("id", "created_at")
+        .values_list("key", flat=True)
         .first()
     )
     if latest is None:
@@ -212,7 +215,7 @@ def current_plan(scenario_id: int) -> Plan | None:
         cached = _cache.get(scenario_id)
         if cached and cached[0] == latest:
             return cached[1]
-    plan = Plan.from_json(ScenarioPlan.objects.get(pk=latest[0]).data)
+    plan = Plan.from_json(ScenarioPlan.objects.get(key=latest).data)
     with _lock:
         _cache[scenario_id] = (latest, plan)
     return plan
