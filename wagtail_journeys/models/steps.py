@@ -9,10 +9,10 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, PageChooserPanel
 from wagtail.fields import StreamField
 
 from ..segments import RulesBlock
-from .scenarios import STEP_PARENTS, STEP_TYPES, PrivatePage, Unit
+from .scenarios import STEP_PARENTS, STEP_TYPES, CheckedPage, PrivatePage, Unit
 
 
-class StepPage(PrivatePage):
+class StepPage(CheckedPage, PrivatePage):
     """Base of every step: lives under a scenario or a branch, summarises itself."""
 
     parent_page_types = STEP_PARENTS
@@ -151,7 +151,7 @@ class Outcome(models.TextChoices):
     TIMEOUT = "timeout", _("Timed out")
 
 
-class Branch(PrivatePage):
+class Branch(CheckedPage, PrivatePage):
     """One way out of a condition (rules, or "else"), a split (a share) or a wait (outcome)."""
 
     rules = StreamField(RulesBlock(), blank=True, use_json_field=True)

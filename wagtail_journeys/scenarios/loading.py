@@ -69,7 +69,12 @@ def step_config(page: Any) -> dict[str, Any]:
     if name == "SendSMSStep":
         return {"text": page.text}
     if name == "NotifyStep":
-        return {"email": page.notify_email, "url": page.webhook_url, "message": page.message}
+        return {
+            "email": page.notify_email,
+            "url": page.webhook_url,
+            "message": page.message,
+            "posts_back": _tags(page.posts_back),
+        }
     if name == "WaitStep":
         return {
             "mode": page.mode,
@@ -99,7 +104,8 @@ def step_config(page: Any) -> dict[str, Any]:
             "promo_code_prefix": page.promo_code_prefix,
         }
     if name == "StartScenarioStep":
-        return {"scenario_id": page.scenario_id}
+        target = page.scenario if page.scenario_id else None
+        return {"scenario_id": page.scenario_id, "scenario_live": bool(target and target.live)}
     return {}
 
 
@@ -153,14 +159,24 @@ def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
     return trigger, entry, goal
 
 
-def load_tree(scenario: Any) -> Node:
-    """The scenario and its live descendants as a ``Node`` tree, in explorer order."""
+def load_tree(scenario: Any, *, replace: Any = None, without: Any = None) -> Node:
+    """The scenario and its live descendants as a ``Node`` tree, in explorer order.
+
+    ``replace``: a page of the tree (saved, maybe not live) to read as live with the content
+    it has in memory, as it would be once published; ``without``: a page whose subtree to
+    leave out, as once unpublished."""
     from wagtail.models import Page
 
-    pages = list(Page.objects.descendant_of(scenario).live().specific().order_by("path"))
+    pages = Page.objects.descendant_of(scenario).live()
+    if replace is not None:
+        pages = pages | Page.objects.filter(pk=replace.pk)
+    if without is not None:
+        pages = pages.exclude(path__startswith=without.path)
     root = Node(id=scenario.pk, kind="scenario", summary=scenario.title)
     by_path = {scenario.path: root}
-    for page in pages:
+    for page in pages.specific().order_by("path"):
+        if replace is not None and page.pk == replace.pk:
+            page = replace.specific
         parent = by_path.get(page.path[: -Page.steplen])
         kind = KINDS.get(type(page).__name__)
         if parent is None or kind is None:
@@ -172,11 +188,12 @@ def load_tree(scenario: Any) -> Node:
     return root
 
 
-def build_plan(scenario: Any) -> Plan:
-    """Compile the scenario (its fields as given, its live children) into a Plan."""
+def build_plan(scenario: Any, *, replace: Any = None, without: Any = None) -> Plan:
+    """Compile the scenario (its fields as given, its live children) into a Plan
+    (``replace`` and ``without`` as for ``load_tree``)."""
     trigger, entry, goal = scenario_settings(scenario)
     return compile_plan(
-        load_tree(scenario),
+        load_tree(scenario, replace=replace, without=without),
         trigger=trigger,
         entry=entry,
         goal=goal,
@@ -184,12 +201,13 @@ def build_plan(scenario: Any) -> Plan:
     )
 
 
-def publish_plan(scenario: Any) -> Plan:
-    """Compile and store the live Plan of a published scenario (called on every publish
-    in its tree); the engine picks it up on its next batch."""
+def publish_plan(scenario: Any, plan: Plan | None = None) -> Plan:
+    """Store ``plan`` (by default, the compiled live tree) as the live Plan of a published
+    scenario; the engine picks it up on its next batch. ``scenarios.publishing`` calls it
+    with the Plan it checked, carrying the checker's errors."""
     from ..models import ScenarioPlan
 
-    plan = build_plan(scenario)
+    plan = plan or build_plan(scenario)
     ScenarioPlan.objects.create(
         scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()
     )
