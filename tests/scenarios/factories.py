@@ -49,10 +49,13 @@ def add(parent: Page, cls: type[Page], *, publish: bool = True, **fields) -> Pag
     n = next(_serial)
     fields.setdefault("title", f"{cls.__name__} {n}")
     fields.setdefault("slug", f"{cls.__name__.lower()}-{n}")
+    publish = publish and not issubclass(cls, CONTAINERS)
+    if not publish:
+        fields.setdefault("live", False)
     page = cls(**fields)
     parent.add_child(instance=page)
     revision = page.save_revision()
-    if publish and not issubclass(cls, CONTAINERS):
+    if publish:
         with publishing_together():
             revision.publish()
             for ancestor in page.get_ancestors().not_live().specific():

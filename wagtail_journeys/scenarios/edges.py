@@ -43,23 +43,36 @@ class PageFacts:
     form: bool = False
 
 
+#: A contact's possible email statuses (``Contact.email_status``).
+EMAIL_STATUSES = frozenset({"subscribed", "pending", "unsubscribed", "bounced", "complained"})
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """What can bring a contact into a segment: events (by name, or any but the passive
-    ones), and changes of tags, attributes (by key) or contact fields."""
+    """What can bring a contact into a segment (or out of it): events by name (or any but
+    the passive ones), tags added or removed, attributes set (key -> the values that can,
+    ``None``: any), email statuses set, and other contact fields (which no step changes)."""
 
     events: frozenset[str] = frozenset()
     any_event: bool = False
-    tags: frozenset[str] = frozenset()
-    attributes: frozenset[str] = frozenset()
+    added_tags: frozenset[str] = frozenset()
+    removed_tags: frozenset[str] = frozenset()
+    attributes: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    statuses: frozenset[str] = frozenset()
     fields: frozenset[str] = frozenset()
 
     def __or__(self, other: Inputs) -> Inputs:
+        attributes = dict(self.attributes)
+        for key, values in other.attributes.items():
+            mine = attributes.get(key, frozenset())
+            attributes[key] = None if mine is None or values is None else mine | values
         return Inputs(
             self.events | other.events,
             self.any_event or other.any_event,
-            self.tags | other.tags,
-            self.attributes | other.attributes,
+            self.added_tags | other.added_tags,
+            self.removed_tags | other.removed_tags,
+            attributes,
+            self.statuses | other.statuses,
             self.fields | other.fields,
         )
 
@@ -76,16 +89,18 @@ class World:
 @dataclass(frozen=True)
 class Effect:
     """An event a step can cause (``event``, with the properties it is known to carry and
-    those it may carry, ``None``: any), or a change to the contact (tags, attributes,
-    fields). ``via`` names it in the checker's messages."""
+    those it may carry, ``None``: any), or a change to the contact (tags added or
+    removed, attributes set to values, ``None``: not known in advance, an email status).
+    ``via`` names it in the checker's messages."""
 
     via: str
     event: str = ""
     known: Mapping[str, Any] = field(default_factory=dict)
     open: frozenset[str] | None = frozenset()
-    tags: frozenset[str] = frozenset()
-    attributes: frozenset[str] = frozenset()
-    fields: frozenset[str] = frozenset()
+    added_tags: frozenset[str] = frozenset()
+    removed_tags: frozenset[str] = frozenset()
+    attributes: Mapping[str, str | None] = field(default_factory=dict)
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,19 +143,41 @@ def effects(step: Step, world: World) -> list[Effect]:
     if step.kind == "notify":
         return [Effect(name, name, {}, None) for name in c.get("posts_back", ())]
     if step.kind == "update_contact":
-        tags = frozenset(c.get("add_tags", ())) | frozenset(c.get("remove_tags", ()))
-        attributes = frozenset(c.get("attributes") or {})
+        added = frozenset(c.get("add_tags", ()))
+        removed = frozenset(c.get("remove_tags", ()))
+        attributes = {k: str(v) for k, v in (c.get("attributes") or {}).items()}
         if c.get("promo_code_prefix"):
-            attributes |= {"promo_code"}
-        fields = frozenset({"email_status"}) if c.get("email_status") else frozenset()
-        changes = [f"tag {t}" for t in sorted(tags)] + [
-            f"attribute {a}" for a in sorted(attributes)
-        ]
-        changes += [f"{f} {c['email_status']}" for f in fields]
+            attributes["promo_code"] = None
+        status = c.get("email_status") or ""
+        changes = [f"tag {t} added" for t in sorted(added)]
+        changes += [f"tag {t} removed" for t in sorted(removed)]
+        changes += [f"attribute {a}" for a in sorted(attributes)]
+        changes += [f"email status {status}"] if status else []
         if changes:
             via = ", ".join(changes)
-            return [Effect(via, tags=tags, attributes=attributes, fields=fields)]
+            return [
+                Effect(
+                    via,
+                    added_tags=added,
+                    removed_tags=removed,
+                    attributes=attributes,
+                    status=status,
+                )
+            ]
     return []
+
+
+def _changes_bring_in(effect: Effect, inputs: Inputs) -> bool:
+    if effect.added_tags & inputs.added_tags or effect.removed_tags & inputs.removed_tags:
+        return True
+    if effect.status and effect.status in inputs.statuses:
+        return True
+    for key, value in effect.attributes.items():
+        if key in inputs.attributes:
+            values = inputs.attributes[key]
+            if values is None or value is None or value in values:
+                return True
+    return False
 
 
 def may_match(filters: Mapping[str, Any], effect: Effect) -> bool:
@@ -184,11 +221,7 @@ def fires(effect: Effect, plan: Plan, world: World) -> bool:
             return effect.event in inputs.events or (
                 inputs.any_event and effect.event not in PASSIVE_EVENTS
             )
-        return bool(
-            effect.tags & inputs.tags
-            or effect.attributes & inputs.attributes
-            or effect.fields & inputs.fields
-        )
+        return _changes_bring_in(effect, inputs)
     if not effect.event or effect.event != t.get("event"):
         return False
     if kind == "event":
@@ -214,15 +247,52 @@ def edges(plan: Plan, plans: Mapping[int, Plan], world: World) -> Iterator[Edge]
                     yield Edge(other.scenario_id, guarded, step.summary, effect.via)
 
 
-#: rule type -> contact fields it reads
-_FIELD_RULES = {
-    "civility": {"civility"},
-    "locale": {"locale"},
-    "birthday": {"birth_date", "timezone"},
-    "consent": {"email_status", "sms_opt_in"},
-}
+#: rule type -> contact fields it reads (no step changes them)
+_FIELD_RULES = {"civility": {"civility"}, "locale": {"locale"}, "birthday": {"birth_date"}}
 #: email engagement rule action -> the event it counts
 _ENGAGEMENT = {"sent": "email_sent", "opened": "email_opened", "clicked": "email_clicked"}
+
+
+def _rule_inputs(kind: str, value: Mapping[str, Any]) -> tuple[Inputs, Inputs]:
+    """``(up, down)``: what can make one rule (not negated) true, and false."""
+    if kind in ("event", "event_total"):
+        return Inputs(events=frozenset({value.get("event") or ""})), Inputs()
+    if kind == "email_engagement":
+        return Inputs(events=frozenset({_ENGAGEMENT.get(value.get("action"), "")})), Inputs()
+    if kind == "inactive":  # events end inactivity; only time starts it
+        name = value.get("event") or ""
+        return Inputs(), Inputs(events=frozenset({name})) if name else Inputs(any_event=True)
+    if kind == "referral" and value.get("source") == "referrer":
+        return Inputs(events=frozenset({"page_view"})), Inputs()
+    if kind == "referral":
+        either = Inputs(attributes={"referred_by": None})
+        return either, either
+    if kind == "tags":
+        names = frozenset(t.strip() for t in str(value.get("tags") or "").split(",") if t.strip())
+        return Inputs(added_tags=names), Inputs(removed_tags=names)
+    if kind == "attribute":
+        key = value.get("key") or ""
+        if value.get("operator") == "equals":
+            wanted = frozenset({str(value.get("value") or "")})
+            return Inputs(attributes={key: wanted}), Inputs(attributes={key: None})
+        either = Inputs(attributes={key: None})
+        return either, either
+    if kind == "consent":
+        statuses = frozenset(value.get("email_status") or ())
+        if not statuses:
+            return Inputs(fields=frozenset({"sms_opt_in"})), Inputs(
+                fields=frozenset({"sms_opt_in"})
+            )
+        return Inputs(statuses=statuses), Inputs(statuses=EMAIL_STATUSES - statuses)
+    if kind == "field" and value.get("field") == "email_status":
+        if value.get("operator") == "equals":
+            status = frozenset({str(value.get("value") or "")})
+            return Inputs(statuses=status), Inputs(statuses=EMAIL_STATUSES - status)
+        return Inputs(statuses=EMAIL_STATUSES), Inputs(statuses=EMAIL_STATUSES)
+    if kind == "field" or kind in _FIELD_RULES:
+        fields = frozenset(_FIELD_RULES.get(kind, {value.get("field") or ""}))
+        return Inputs(fields=fields), Inputs(fields=fields)
+    return Inputs(), Inputs()  # sample: nothing a scenario does changes it
 
 
 def segment_inputs(
@@ -231,52 +301,23 @@ def segment_inputs(
     seen: frozenset[int] = frozenset(),
 ) -> tuple[Inputs, Inputs]:
     """``(enter, leave)``: what can bring a contact into, and out of, a segment with these
-    rules (raw StreamField data). Events only add to counts and totals, so a rule on an
-    event is entered by that event, unless negated; "inactive" is left by any event.
-    Tags, attributes and fields work both ways. ``lookup`` gives an inner segment's rules
-    (``in_segment``); a segment already being read is not read again."""
+    rules (raw StreamField data), whether they combine with ALL or ANY. Events only add
+    to counts and totals, so an event rule is entered by its event (unless negated) and
+    "inactive" is left by any event; adding a tag enters a tags rule, removing it leaves.
+    ``lookup`` gives an inner segment's rules (``in_segment``); a segment already being
+    read is not read again."""
     enter, leave = Inputs(), Inputs()
     for rule in rules:
         kind, value = rule.get("type"), rule.get("value") or {}
-        both = Inputs()
-        up = Inputs()  # what makes the rule true by adding events
-        if kind == "field":
-            both = Inputs(fields=frozenset({value.get("field") or ""}))
-        elif kind in _FIELD_RULES:
-            both = Inputs(fields=frozenset(_FIELD_RULES[kind]))
-        elif kind == "attribute":
-            both = Inputs(attributes=frozenset({value.get("key") or ""}))
-        elif kind == "tags":
-            names = {t.strip() for t in str(value.get("tags") or "").split(",") if t.strip()}
-            both = Inputs(tags=frozenset(names))
-        elif kind in ("event", "event_total"):
-            up = Inputs(events=frozenset({value.get("event") or ""}))
-        elif kind == "email_engagement":
-            up = Inputs(events=frozenset({_ENGAGEMENT.get(value.get("action"), "")}))
-        elif kind == "referral":
-            if value.get("source") == "referrer":
-                up = Inputs(events=frozenset({"page_view"}))
-            else:
-                both = Inputs(attributes=frozenset({"referred_by"}))
-        elif kind == "inactive":
-            name = value.get("event") or ""
-            active = Inputs(events=frozenset({name})) if name else Inputs(any_event=True)
-            up, down = Inputs(), active
-            enter, leave = _add(enter, leave, up, down, value.get("negate"))
-            continue
-        elif kind == "in_segment":
+        if kind == "in_segment":
             inner_id = value.get("segment")
             inner = lookup(inner_id) if inner_id not in seen else None
-            if inner is not None:
-                inner_enter, inner_leave = segment_inputs(inner, lookup, seen | {inner_id})
-                enter, leave = _add(enter, leave, inner_enter, inner_leave, value.get("negate"))
-            continue
-        enter, leave = _add(enter, leave, up | both, both, value.get("negate"))
+            if inner is None:
+                continue
+            up, down = segment_inputs(inner, lookup, seen | {inner_id})
+        else:
+            up, down = _rule_inputs(kind, value)
+        if value.get("negate"):
+            up, down = down, up
+        enter, leave = enter | up, leave | down
     return enter, leave
-
-
-def _add(enter: Inputs, leave: Inputs, up: Inputs, down: Inputs, negate: Any):
-    """Fold one rule in: ``up`` can make it true, ``down`` false (swapped by NOT)."""
-    if negate:
-        up, down = down, up
-    return enter | up, leave | down
