@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 
 from tests.emails.factories import make_contact, make_email
 from tests.engine.test_engine import T0, fire
-from tests.scenarios.factories import add, make_scenario
+from tests.scenarios.factories import add, make_scenario, site_root
+from tests.segments.factories import SegmentFactory, rule
 from wagtail_journeys.engine.advance import HOLD_RECHECK, advance_due
 from wagtail_journeys.models import (
     Enrollment,
@@ -22,6 +23,7 @@ from wagtail_journeys.models import (
     SendEmailStep,
     StartScenarioStep,
     StepRun,
+    UpdateContactStep,
     WaitStep,
 )
 from wagtail_journeys.scenarios.loading import current_plan
@@ -78,3 +80,32 @@ def test_a_scenario_whose_started_scenario_is_unpublished_is_held():
     out = check()
     assert "Starter: error: 'Start: Follow-up' starts a scenario that is not live." in out
     assert "Starter: error: The engine is not running this scenario" in out
+
+
+def test_an_email_edited_to_link_back_to_the_page_that_triggers_its_scenario_holds_it():
+    page = site_root()
+    news = make_email(title="News")
+    scenario = make_scenario(
+        title="Visitors", trigger_kind="page_view", trigger_page=page, reentry="always"
+    )
+    add(scenario, SendEmailStep, email=news)
+    assert current_plan(scenario.pk).errors == ()
+    # The email now links to the page that triggers its scenario.
+    news.body = [{"type": "button", "value": {"text": "See it", "url": "", "page": page.pk}}]
+    news.save_revision().publish()
+    [error] = current_plan(scenario.pk).errors
+    assert "Visitors → Visitors (nothing stops it)" in error
+    assert f"'Send: News' → page_view of '{page.title}' → Visitors" in error
+
+
+def test_a_watched_segment_changed_into_a_loop_holds_the_scenario():
+    gold = SegmentFactory(rules=[rule("tags", tags="gold")])
+    scenario = make_scenario(
+        title="VIP", trigger_kind="segment_entered", trigger_segment=gold, reentry="always"
+    )
+    add(scenario, UpdateContactStep, add_tags="vip")
+    assert current_plan(scenario.pk).errors == ()
+    gold.rules = [rule("tags", tags="vip")]
+    gold.save()
+    [error] = current_plan(scenario.pk).errors
+    assert "VIP → VIP" in error and "tag vip added → VIP" in error
