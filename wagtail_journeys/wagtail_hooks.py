@@ -19,6 +19,7 @@ hooks.register("on_serve_page", forms.keep_request)
 hooks.register("before_publish_page", editor.refuse_invalid_publish)
 hooks.register("before_unpublish_page", editor.refuse_invalid_unpublish)
 hooks.register("before_move_page", editor.refuse_invalid_move)
+hooks.register("before_delete_page", editor.refuse_invalid_delete)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
 

@@ -93,18 +93,22 @@ def test_admin_bulk_publish_is_checked_once_at_its_end(client, admin_user):
     assert live(branch) and live(step)
 
 
-def test_unpublishing_or_moving_the_only_step_of_a_branch_is_refused(client, admin_user):
+def test_unpublishing_moving_or_deleting_the_only_step_of_a_branch_is_refused(client, admin_user):
     scenario, thrillers, step = one_branch()
     with pytest.raises(ScenarioInvalid, match=NO_ACTION):
         step.unpublish()
     with pytest.raises(ScenarioInvalid, match=NO_ACTION):
         step.move(scenario, pos="last-child")
+    with pytest.raises(ScenarioInvalid, match=NO_ACTION):
+        step.delete()
     step = SendEmailStep.objects.get(pk=step.pk)
     assert step.live and step.get_parent().pk == thrillers.pk
     client.force_login(admin_user)
     response = client.post(f"/admin/pages/{step.pk}/unpublish/", follow=True)
     assert NO_ACTION in response.content.decode()
     response = client.post(f"/admin/pages/{step.pk}/move/{scenario.pk}/confirm/", follow=True)
+    assert NO_ACTION in response.content.decode()
+    response = client.post(f"/admin/pages/{step.pk}/delete/", follow=True)
     assert NO_ACTION in response.content.decode()
     step = SendEmailStep.objects.get(pk=step.pk)
     assert step.live and step.get_parent().pk == thrillers.pk

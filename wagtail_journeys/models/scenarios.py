@@ -54,8 +54,8 @@ class PrivatePage(Page):
 
 
 class CheckedPage:
-    """Scenario, step and branch pages: publishing, unpublishing, moving or copying one
-    from code is checked like in the admin. If a live scenario would fail the checker,
+    """Scenario, step and branch pages: publishing, unpublishing, moving, copying or
+    deleting one from code is checked like in the admin. If a live scenario would fail the checker,
     nothing changes and ``ScenarioInvalid`` is raised (see ``scenarios.guard``); a
     scheduled publish that would fail is cancelled and logged instead, so that
     ``publish_scheduled`` goes on with the other pages."""
@@ -90,6 +90,12 @@ class CheckedPage:
 
         with publishing_together():
             return super().copy(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from ..scenarios.guard import publishing_together
+
+        with publishing_together():
+            return super().delete(*args, **kwargs)
 
 
 def cancel_scheduled_publish(page, revision, refused) -> None:

@@ -1,4 +1,4 @@
-"""The checker in the admin: hooks that refuse a publish, unpublish, move or bulk action
+"""The checker in the admin: hooks that refuse a publish, unpublish, move, delete or bulk action
 that would leave a live scenario failing it, and say why on the page the editor returns to
 (the same check that ``scenarios.guard`` applies to every other path)."""
 
@@ -49,14 +49,24 @@ def refuse_invalid_publish(request, page):
     return _refuse(request, page, errors, _("published")) if errors else None
 
 
-def refuse_invalid_unpublish(request, page):
-    """``before_unpublish_page``: a step leaves the live tree only if what remains passes
-    (unpublishing the scenario itself always works: it stops)."""
+def _refuse_removal(request, page, verb: str):
     scenario = scenario_of(page)
     if scenario is None or scenario.pk == page.pk or not scenario.live:
         return None
     errors = _errors(scenario, without=page)
-    return _refuse(request, page, errors, _("unpublished")) if errors else None
+    return _refuse(request, page, errors, verb) if errors else None
+
+
+def refuse_invalid_unpublish(request, page):
+    """``before_unpublish_page``: a step leaves the live tree only if what remains passes
+    (unpublishing the scenario itself always works: it stops)."""
+    return _refuse_removal(request, page, _("unpublished"))
+
+
+def refuse_invalid_delete(request, page):
+    """``before_delete_page``: as for unpublishing, a live step goes only if what remains
+    passes (deleting the scenario itself always works)."""
+    return _refuse_removal(request, page, _("deleted"))
 
 
 def refuse_invalid_move(request, page, destination):

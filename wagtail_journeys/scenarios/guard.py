@@ -5,10 +5,10 @@ Wagtail's signals (``page_published``, ``page_unpublished``, ``post_page_move``)
 receivers (``scenarios.publishing``) call ``changed``. Inside ``publishing_together`` the
 scenarios changed are collected, and checked once at its end: if a live one fails the
 checker, everything rolls back and ``ScenarioInvalid`` is raised. The scenario pages'
-own ``publish``, ``unpublish``, ``move`` and ``copy`` run inside it (so
+own ``publish``, ``unpublish``, ``move``, ``copy`` and ``delete`` run inside it (so
 ``revision.publish()`` from code is checked), and so do the admin's bulk actions.
 Outside it (the admin's edit view, which has checked before through
-``before_publish_page``, a delete), the new Plan is stored at once with the checker's
+``before_publish_page``, or its copy view), the new Plan is stored at once with the checker's
 errors, and the engine does not run it (``Plan.errors``).
 """
 
