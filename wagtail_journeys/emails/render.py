@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import html as html_lib
-import json
 import threading
 import time
 import uuid
@@ -20,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.serializers.json import DjangoJSONEncoder
 
 from .. import conf
 from . import links
@@ -95,15 +93,22 @@ def _source(page, revision_id: int) -> tuple[Any, str]:
 
     The digest keys the caches: a row id alone is not enough, since SQLite hands out the
     id of a rolled-back revision again; equal digests mean the same stored content, so
-    whatever is cached under one was compiled from the same source. One query."""
+    whatever is cached under one was compiled from the same source. One small query (the
+    content is hashed as the database returns it, not parsed)."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
     from wagtail.models import Revision
 
-    revision = Revision.objects.get(pk=revision_id)
-    raw = json.dumps(revision.content, sort_keys=True, cls=DjangoJSONEncoder)
+    raw = (
+        Revision.objects.filter(pk=revision_id)
+        .annotate(raw=Cast("content", output_field=TextField()))
+        .values_list("raw", flat=True)
+        .get()
+    )
     digest = hashlib.sha256(f"{revision_id}:{raw}".encode()).hexdigest()
     if revision_id == revision_id_of(page):
         return page, digest
-    return revision.as_object(), digest
+    return Revision.objects.get(pk=revision_id).as_object(), digest
 
 
 def compiled_for(page, variant=(), *, revision_id: int | None = None) -> CompiledEmail:
