@@ -20,6 +20,7 @@ from wagtail_journeys.models import (
     Enrollment,
     ExitStep,
     Message,
+    ScenarioPlan,
     SendEmailStep,
     StartScenarioStep,
     StepRun,
@@ -109,3 +110,18 @@ def test_a_watched_segment_changed_into_a_loop_holds_the_scenario():
     gold.save()
     [error] = current_plan(scenario.pk).errors
     assert "VIP → VIP" in error and "tag vip added → VIP" in error
+
+
+def test_a_plan_stored_before_plans_carried_the_checkers_errors_is_checked_when_read():
+    scenario = make_scenario(title="Old")
+    add(scenario, SendEmailStep, email=make_email())
+    data = current_plan(scenario.pk).to_json()
+    del data["errors"]  # as stored by an earlier version, when an empty branch was allowed
+    data["steps"][0]["kind"] = "condition"
+    config = {"rules": [], "match": "all", "else": False, "percent": 0, "outcome": ""}
+    data["steps"][0]["branches"] = [
+        {"id": 999, "label": "If nobody", "first": None, "config": config, "empty": True}
+    ]
+    ScenarioPlan.objects.create(scenario=scenario, data=data)
+    assert "has no action" in current_plan(scenario.pk).errors[0]
+    assert fire("purchase", make_contact()) == 0

@@ -3,6 +3,7 @@ current Plan to the engine (cached per process by the stored plan's key)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import Any
@@ -218,7 +219,8 @@ def current_plan(scenario_id: int) -> Plan | None:
     """The latest stored Plan of a scenario (``None`` if never published).
 
     Cached per process under the stored row's ``key``, which never repeats (a row id
-    does: SQLite gives a rolled-back id again)."""
+    does: SQLite gives a rolled-back id again). A Plan stored before Plans carried the
+    checker's errors is checked here (within itself), so the engine holds it if need be."""
     from ..models import ScenarioPlan
 
     latest = (
@@ -233,7 +235,13 @@ def current_plan(scenario_id: int) -> Plan | None:
         cached = _cache.get(scenario_id)
         if cached and cached[0] == latest:
             return cached[1]
-    plan = Plan.from_json(ScenarioPlan.objects.get(key=latest).data)
+    data = ScenarioPlan.objects.get(key=latest).data
+    plan = Plan.from_json(data)
+    if "errors" not in data:  # stored before plans carried the checker's verdict
+        from .checker import ERROR, check_plan
+
+        errors = tuple(p.message for p in check_plan(plan) if p.level == ERROR)
+        plan = dataclasses.replace(plan, errors=errors)
     with _lock:
         _cache[scenario_id] = (latest, plan)
     return plan
