@@ -192,3 +192,34 @@ def test_a_guarded_edge_makes_the_loop_a_warning_and_a_scenario_can_loop_on_itse
     itself = plan(email(2), id=1, title="Self", trigger=opened)
     [problem] = check_loops([itself])
     assert problem.level == "error" and "Self → Self" in problem.message
+
+
+def test_a_segment_rules_property_filters_narrow_the_events_that_bring_contacts_in():
+    opened_five = [{"type": "email_engagement", "value": {"action": "opened", "email": 5}}]
+    read_king = [
+        {
+            "type": "event",
+            "value": {
+                "event": "page_view",
+                "filters": [{"key": "tags", "operator": "contains", "value": "stephen-king"}],
+            },
+        }
+    ]
+    world = World(
+        pages={
+            7: PageFacts("shop.bookpage", ("stephen-king",), "it", "It"),
+            8: PageFacts("shop.bookpage", ("jane-austen",), "emma", "Emma"),
+        },
+        segments={
+            1: segment_inputs(opened_five, lambda _id: None)[0],
+            2: segment_inputs(read_king, lambda _id: None)[0],
+        },
+    )
+
+    def loops(sends, segment_id):
+        return check_loops([sends, back(trigger("segment_entered", segment_id=segment_id))], world)
+
+    assert loops(mailer(email(2, email_id=5)), 1)
+    assert loops(mailer(email(2, email_id=7)), 1) == []  # another email's opens
+    assert loops(mailer(email(2, email_id=7, links=[7])), 2)
+    assert loops(mailer(email(2, email_id=7, links=[8])), 2) == []  # not a King book

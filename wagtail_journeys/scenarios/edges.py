@@ -49,11 +49,12 @@ EMAIL_STATUSES = frozenset({"subscribed", "pending", "unsubscribed", "bounced", 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What can bring a contact into a segment (or out of it): events by name (or any but
-    the passive ones), tags added or removed, attributes set (key -> the values that can,
-    ``None``: any), email statuses set, and other contact fields (which no step changes)."""
+    """What can bring a contact into a segment (or out of it): events (by name, with the
+    rule's property filters ``(key, operator, value)``; or any but the passive ones), tags
+    added or removed, attributes set (key -> the values that can, ``None``: any), email
+    statuses set, and other contact fields (which no step changes)."""
 
-    events: frozenset[str] = frozenset()
+    events: frozenset[tuple[str, tuple[tuple[str, str, str], ...]]] = frozenset()
     any_event: bool = False
     added_tags: frozenset[str] = frozenset()
     removed_tags: frozenset[str] = frozenset()
@@ -198,6 +199,20 @@ def may_match(filters: Mapping[str, Any], effect: Effect) -> bool:
     return True
 
 
+def _filter_may_hold(effect: Effect, key: str, operator: str, value: str) -> bool:
+    """Could an event of ``effect`` pass one property filter of a segment rule?"""
+    if key not in effect.known:
+        return effect.open is None or key in effect.open or operator == "is_empty"
+    known = effect.known[key]
+    if operator == "equals":
+        return str(known) == value
+    if operator == "in_list":
+        return str(known) in {v.strip() for v in value.split(",")}
+    if operator == "contains":
+        return value in known if isinstance(known, list) else value in str(known)
+    return True
+
+
 def _page_view_may_match(trigger: Mapping, effect: Effect) -> bool:
     known = effect.known
     for key, wanted in (("page_id", trigger["page_id"]), ("page_type", trigger["page_type"])):
@@ -218,8 +233,11 @@ def fires(effect: Effect, plan: Plan, world: World) -> bool:
         if inputs is None:
             return False
         if effect.event:
-            return effect.event in inputs.events or (
-                inputs.any_event and effect.event not in PASSIVE_EVENTS
+            if inputs.any_event and effect.event not in PASSIVE_EVENTS:
+                return True
+            return any(
+                name == effect.event and all(_filter_may_hold(effect, *f) for f in filters)
+                for name, filters in inputs.events
             )
         return _changes_bring_in(effect, inputs)
     if not effect.event or effect.event != t.get("event"):
@@ -253,17 +271,31 @@ _FIELD_RULES = {"civility": {"civility"}, "locale": {"locale"}, "birthday": {"bi
 _ENGAGEMENT = {"sent": "email_sent", "opened": "email_opened", "clicked": "email_clicked"}
 
 
+def _events(name: str, *filters: tuple[str, str, str]) -> Inputs:
+    return Inputs(events=frozenset({(name, filters)}))
+
+
 def _rule_inputs(kind: str, value: Mapping[str, Any]) -> tuple[Inputs, Inputs]:
     """``(up, down)``: what can make one rule (not negated) true, and false."""
     if kind in ("event", "event_total"):
-        return Inputs(events=frozenset({value.get("event") or ""})), Inputs()
+        filters = tuple(
+            (f.get("key") or "", f.get("operator") or "", str(f.get("value") or ""))
+            for f in value.get("filters") or ()
+        )
+        return _events(value.get("event") or "", *filters), Inputs()
     if kind == "email_engagement":
-        return Inputs(events=frozenset({_ENGAGEMENT.get(value.get("action"), "")})), Inputs()
+        name = _ENGAGEMENT.get(value.get("action"), "")
+        email = value.get("email")
+        if email:
+            return _events(name, ("email_page_id", "equals", str(email))), Inputs()
+        return _events(name), Inputs()
     if kind == "inactive":  # events end inactivity; only time starts it
         name = value.get("event") or ""
-        return Inputs(), Inputs(events=frozenset({name})) if name else Inputs(any_event=True)
+        return Inputs(), _events(name) if name else Inputs(any_event=True)
     if kind == "referral" and value.get("source") == "referrer":
-        return Inputs(events=frozenset({"page_view"})), Inputs()
+        return _events(
+            "page_view", ("referrer", "contains", str(value.get("value") or ""))
+        ), Inputs()
     if kind == "referral":
         either = Inputs(attributes={"referred_by": None})
         return either, either

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .compiler import KINDS, Node, compile_plan
@@ -202,13 +203,15 @@ def build_plan(scenario: Any, *, replace: Any = None, without: Any = None) -> Pl
     )
 
 
-def publish_plan(scenario: Any, plan: Plan | None = None) -> Plan:
-    """Store ``plan`` (by default, the compiled live tree) as the live Plan of a published
-    scenario; the engine picks it up on its next batch. ``scenarios.publishing`` calls it
-    with the Plan it checked, carrying the checker's errors."""
+def publish_plan(scenario: Any, *, check: Callable[[Plan], tuple[str, ...]] | None = None) -> Plan:
+    """Compile and store the live Plan of a published scenario (called on every publish
+    in its tree); the engine picks it up on its next batch. ``check`` gives the checker's
+    errors, stored with the Plan (``scenarios.publishing.store_plan`` passes it)."""
     from ..models import ScenarioPlan
 
-    plan = plan or build_plan(scenario)
+    plan = build_plan(scenario)
+    if check is not None:
+        plan = dataclasses.replace(plan, errors=check(plan))
     ScenarioPlan.objects.create(
         scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()
     )

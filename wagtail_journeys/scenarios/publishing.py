@@ -10,7 +10,6 @@ progress (see ``scenarios.guard``). A Plan stored with errors is held by the eng
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from .checker import ERROR, Problem, check_loops, check_plan
@@ -54,9 +53,11 @@ def store_plan(scenario: Any) -> Plan | None:
         scenario = ScenarioPage.objects.filter(pk=scenario).first()
     if scenario is None or not scenario.live:
         return None
-    plan = build_plan(scenario)
-    errors = tuple(p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR)
-    return publish_plan(scenario, dataclasses.replace(plan, errors=errors))
+
+    def errors(plan: Plan) -> tuple[str, ...]:
+        return tuple(p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR)
+
+    return publish_plan(scenario, check=errors)
 
 
 def _dependents(page: Any) -> list[int]:
