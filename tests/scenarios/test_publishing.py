@@ -152,3 +152,18 @@ def test_a_scenario_that_brings_contacts_back_into_its_own_segment_is_refused():
     add(again, UpdateContactStep, remove_tags="vip")  # leaves the segment: no loop
     with pytest.raises(ScenarioInvalid, match="VIP welcome → VIP welcome"):
         add(again, UpdateContactStep, add_tags="vip")
+
+
+def test_a_live_scenario_is_deleted_with_its_steps_from_code_and_the_admin(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    scenario, _branch, _step = one_branch()
+    scenario.delete()  # deleting the scenario itself always works
+    assert not Page.objects.filter(pk=scenario.pk).exists()
+    scenario, _branch, _step = one_branch()
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/pages/{scenario.pk}/delete/")
+    assert response.status_code == 302
+    assert not Page.objects.filter(pk=scenario.pk).exists()
+    assert not ScenarioPlan.objects.filter(scenario_id=scenario.pk).exists()
