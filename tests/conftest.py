@@ -63,9 +63,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """No compiled email or cached count survives from an earlier test: SQLite reuses ids
-    after a rollback, and compiled emails are cached by revision id (in Django's cache and
-    in the renderer's in-process LRU)."""
+    """No compiled email or cached count survives from an earlier test (tidiness: compiled
+    emails are keyed by a digest of their revision's content, so a revision id that SQLite
+    gives again after a rollback cannot serve a stale one; ``tests/test_cache_keys.py``)."""
     from django.core.cache import cache
 
     from wagtail_journeys.emails import render

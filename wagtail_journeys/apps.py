@@ -22,9 +22,16 @@ class WagtailJourneysConfig(AppConfig):
         post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")
         connection_created.connect(register_sqlite_functions, dispatch_uid="journeys-decimals")
-        from wagtail.signals import page_published, page_unpublished
+        from wagtail.signals import page_published, page_unpublished, post_page_move
 
-        from .scenarios.publishing import compile_on_publish, pause_on_unpublish
+        from .models import Segment
+        from .scenarios import publishing
 
-        page_published.connect(compile_on_publish, dispatch_uid="journeys-plan")
-        page_unpublished.connect(pause_on_unpublish, dispatch_uid="journeys-plan-unpublish")
+        page_published.connect(publishing.compile_on_publish, dispatch_uid="journeys-plan")
+        page_unpublished.connect(
+            publishing.pause_on_unpublish, dispatch_uid="journeys-plan-unpublish"
+        )
+        post_page_move.connect(publishing.recompile_on_move, dispatch_uid="journeys-plan-move")
+        post_save.connect(
+            publishing.recheck_on_segment_change, sender=Segment, dispatch_uid="journeys-seg"
+        )

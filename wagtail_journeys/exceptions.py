@@ -60,3 +60,15 @@ class NotFound(JourneysError):
     """The named object does not exist (or is not live)."""
 
     status_code = 404
+
+
+class ScenarioInvalid(JourneysError):
+    """A change to a scenario's pages (publish, unpublish, move, copy, delete) would leave
+    a live scenario failing the checker; nothing was changed. ``problems`` holds
+    ``(scenario title, message)`` pairs."""
+
+    status_code = 409
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{title}: {message}" for title, message in problems))

@@ -1,13 +1,14 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
 from .models import Contact
 from .permissions import ContactPermissionPolicy
-from .scenarios.publishing import refuse_invalid_publish
+from .scenarios import editor
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
@@ -16,7 +17,12 @@ from .views.segments import SegmentViewSet
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
 hooks.register("on_serve_page", forms.keep_request)
-hooks.register("before_publish_page", refuse_invalid_publish)
+hooks.register("before_publish_page", editor.refuse_invalid_publish)
+hooks.register("before_unpublish_page", editor.refuse_invalid_unpublish)
+hooks.register("before_move_page", editor.refuse_invalid_move)
+hooks.register("before_delete_page", editor.refuse_invalid_delete)
+hooks.register("before_bulk_action", editor.begin_bulk_action)
+hooks.register("after_bulk_action", editor.finish_bulk_action)
 
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).
@@ -45,3 +51,12 @@ def register_email_urls():
 @hooks.register("register_page_action_menu_item")
 def register_send_test_item():
     return SendTestMenuItem()
+
+
+@hooks.register("register_log_actions")
+def register_log_actions(actions):
+    actions.register_action(
+        "wagtail_journeys.publish_refused",
+        _("Scheduled publish refused"),
+        _("Scheduled publish refused: the scenario would fail the checker"),
+    )

@@ -20,6 +20,8 @@ from tests.segments.factories import SegmentFactory, rule
 from wagtail_journeys.engine.advance import advance_due
 from wagtail_journeys.engine.outbox import sign_webhook
 from wagtail_journeys.models import (
+    Branch,
+    ConditionStep,
     Enrollment,
     NotifyStep,
     SendEmailStep,
@@ -125,10 +127,13 @@ def test_a_failing_webhook_is_logged_and_the_contact_moves_on(receiver):
 
 def test_start_scenario_enrols_in_the_other_one_and_the_loop_guard_stops_cycles(settings):
     settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None, "LOOP_DEPTH": 2}
+    # The checker lets a loop live only when a condition guards it; the guard at run time
+    # stops one whose condition keeps matching.
     a = make_scenario(title="A", reentry="always")
     b = make_scenario(title="B", trigger_kind="manual", reentry="always")
     add(a, StartScenarioStep, scenario=b)
-    add(b, StartScenarioStep, scenario=a)
+    again = add(add(b, ConditionStep, title="Again?"), Branch, title="always", is_else=True)
+    add(again, StartScenarioStep, scenario=a)
     fire("purchase", make_contact())
     for _ in range(5):
         advance_due(now=T0)

@@ -8,7 +8,12 @@ import itertools
 
 from wagtail.models import Page
 
-from wagtail_journeys.models import ScenarioIndexPage, ScenarioPage
+from wagtail_journeys.models import Branch, ScenarioIndexPage, ScenarioPage, SplitStep
+from wagtail_journeys.scenarios.guard import publishing_together
+
+#: Pages that cannot be live while empty (the checker refuses an empty branch, a split whose
+#: shares do not add up): ``add`` leaves them drafts until a step is added under them.
+CONTAINERS = (Branch, SplitStep)
 
 _serial = itertools.count(1)
 #: When the scenarios of the tests went live: before the fixed times their events happen
@@ -42,15 +47,24 @@ def scenario_index() -> ScenarioIndexPage:
 
 
 def add(parent: Page, cls: type[Page], *, publish: bool = True, **fields) -> Page:
-    """Add a child page of type ``cls`` (title/slug generated) and publish it."""
+    """Add a child page of type ``cls`` (title/slug generated) and publish it, together
+    with the draft branches and splits it goes under (one change, checked at its end). A
+    branch or split itself stays a draft until then (see ``CONTAINERS``)."""
     n = next(_serial)
     fields.setdefault("title", f"{cls.__name__} {n}")
     fields.setdefault("slug", f"{cls.__name__.lower()}-{n}")
+    publish = publish and not issubclass(cls, CONTAINERS)
+    if not publish:
+        fields.setdefault("live", False)
     page = cls(**fields)
     parent.add_child(instance=page)
     revision = page.save_revision()
     if publish:
-        revision.publish()
+        with publishing_together():
+            revision.publish()
+            for ancestor in page.get_ancestors().not_live().specific():
+                if isinstance(ancestor, CONTAINERS):
+                    ancestor.get_latest_revision().publish()
         page.refresh_from_db()
     return page
 

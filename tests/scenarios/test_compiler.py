@@ -116,7 +116,7 @@ def test_checker_flags_empty_branches_unreachable_steps_and_emails_not_live():
     )
     assert codes(p) == [
         ("error", "email-not-live", 9),
-        ("warning", "empty-branch", 3),
+        ("error", "empty-branch", 3),
         ("warning", "unreachable", 8),
         ("warning", "unreachable", 11),
     ]

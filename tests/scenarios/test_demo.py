@@ -1,22 +1,132 @@
-"""The demo scenarios: created once, checked clean of errors, the loop found and guarded."""
+"""The demo scenarios: created once, checked clean of errors, the loop found and guarded;
+then the demo's story, played forward: after the scenarios went live, its customers buy,
+leave carts, read Stephen King, sign up, download, have birthdays and drift away; the
+engine runs at chosen times (``now=``), and every step of every demo scenario runs at
+least once (every email is sent, every branch is taken, every wait is waited). One test,
+so that the demo (the costliest fixture) is loaded once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
+from wagtail.models import Page
 
-from wagtail_journeys.models import ScenarioPage
+from example_site.shop.models import BookPage, FormPage
+from wagtail_journeys.contacts import upsert_contact
+from wagtail_journeys.engine import tick
+from wagtail_journeys.events import record_event
+from wagtail_journeys.models import (
+    Branch,
+    Contact,
+    Enrollment,
+    Event,
+    EventSource,
+    ScenarioPage,
+    SendEmailStep,
+    StepRun,
+)
 from wagtail_journeys.scenarios.report import check_all
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_scenarios_are_idempotent_and_have_no_errors():
+def customer(name: str, **fields) -> Contact:
+    return upsert_contact(
+        f"{name}@example.com", {"first_name": name.title(), "timezone": "UTC", **fields}
+    )[0]
+
+
+def happen(name: str, contact: Contact, at: dt.datetime, source=EventSource.API, **properties):
+    """Record an event of the story, as it occurred. (It arrived a few seconds ago: the
+    engine leaves events younger than two seconds for its next pass.)"""
+    event, _ = record_event(
+        name, contact=contact, properties=properties, occurred_at=at, source=source
+    )
+    Event.objects.filter(pk=event.pk).update(received_at=timezone.now() - dt.timedelta(seconds=5))
+
+
+def view(contact: Contact, book: BookPage, at: dt.datetime) -> None:
+    tags = sorted(book.tags.names())
+    happen(
+        "page_view",
+        contact,
+        at,
+        EventSource.PAGE,
+        page_id=book.pk,
+        tags=tags,
+        page_type="shop.bookpage",
+    )
+
+
+def post(contact: Contact, form: FormPage, at: dt.datetime) -> None:
+    happen(
+        "form_submitted",
+        contact,
+        at,
+        EventSource.FORM,
+        page_id=form.pk,
+        form=form.slug,
+        page_type="shop.formpage",
+        title=form.title,
+    )
+
+
+def buy(contact: Contact, book: BookPage, at: dt.datetime) -> None:
+    happen(
+        "purchase",
+        contact,
+        at,
+        page_id=book.pk,
+        title=book.title,
+        author=book.author,
+        category=book.genre,
+        amount=float(book.price),
+    )
+
+
+def play_story() -> set[int]:
+    """The demo's customers act from tomorrow noon, and the engine runs after each wait of
+    the demo (30 min, 1, 3, 7, 7 + 14 days); return the steps where enrolments were seen
+    (waits leave no step run)."""
+    start = (timezone.now() + dt.timedelta(days=1)).replace(hour=12, minute=0, second=0)
+    books = {b.slug: b for b in BookPage.objects.all()}
+    newsletter, white_paper = (FormPage.objects.get(slug=s) for s in ("newsletter", "white-paper"))
+
+    # Day 0: the story's customers act (after the scenarios went live).
+    buy(customer("ann"), books["gone-girl"], start)  # a thriller: the "thrillers" branch
+    buy(customer("ben"), books["emma"], start)  # a classic: the "everyone else" branch
+    happen("cart_updated", customer("cat"), start, items=1)  # and never buys
+    dan, eve = customer("dan"), customer("eve")
+    happen("email_opened", dan, start - dt.timedelta(days=2), source=EventSource.EMAIL)
+    for n, slug in enumerate(["the-shining", "it", "misery"]):
+        view(dan, books[slug], start + dt.timedelta(minutes=n))
+        view(eve, books[slug], start + dt.timedelta(minutes=n))
+    post(customer("fay"), newsletter, start)
+    post(customer("gus"), white_paper, start)
+    customer("hal", birth_date=start.date().replace(year=1990))
+    ivy = customer("ivy")  # joined long ago, last seen four months ago: the win-back
+    Contact.objects.filter(pk=ivy.pk).update(created_at=start - dt.timedelta(days=200))
+    view(ivy, books["dune"], start - dt.timedelta(days=120))
+
+    # The engine at the story's times.
+    seen: set[int] = set()
+    for after in [0, 0.5, 24, 72, 7 * 24, 14 * 24, 21 * 24 + 1]:
+        tick(now=start + dt.timedelta(hours=after, minutes=5))
+        seen |= set(Enrollment.objects.filter(status="active").values_list("step_id", flat=True))
+    seen |= set(StepRun.objects.values_list("step_id", flat=True))
+
+    return seen
+
+
+def test_demo_scenarios_are_idempotent_clean_and_their_story_runs_every_step():
     call_command("journeys_demo", contacts=0, stdout=io.StringIO())
     call_command("journeys_demo", contacts=0, stdout=io.StringIO())
-    assert ScenarioPage.objects.live().count() == 7
+    scenarios = ScenarioPage.objects.live()
+    assert scenarios.count() == 7
     problems = check_all()
     assert [p for _, p in problems if p.level == "error"] == []
     loops = [p.message for _, p in problems if p.code == "loop"]
@@ -26,6 +136,18 @@ def test_demo_scenarios_are_idempotent_and_have_no_errors():
     out = io.StringIO()
     call_command("journeys_check", stdout=out)
     assert "0 error(s)" in out.getvalue()
+
+    seen = play_story()
+    steps = {
+        page.pk: f"{page.get_parent().title} / {page.get_admin_display_title()}"
+        for scenario in scenarios
+        for page in Page.objects.descendant_of(scenario).live().specific()
+        if not isinstance(page, Branch)
+    }
+    assert {steps[i] for i in steps.keys() - seen} == set()  # every step ran
+    sent = set(StepRun.objects.filter(outcome="sent").values_list("step_id", flat=True))
+    sends = set(SendEmailStep.objects.live().values_list("pk", flat=True))
+    assert sends - sent == set()  # every email went out, none skipped or held
 
 
 def test_a_first_pass_after_the_demo_enrols_nobody_for_its_history():

@@ -1,12 +1,14 @@
 """Personalise many: fill a compiled email for one contact, from a two-level cache.
 
-The compiled template of a (revision, segment variant) is looked up in an in-process LRU,
-then in Django's cache (``EMAIL_CACHE``), and compiled only when both miss. Per contact,
+The compiled template of a (revision's content, segment variant) is looked up in an
+in-process LRU, then in Django's cache (``EMAIL_CACHE``), and compiled only when both miss
+(keyed by a digest of the content: row ids come back after a rollback). Per contact,
 only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links signed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import threading
 import time
@@ -96,14 +98,39 @@ def segment_ids(page) -> list[int]:
     return found
 
 
+def _source(page, revision_id: int) -> tuple[Any, str]:
+    """The page content that ``revision_id`` stands for, and a digest of the revision.
+
+    The digest keys the caches: a row id alone is not enough, since SQLite hands out the
+    id of a rolled-back revision again; equal digests mean the same stored content, so
+    whatever is cached under one was compiled from the same source. One small query (the
+    content is hashed as the database returns it, not parsed)."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+    from wagtail.models import Revision
+
+    raw = (
+        Revision.objects.filter(pk=revision_id)
+        .annotate(raw=Cast("content", output_field=TextField()))
+        .values_list("raw", flat=True)
+        .get()
+    )
+    digest = hashlib.sha256(f"{revision_id}:{raw}".encode()).hexdigest()
+    if revision_id == revision_id_of(page):
+        return page, digest
+    return Revision.objects.get(pk=revision_id).as_object(), digest
+
+
 def compiled_for(page, variant=(), *, revision_id: int | None = None) -> CompiledEmail:
     """The compiled email of ``page`` (its revision ``revision_id``, by default the one the
-    object stands for) for a variant; compiled at most once per process and cache."""
+    object stands for) for a variant; compiled at most once per process and cache for the
+    same content (keyed by a digest of the revision's content, never by its id alone)."""
     variant = tuple(sorted(variant))
     revision_id = revision_id or revision_id_of(page)
     if revision_id is None:
         return compile_email(page, variant)
-    key = (revision_id, variant)
+    source, digest = _source(page, revision_id)
+    key = (digest, variant)
     now = time.monotonic()
     with _lock:
         hit = _lru.get(key)
@@ -112,14 +139,9 @@ def compiled_for(page, variant=(), *, revision_id: int | None = None) -> Compile
             return hit[1]
     cache = caches[conf.get("EMAIL_CACHE")]
     generation = cache.get(GENERATION_KEY, 0)
-    cache_key = f"journeys:email:{VERSION}:{generation}:{revision_id}:{','.join(map(str, variant))}"
+    cache_key = f"journeys:email:{VERSION}:{generation}:{digest}:{','.join(map(str, variant))}"
     compiled = cache.get(cache_key)
     if compiled is None:
-        source = page
-        if revision_id != revision_id_of(page):
-            from wagtail.models import Revision
-
-            source = Revision.objects.get(pk=revision_id).as_object()
         compiled = compile_email(source, variant)
         cache.set(cache_key, compiled, conf.get("EMAIL_CACHE_TIMEOUT"))
     with _lock:

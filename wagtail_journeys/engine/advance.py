@@ -7,13 +7,17 @@ import datetime as dt
 from django.db import connection, transaction
 
 from .. import conf
-from ..models import Contact, Enrollment, EnrollmentStatus
+from ..models import Contact, Enrollment, EnrollmentStatus, StepRun
 from ..scenarios.loading import current_plan
 from . import clock
 from .bulk import update_by_values
 from .env import DatabaseEnv
 from .outbox import deliver, deliver_stale
 from .steps import End, _finish, run
+
+#: How long an enrolment of a scenario held by the checker waits before it is looked at
+#: again (a scenario republished without errors resumes at the latest then).
+HOLD_RECHECK = dt.timedelta(minutes=10)
 
 FIELDS = [
     "status",
@@ -74,7 +78,8 @@ def advance_batch(
     Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it
     (PostgreSQL), so concurrent workers take disjoint batches; SQLite serialises writers.
     Step effects, StepRuns and the enrolments' new state commit together: a worker killed
-    mid-batch leaves the batch untouched for the next worker. Returns rows advanced.
+    mid-batch leaves the batch untouched for the next worker. Enrolments of a scenario
+    whose Plan failed the checker do not move (see ``_hold``). Returns rows advanced.
     """
     now = now or clock.now()
     limit = limit or conf.get("ADVANCE_BATCH_SIZE")
@@ -87,10 +92,14 @@ def advance_batch(
         audiences = _audiences(plans, rows)
         env = DatabaseEnv(now)
         env.preload(list(contacts))
+        told = _told_held([r for r in rows if plans[r.scenario_id] and plans[r.scenario_id].errors])
         for enr in rows:
             plan = plans[enr.scenario_id]
             if plan is None:
                 _finish(enr, env, now, End("exited", "the scenario has no plan"))
+                continue
+            if plan.errors:
+                _hold(enr, plan, env, now, told)
                 continue
             early = _precheck(enr, plan, env, now, audiences.get(enr.scenario_id))
             if early is None and enr.iteration == 0 and enr.context.get("unless_opened"):
@@ -106,6 +115,26 @@ def advance_batch(
         env.flush()
     deliver(queued, contacts, env.email_pages, {r.pk: r.context for r in rows})
     return len(rows)
+
+
+def _told_held(rows: list[Enrollment]) -> set[tuple[int, int]]:
+    """``(enrolment, iteration)`` already logged as held (one query, only for such rows)."""
+    if not rows:
+        return set()
+    return set(
+        StepRun.objects.filter(enrollment_id__in=[r.pk for r in rows], outcome="held")
+        .values_list("enrollment_id", "iteration")
+        .order_by()
+    )
+
+
+def _hold(enr: Enrollment, plan, env: DatabaseEnv, now: dt.datetime, told: set) -> None:
+    """The scenario's Plan failed the checker: the enrolment stays on its step, says why
+    once (a ``held`` step run), and is looked at again after ``HOLD_RECHECK``."""
+    if (enr.pk, enr.iteration) not in told:
+        reason = f"held: the scenario fails the checker: {plan.errors[0]}"
+        env.log(enr, plan.steps.get(enr.step_id), "held", reason)
+    enr.due_at = now + HOLD_RECHECK
 
 
 def _opened_since(enr: Enrollment):

@@ -157,10 +157,10 @@ def enroll_broadcast(scenario: ScenarioPage, now: dt.datetime) -> int:
 
 
 def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
-    """Run every live scenario's scheduled trigger once, then end the enrolments of
-    contacts no longer in the audience of scenarios that exit on it
-    (``exits.exit_lost_audience``: segments change with time alone); return enrolments
-    created."""
+    """Run every live scenario's scheduled trigger once (but those whose Plan failed the
+    checker), then end the enrolments of contacts no longer in the audience of scenarios
+    that exit on it (``exits.exit_lost_audience``: segments change with time alone);
+    return enrolments created."""
     now = now or clock.now()
     created = 0
     kinds = {
@@ -170,6 +170,9 @@ def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
         "broadcast": enroll_broadcast,
     }
     for scenario in ScenarioPage.objects.live().filter(trigger_kind__in=kinds):
+        plan = current_plan(scenario.pk)
+        if plan is not None and plan.errors:
+            continue  # held by the checker: its members and broadcasts wait for the fix
         with transaction.atomic():
             created += kinds[scenario.trigger_kind](scenario, now)
     exit_lost_audience(now=now)

@@ -58,7 +58,8 @@ def enroll(
     contexts: Mapping[int, dict[str, Any]] | None = None,
     due_ats: Mapping[int, dt.datetime] | None = None,
 ) -> list[Enrollment]:
-    """Enrol the eligible contacts in a live scenario; return the new enrolments.
+    """Enrol the eligible contacts in a live scenario; return the new enrolments. None
+    enter a scenario whose Plan failed the checker (``Plan.errors``).
 
     They are due at once (or at ``due_at``) on the scenario's first step, with ``context``;
     ``contexts`` and ``due_ats`` give some contacts their own (a batch of events, each
@@ -68,7 +69,9 @@ def enroll(
     from ..models import ScenarioPage
 
     plan = current_plan(scenario_id)
-    if plan is None or not ScenarioPage.objects.filter(pk=scenario_id, live=True).exists():
+    if plan is None or plan.errors:
+        return []
+    if not ScenarioPage.objects.filter(pk=scenario_id, live=True).exists():
         return []
     ids = eligible(plan, contact_ids, now)
     first = plan.steps.get(plan.first) if plan.first else None

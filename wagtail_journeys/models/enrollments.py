@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -101,11 +103,15 @@ class StepRun(models.Model):
 
 
 class ScenarioPlan(models.Model):
-    """A compiled Plan of a scenario's live tree, stored once per publish (immutable)."""
+    """A compiled Plan of a scenario's live tree, stored once per publish (immutable).
+
+    ``key`` names the row for the engine's plan cache: unlike the id, which SQLite gives
+    again after a rollback, it never repeats."""
 
     scenario = models.ForeignKey(
         "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="plans"
     )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     revision_id = models.IntegerField(null=True)
     data = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,6 +3,8 @@ are steps that run top to bottom. None of these pages is ever served to the publ
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
@@ -12,6 +14,8 @@ from wagtail.models import Page
 
 from ..scenarios.panels import ProblemsPanel
 from .events import Trust
+
+logger = logging.getLogger(__name__)
 
 STEP_TYPES = [
     "wagtail_journeys.SendEmailStep",
@@ -48,6 +52,66 @@ class PrivatePage(Page):
 
     def serve(self, request, *args, **kwargs):
         raise Http404
+
+
+class CheckedPage:
+    """Scenario, step and branch pages: publishing, unpublishing, moving, copying or
+    deleting one from code is checked like in the admin. If a live scenario would fail the checker,
+    nothing changes and ``ScenarioInvalid`` is raised (see ``scenarios.guard``); a
+    scheduled publish that would fail is cancelled and logged instead, so that
+    ``publish_scheduled`` goes on with the other pages."""
+
+    def publish(self, revision, *args, **kwargs):
+        from ..exceptions import ScenarioInvalid
+        from ..scenarios.guard import publishing_together
+
+        try:
+            with publishing_together():
+                return super().publish(revision, *args, **kwargs)
+        except ScenarioInvalid as refused:
+            if kwargs.get("log_action") != "wagtail.publish.scheduled":
+                raise
+            cancel_scheduled_publish(self, revision, refused)
+            return None
+
+    def unpublish(self, *args, **kwargs):
+        from ..scenarios.guard import publishing_together
+
+        with publishing_together():
+            return super().unpublish(*args, **kwargs)
+
+    def move(self, *args, **kwargs):
+        from ..scenarios.guard import publishing_together
+
+        with publishing_together():
+            return super().move(*args, **kwargs)
+
+    def copy(self, *args, **kwargs):
+        from ..scenarios.guard import publishing_together
+
+        with publishing_together():
+            return super().copy(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from ..scenarios.guard import publishing_together
+
+        with publishing_together():
+            return super().delete(*args, **kwargs)
+
+
+def cancel_scheduled_publish(page, revision, refused) -> None:
+    """A scheduled revision that would break its scenario: unschedule it and say why in
+    the page's history and the log."""
+    from wagtail.log_actions import log
+
+    logger.error("Scheduled publish of %r refused: %s", page.title, refused)
+    type(revision).objects.filter(pk=revision.pk).update(approved_go_live_at=None)
+    log(
+        instance=page,
+        action="wagtail_journeys.publish_refused",
+        data={"problems": [message for _title, message in refused.problems]},
+        revision=revision,
+    )
 
 
 class ScenarioIndexPage(PrivatePage):
@@ -97,7 +161,7 @@ class Reentry(models.TextChoices):
     ALWAYS = "always", _("Every time the trigger fires")
 
 
-class ScenarioPage(PrivatePage):
+class ScenarioPage(CheckedPage, PrivatePage):
     """A scenario: its trigger, who may enter, and what ends it; the steps are children."""
 
     trigger_kind = models.CharField(
@@ -303,7 +367,7 @@ class ScenarioPage(PrivatePage):
         from ..scenarios.diagram import draw_plan
         from ..scenarios.loading import build_plan
         from ..scenarios.occupancy import active_by_step, deferred_by_step, deferred_rows
-        from ..scenarios.publishing import check_scenario
+        from ..scenarios.report import scenario_problems
         from ..scenarios.summaries import summarize_trigger
 
         plan = build_plan(self)
@@ -315,7 +379,7 @@ class ScenarioPage(PrivatePage):
             {
                 "page": self,
                 "svg": draw_plan(plan, summarize_trigger(self), counts, deferred),
-                "problems": check_scenario(self, extra=plan) if self.pk else [],
+                "problems": scenario_problems(self, plan) if self.pk else [],
                 "deferred": deferred_rows(plan, deferred),
                 "quiet_hours": conf.get("QUIET_HOURS"),
                 "frequency_cap": conf.get("FREQUENCY_CAP"),

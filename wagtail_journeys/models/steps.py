@@ -9,10 +9,10 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, PageChooserPanel
 from wagtail.fields import StreamField
 
 from ..segments import RulesBlock
-from .scenarios import STEP_PARENTS, STEP_TYPES, PrivatePage, Unit
+from .scenarios import STEP_PARENTS, STEP_TYPES, CheckedPage, PrivatePage, Unit
 
 
-class StepPage(PrivatePage):
+class StepPage(CheckedPage, PrivatePage):
     """Base of every step: lives under a scenario or a branch, summarises itself."""
 
     parent_page_types = STEP_PARENTS
@@ -69,11 +69,22 @@ class NotifyStep(StepPage):
     notify_email = models.EmailField(_("email the team at"), blank=True)
     webhook_url = models.URLField(_("POST a signed webhook to"), blank=True)
     message = models.TextField(_("message"), blank=True)
+    posts_back = models.CharField(
+        _("events the receiver posts back"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Comma-separated event names the webhook's receiver may record for this contact "
+            "(through the events API) in answer, e.g. crm_synced. The scenario checker counts "
+            "them as caused by this step, to find loops."
+        ),
+    )
     content_panels = PrivatePage.content_panels + [
         # Each contact's address goes there: choosing where is exporting contacts.
         FieldPanel("notify_email", permission="wagtail_journeys.export_contacts"),
         FieldPanel("webhook_url", permission="wagtail_journeys.export_contacts"),
         FieldPanel("message"),
+        FieldPanel("posts_back"),
     ]
 
     class Meta:
@@ -141,7 +152,7 @@ class Outcome(models.TextChoices):
     TIMEOUT = "timeout", _("Timed out")
 
 
-class Branch(PrivatePage):
+class Branch(CheckedPage, PrivatePage):
     """One way out of a condition (rules, or "else"), a split (a share) or a wait (outcome)."""
 
     rules = StreamField(RulesBlock(), blank=True, use_json_field=True)

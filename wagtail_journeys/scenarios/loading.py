@@ -1,10 +1,12 @@
 """Read a scenario's live pages into a ``Node`` tree, store Plans on publish, and serve the
-current Plan to the engine (cached per process by stored plan id)."""
+current Plan to the engine (cached per process by the stored plan's key)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .compiler import KINDS, Node, compile_plan
@@ -12,7 +14,7 @@ from .plan import Plan
 from .summaries import parse_weekdays
 
 _PAGE_LINK = re.compile(r'linktype=\\?"page\\?"\s+id=\\?"(\d+)')
-_cache: dict[int, tuple[tuple, Plan]] = {}
+_cache: dict[int, tuple[Any, Plan]] = {}
 _lock = threading.Lock()
 
 
@@ -69,7 +71,12 @@ def step_config(page: Any) -> dict[str, Any]:
     if name == "SendSMSStep":
         return {"text": page.text}
     if name == "NotifyStep":
-        return {"email": page.notify_email, "url": page.webhook_url, "message": page.message}
+        return {
+            "email": page.notify_email,
+            "url": page.webhook_url,
+            "message": page.message,
+            "posts_back": _tags(page.posts_back),
+        }
     if name == "WaitStep":
         return {
             "mode": page.mode,
@@ -99,7 +106,8 @@ def step_config(page: Any) -> dict[str, Any]:
             "promo_code_prefix": page.promo_code_prefix,
         }
     if name == "StartScenarioStep":
-        return {"scenario_id": page.scenario_id}
+        target = page.scenario if page.scenario_id else None
+        return {"scenario_id": page.scenario_id, "scenario_live": bool(target and target.live)}
     return {}
 
 
@@ -157,14 +165,24 @@ def scenario_settings(scenario: Any) -> tuple[dict, dict, dict]:
     return trigger, entry, goal
 
 
-def load_tree(scenario: Any) -> Node:
-    """The scenario and its live descendants as a ``Node`` tree, in explorer order."""
+def load_tree(scenario: Any, *, replace: Any = None, without: Any = None) -> Node:
+    """The scenario and its live descendants as a ``Node`` tree, in explorer order.
+
+    ``replace``: a page of the tree (saved, maybe not live) to read as live with the content
+    it has in memory, as it would be once published; ``without``: a page whose subtree to
+    leave out, as once unpublished."""
     from wagtail.models import Page
 
-    pages = list(Page.objects.descendant_of(scenario).live().specific().order_by("path"))
+    pages = Page.objects.descendant_of(scenario).live()
+    if replace is not None:
+        pages = pages | Page.objects.filter(pk=replace.pk)
+    if without is not None:
+        pages = pages.exclude(path__startswith=without.path)
     root = Node(id=scenario.pk, kind="scenario", summary=scenario.title)
     by_path = {scenario.path: root}
-    for page in pages:
+    for page in pages.specific().order_by("path"):
+        if replace is not None and page.pk == replace.pk:
+            page = replace.specific
         parent = by_path.get(page.path[: -Page.steplen])
         kind = KINDS.get(type(page).__name__)
         if parent is None or kind is None:
@@ -176,11 +194,12 @@ def load_tree(scenario: Any) -> Node:
     return root
 
 
-def build_plan(scenario: Any) -> Plan:
-    """Compile the scenario (its fields as given, its live children) into a Plan."""
+def build_plan(scenario: Any, *, replace: Any = None, without: Any = None) -> Plan:
+    """Compile the scenario (its fields as given, its live children) into a Plan
+    (``replace`` and ``without`` as for ``load_tree``)."""
     trigger, entry, goal = scenario_settings(scenario)
     return compile_plan(
-        load_tree(scenario),
+        load_tree(scenario, replace=replace, without=without),
         trigger=trigger,
         entry=entry,
         goal=goal,
@@ -188,9 +207,10 @@ def build_plan(scenario: Any) -> Plan:
     )
 
 
-def publish_plan(scenario: Any) -> Plan:
+def publish_plan(scenario: Any, *, check: Callable[[Plan], tuple[str, ...]] | None = None) -> Plan:
     """Compile and store the live Plan of a published scenario (called on every publish
-    in its tree); the engine picks it up on its next batch.
+    in its tree); the engine picks it up on its next batch. ``check`` gives the checker's
+    errors, stored with the Plan (``scenarios.publishing.store_plan`` passes it).
 
     A scenario going live (never published, or unpublished since) records the moment in
     ``live_since``, which its trigger carries: events older than that never fire it. A
@@ -203,6 +223,8 @@ def publish_plan(scenario: Any) -> Plan:
         scenario.live_since = timezone.now()
         ScenarioPage.objects.filter(pk=scenario.pk).update(live_since=scenario.live_since)
     plan = build_plan(scenario)
+    if check is not None:
+        plan = dataclasses.replace(plan, errors=check(plan))
     ScenarioPlan.objects.create(
         scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()
     )
@@ -210,13 +232,17 @@ def publish_plan(scenario: Any) -> Plan:
 
 
 def current_plan(scenario_id: int) -> Plan | None:
-    """The latest stored Plan of a scenario (``None`` if never published)."""
+    """The latest stored Plan of a scenario (``None`` if never published).
+
+    Cached per process under the stored row's ``key``, which never repeats (a row id
+    does: SQLite gives a rolled-back id again). A Plan stored before Plans carried the
+    checker's errors is checked here (within itself), so the engine holds it if need be."""
     from ..models import ScenarioPlan
 
     latest = (
         ScenarioPlan.objects.filter(scenario_id=scenario_id)
         .order_by("-id")
-        .values_list("id", "created_at")
+        .values_list("key", flat=True)
         .first()
     )
     if latest is None:
@@ -225,7 +251,13 @@ def current_plan(scenario_id: int) -> Plan | None:
         cached = _cache.get(scenario_id)
         if cached and cached[0] == latest:
             return cached[1]
-    plan = Plan.from_json(ScenarioPlan.objects.get(pk=latest[0]).data)
+    data = ScenarioPlan.objects.get(key=latest).data
+    plan = Plan.from_json(data)
+    if "errors" not in data:  # stored before plans carried the checker's verdict
+        from .checker import ERROR, check_plan
+
+        errors = tuple(p.message for p in check_plan(plan) if p.level == ERROR)
+        plan = dataclasses.replace(plan, errors=errors)
     with _lock:
         _cache[scenario_id] = (latest, plan)
     return plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from wagtail.admin.panels import Panel
 
 
@@ -11,13 +12,13 @@ class ProblemsPanel(Panel):
 
     class BoundPanel(Panel.BoundPanel):
         def render_html(self, parent_context=None):
-            from .publishing import check_scenario
+            from .report import scenario_problems
 
             if not getattr(self.instance, "pk", None):
-                return format_html("<p>{}</p>", "Save the scenario to check it.")
-            problems = check_scenario(self.instance)
+                return format_html("<p>{}</p>", _("Save the scenario to check it."))
+            problems = scenario_problems(self.instance)
             if not problems:
-                return format_html("<p>{}</p>", "No problems found.")
+                return format_html("<p>{}</p>", _("No problems found."))
             return format_html(
                 '<ul class="journeys-problems">{}</ul>',
                 format_html_join(

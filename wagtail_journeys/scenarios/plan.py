@@ -74,6 +74,8 @@ class Plan:
     trigger: MappingProxyType
     entry: MappingProxyType
     goal: MappingProxyType
+    #: The checker's errors when the Plan was stored: the engine does not run such a Plan.
+    errors: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = _thaw(
@@ -85,6 +87,7 @@ class Plan:
             goal=_thaw(self.goal),
             order=list(self.order),
             steps=[_step_json(self.steps[i]) for i in self.order],
+            errors=list(self.errors),
         )
         return data
 
@@ -121,4 +124,5 @@ class Plan:
             trigger=_freeze(data["trigger"]),
             entry=_freeze(data["entry"]),
             goal=_freeze(data["goal"]),
+            errors=tuple(data.get("errors", ())),
         )

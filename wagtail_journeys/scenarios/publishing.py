@@ -1,33 +1,27 @@
-"""What happens when a page of a scenario's tree is published: check, then compile.
+"""What happens when a scenario's live tree, or something it depends on, changes: check,
+then compile and store the new Plan with the checker's errors.
 
-``refuse_invalid_publish`` (a ``before_publish_page`` hook) blocks publishing a scenario or
-step whose resulting Plan has errors; ``compile_on_publish`` (``page_published`` signal)
-stores the new Plan. Enrolments follow the new Plan on their next batch.
+The receivers below (connected in ``apps.py``) hear every publish, unpublish, move,
+copy and delete of a page; for the scenario it belongs to, and for the scenarios that
+depend on it (those sending an email, starting a scenario, watching a segment), they
+call ``guard.changed``, which checks and stores at once or at the end of the change in
+progress (see ``scenarios.guard``). A Plan stored with errors is held by the engine.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
-from django.shortcuts import redirect
-
 from .checker import ERROR, Problem, check_loops, check_plan
-from .compiler import KINDS, Node, compile_plan
-from .loading import (
-    build_plan,
-    current_plan,
-    load_tree,
-    publish_plan,
-    scenario_of,
-    scenario_settings,
-    step_config,
-)
+from .guard import changed
+from .loading import build_plan, current_plan, publish_plan, scenario_of
 from .plan import Plan
+from .world import load_world
 
 
 def check_scenario(scenario: Any, *, extra: Plan | None = None) -> list[Problem]:
-    """Problems of one scenario's Plan, plus the loops it closes with the live scenarios."""
+    """Problems of one scenario's Plan (``extra``, by default its live tree), plus the
+    loops it closes with the live scenarios."""
     from ..models import ScenarioPage
 
     plan = extra or build_plan(scenario)
@@ -41,83 +35,89 @@ def check_scenario(scenario: Any, *, extra: Plan | None = None) -> list[Problem]
         )
         if p
     ]
-    loops = [p for p in check_loops([plan, *others]) if _involves(p, plan)]
+    plans = [plan, *others]
+    loops = [
+        p
+        for p in check_loops(plans, load_world(plans))
+        if plan.scenario_id in p.cycle or p.scenario_id == plan.scenario_id
+    ]
     return check_plan(plan) + loops
 
 
-def _involves(problem: Problem, plan: Plan) -> bool:
-    return problem.scenario_id == plan.scenario_id or plan.title in problem.message
-
-
-def _plan_with(page: Any) -> tuple[Any, Plan] | None:
-    """The Plan the scenario would have once ``page`` (unsaved content) is live."""
+def store_plan(scenario: Any) -> Plan | None:
+    """Compile, check and store the Plan of a live scenario (a page or its id), with the
+    checker's errors; ``None`` if the scenario is gone or not live."""
     from ..models import ScenarioPage
 
-    scenario = scenario_of(page)
-    if scenario is None:
+    if not isinstance(scenario, ScenarioPage):
+        scenario = ScenarioPage.objects.filter(pk=scenario).first()
+    if scenario is None or not scenario.live:
         return None
-    if isinstance(page.specific, ScenarioPage):
-        return page, build_plan(page)
-    # A step: the live tree with this step's new content in place.
-    root = load_tree(scenario)
 
-    kind = KINDS.get(type(page).__name__)
-    if kind is None:
-        return None
-    node = Node(page.pk, kind, page.get_admin_display_title(), step_config(page))
-    parent_id = page.get_parent().pk
+    def errors(plan: Plan) -> tuple[str, ...]:
+        return tuple(p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR)
 
-    def place(tree: Node) -> bool:
-        """Swap in the new content, or add a step not live yet under its live parent."""
-        for index, child in enumerate(tree.children):
-            if child.id == page.pk:
-                node.children = child.children
-                tree.children[index] = node
-                return True
-            if place(child):
-                return True
-        if tree.id == parent_id:
-            tree.children.append(node)
-            return True
-        return False
-
-    if not place(root):
-        return scenario, None
-    trigger, entry, goal = scenario_settings(scenario)
-    return scenario, compile_plan(
-        root, trigger=trigger, entry=entry, goal=goal, revision_id=scenario.live_revision_id
-    )
+    return publish_plan(scenario, check=errors)
 
 
-def refuse_invalid_publish(request, page):
-    """``before_publish_page``: errors in the resulting Plan block publishing."""
-    found = _plan_with(page)
-    if not found or found[1] is None:
-        return None
-    scenario, plan = found
-    errors = [p for p in check_scenario(scenario, extra=plan) if p.level == ERROR]
-    if not errors:
-        return None
-    for problem in errors:
-        messages.error(request, f"Not published: {problem.message}")
-    return redirect("wagtailadmin_pages:edit", page.pk)
+def _dependents(page: Any) -> list[int]:
+    """Live scenarios whose Plan depends on ``page`` besides their own tree: those that
+    send it (an email) or start it (a scenario)."""
+    from ..models import EmailPage, ScenarioPage, SendEmailStep, StartScenarioStep
+
+    specific = page.specific
+    if isinstance(specific, EmailPage):
+        steps = SendEmailStep.objects.live().filter(email_id=page.pk)
+    elif isinstance(specific, ScenarioPage):
+        steps = StartScenarioStep.objects.live().filter(scenario_id=page.pk)
+    else:
+        return []
+    found = {scenario_of(step) for step in steps}
+    return sorted(s.pk for s in found if s is not None and s.live and s.pk != page.pk)
 
 
 def compile_on_publish(sender, instance, **kwargs) -> None:
-    """``page_published``: store the scenario's new Plan when any page of its tree goes live."""
+    """``page_published``: a page of a scenario's tree went live (or the scenario did), or
+    an email or scenario others depend on."""
     scenario = scenario_of(instance)
     if scenario is not None and scenario.live:
-        publish_plan(scenario)
+        changed(scenario.pk)
+    for scenario_id in _dependents(instance):
+        changed(scenario_id, checked=False)
 
 
 def pause_on_unpublish(sender, instance, **kwargs) -> None:
-    """``page_unpublished``: a step leaving the live tree recompiles; an unpublished
-    scenario pauses by itself (the engine only advances live scenarios) and forgets when it
-    went live, so that its next publish starts the trigger's time afresh."""
+    """``page_unpublished`` (also sent before a live page is deleted): a step leaving the
+    live tree recompiles its scenario; an unpublished scenario pauses by itself (the
+    engine only advances live scenarios) and forgets when it went live, so that its next
+    publish starts the trigger's time afresh; those that send or start it are held."""
     from ..models import ScenarioPage
 
+    deleting = instance.live  # Wagtail sends it before deleting a live page
     scenario = scenario_of(instance)
     if scenario is not None and scenario.pk == instance.pk:
         ScenarioPage.objects.filter(pk=scenario.pk).update(live_since=None)
-    elif scenario is not None and scenario.live:
-        publish_plan(scenario)
+    if scenario is not None and scenario.pk != instance.pk and scenario.live:
+        changed(scenario.pk, without=instance if deleting else None)
+    for scenario_id in _dependents(instance):
+        changed(scenario_id, checked=False, without=instance if deleting else None)
+
+
+def recompile_on_move(sender, instance, parent_page_before=None, **kwargs) -> None:
+    """``post_page_move``: the scenarios a page left and joined both changed."""
+    scenarios = {scenario_of(instance)}
+    if parent_page_before is not None:
+        scenarios.add(scenario_of(parent_page_before))
+    for scenario in scenarios:
+        if scenario is not None and scenario.live:
+            changed(scenario.pk)
+
+
+def recheck_on_segment_change(sender, instance, **kwargs) -> None:
+    """``post_save`` of a segment: loops through segment-entered triggers may have
+    appeared or gone (segments nest, so every watching scenario is looked at again)."""
+    from ..models import ScenarioPage
+
+    watching = ScenarioPage.objects.live().filter(trigger_kind="segment_entered")
+    for scenario_id in watching.values_list("pk", flat=True):
+        changed(scenario_id, checked=False)

@@ -8,8 +8,10 @@ from wagtail_journeys.scenarios.report import check_all
 
 class Command(BaseCommand):
     help = (
-        "Check every live scenario: branches with no action, unreachable steps, emails that "
-        "are not live, waits that never end, loops across scenarios. Exits 1 on errors."
+        "Check every live scenario: branches with no step, unreachable steps, emails and "
+        "started scenarios that are not live, waits that never end, loops across scenarios "
+        "(through start steps, emails, links, webhooks and segments), and the scenarios the "
+        "engine holds because they fail the checker. Exits 1 on errors."
     )
 
     def handle(self, *args, **options):

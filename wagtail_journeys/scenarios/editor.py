@@ -1,0 +1,120 @@
+"""The checker in the admin: hooks that refuse a publish, unpublish, move, delete or bulk action
+that would leave a live scenario failing it, and say why on the page the editor returns to
+(the same check that ``scenarios.guard`` applies to every other path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from ..exceptions import ScenarioInvalid
+from . import guard
+from .checker import ERROR
+from .loading import build_plan, scenario_of
+from .publishing import check_scenario
+
+#: Bulk actions that change scenario trees (the guard checks them once, at their end).
+BULK_ACTIONS = {"publish", "unpublish", "move", "delete"}
+_CHANGE_ATTR = "_journeys_bulk_change"
+
+
+def _refuse(request, page, problems: list[str], verb: str):
+    for problem in problems:
+        messages.error(request, _("Not %(verb)s: %(problem)s") % {"verb": verb, "problem": problem})
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+def _errors(scenario: Any, **change: Any) -> list[str]:
+    plan = build_plan(scenario, **change)
+    return [p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR]
+
+
+def refuse_invalid_publish(request, page):
+    """``before_publish_page``: a scenario, or a step of a live scenario, publishes only if
+    the scenario's resulting live tree passes the checker."""
+    from ..models import ScenarioPage
+
+    specific = page.specific
+    if isinstance(specific, ScenarioPage):
+        errors = _errors(specific)
+    else:
+        scenario = scenario_of(page)
+        if scenario is None or not scenario.live:
+            return None
+        errors = _errors(scenario, replace=specific)
+    return _refuse(request, page, errors, _("published")) if errors else None
+
+
+def _refuse_removal(request, page, verb: str):
+    scenario = scenario_of(page)
+    if scenario is None or scenario.pk == page.pk or not scenario.live:
+        return None
+    errors = _errors(scenario, without=page)
+    return _refuse(request, page, errors, verb) if errors else None
+
+
+def refuse_invalid_unpublish(request, page):
+    """``before_unpublish_page``: a step leaves the live tree only if what remains passes
+    (unpublishing the scenario itself always works: it stops)."""
+    return _refuse_removal(request, page, _("unpublished"))
+
+
+def refuse_invalid_delete(request, page):
+    """``before_delete_page``: as for unpublishing, a live step goes only if what remains
+    passes (deleting the scenario itself always works)."""
+    return _refuse_removal(request, page, _("deleted"))
+
+
+def refuse_invalid_move(request, page, destination):
+    """``before_move_page``: try the move in a transaction rolled back, through the guard."""
+    from wagtail.models import Page
+
+    if scenario_of(page) is None and scenario_of(destination) is None:
+        return None
+    try:
+        with transaction.atomic():
+            moving = Page.objects.get(pk=page.pk).specific
+            with guard.publishing_together():
+                moving.move(Page.objects.get(pk=destination.pk), pos="last-child")
+            transaction.set_rollback(True)
+    except ScenarioInvalid as refused:
+        return _refuse(request, page, [m for _t, m in refused.problems], _("moved"))
+    return None
+
+
+def _touches_scenarios(objects) -> bool:
+    return any(scenario_of(page) is not None for page in objects)
+
+
+def begin_bulk_action(request, action_type, objects, action):
+    """``before_bulk_action``: collect the scenarios a bulk action changes (it runs in one
+    transaction), to check them once at its end."""
+    if action_type in BULK_ACTIONS and _touches_scenarios(objects):
+        setattr(request, _CHANGE_ATTR, guard.begin())
+
+
+def finish_bulk_action(request, action_type, objects, action):
+    """``after_bulk_action``: check the scenarios changed; if one fails, roll the whole
+    action back and say why."""
+    token = getattr(request, _CHANGE_ATTR, None)
+    if token is None:
+        return None
+    try:
+        guard.finish(token)
+    except ScenarioInvalid as refused:
+        transaction.set_rollback(True)
+        for title, problem in refused.problems:
+            messages.error(
+                request,
+                _("Nothing changed: %(scenario)s: %(problem)s")
+                % {
+                    "scenario": title,
+                    "problem": problem,
+                },
+            )
+        return redirect(action.next_url)
+    return None
