@@ -69,6 +69,7 @@ from wagtail_journeys.models import (
     UpdateContactStep,
     WaitStep,
 )
+from wagtail_journeys.scenarios.guard import publishing_together
 
 APP = "wagtail_journeys"
 HIDDEN_FIRST = ["Quillon", "Marrowby", "Thistlewick", "Brambleton", "Fennimore", "Osgoodly"]
@@ -338,9 +339,10 @@ def build_world(django_user_model) -> World:
     mrs = add(condition, Branch, rules=[rule("civility", civility=["mrs"])])
     add(mrs, SendEmailStep, email=email)
     add(add(condition, Branch, is_else=True), ExitStep)
-    split = add(scenario, SplitStep)
-    for _ in range(2):
-        add(add(split, Branch, percent=50), ExitStep)
+    with publishing_together():  # one branch at 50 % alone is refused: both, at once
+        split = add(scenario, SplitStep)
+        for _ in range(2):
+            add(add(split, Branch, percent=50), ExitStep)
     add(scenario, SendSMSStep, text="Hi {{ first_name }}")
     add(scenario, NotifyStep, notify_email="team@staff.example", message="A purchase")
     add(scenario, UpdateContactStep, add_tags="buyer")
