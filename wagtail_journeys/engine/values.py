@@ -14,7 +14,6 @@ merge tags read as ``{{ promo_code }}`` and ``{{ event.<property> }}``
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -23,11 +22,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from ..exceptions import JourneysError
+from ..inputs import number_problem
 
 #: Bounds of the copy of a trigger event kept on each enrolment (≈ 50 × 600 bytes at most).
 MAX_EVENT_KEYS = 50
 MAX_TEXT = 500
-MAX_NUMBER = 10**15
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")  # what ``{{ event.<property> }}`` can name
 CODE_ATTEMPTS = 5
 
@@ -50,8 +49,7 @@ def _scalar(value: Any) -> str | int | float | bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        finite = not isinstance(value, float) or math.isfinite(value)
-        return value if finite and abs(value) < MAX_NUMBER else None
+        return value if number_problem(value) is None else None
     if isinstance(value, str):
         return _clean(value)
     return None
