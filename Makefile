@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(MANAGE) qcluster & \
 	$(MANAGE) runserver 127.0.0.1:8000
 
-# The whole suite on SQLite, then its database-sensitive tests on PostgreSQL (POSTGRES_PASS
+# The whole suite on SQLite and, at once, its database-sensitive tests on PostgreSQL (POSTGRES_PASS
 # in tests/run.py). PostgreSQL and Redis parts run when reachable; required when
 # JOURNEYS_REQUIRE_SERVICES=1. See tests/run.py and tests/conftest.py.
 test: $(STAMP)

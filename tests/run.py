@@ -1,5 +1,5 @@
-"""Run the suite: all of it on SQLite, then on PostgreSQL (when reachable) the tests whose
-outcome may depend on the database.
+"""Run the suite: all of it on SQLite and, at the same time, on PostgreSQL (when reachable)
+the tests whose outcome may depend on the database.
 
 The PostgreSQL pass (``pytest --postgres-pass``, see ``tests/conftest.py``) runs the paths
 in ``POSTGRES_PASS`` below, plus every test marked ``postgres`` or ``redis`` wherever it
@@ -20,8 +20,10 @@ Redis into a failure instead of a skip. Extra arguments go to pytest, in both pa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,15 +56,20 @@ POSTGRES_PASS = (
 #: Tests with these markers run in the PostgreSQL pass wherever they are.
 POSTGRES_MARKERS = ("postgres", "redis")
 NO_TESTS_COLLECTED = 5  # pytest's exit code
+REDIS = "redis://127.0.0.1:6379/{db}"  # each pass its own database (they run at once)
 
 
-def pytest(env: dict[str, str], *args: str) -> int:
+def pytest(env: dict[str, str], *args: str, log=None) -> subprocess.Popen:
+    """Start one pytest pass; its output goes to ``log`` (a file) or to ours."""
     command = [sys.executable, "-m", "pytest", *args, *sys.argv[1:]]
     print("+", " ".join(command), flush=True)
-    return subprocess.call(command, cwd=ROOT, env=env)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 def main() -> int:
+    """Both passes at once when PostgreSQL is up (each is mostly one busy process: two
+    cores finish both in the time of the longer), each with its own Redis database; the
+    PostgreSQL pass streams, the SQLite pass's output follows it."""
     required = os.environ.get("JOURNEYS_REQUIRE_SERVICES") == "1"
     pg, redis = postgres_reachable(), redis_reachable()
     print(f"services: postgres={'up' if pg else 'down'} redis={'up' if redis else 'down'}")
@@ -70,14 +77,20 @@ def main() -> int:
         print("JOURNEYS_REQUIRE_SERVICES=1 but a service is unreachable", file=sys.stderr)
         return 2
     base = {k: v for k, v in os.environ.items() if k not in ("JOURNEYS_DB",)}
-    status = pytest({**base, "JOURNEYS_DB": "sqlite"}, "-m", "not postgres")
-    if pg:
-        postgres = {**base, "JOURNEYS_DB": "postgres"}
-        selected = pytest(postgres, "--postgres-pass", "-m", "not browser")
-        if selected == NO_TESTS_COLLECTED:  # the tests asked for are not database-sensitive
-            selected = 0
-        status = selected or status
-    return status
+    sqlite = {**base, "JOURNEYS_DB": "sqlite", "JOURNEYS_TEST_REDIS_URL": REDIS.format(db=1)}
+    if not pg:
+        return pytest(sqlite, "-m", "not postgres").wait()
+    postgres = {**base, "JOURNEYS_DB": "postgres", "JOURNEYS_TEST_REDIS_URL": REDIS.format(db=2)}
+    with tempfile.TemporaryFile("w+") as log:
+        first = pytest(sqlite, "-m", "not postgres", log=log)
+        selected = pytest(postgres, "--postgres-pass", "-m", "not browser").wait()
+        status = first.wait()
+        log.seek(0)
+        print("\n== the SQLite pass", flush=True)
+        shutil.copyfileobj(log, sys.stdout)
+    if selected == NO_TESTS_COLLECTED:  # the tests asked for are not database-sensitive
+        selected = 0
+    return selected or status
 
 
 if __name__ == "__main__":
