@@ -4,7 +4,8 @@ A Postmark tracking webhook (basic auth, JSON) posted to django-anymail's view, 
 Django's full request handling, for messages the app sent: a *delivered* event (find the
 message, insert the event, one UPDATE), and a *hard bounce* (the same, and the contact's
 suppression). Wall time per request in this process, median of 300 each, on SQLite and,
-when reachable, PostgreSQL (a temporary test database each).
+when reachable, PostgreSQL (a temporary test database each). The open pixel's time is
+printed beside, for comparison.
 Run standalone: ``python benchmarks/bench_webhooks.py``.
 """
 
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,18 @@ def measure(label: str) -> None:
         suffix = "" if label == "sqlite" else f" ({label})"
         report(f"esp_webhook_event{suffix}", statistics.median(delivered))
         report(f"esp_webhook_event hard bounce{suffix}", statistics.median(bounced))
+        # The open pixel, for comparison (no budget of its own): a human open each.
+        from wagtail_journeys.emails import links
+
+        browser = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        opens = []
+        for message in messages[20 : 20 + EVENTS]:
+            url = "/journeys/o/" + links.sign(message.uuid, links.OPEN) + ".gif"
+            start = time.perf_counter()
+            assert browser.get(url).status_code == 200
+            opens.append((time.perf_counter() - start) * 1000)
+        median = statistics.median(opens)
+        print(f"bench open_pixel{suffix}: {median:.2f} ms (no budget: for comparison)")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
@@ -102,6 +116,9 @@ def main() -> int:
             **os.environ,
             "JOURNEYS_DB": "postgres" if kind == "postgresql" else "sqlite",
             "JOURNEYS_TEST_TMP": tempfile.mkdtemp(prefix="bench-webhooks-"),
+            # its own test database, whatever else runs (the test run's is test_<name>)
+            "JOURNEYS_PG_NAME": f"{os.environ.get('JOURNEYS_PG_NAME', 'journeys')}_bench_"
+            f"{uuid.uuid4().hex[:8]}",
         }
         done = subprocess.run([sys.executable, "-u", __file__, "--measure", kind], env=env)
         failed |= done.returncode != 0

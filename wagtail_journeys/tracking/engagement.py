@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from ..events import record_event
-from ..models import Contact, EmailStatus, EventSource, Message
+from ..models import Contact, EmailStatus, Event, EventSource, Message
 from .machines import Verdict
 
 
@@ -47,7 +47,9 @@ def _count_human(message_id: int, stamp: str, count: str, now: dt.datetime) -> i
     return row[0] if row else None
 
 
-def _record(message: Message, name: str, verdict: Verdict, now: dt.datetime, key, **extra):
+def _record(
+    message: Message, name: str, verdict: Verdict, now: dt.datetime, key: str | None, **extra
+) -> Event | None:
     """Count the hit on the message and append its event, in one transaction. Returns
     the event, or ``None`` when ``key`` was recorded already (nothing changes then)."""
     stamp, count = (
@@ -86,7 +88,7 @@ def _record(message: Message, name: str, verdict: Verdict, now: dt.datetime, key
     return event
 
 
-def record_open(message: Message, verdict: Verdict, now: dt.datetime):
+def record_open(message: Message, verdict: Verdict, now: dt.datetime) -> Event | None:
     """Record one fetch of the open pixel: ``email_opened`` (every open, at most one per
     message, kind and minute) and the message's counters; the first human open sets
     ``opened_at`` and has ``first: true``. Returns the event, or ``None`` for a repeat
@@ -97,7 +99,9 @@ def record_open(message: Message, verdict: Verdict, now: dt.datetime):
     return _record(message, "email_opened", verdict, now, key)
 
 
-def record_click(message: Message, link: int, url: str, verdict: Verdict, now: dt.datetime):
+def record_click(
+    message: Message, link: int, url: str, verdict: Verdict, now: dt.datetime
+) -> Event | None:
     """Record one click on link ``link`` (its index in the compiled email) going to
     ``url``: ``email_clicked`` and the message's counters; the first human click sets
     ``clicked_at`` and has ``first: true``."""

@@ -45,7 +45,7 @@ from django.utils import timezone
 from .. import conf
 from ..delivery import METADATA_KEY
 from ..events import record_event
-from ..models import Contact, EmailStatus, EventSource, Message, MessageStatus
+from ..models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 from ..models.messages import BounceType
 
 logger = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ def _suppress(message: Message, feedback: Feedback, at: dt.datetime) -> str:
     return status if contacts.update(email_status=status) else ""
 
 
-def record_feedback(event: Any, esp_name: str):
+def record_feedback(event: Any, esp_name: str) -> Event | None:
     """Apply one anymail tracking event: record its event (once per ESP event), move the
     message's status and times, suppress the contact if it must be; all in one
     transaction. Returns the recorded event, or ``None`` when there was nothing to do
