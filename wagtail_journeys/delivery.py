@@ -485,8 +485,11 @@ def _mark_sent(email_page, sent: list[Message]) -> None:
             *[When(pk=pk, then=Value(esp_id)) for pk, esp_id in esp_ids.items()],
             default=F("esp_message_id"),
         )
+    # An ESP's webhook may have told more already (delivered…, while the chunk was sent).
+    told = MessageStatus.handed() - {MessageStatus.SENT}
+    status = Case(When(status__in=told, then=F("status")), default=Value(MessageStatus.SENT))
     Message.objects.filter(pk__in=[m.pk for m in sent]).update(
-        status=MessageStatus.SENT, sent_at=now, error="", **extra
+        status=status, sent_at=now, error="", **extra
     )
     events = []
     for message in sent:

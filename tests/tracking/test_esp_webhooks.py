@@ -275,3 +275,46 @@ def test_hostile_text_in_a_webhook_is_stored_safely(client, sent):
     (bounced,) = events("email_bounced")
     assert "\x00" not in bounced.properties["detail"]
     assert bounced.properties["detail"].startswith("550")
+
+
+class QuickESP:
+    """A backend whose ESP reports the delivery before ``send_messages`` returns."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return False
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        from types import SimpleNamespace
+
+        from wagtail_journeys.tracking.esp import record_feedback
+
+        for message in messages:
+            event = SimpleNamespace(
+                event_type="delivered",
+                reject_reason=None,
+                esp_event={},
+                mta_response="250 OK",
+                description=None,
+                metadata=dict(message.metadata),
+                message_id="esp-1",
+                event_id=f"evt-{message.metadata['journeys_message']}",
+                recipient=message.to[0],
+                timestamp=timezone.now(),
+            )
+            record_feedback(event, "Quick")
+        return len(messages)
+
+
+def test_a_delivery_reported_while_the_chunk_is_still_sending_is_kept(email_site, settings):
+    """ESPs can call back before the worker marks its chunk sent: the news stays."""
+    settings.EMAIL_BACKEND = f"{__name__}.QuickESP"
+    message = send_email(make_email(subject="Hi"), make_contact("ada@example.com"))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+    assert message.sent_at is not None and message.delivered_at is not None

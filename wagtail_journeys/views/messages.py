@@ -11,6 +11,7 @@ stored: ``delivery.compose_again`` builds it again from what the message recorde
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 import django_filters
@@ -208,7 +209,7 @@ def inert(message: Message, html: str) -> str:
                 message.email_page, tuple(message.variant), revision_id=message.revision_id
             )
         url = link_target(compiled, found[1], message.contact, message.context) or ""
-        return url.replace('"', "%22") if url.startswith(("http://", "https://")) else "#"
+        return escape(url) if url.startswith(("http://", "https://")) else "#"
 
     html = re.sub(rf"{root}o/[A-Za-z0-9_-]+\.gif", BLANK_GIF, html)
     html = re.sub(rf"{root}u/[A-Za-z0-9_-]+", "#", html)
