@@ -1,5 +1,6 @@
 """A machine's open or click (Apple Mail Privacy Protection, a link scanner) fires no
-email-engagement trigger, wakes no wait and ends no "did not open" enrolment early."""
+email-engagement trigger and ends no "did not open" enrolment early; of a person's opens
+and clicks, the message's first fires the trigger (each one is recorded)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ def test_a_machines_engagement_fires_no_engagement_trigger(kind):
     name = f"email_{kind}"
     machine = {"email_page_id": email.pk, "machine": True, "why": "apple_mpp"}
     assert fire(name, ada, at=T0, **machine) == 0
-    human = {"email_page_id": email.pk, "machine": False, "why": "", "first": True}
-    assert fire(name, ada, at=T0 + dt.timedelta(minutes=1), **human) == 1
+    again = {"email_page_id": email.pk, "machine": False, "why": "", "first": False}
+    assert fire(name, ada, at=T0 + dt.timedelta(minutes=1), **again) == 0  # not the first
+    human = {**again, "first": True}
+    assert fire(name, ada, at=T0 + dt.timedelta(minutes=2), **human) == 1
 
 
 def test_apples_proxy_fetching_the_pixel_is_not_an_open_for_did_not_open():

@@ -92,7 +92,9 @@ def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
             trigger["filters"], properties
         )
     if trigger["kind"] == "email_engagement":
-        return properties.get("email_page_id") == trigger["email_id"]
+        # Every open and click is recorded: the message's first (human) one fires it.
+        first = properties.get("first", True) is not False  # events before 0.3: once each
+        return properties.get("email_page_id") == trigger["email_id"] and first
     return filters_match(trigger["filters"], properties)
 
 
