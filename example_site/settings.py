@@ -137,6 +137,19 @@ EMAIL_BACKEND = os.environ.get(
 )
 DEFAULT_FROM_EMAIL = "The Bookshop <hello@bookshop.example>"
 
+try:  # ESP webhooks (delivered, bounced, complained): pip install "wagtail-journeys[esp]"
+    import anymail  # noqa: F401
+except ImportError:
+    pass
+else:
+    INSTALLED_APPS.append("anymail")
+    ANYMAIL = {
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "journeys:example-not-secret"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get(
+            "MAILGUN_WEBHOOK_SIGNING_KEY", "example-not-secret"
+        ),
+    }
+
 WAGTAIL_JOURNEYS = {
     "CORS_ALLOWED_ORIGINS": ["http://localhost:3000"],
 }

@@ -10,6 +10,13 @@ urlpatterns = [
     path("journeys/", include("wagtail_journeys.urls")),
 ]
 
+try:  # django-anymail's webhooks report delivery, bounces and complaints (docs: ESP webhooks)
+    import anymail.urls  # noqa: F401
+except ImportError:
+    pass
+else:
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
+
 if settings.DEBUG:
     from django.conf.urls.static import static
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns

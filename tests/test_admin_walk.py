@@ -261,7 +261,7 @@ def post_data(subject: Any, viewset: Any, superuser) -> dict:
         page = subject.get_latest_revision_as_object()
         form_class = page.get_edit_handler().get_form_class()
         form = form_class(instance=page, for_user=superuser, parent_page=subject.get_parent())
-    elif subject is None or isinstance(subject, Contact):
+    elif subject is None or isinstance(subject, Contact | Message):  # Message: read only
         return probe
     elif viewset is not None and hasattr(viewset, "get_form_class"):
         form = viewset.get_form_class(for_update=True)(instance=subject, for_user=superuser)
@@ -350,8 +350,10 @@ def build_world(django_user_model) -> World:
     add(scenario, ExitStep)
     scenario.save_revision().publish()
     enroll(scenario.pk, [c.pk for c in contacts], now=timezone.now())
-    for contact in contacts:
+    messages = [
         Message.objects.create(contact=contact, email_page=email, subject=contact.first_name)
+        for contact in contacts
+    ]
     pages = [email_index(), scenario_index(), email, scenario]
     pages += [p.specific for p in scenario.get_descendants()]
     one_of_each = list({type(p): p for p in pages}.values())
@@ -359,7 +361,7 @@ def build_world(django_user_model) -> World:
     site = Site.objects.get(is_default_site=True)
     return World(
         pages=one_of_each,
-        objects={Segment: segment, Contact: contacts[0]},
+        objects={Segment: segment, Contact: contacts[0], Message: messages[0]},
         settings=[BrandSettings.for_site(site)],
         email=email,
         superuser=superuser,

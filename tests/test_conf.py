@@ -37,6 +37,12 @@ def test_defaults_without_any_setting():
         ({"TRIGGER_MAX_EVENT_AGE_HOURS": 0}, "TRIGGER_MAX_EVENT_AGE_HOURS must be a positive"),
         ({"TRIGGER_MAX_EVENT_AGE_HOURS": None}, "TRIGGER_MAX_EVENT_AGE_HOURS must be a positive"),
         ({"EMAIL_CONTEXT_VARIABLES": ["event", "cart_url"]}, "merge scope's own names"),
+        ({"MACHINE_USER_AGENTS": "(unclosed"}, "MACHINE_USER_AGENTS must be a regular"),
+        ({"MACHINE_OPEN_NETWORKS": ["17.0.0.0/33"]}, "MACHINE_OPEN_NETWORKS must be a list"),
+        ({"MACHINE_OPEN_NETWORKS": "17.0.0.0/8"}, "MACHINE_OPEN_NETWORKS must be a list"),
+        ({"MACHINE_CLICK_SECONDS": -1}, "MACHINE_CLICK_SECONDS must be an integer >= 0"),
+        ({"SOFT_BOUNCE_LIMIT": {"bounces": 0, "days": 30}}, "SOFT_BOUNCE_LIMIT must be None"),
+        ({"SOFT_BOUNCE_LIMIT": 3}, "SOFT_BOUNCE_LIMIT must be None"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

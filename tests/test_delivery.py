@@ -28,7 +28,15 @@ def test_send_records_message_and_event_and_headers(email):
     assert unsubscribe.startswith("<mailto:") and "/journeys/u/" in unsubscribe
     assert sent.alternatives[0].mimetype == "text/html"
     event = Event.objects.get(name="email_sent", contact=contact)
-    assert event.properties == {"email_page_id": email.pk, "message_id": message.message_id}
+    assert event.properties == {
+        "email_page_id": email.pk,
+        "message_id": message.message_id,
+        "message": message.pk,
+        "scenario_id": None,
+        "step_id": None,
+        "variant": [],
+    }
+    assert message.recipient == contact.email
 
 
 def test_same_key_never_sends_twice(email):

@@ -16,9 +16,10 @@ class WagtailJourneysConfig(AppConfig):
         from .models import BrandSettings
         from .segments.decimals import register_sqlite_functions
         from .tasks import ensure_schedules
-        from .tracking import forms
+        from .tracking import esp, forms
 
         forms.connect()
+        esp.connect()  # ESP feedback, when django-anymail is installed
         post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")
         connection_created.connect(register_sqlite_functions, dispatch_uid="journeys-decimals")

@@ -67,6 +67,18 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_CONTEXT_VARIABLES": ["voucher_code", "promo_code", "cart_url", "download_url"],
     "EMAIL_CACHE": "default",
     "EMAIL_CACHE_TIMEOUT": 60 * 60 * 24,
+    # Engagement: what counts as a machine's open or click (tracking.machines)
+    "MACHINE_USER_AGENTS": (
+        r"bot\b|crawl|spider|slurp|preview|scan|headless|python|curl/|wget|libwww|okhttp"
+        r"|go-http-client|java/|axios|node-fetch|barracuda|mimecast|proofpoint|symantec"
+        r"|trend ?micro|forcepoint|fortinet|sophos|ironport|safelinks|ms-office"
+        r"|microsoft office existence|linkcheck"
+    ),
+    "MACHINE_OPEN_NETWORKS": ["17.0.0.0/8"],
+    "MACHINE_CLICK_SECONDS": 10,
+    "MACHINE_BURST_SECONDS": 1,
+    # ESP feedback (django-anymail): soft bounces that suppress a contact, within days
+    "SOFT_BOUNCE_LIMIT": {"bounces": 3, "days": 30},
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
@@ -166,6 +178,7 @@ def _problems(user: dict[str, Any]) -> list[str]:
     if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"EMAIL_CACHE_TIMEOUT must be a positive integer, not {timeout!r}")
     problems += _scenario_problems(value)
+    problems += _feedback_problems(value)
     if not isinstance(value("FORM_EMAIL_FIELD"), str):
         problems.append("FORM_EMAIL_FIELD must be a form field's clean name or ''")
     return problems
@@ -214,6 +227,36 @@ def _scenario_problems(value) -> list[str]:
     for key in ("SMS_BACKEND", "PRIORITY_CLUSTER"):
         if not isinstance(value(key), str) or not value(key):
             problems.append(f"{key} must be a non-empty string")
+    return problems
+
+
+def _feedback_problems(value) -> list[str]:
+    import ipaddress
+
+    problems = []
+    try:
+        re.compile(value("MACHINE_USER_AGENTS") or "")
+    except (re.error, TypeError):
+        problems.append("MACHINE_USER_AGENTS must be a regular expression (or '')")
+    networks = value("MACHINE_OPEN_NETWORKS")
+    try:
+        if not isinstance(networks, list | tuple):
+            raise TypeError
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+    except (TypeError, ValueError):
+        problems.append("MACHINE_OPEN_NETWORKS must be a list of networks such as '17.0.0.0/8'")
+    for key in ("MACHINE_CLICK_SECONDS", "MACHINE_BURST_SECONDS"):
+        v = value(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            problems.append(f"{key} must be an integer >= 0, not {v!r}")
+    limit = value("SOFT_BOUNCE_LIMIT")
+    if limit is not None and not (
+        isinstance(limit, dict)
+        and set(limit) == {"bounces", "days"}
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values())
+    ):
+        problems.append('SOFT_BOUNCE_LIMIT must be None or {"bounces": N, "days": D} (positive)')
     return problems
 
 

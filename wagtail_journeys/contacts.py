@@ -22,7 +22,7 @@ from . import conf
 from .exceptions import InvalidInput
 from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
-from .models.events import is_activity
+from .models.events import MACHINE_REPLIES, is_activity
 
 #: Fields an upsert may set, with the attribute they land in.
 CONTACT_FIELDS = (
@@ -225,9 +225,12 @@ def apply_activity(events: Iterable[Event]) -> int:
             for event in events:
                 if event.contact_id in gone:
                     event.contact_id = None
+    # Opens and clicks may be a machine's (``is_machine``): read their properties only.
+    replies = [e.pk for e in events if e.contact_id and e.name in MACHINE_REPLIES]
+    props = dict(Event.objects.filter(pk__in=replies).values_list("pk", "properties"))
     latest: dict[int, dt.datetime] = {}
     for event in events:
-        if not event.contact_id or not is_activity(event.name, event.source):
+        if not event.contact_id or not is_activity(event.name, event.source, props.get(event.pk)):
             continue
         if event.contact_id not in latest or event.occurred_at > latest[event.contact_id]:
             latest[event.contact_id] = event.occurred_at

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import conf
@@ -68,6 +69,7 @@ def send_email(
     to: str | None = None,
     enrollment_id: int | None = None,
     step_id: int | None = None,
+    scenario_id: int | None = None,
 ) -> Message:
     """Send ``email_page`` to ``contact``; return its ``Message``.
 
@@ -91,6 +93,7 @@ def send_email(
         to=to,
         enrollment_ids=[enrollment_id],
         step_ids=[step_id],
+        scenario_ids=[scenario_id],
     )[0]
 
 
@@ -107,6 +110,7 @@ def send_emails(
     enrollment_ids: Sequence[int | None] | None = None,
     step_ids: Sequence[int | None] | None = None,
     revision_id: int | None = None,
+    scenario_ids: Sequence[int | None] | None = None,
 ) -> list[Message]:
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
@@ -125,6 +129,7 @@ def send_emails(
     contexts = list(contexts) if contexts is not None else [None] * count
     enrollment_ids = list(enrollment_ids) if enrollment_ids is not None else [None] * count
     step_ids = list(step_ids) if step_ids is not None else [None] * count
+    scenario_ids = list(scenario_ids) if scenario_ids is not None else [None] * count
     existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
     revision_id = revision_id or revision_id_of(email_page)
     variants = _variants(email_page, [c.pk for c in contacts])
@@ -156,7 +161,9 @@ def send_emails(
             context=merged,
             transactional=transactional,
             enrollment_id=enrollment_ids[i],
+            scenario_id=scenario_ids[i],
             step_id=step_ids[i],
+            recipient=(to or contact.email)[:254],
             created_at=now,
         )
         rows.append(message)
@@ -290,8 +297,14 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
     return mine
 
 
+#: The anymail ``metadata`` key naming the message (its uuid): ESPs hand it back in
+#: their webhooks, so feedback finds the message whatever ids the ESP uses.
+METADATA_KEY = "journeys_message"
+
+
 class _Composer:
-    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch."""
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch.
+    ``as_sent`` builds one again, the same, for the admin (``compose_again``)."""
 
     def __init__(self, email_page, from_email: str, to: str | None):
         self.email_page, self.from_email, self.to = email_page, from_email, to
@@ -301,7 +314,9 @@ class _Composer:
         self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
         self.compiled: dict[tuple, Any] = {}
 
-    def compose(self, message: Message, contact: Contact) -> EmailMultiAlternatives:
+    def compose(
+        self, message: Message, contact: Contact, *, today: dt.date | None = None
+    ) -> EmailMultiAlternatives:
         variant = tuple(message.variant)
         if variant not in self.compiled:
             self.compiled[variant] = compiled_for(
@@ -314,6 +329,7 @@ class _Composer:
             message_uuid=message.uuid,
             root=self.root,
             site_name=self.site_name,
+            today=today,
         )
         message.subject = rendered.subject[:998]
         if rendered.missing:
@@ -332,7 +348,35 @@ class _Composer:
             },
         )
         mail.attach_alternative(rendered.html, "text/html")
+        # django-anymail sends it as the ESP's metadata (other backends ignore it).
+        mail.metadata = {METADATA_KEY: message.uuid.hex}
         return mail
+
+
+def compose_again(message: Message) -> EmailMultiAlternatives:
+    """The mail of a recorded ``message`` as ``send_emails`` built it: the same
+    revision, segment variant, context, uuid and Message-ID, the From of that revision,
+    the address it went to, the day it was sent (``{{ today }}``). What the send did not
+    record is read as it is now: the contact's fields, the brand settings, the site's
+    tracking URL and secret. Raises ``LookupError`` when its email or revision is gone."""
+    from wagtail.models import Revision
+
+    if message.email_page_id is None or message.revision_id is None:
+        raise LookupError("the email or its revision was deleted")
+    revision = Revision.objects.filter(pk=message.revision_id).first()
+    if revision is None:
+        raise LookupError("the revision was deleted")
+    email_page = revision.as_object()
+    composer = _Composer(email_page, sender(email_page), message.recipient or None)
+    sent = message.sent_at or message.created_at
+    copy = Message(
+        uuid=message.uuid,
+        message_id=message.message_id,
+        variant=message.variant,
+        context=message.context,
+        revision_id=message.revision_id,
+    )
+    return composer.compose(copy, message.contact, today=timezone.localdate(sent))
 
 
 def _deliver(email_page, outgoing, *, connection, owner: dt.datetime) -> None:
@@ -389,6 +433,9 @@ def _send_chunk(email_page, chunk, connection) -> None:
                 failed.append(message)
                 continue
             message.status = MessageStatus.SENT
+            status = getattr(mail, "anymail_status", None)  # django-anymail's backends
+            if status is not None and isinstance(status.message_id, str):
+                message.esp_message_id = status.message_id[:255]
             sent.append(message)
     finally:
         # Stopped by a lost connection (or an error of ours): what was not handed over
@@ -426,11 +473,23 @@ def _fail(messages: list[Message], exc: Exception) -> None:
 
 
 def _mark_sent(email_page, sent: list[Message]) -> None:
+    """One UPDATE for the chunk's sent rows (with the ESP's ids, when an anymail backend
+    gave them) and one INSERT of their ``email_sent`` events."""
     if not sent:
         return
     now = timezone.now()
+    esp_ids = {m.pk: m.esp_message_id for m in sent if m.esp_message_id}
+    extra = {}
+    if esp_ids:
+        extra["esp_message_id"] = Case(
+            *[When(pk=pk, then=Value(esp_id)) for pk, esp_id in esp_ids.items()],
+            default=F("esp_message_id"),
+        )
+    # An ESP's webhook may have told more already (delivered…, while the chunk was sent).
+    told = MessageStatus.handed() - {MessageStatus.SENT}
+    status = Case(When(status__in=told, then=F("status")), default=Value(MessageStatus.SENT))
     Message.objects.filter(pk__in=[m.pk for m in sent]).update(
-        status=MessageStatus.SENT, sent_at=now, error=""
+        status=status, sent_at=now, error="", **extra
     )
     events = []
     for message in sent:
@@ -439,7 +498,7 @@ def _mark_sent(email_page, sent: list[Message]) -> None:
             Event(
                 name="email_sent",
                 contact_id=message.contact_id,
-                properties={"email_page_id": email_page.pk, "message_id": message.message_id},
+                properties=message.event_properties(),
                 occurred_at=now,
                 received_at=now,
                 source=EventSource.EMAIL,

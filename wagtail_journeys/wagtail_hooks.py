@@ -6,12 +6,13 @@ from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from .models import Contact
+from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
+from .views.messages import MessagePermissionPolicy, MessageViewSet
 from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
@@ -27,11 +28,18 @@ hooks.register("after_bulk_action", editor.finish_bulk_action)
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).
 register_permission_policy(Contact, ContactPermissionPolicy(Contact))
+# Messages name contacts: seeing them needs seeing contacts; nobody edits them.
+register_permission_policy(Message, MessagePermissionPolicy(Message))
 
 
 @hooks.register("register_admin_viewset")
 def register_contact_viewset():
     return ContactViewSet("journeys_contacts")
+
+
+@hooks.register("register_admin_viewset")
+def register_message_viewset():
+    return MessageViewSet("journeys_messages")
 
 
 register_snippet(SegmentViewSet)

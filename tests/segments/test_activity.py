@@ -84,3 +84,47 @@ def test_inactive_for_a_named_event_also_counts_from_joining():
     EventFactory(contact=buyer, name="purchase", occurred_at=days_ago(30))
     no_purchase = [rule("inactive", days=90, event="purchase")]
     assert inactive(no_purchase) == {"old@x.com"}
+
+
+def test_a_machines_open_or_click_is_not_activity_nor_engagement():
+    """Apple's proxy fetching the pixel and a link scanner's click are recorded with
+    ``machine: true``: not activity (SQL and Python agree, as ``is_activity`` says), and
+    not an open or a click for the *Email engagement* rule; events recorded before 0.3
+    (no ``machine`` property) still count."""
+    from wagtail_journeys.models.events import is_activity
+
+    cases = {
+        "mpp@x.com": ("email_opened", {"machine": True, "why": "apple_mpp"}),
+        "scanner@x.com": ("email_clicked", {"machine": True, "why": "prefetch"}),
+        "human@x.com": ("email_opened", {"machine": False, "why": ""}),
+        "old@x.com": ("email_opened", {"email_page_id": 1}),
+        "machine-prop@x.com": ("purchase", {"machine": True}),  # only opens and clicks
+    }
+
+    def source(name: str) -> str:
+        return EventSource.API if name == "purchase" else EventSource.EMAIL
+
+    for email, (name, properties) in cases.items():
+        contact = ContactFactory(email=email, created_at=days_ago(100))
+        EventFactory(
+            contact=contact,
+            name=name,
+            properties=properties,
+            source=source(name),
+            occurred_at=days_ago(3),
+        )
+    assert inactive() == {"mpp@x.com", "scanner@x.com"}
+    assert {
+        e for e, (name, props) in cases.items() if not is_activity(name, source(name), props)
+    } == {
+        "mpp@x.com",
+        "scanner@x.com",
+    }
+    opened = [rule("email_engagement", action="opened", email=None, days=7)]
+    clicked = [rule("email_engagement", action="clicked", email=None, days=7)]
+    for rules, expected in [(opened, {"human@x.com", "old@x.com"}), (clicked, set())]:
+        sql = set(contacts_matching(rules, "all", now=NOW).values_list("email", flat=True))
+        facts = load_facts(Contact.objects.all())
+        python = reference_matching(rules, "all", facts, now=NOW)
+        assert sql == expected
+        assert set(Contact.objects.filter(pk__in=python).values_list("email", flat=True)) == sql

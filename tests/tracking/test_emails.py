@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.core import mail
+from django.test import Client
+from django.utils import timezone
 
 from tests.emails.factories import make_contact, make_email, text
 from wagtail_journeys.delivery import send_email
 from wagtail_journeys.emails import links
-from wagtail_journeys.models import EmailStatus, Event
+from wagtail_journeys.models import EmailStatus, Event, Message
+
+#: A person's browser (opens and clicks without one are a machine's: tracking.machines).
+BROWSER = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Safari/605.1.15"
+)
+
+
+@pytest.fixture
+def client():
+    return Client(headers={"User-Agent": BROWSER})
 
 
 @pytest.fixture
 def sent(email_site):
+    """A message sent an hour ago (a click seconds after the send is a link scanner's)."""
     page = make_email(
         [text("<p><a href='https://shop.example/p?u={{ contact.first_name|urlencode }}'>a</a></p>")]
     )
     contact = make_contact(first_name="Zoé")
     message = send_email(page, contact)
+    message.sent_at = timezone.now() - dt.timedelta(hours=1)
+    Message.objects.filter(pk=message.pk).update(sent_at=message.sent_at)
     html = mail.outbox[0].alternatives[0].content
     return message, html
 
@@ -28,7 +45,7 @@ def path_of(html: str, kind: str) -> str:
     return re.search(rf'http://localhost:8000(/journeys/{kind}/[^"]+)"', html)[1]
 
 
-def test_open_pixel_records_one_open(client, sent):
+def test_open_pixel_records_one_open_a_minute(client, sent):
     message, html = sent
     url = path_of(html, "o")
     for _ in range(2):
@@ -39,6 +56,13 @@ def test_open_pixel_records_one_open(client, sent):
     assert event.properties == {
         "email_page_id": message.email_page_id,
         "message_id": message.message_id,
+        "message": message.pk,
+        "scenario_id": None,
+        "step_id": None,
+        "variant": [],
+        "first": True,
+        "machine": False,
+        "why": "",
     }
 
 

@@ -8,6 +8,7 @@ only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links si
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html as html_lib
 import threading
@@ -170,9 +171,11 @@ def fill(
     tracked: bool = True,
     root: str | None = None,
     site_name: str | None = None,
+    today: dt.date | None = None,
 ) -> RenderedEmail:
     """Personalise a compiled email: the only per-contact work of a send. Never raises;
-    required tags left empty are named in ``missing``."""
+    required tags left empty are named in ``missing``. ``{{ today }}`` is ``today``
+    (by default, the current date)."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
     key = links.signing_key()
@@ -181,6 +184,7 @@ def fill(
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
     scope = Scope(contact, context, urls)
+    scope.today = today
     resolved = [tag.resolve(scope) for tag in compiled.tags]
     raw = [text for text, _ in resolved]
     held = [tag.name for tag, (_, ok) in zip(compiled.tags, resolved, strict=True) if not ok]

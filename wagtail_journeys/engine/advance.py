@@ -140,14 +140,19 @@ def _hold(enr: Enrollment, plan, env: DatabaseEnv, now: dt.datetime, told: set) 
 def _opened_since(enr: Enrollment):
     """For "did not open within N days" triggers: end if the email was opened after all."""
     from ..models import Event
+    from ..models.events import machine_q
 
     email_id, since = enr.context["unless_opened"], enr.context["since"]
-    opened = Event.objects.filter(
-        contact_id=enr.contact_id,
-        name="email_opened",
-        occurred_at__gte=since,
-        properties__email_page_id=email_id,
-    ).exists()
+    opened = (
+        Event.objects.filter(
+            contact_id=enr.contact_id,
+            name="email_opened",
+            occurred_at__gte=since,
+            properties__email_page_id=email_id,
+        )
+        .exclude(machine_q())  # Apple's proxy fetching the pixel is not an open
+        .exists()
+    )
     return End("exited", "the email was opened") if opened else None
 
 

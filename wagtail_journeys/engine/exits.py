@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage, StepRun
-from ..models.events import is_activity
+from ..models.events import is_activity, is_machine
 from ..scenarios.loading import current_plan
 from .enroll import after_start, enrollment_starts
 from .triggers import filters_match
@@ -35,9 +35,12 @@ def goal_events(goal: Mapping) -> list[str]:
 def reaches_goal(goal: Mapping, name: str, properties: Mapping, source: str) -> bool:
     """Does one event (its name, properties and source) reach this goal? Any activity is
     the contact's activity as ``models.events.is_activity`` defines it (the same as the
-    *Inactive* rule and ``last_activity_at``): not the app's own ``email_sent``. Pure."""
+    *Inactive* rule and ``last_activity_at``): not the app's own ``email_sent``, nor a
+    machine's open or click. Pure."""
     if goal.get("any_activity"):
-        return is_activity(name, source) and filters_match(goal["filters"], properties)
+        return is_activity(name, source, properties) and filters_match(goal["filters"], properties)
+    if is_machine(name, properties):  # an open or click a machine made is no goal
+        return False
     return name in goal_events(goal) and filters_match(goal["filters"], properties)
 
 

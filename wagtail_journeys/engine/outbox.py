@@ -34,9 +34,10 @@ from .values import send_context
 WEBHOOK_TIMEOUT = 5  # seconds
 OUTCOME_FIELDS = ("outcome", "reason", "marketing_send")
 
-#: Message status -> (StepRun outcome, still counts as a marketing send).
+#: Message status -> (StepRun outcome, still counts as a marketing send). What an ESP
+#: tells after the send (delivered, bounced…) is still a message that was sent.
 OUTCOMES = {
-    MessageStatus.SENT: ("sent", True),
+    **dict.fromkeys(MessageStatus.handed(), ("sent", True)),
     MessageStatus.SUPPRESSED: ("skipped", False),
     MessageStatus.FAILED: ("failed", False),
     MessageStatus.UNCERTAIN: ("uncertain", True),
@@ -112,6 +113,7 @@ def send(
                 connection=connection,
                 enrollment_ids=[r.enrollment_id for r in group],
                 step_ids=[r.step_id for r in group],
+                scenario_ids=[r.scenario_id for r in group],
             )
             sent += sum(m.status == MessageStatus.SENT for m in messages)
             settle([r.pk for r in group])
@@ -143,7 +145,7 @@ def settle(run_ids: list[int]) -> int:
                 *[When(having(status), then=Value(o)) for status, (o, _) in OUTCOMES.items()]
             ),
             reason=Case(
-                When(having(MessageStatus.SENT), then=Value("")),
+                When(having(*MessageStatus.handed()), then=Value("")),
                 default=Left(Subquery(message.values("error")[:1]), 200),
             ),
             marketing_send=Case(

@@ -21,6 +21,7 @@ from django.db.models import Q
 from .. import conf
 from ..events import read_batch
 from ..models import TRUST, Enrollment, EnrollmentStatus, Event, ScenarioPage
+from ..models.events import is_machine
 from ..scenarios.loading import current_plan, trigger_event_name
 from . import clock
 from .enroll import after_start, enroll, enrollment_starts
@@ -91,7 +92,9 @@ def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
             trigger["filters"], properties
         )
     if trigger["kind"] == "email_engagement":
-        return properties.get("email_page_id") == trigger["email_id"]
+        # Every open and click is recorded: the message's first (human) one fires it.
+        first = properties.get("first", True) is not False  # events before 0.3: once each
+        return properties.get("email_page_id") == trigger["email_id"] and first
     return filters_match(trigger["filters"], properties)
 
 
@@ -107,10 +110,15 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
     events = [e for e in events if e.contact_id]
     if not events:
         return 0
-    names = {e.name for e in events}
     props = dict(
         Event.objects.filter(pk__in=[e.pk for e in events]).values_list("pk", "properties")
     )
+    # A machine's open or click (Apple Mail Privacy Protection, a link scanner) is not the
+    # contact's: it fires no trigger, wakes no wait and reaches no goal.
+    events = [e for e in events if not is_machine(e.name, props[e.pk])]
+    if not events:
+        return 0
+    names = {e.name for e in events}
     _wake_waits(events, names, props, now)
     wanted = Q(trigger_kind="event", trigger_event__in=names)
     if "page_view" in names:

@@ -55,7 +55,8 @@ class Contact(models.Model):
     """A person identified by a normalised email address.
 
     Consent lives in ``email_status``; nothing in the app changes it except an explicit
-    choice (unsubscribe link, import column, API field, bounce), never an upsert.
+    choice (unsubscribe link, import column, API field) or the ESP's word (a hard bounce,
+    ``SOFT_BOUNCE_LIMIT`` soft ones, a complaint: ``tracking.esp``), never an upsert.
     """
 
     email = models.EmailField(_("email"), max_length=254, unique=True)

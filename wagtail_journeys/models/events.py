@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -49,26 +52,45 @@ def sources_of(trust: str) -> list[str]:
 APP_RECORDS = ("email_sent",)
 #: Events the app records that are the contact's own doing: replies to its emails.
 CONTACT_REPLIES = ("email_opened", "email_clicked", "unsubscribed")
+#: Replies a machine can make in the contact's stead (Apple Mail Privacy Protection, link
+#: scanners): recorded with ``"machine": true`` (``tracking.machines``), and then not the
+#: contact's doing.
+MACHINE_REPLIES = ("email_opened", "email_clicked")
 
 
-def is_activity(name: str, source: str) -> bool:
+def is_machine(name: str, properties: Mapping[str, Any] | None) -> bool:
+    """Was this open or click made by a machine (``"machine": true``)? Such events are
+    recorded and counted apart, never engagement: not activity, no trigger, no goal."""
+    return name in MACHINE_REPLIES and bool(properties) and properties.get("machine") is True
+
+
+def machine_q() -> Q:
+    """The events :func:`is_machine` names, for querysets (an event without the
+    property is not one)."""
+    return Q(name__in=MACHINE_REPLIES, properties__has_key="machine", properties__machine=True)
+
+
+def is_activity(name: str, source: str, properties: Mapping[str, Any] | None = None) -> bool:
     """Is an event something the contact did (their *activity*)?
 
     Everything a browser or a server reports counts, except the app's own records
     (``APP_RECORDS``); of the events the app itself records (``Trust.ENGINE``), only the
-    contact's replies count (``CONTACT_REPLIES``: opens, clicks, unsubscribes). The one
-    definition behind ``Contact.last_activity_at`` and the *Inactive* segment rule;
-    :func:`activity_q` is its SQL twin.
+    contact's replies count (``CONTACT_REPLIES``: opens, clicks, unsubscribes), and of
+    those not what a machine did in their stead (:func:`is_machine`: pass the event's
+    properties). The one definition behind ``Contact.last_activity_at`` and the
+    *Inactive* segment rule; :func:`activity_q` is its SQL twin.
     """
-    if name in APP_RECORDS:
+    if name in APP_RECORDS or is_machine(name, properties):
         return False
     return TRUST.get(source) != Trust.ENGINE or name in CONTACT_REPLIES
 
 
 def activity_q() -> Q:
     """The condition over ``Event`` that :func:`is_activity` states, for querysets."""
-    return ~Q(name__in=APP_RECORDS) & (
-        ~Q(source__in=sources_of(Trust.ENGINE)) | Q(name__in=CONTACT_REPLIES)
+    return (
+        ~Q(name__in=APP_RECORDS)
+        & (~Q(source__in=sources_of(Trust.ENGINE)) | Q(name__in=CONTACT_REPLIES))
+        & ~machine_q()
     )
 
 

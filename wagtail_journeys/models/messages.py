@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -18,11 +19,27 @@ class MessageStatus(models.TextChoices):
     SUPPRESSED = "suppressed", _("Suppressed")
     UNCERTAIN = "uncertain", _("Uncertain (the worker stopped while sending it)")
     HELD = "held", _("Held (a required merge tag was empty)")
+    # What the ESP tells afterwards (django-anymail's tracking webhooks)
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
+    REJECTED = "rejected", _("Rejected by the ESP")
+    COMPLAINED = "complained", _("Complained (marked as spam)")
+
+    @classmethod
+    def handed(cls) -> set[str]:
+        """States of a message the backend accepted: ``sent`` and what the ESP told of
+        it since (each one was sent)."""
+        return {cls.SENT, cls.DELIVERED, cls.BOUNCED, cls.REJECTED, cls.COMPLAINED}
 
     @classmethod
     def final(cls) -> set[str]:
         """States a send with the same key never leaves: it is not sent again."""
-        return {cls.SENT, cls.SUPPRESSED, cls.UNCERTAIN, cls.HELD}
+        return {cls.SUPPRESSED, cls.UNCERTAIN, cls.HELD} | cls.handed()
+
+
+class BounceType(models.TextChoices):
+    HARD = "hard", _("Hard (permanent)")
+    SOFT = "soft", _("Soft (temporary)")
 
 
 class Message(models.Model):
@@ -34,10 +51,21 @@ class Message(models.Model):
     left, and it is never sent again. ``held``: a merge tag the editor marked required
     was empty for this contact (``error`` names it); nothing was sent, and never will be.
 
+    Once sent, the ESP may tell more (``delivery.feedback``, from django-anymail's
+    tracking signal): ``delivered``, then perhaps ``bounced`` or ``complained``; or
+    ``rejected`` (the ESP refused it). A later, weaker news never overrides a stronger
+    one (``complained`` > ``bounced`` > ``rejected`` > ``delivered`` > ``sent``).
+
     ``key`` is unique when set: a send with a key that exists returns this row and sends
     nothing (unless it was never handed to the backend: ``failed`` or stale ``queued``).
-    ``uuid`` names the message in tracking tokens and its Message-ID; ``variant`` and
-    ``context`` are what the tracking views need to find a link's target again.
+    ``uuid`` names the message in tracking tokens and its Message-ID; ``revision``,
+    ``variant`` and ``context`` are what the tracking views need to find a link's target
+    again, and what the admin re-renders the message from (its HTML is not stored).
+
+    Engagement: ``opened_at`` / ``clicked_at`` are the first *human* open and click
+    (``tracking.machines``), ``open_count`` / ``click_count`` count human ones,
+    ``machine_open_count`` / ``machine_click_count`` the others (Apple Mail Privacy
+    Protection, link scanners). Counters move by one UPDATE per hit, never read first.
     """
 
     key = models.CharField(_("key"), max_length=200, null=True, blank=True)
@@ -65,9 +93,29 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     transactional = models.BooleanField(default=False)
     enrollment_id = models.BigIntegerField(null=True, blank=True)
+    scenario_id = models.BigIntegerField(null=True, blank=True)
     step_id = models.BigIntegerField(null=True, blank=True)
+    #: The address it was sent to (the contact's address may change later).
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    #: The ESP's own id of the message (django-anymail's ``anymail_status.message_id``).
+    esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked"), null=True, blank=True)
+    open_count = models.PositiveIntegerField(_("opens"), default=0)
+    click_count = models.PositiveIntegerField(_("clicks"), default=0)
+    machine_open_count = models.PositiveIntegerField(_("machine opens"), default=0)
+    machine_click_count = models.PositiveIntegerField(_("machine clicks"), default=0)
+    #: The latest click, human or not (a scanner follows all links within a second).
+    last_click_at = models.DateTimeField(null=True, blank=True, editable=False)
+    bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
+    bounce_type = models.CharField(
+        _("bounce"), max_length=4, choices=BounceType.choices, blank=True, default=""
+    )
+    complained_at = models.DateTimeField(_("complained"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -77,7 +125,51 @@ class Message(models.Model):
                 fields=["key"], condition=Q(key__isnull=False), name="journeys_message_key"
             )
         ]
-        indexes = [models.Index(fields=["contact", "created_at"], name="journeys_msg_contact")]
+        indexes = [
+            models.Index(fields=["contact", "created_at"], name="journeys_msg_contact"),
+            # the Messages listing: newest first, by status, email or scenario
+            models.Index(fields=["status", "created_at"], name="journeys_msg_status"),
+            models.Index(fields=["email_page", "created_at"], name="journeys_msg_email"),
+            models.Index(fields=["scenario_id", "created_at"], name="journeys_msg_scenario"),
+            # its rare outcomes, small partial indexes (opens and clicks are common:
+            # the newest-first walk finds them at once)
+            models.Index(
+                fields=["created_at"],
+                condition=Q(bounced_at__isnull=False),
+                name="journeys_msg_bounced",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(complained_at__isnull=False),
+                name="journeys_msg_complained",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(unsubscribed_at__isnull=False),
+                name="journeys_msg_unsubscribed",
+            ),
+            # finding the message an ESP webhook names
+            models.Index(fields=["message_id"], name="journeys_msg_message_id"),
+            models.Index(
+                fields=["esp_message_id"],
+                condition=~Q(esp_message_id=""),
+                name="journeys_msg_esp_id",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.contact_id}"
+
+    def event_properties(self, **extra: Any) -> dict[str, Any]:
+        """The properties every event about this message carries (the email, the
+        Message-ID header, the message, its scenario, step and segment variant), plus
+        ``extra``."""
+        return {
+            "email_page_id": self.email_page_id,
+            "message_id": self.message_id,
+            "message": self.pk,
+            "scenario_id": self.scenario_id,
+            "step_id": self.step_id,
+            "variant": list(self.variant or ()),
+            **extra,
+        }

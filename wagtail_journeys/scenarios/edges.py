@@ -2,8 +2,9 @@
 
 A step causes *effects* for its contact: a Start-scenario step enrols it directly; a Send
 step leads to ``email_sent``, ``email_opened``, ``email_clicked`` and ``unsubscribed``
-events and, through its links, to ``page_view`` and ``form_submitted`` events; a Notify
-step to the events its receiver posts back (``posts_back``, the only ones the app cannot
+events, to the ESP's ``email_delivered``, ``email_bounced``, ``email_complained`` and
+``email_rejected`` and, through its links, to ``page_view`` and ``form_submitted`` events;
+a Notify step to the events its receiver posts back (``posts_back``, the only ones the app cannot
 see); an Update-contact step changes tags, attributes or the email status, which can bring
 the contact into a segment. An effect *fires* a trigger when the trigger could match it:
 an event trigger on that name whose filters the event can satisfy, a page-view trigger on
@@ -19,12 +20,20 @@ from typing import Any
 
 from .plan import Plan, Step
 
-#: Events the engine and the tracking views record for a sent email (all carry the email).
+#: What every event about a message carries besides the email (``Message.event_properties``).
+_MESSAGE = frozenset({"message_id", "message", "scenario_id", "step_id", "variant"})
+_ENGAGED = _MESSAGE | {"first", "machine", "why"}
+#: Events the engine, the tracking views and ESP feedback record for a sent email (all
+#: carry the email), with the properties whose values are not known in advance.
 EMAIL_EVENTS = {
-    "email_sent": frozenset({"message_id"}),
-    "email_opened": frozenset({"message_id"}),
-    "email_clicked": frozenset({"message_id", "url"}),
-    "unsubscribed": frozenset({"message_id"}),
+    "email_sent": _MESSAGE,
+    "email_opened": _ENGAGED,
+    "email_clicked": _ENGAGED | {"link", "url"},
+    "unsubscribed": _MESSAGE | {"esp"},
+    "email_delivered": _MESSAGE | {"esp"},
+    "email_bounced": _MESSAGE | {"esp", "bounce", "reason", "detail"},
+    "email_complained": _MESSAGE | {"esp", "reason", "detail"},
+    "email_rejected": _MESSAGE | {"esp", "reason", "detail"},
 }
 #: What a page view records besides the page's id, type and tags (unknown in advance).
 PAGE_VIEW_OPEN = frozenset({"path", "referrer"})

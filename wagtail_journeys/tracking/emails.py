@@ -5,9 +5,11 @@ Every view starts from a signed token (``emails.links``); a forged or altered to
 URL, so these views cannot be used as an open redirect.
 
 Following a tracked link is the proof a browser acts for the message's contact (the link
-was mailed to that contact), so the click ties the browser to the contact: its visitor
-cookie is set on the redirect. The open pixel (loaded by mail clients and proxies) and
-the unsubscribe page (someone leaving should not be tracked for it) tie nothing.
+was mailed to that contact), so a person's click ties the browser to the contact: its
+visitor cookie is set on the redirect (a link scanner's is not: ``tracking.machines``).
+The open pixel (loaded by mail clients and proxies) and the unsubscribe page (someone
+leaving should not be tracked for it) tie nothing. Opens and clicks are recorded by
+``tracking.engagement``.
 """
 
 from __future__ import annotations
@@ -15,17 +17,17 @@ from __future__ import annotations
 import base64
 import logging
 
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from ..emails import links
 from ..emails.render import compiled_for, link_target
-from ..events import record_event
-from ..models import Contact, EmailStatus, EventSource, Message
+from ..models import Contact, EmailStatus, Message
+from . import engagement, machines
 from . import visitor as visitors
 
 logger = logging.getLogger(__name__)
@@ -33,40 +35,65 @@ logger = logging.getLogger(__name__)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
-def _message(token: str, *, index: int | None = None) -> tuple[Message, int]:
+#: What the open pixel reads of its message (no join: the pixel stays one small SELECT).
+OPEN_FIELDS = (
+    "pk",
+    "uuid",
+    "contact_id",
+    "email_page_id",
+    "message_id",
+    "scenario_id",
+    "step_id",
+    "variant",
+)
+
+
+def _found(token: str, index: int | None = None) -> tuple:
     found = links.unsign(token)
     if found is None or (index is not None and found[1] != index):
         raise Http404
+    return found
+
+
+def _message(token: str, *, index: int | None = None) -> tuple[Message, int]:
+    found = _found(token, index)
     message = Message.objects.select_related("contact", "email_page").filter(uuid=found[0]).first()
     if message is None:
         raise Http404
     return message, found[1]
 
 
-def _properties(message: Message, **extra) -> dict:
-    return {"email_page_id": message.email_page_id, "message_id": message.message_id, **extra}
+def _client(request: HttpRequest) -> tuple[str, str, str | None]:
+    """The request facts ``tracking.machines`` reads: method, user agent, address
+    (``REMOTE_ADDR``: behind a reverse proxy, have it set the client's)."""
+    return (
+        request.method or "GET",
+        request.headers.get("User-Agent", ""),
+        request.META.get("REMOTE_ADDR"),
+    )
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def email_open(request: HttpRequest, token: str) -> HttpResponse:
-    """A 1×1 GIF; records ``email_opened`` once per message."""
-    message, _ = _message(token, index=links.OPEN)
-    record_event(
-        "email_opened",
-        contact=message.contact_id,
-        properties=_properties(message),
-        source=EventSource.EMAIL,
-        idempotency_key=f"email_opened:{message.uuid.hex}",
-    )
+    """A 1×1 GIF; records ``email_opened`` (every open, at most one per message and
+    minute), a machine's flagged (``tracking.machines``)."""
+    found = _found(token, links.OPEN)
+    message = Message.objects.filter(uuid=found[0]).only(*OPEN_FIELDS).first()
+    if message is None:
+        raise Http404
+    method, agent, ip = _client(request)
+    verdict = machines.classify_open(method, agent, ip, machines.from_settings())
+    engagement.record_open(message, verdict, timezone.now())
     return HttpResponse(PIXEL, content_type="image/gif")
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def email_click(request: HttpRequest, token: str) -> HttpResponse:
-    """Redirect to the link's target; records ``email_clicked`` once per message and link
-    and ties the browser to the message's contact."""
+    """Redirect to the link's target; records ``email_clicked`` (every click, with the
+    link's index and target; a machine's flagged) and, for a person's click, ties the
+    browser to the message's contact."""
     message, index = _message(token)
     if index >= links.MAX_LINKS or message.email_page is None or message.revision_id is None:
         raise Http404
@@ -76,14 +103,20 @@ def email_click(request: HttpRequest, token: str) -> HttpResponse:
     target = link_target(compiled, index, message.contact, message.context)
     if not target or not target.startswith(("http://", "https://")):
         raise Http404
-    record_event(
-        "email_clicked",
-        contact=message.contact_id,
-        properties=_properties(message, url=target),
-        source=EventSource.EMAIL,
-        idempotency_key=f"email_clicked:{message.uuid.hex}:{index}",
+    now = timezone.now()
+    method, agent, _ = _client(request)
+    verdict = machines.classify_click(
+        method,
+        agent,
+        now=now,
+        sent_at=message.sent_at,
+        last_click_at=message.last_click_at,
+        rules=machines.from_settings(),
     )
+    engagement.record_click(message, index, target, verdict, now)
     response = HttpResponseRedirect(target)
+    if verdict.machine:  # a scanner's cookie jar is not the contact's browser
+        return response
     try:
         visitors.tie(request, message.contact)
         visitors.set_cookie(request, response)
@@ -93,22 +126,9 @@ def email_click(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def unsubscribe_contact(message: Message) -> bool:
-    """Unsubscribe the message's contact; record ``unsubscribed`` once. True if changed."""
-    with transaction.atomic():
-        changed = (
-            Contact.objects.filter(pk=message.contact_id)
-            .exclude(email_status=EmailStatus.UNSUBSCRIBED)
-            .update(email_status=EmailStatus.UNSUBSCRIBED)
-        )
-        if changed:
-            record_event(
-                "unsubscribed",
-                contact=message.contact_id,
-                properties=_properties(message),
-                source=EventSource.EMAIL,
-                idempotency_key=f"unsubscribed:{message.uuid.hex}",
-            )
-    return bool(changed)
+    """Unsubscribe the message's contact; record ``unsubscribed`` once (with the
+    message's properties). True if changed."""
+    return engagement.unsubscribe_contact(message, timezone.now())
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers, without a CSRF token.

@@ -39,6 +39,7 @@ from .exports import SafeSpreadsheetExportMixin
 
 TIMELINE_PAGE_SIZE = 25
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
+MESSAGE_ROWS = 20  # latest messages shown on a contact
 TAG_FILTER_CHOICES = 30
 
 
@@ -181,8 +182,9 @@ class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
 
 
 class ContactInspectView(generic.InspectView):
-    """A contact's fields, interests and consent, their scenarios (enrolments and the
-    latest step runs with their reasons), then its event timeline (newest first)."""
+    """A contact's fields, interests and consent, their latest messages, their scenarios
+    (enrolments and the latest step runs with their reasons), then its event timeline
+    (newest first)."""
 
     template_name = "wagtail_journeys/contacts/inspect.html"
 
@@ -229,8 +231,17 @@ class ContactInspectView(generic.InspectView):
             row.step_title = titles.get(row.step_id, "-") if row.step_id else "-"
         return enrollments, runs
 
+    def get_messages(self) -> list:
+        """The contact's latest messages, with their emails' titles (one query)."""
+        from .messages import titles_of
+
+        rows = list(self.object.messages.order_by("-created_at", "-id")[:MESSAGE_ROWS])
+        titles_of(rows)
+        return rows
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["journeys_messages"] = self.get_messages()
         context["enrollments"], context["step_runs"] = self.get_journeys()
         timeline = self.get_timeline()
         context["timeline"] = timeline

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
-from ...models.events import activity_q, is_activity
+from ...models.events import activity_q, is_activity, is_machine, machine_q
 from ..context import RuleContext
 from ..decimals import (
     AtLeast,
@@ -235,7 +235,7 @@ class InactivityRuleBlock(RuleBlock):
         self.ensure_valid(value)
         start, _end = window(value["days"], ctx)
         q = Q(contact__isnull=False) & window_q(value["days"], ctx) & trust_q(value)
-        q &= Q(name=value["event"]) if value.get("event") else activity_q()
+        q &= Q(name=value["event"]) & ~machine_q() if value.get("event") else activity_q()
         active = Event.objects.filter(q).order_by().values("contact_id")
         return Q(created_at__lt=start) & ~Q(pk__in=active)
 
@@ -245,8 +245,10 @@ class InactivityRuleBlock(RuleBlock):
         if facts.created_at is not None and facts.created_at >= start:
             return False
         found = matching_events(facts, value.get("event") or None, value["days"], [], ctx, value)
-        if not value.get("event"):
-            found = [event for event in found if is_activity(event.name, event.source)]
+        if value.get("event"):
+            found = [event for event in found if not is_machine(event.name, event.properties)]
+        else:
+            found = [e for e in found if is_activity(e.name, e.source, e.properties)]
         return not found
 
 
@@ -311,7 +313,8 @@ ENGAGEMENT_EVENTS = {"sent": "email_sent", "opened": "email_opened", "clicked": 
 
 
 class EmailEngagementRuleBlock(RuleBlock):
-    """Was sent / opened / clicked a given email (or any) within D days."""
+    """Was sent / opened / clicked a given email (or any) within D days. Opens and clicks
+    a machine made (``models.events.is_machine``) do not count."""
 
     action = blocks.ChoiceBlock(
         choices=[("sent", _("was sent")), ("opened", _("opened")), ("clicked", _("clicked"))],
@@ -339,9 +342,10 @@ class EmailEngagementRuleBlock(RuleBlock):
         self.ensure_valid(value)
         name = ENGAGEMENT_EVENTS[value["action"]]
         events = events_q(name, value.get("days"), self._filters(value), ctx)
-        return Q(pk__in=events.values("contact_id"))
+        return Q(pk__in=events.exclude(machine_q()).values("contact_id"))
 
     def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
         self.ensure_valid(value)
         name = ENGAGEMENT_EVENTS[value["action"]]
-        return bool(matching_events(facts, name, value.get("days"), self._filters(value), ctx))
+        found = matching_events(facts, name, value.get("days"), self._filters(value), ctx)
+        return any(not is_machine(event.name, event.properties) for event in found)
