@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from wagtail_journeys.importer import InvalidFile, import_contacts
 from wagtail_journeys.inputs import json_problem, text_problem
 from wagtail_journeys.models import Contact
@@ -510,15 +511,9 @@ def test_import_contacts_reads_a_binary_file_in_two_passes(tmp_path):
         import_contacts(iter(["email\n", "a@example.com\n"]))
 
 
-CELLS = st.one_of(
-    st.text(max_size=8),
-    st.text(alphabet=st.sampled_from('a,;"\r\n\x00\ud800\t=+-é'), max_size=8),
-    st.sampled_from(
-        ["", "\x00", "\ud800", "a\r\nb", "1e400", "NaN", "9" * 30, "x" * 10_001, "2000-02-29"]
-    ),
-)
-ATTRIBUTES = st.sampled_from(
-    ["", '{"n": 1}', '{"n": 1e400}', '{"n": NaN}', '{"n": 1e20}', '{"k": "\\u0000"}', "[1]"]
+CELLS = strategies.hostile_cells(max_size=8)
+ATTRIBUTES = st.one_of(
+    st.sampled_from(["", '{"n": 1}', "[1]"]), st.sampled_from(strategies.JSON_CELLS)
 )
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from wagtail_journeys.exceptions import InvalidInput
 from wagtail_journeys.inputs import MAX_NUMBER, clean_json, clean_object, clean_text
 
@@ -62,7 +63,7 @@ def test_an_object_is_required_where_an_object_is_expected():
 
 
 @settings(max_examples=200, derandomize=True)
-@given(st.text())
+@given(st.one_of(strategies.any_text(), strategies.hostile_text()))
 def test_text_is_refused_exactly_when_postgresql_could_not_store_it(text):
     storable = "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
     try:
@@ -75,16 +76,7 @@ def test_text_is_refused_exactly_when_postgresql_could_not_store_it(text):
 
 
 @settings(max_examples=200, derandomize=True)
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-        lambda children: (
-            st.lists(children, max_size=3)
-            | st.dictionaries(st.text(max_size=5), children, max_size=3)
-        ),
-        max_leaves=12,
-    )
-)
+@given(st.one_of(strategies.hostile_json(max_leaves=12), strategies.deep_json()))
 def test_clean_json_either_refuses_with_invalid_input_or_accepts(value):
     try:
         clean_json(value, field="f")

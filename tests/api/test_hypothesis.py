@@ -19,6 +19,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from tests.scenarios.factories import make_scenario
 from wagtail_journeys.models import Contact, Enrollment, Event
 from wagtail_journeys.tracking.visitor import VisitorId
@@ -36,37 +37,9 @@ BOUNDED = settings(
 )
 DOCUMENTED = {200, 201, 400, 401, 403, 404, 413, 422}
 
-NASTY = ["\x00", "\ud800", "\udfff", "\r\n", "\r", "\n", "\t", "\x1b", "\u2028", "\ufeff"]
-NASTY += ["\u0301", "é", "📚", "'", '"', "\\", "<script>", "{{ x }}", "%s", " "]
-hostile_text = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=4)), max_size=6).map(
-    "".join
-)
-numbers = st.one_of(
-    st.integers(min_value=-(10**16), max_value=10**16),
-    st.sampled_from([10**15 - 1, 10**15, -(10**15), 10**400, 2**63, 2**64, -(2**63) - 1]),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-
-
-def nested(depth: int) -> Any:
-    value: Any = 1
-    for level in range(depth):
-        value = [value] if level % 2 else {"k": value}
-    return value
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | numbers | hostile_text,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(hostile_text, children, max_size=3)
-    ),
-    max_leaves=8,
-)
-objects = st.one_of(
-    st.dictionaries(hostile_text, json_values, max_size=4),
-    st.integers(min_value=1, max_value=40).map(lambda d: {"deep": nested(d)}),
-    json_values,  # not always an object
-)
+hostile_text = strategies.hostile_text()
+#: Properties, attributes, context: an object, or another JSON value (which is refused).
+objects = st.one_of(strategies.hostile_objects(), strategies.hostile_json())
 emails = st.one_of(
     st.just("ann@example.com"),
     st.builds(lambda a, b: f"{a}@{b}.example", hostile_text, hostile_text),

@@ -11,40 +11,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from wagtail_journeys.emails import mergetags
 from wagtail_journeys.emails.compiler import compile_source
 from wagtail_journeys.emails.mergetags import MergeTagError, Scope
 from wagtail_journeys.emails.render import fill
 from wagtail_journeys.models import Contact
 
-PIECES = [
-    "{{",
-    "}}",
-    "{%",
-    "%}",
-    "{#",
-    "|",
-    "\x00",
-    "\r\n",
-    "\ud800",
-    "\udfff",
-    "contact.first_name",
-    "event.title",
-    "promo_code",
-    "required",
-    "upper",
-    "nosuchfilter",
-    'default("x")',
-    'date("H")',
-    "(",
-    '"',
-    "<script>",
-    "&",
-    " ",
-]
-hostile = st.lists(st.one_of(st.sampled_from(PIECES), st.characters(codec=None)), max_size=60).map(
-    "".join
+#: Merge-tag syntax, names and filters, among the text no database can store.
+PIECES = (
+    *("{{", "}}", "{%", "%}", "{#", "|", "(", '"'),
+    *("contact.first_name", "event.title", "promo_code"),
+    *("required", "upper", "nosuchfilter", 'default("x")', 'date("H")'),
+    *strategies.UNSTORABLE_PIECES,
+    *("\r\n", "<script>", "&", " "),
 )
+hostile = strategies.hostile_text(PIECES, max_pieces=60)
 huge = st.builds(lambda piece, n: piece * n, st.sampled_from(PIECES), st.integers(0, 3000))
 BOUNDED = settings(
     max_examples=150,
@@ -70,13 +52,7 @@ def test_validation_raises_only_merge_tag_errors(text):
 
 
 values = st.one_of(
-    hostile,
-    huge,
-    st.integers(),
-    st.floats(),
-    st.booleans(),
-    st.none(),
-    st.lists(st.integers(), max_size=2),
+    hostile, huge, strategies.hostile_numbers(), st.booleans(), st.none(), strategies.hostile_json()
 )
 TEMPLATE = """<mjml><mj-body><mj-section><mj-column><mj-text>
 <p>{{ contact.first_name }} {{ contact.attributes.note|upper }} {{ event.title|title }}</p>

@@ -16,6 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from tests.emails.factories import make_contact, make_email, text
 from tests.scenarios.factories import add, make_scenario
 from wagtail_journeys.engine import tick
@@ -214,24 +215,6 @@ def test_the_copy_of_the_trigger_event_on_the_enrolment_is_bounded(now):
     assert not {"nested", "Bad Key", "items"} & set(event)
 
 
-hostile_text = st.lists(
-    st.one_of(
-        st.characters(codec=None),  # lone surrogates included
-        st.sampled_from(["\x00", "\r\n", "{{", "}}", "<", "&", "é", "\ud800"]),
-    ),
-    max_size=40,
-).map("".join)
-hostile_value = st.one_of(
-    hostile_text,
-    st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.booleans(),
-    st.none(),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-)
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -240,8 +223,10 @@ hostile_value = st.one_of(
 )
 @given(
     properties=st.dictionaries(
-        st.one_of(hostile_text, st.sampled_from(["title", "amount", "k_1"])),
-        hostile_value,
+        st.one_of(
+            strategies.hostile_text(max_pieces=40), st.sampled_from(["title", "amount", "k_1"])
+        ),
+        strategies.hostile_json(),
         max_size=8,
     )
 )

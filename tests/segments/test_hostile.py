@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wagtail.test.utils.form_data import nested_form_data, streamfield
 
+from tests import strategies
 from wagtail_journeys.exceptions import InvalidRule
 from wagtail_journeys.models import Segment
 from wagtail_journeys.segments import compile_rules, evaluate_rules, rules_problems
@@ -48,19 +49,7 @@ VALID = {
     "sample": {"percent": 10, "start": 0, "seed": 1},
 }
 
-plain = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=4)
-bad_text = st.builds(
-    lambda before, bad, after: before + bad + after,
-    plain,
-    st.sampled_from(["\x00", "\ud800", "\udfff", "\udc80"]),
-    plain,
-)
-bad_number = st.one_of(
-    st.integers(10**15, 10**400),
-    st.integers(-(10**400), -(10**15)),
-    st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e300, -1e16, 10**15]),
-)
-hostile = st.one_of(bad_text, bad_number)
+hostile = st.one_of(strategies.unstorable_text(), strategies.unstorable_numbers())
 
 
 @st.composite
