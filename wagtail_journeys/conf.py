@@ -79,6 +79,11 @@ DEFAULTS: dict[str, Any] = {
     "MACHINE_BURST_SECONDS": 1,
     # ESP feedback (django-anymail): soft bounces that suppress a contact, within days
     "SOFT_BOUNCE_LIMIT": {"bounces": 3, "days": 30},
+    # Reports (analytics.conversions): events that count as a conversion of the last
+    # message the contact opened or clicked within ATTRIBUTION_DAYS (a scenario's goal
+    # events count for its own messages too)
+    "CONVERSION_EVENTS": ["purchase"],
+    "ATTRIBUTION_DAYS": 5,
     # Reports: contacts per arm before a split's verdict names a winner; the bounce and
     # complaint rates past which a scenario needs attention, once it sent this many
     "SPLIT_MIN_SAMPLE": 100,
@@ -264,6 +269,14 @@ def _feedback_problems(value) -> list[str]:
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values())
     ):
         problems.append('SOFT_BOUNCE_LIMIT must be None or {"bounces": N, "days": D} (positive)')
+    names = value("CONVERSION_EVENTS")
+    if not isinstance(names, list | tuple) or not all(
+        isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}", n) for n in names
+    ):
+        problems.append("CONVERSION_EVENTS must be a list of event names such as 'purchase'")
+    days = value("ATTRIBUTION_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
+        problems.append(f"ATTRIBUTION_DAYS must be an integer from 1 to 365, not {days!r}")
     return problems
 
 
