@@ -73,15 +73,20 @@ Link = Callable[[str, int, int | None], str | None]
 
 
 def _figure_line(
-    x: int, y: int, items: list[tuple[str, str, str, str | None]], step_id: int
+    x: int,
+    y: int,
+    items: list[tuple[str, str, str, str | None]],
+    step_id: int,
+    branch_id: int | None = None,
 ) -> str:
     """One line of ``label number`` pairs; a number with a URL is a link. ``items``:
     ``(metric, label, number, url)``."""
     out = [f'<text x="{x}" y="{y}" fill="#374151" font-size="12">']
+    branch = f' data-branch="{branch_id}"' if branch_id else ""
     for index, (metric, label, number, url) in enumerate(items):
         sep = " · " if index else ""
         value = (
-            f'<tspan font-weight="bold" data-metric="{metric}" data-step="{step_id}">'
+            f'<tspan font-weight="bold" data-metric="{metric}" data-step="{step_id}"{branch}>'
             f"{escape(number)}</tspan>"
         )
         if url:
@@ -145,16 +150,17 @@ def draw_plan(
     width = WIDE if figures else WIDTH
     rows = [(0, "trigger", f"Trigger: {trigger}", None, None), *_rows(plan)]
     heights = []
-    extra: list[list] = []
+    extra: list[list] = []  # per row: its figure lines, the step and branch they are of
     for _depth, kind, _label, step_id, branch_id in rows:
         lines: list = []
         if step_id is not None and step_id in figures:
-            lines = _step_lines(figures[step_id], link)
+            lines = [(line, step_id, None) for line in _step_lines(figures[step_id], link)]
         elif kind == "branch" and branch_id is not None:
             owner = figures.get(_branch_owner(plan, branch_id))
             found = [b for b in getattr(owner, "branches", []) if b.branch_id == branch_id]
             if found:
-                lines = [_branch_line(found[0], owner.step_id, link)]
+                line = _branch_line(found[0], owner.step_id, link)
+                lines = [(line, owner.step_id, branch_id)]
         extra.append(lines)
         heights.append(ROW + FIGURE_LINE * len(lines))
     height = sum(heights) + 16
@@ -181,10 +187,9 @@ def draw_plan(
             f'<text x="{x + 8}" y="{y + 17}" fill="{colour}">'
             f"{escape(label[: 45 if waiting else 70])}</text>"
         )
-        for line, items in enumerate(extra[index]):
-            parts.append(
-                _figure_line(x + 8, y + 17 + FIGURE_LINE * (line + 1), items, step_id or 0)
-            )
+        for line, (items, owner, branch_id) in enumerate(extra[index]):
+            line_y = y + 17 + FIGURE_LINE * (line + 1)
+            parts.append(_figure_line(x + 8, line_y, items, owner, branch_id))
         if waiting:
             why = "; ".join(f"{reason or _('deferred')}: {n}" for reason, n in waiting.items())
             parts.append(
