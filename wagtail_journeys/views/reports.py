@@ -432,11 +432,11 @@ class ContactsBehindView(ReportView):
 def export_view(request):
     """A scenario or email report as CSV or XLSX:
     ``?report=scenario|email&id=..&format=csv|xlsx&from=&to=``."""
+    if not can_view_reports(request.user):
+        raise PermissionDenied
     from ..analytics.reports import email_report, scenario_report
     from ..analytics.tables import email_rows, scenario_rows
 
-    if not can_view_reports(request.user):
-        raise PermissionDenied
     query = request.GET
     kind, fmt = query.get("report"), query.get("format", "csv")
     if kind not in ("scenario", "email") or fmt not in ("csv", "xlsx"):

@@ -1,0 +1,375 @@
+"""Reports in the Wagtail admin: who may read them and follow their numbers to contacts,
+what hostile query strings get (4xx, never 500), the exports, the dashboard panel, the
+menu and the page header's links, and every number on a report equal to a count made
+here from raw rows (messages, events, step runs, enrolments)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from urllib.parse import parse_qs, urlparse
+
+import openpyxl
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.emails.factories import make_contact, make_email, text
+from tests.scenarios.factories import add, make_scenario
+from tests.tracking.test_emails import BROWSER
+from tests.users import make_user
+from wagtail_journeys.engine.advance import advance_due
+from wagtail_journeys.engine.triggers import match_events
+from wagtail_journeys.events import record_event
+from wagtail_journeys.models import (
+    Branch,
+    Contact,
+    Enrollment,
+    Event,
+    ExitStep,
+    Message,
+    SendEmailStep,
+    SplitStep,
+    StepRun,
+)
+from wagtail_journeys.scenarios.guard import publishing_together
+
+XSS = "<script>alert(1)</script>"
+LINKS = (
+    "<p>Hello {{ contact.first_name }}</p>"
+    "<p><a href='https://shop.example/books'>Books</a> "
+    "<a href='https://shop.example/sale'>Sale</a></p>"
+)
+
+
+@pytest.fixture(autouse=True)
+def no_caps(settings):
+    settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None}
+
+
+def url(name: str, *args, **query) -> str:
+    found = reverse(f"journeys_reports:{name}", args=args)
+    if query:
+        found += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return found
+
+
+def assert_denied(response) -> None:
+    """Wagtail's permission-denied answer to a page request: back to the dashboard with
+    "Sorry, you do not have permission to access this area"."""
+    assert response.status_code == 302 and response["Location"] == reverse("wagtailadmin_home")
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def boss(email_site):
+    return get_user_model().objects.create_superuser("boss", "boss@example.com", "x")
+
+
+def analyst(name: str = "analyst"):
+    """May read reports, may not see contacts."""
+    return make_user(name, "view_reports")
+
+
+def marketer(name: str = "marketer"):
+    """May read reports and see contacts."""
+    return make_user(name, "view_reports", "view_contact")
+
+
+# A scenario that ran: sends through the engine, opens and clicks through the tracking
+# views, the rollup pass.
+
+
+def run_world(first_names=("Ada", "Bob", "Cyd", "Dee")) -> dict:
+    """A published scenario (send, then a 50/50 split of which arm B exits) run for one
+    contact per name; the first two open the email and the first clicks its first link;
+    then the rollup pass."""
+    email = make_email([text(LINKS)], title="Welcome email", subject="Welcome")
+    scenario = make_scenario(title="Welcome series", trigger_event="signup")
+    send = add(scenario, SendEmailStep, email=email, title="Send the welcome")
+    with publishing_together():
+        split = add(scenario, SplitStep, title="Test the follow-up")
+        arm_a = add(split, Branch, title="A", percent=50)
+        add(arm_a, ExitStep, title="Exit A")
+        arm_b = add(split, Branch, title="B", percent=50)
+        add(arm_b, ExitStep, title="Exit B")
+    contacts = [make_contact(f"{n.lower()}@example.com", first_name=n) for n in first_names]
+    now = timezone.now()
+    for contact in contacts:
+        event, _ = record_event("signup", contact=contact, occurred_at=now)
+        match_events([event], now=now)
+    advance_due(now=now)
+    messages = list(Message.objects.filter(email_page=email).order_by("contact__email"))
+    # The tracking views tell people from scanners by timing: these were sent an hour ago.
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        sent_at=now - dt.timedelta(hours=1)
+    )
+    person = Client(headers={"User-Agent": BROWSER})
+    by_contact = {m.to[0]: m for m in mail.outbox}
+    for message in messages[:2]:
+        html = by_contact[message.contact.email].alternatives[0].content
+        pixel = re.search(r'http://localhost:8000(/journeys/o/[^"]+)"', html)[1]
+        assert person.get(pixel).status_code == 200
+    html = by_contact[messages[0].contact.email].alternatives[0].content
+    first_link = re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)[0]
+    assert person.get(first_link).status_code == 302
+    roll_up()
+    return {
+        "email": email,
+        "scenario": scenario,
+        "send": send,
+        "split": split,
+        "arms": (arm_a, arm_b),
+        "contacts": contacts,
+        "messages": messages,
+    }
+
+
+def roll_up() -> None:
+    """The rollup pass (``analytics.rollup``), as the scheduled task runs it."""
+    from wagtail_journeys.analytics import rollup
+
+    rollup.roll_up()
+
+
+def contacts_of(client: Client, link: str) -> list[str]:
+    """The addresses a drill-down link lists (every page of it)."""
+    response = client.get(link)
+    assert response.status_code == 200, link
+    return re.findall(r"<td[^>]*>\s*([\w.+-]+@[\w.-]+)\s*</td>", response.content.decode())
+
+
+def figure_links(page: str) -> dict[tuple, str]:
+    """The diagram's numbers: ``(metric, step, branch)`` → the drill-down URL."""
+    found = {}
+    for href, attrs in re.findall(r'<a href="([^"]+)"[^>]*><tspan ([^>]*)>', page):
+        metric = re.search(r'data-metric="(\w+)"', attrs)[1]
+        step = re.search(r'data-step="(\d+)"', attrs)[1]
+        branch = re.search(r'data-branch="(\d+)"', attrs)
+        found[(metric, int(step), int(branch[1]) if branch else None)] = href.replace("&amp;", "&")
+    return found
+
+
+# Permissions ---------------------------------------------------------------------------
+
+
+def test_without_view_reports_every_report_url_is_denied(client, email_site):
+    scenario, email = make_scenario(title="S"), make_email(title="E")
+    login(client, make_user("nobody", "view_contact"))
+    for target in (
+        url("index"),
+        url("scenario", scenario.pk),
+        url("email", email.pk),
+        url("contacts", metric="sent", email=email.pk),
+        url("export", report="scenario", id=scenario.pk, format="csv"),
+    ):
+        assert_denied(client.get(target))
+    home = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert "journeys-reports" not in home and url("index") not in home
+
+
+def test_a_reader_without_contact_permission_sees_figures_but_no_drill_down(client, email_site):
+    world = run_world()
+    login(client, analyst())
+    page = client.get(url("scenario", world["scenario"].pk)).content.decode()
+    assert 'data-metric="sent"' in page
+    assert url("contacts") not in page and not figure_links(page)
+    assert "needs the permission to see contacts" in page
+    email_page = client.get(url("email", world["email"].pk)).content.decode()
+    assert url("contacts") not in email_page
+    drill = url("contacts", metric="sent", scenario=world["scenario"].pk)
+    assert_denied(client.get(drill))
+
+
+# Every number from raw rows ------------------------------------------------------------
+
+
+def test_the_scenario_report_draws_each_steps_raw_counts_and_each_links_to_its_contacts(
+    client, email_site
+):
+    world = run_world()
+    login(client, marketer())
+    response = client.get(url("scenario", world["scenario"].pk))
+    assert response.status_code == 200
+    page = response.content.decode()
+    links = figure_links(page)
+    send, split = world["send"].pk, world["split"].pk
+    sent = Message.objects.filter(step_id=send, status="sent")
+    opened = Event.objects.filter(name="email_opened", properties__first=True)
+    clicked = Event.objects.filter(name="email_clicked", properties__first=True)
+    assert sent.count() == 4 and opened.count() == 2 and clicked.count() == 1
+    expected = {
+        ("sent", send, None): {m.contact.email for m in sent},
+        ("opened", send, None): {e.contact.email for e in opened},
+        ("clicked", send, None): {e.contact.email for e in clicked},
+    }
+    for arm in world["arms"]:
+        took = StepRun.objects.filter(step_id=split, branch_id=arm.pk)
+        expected[("entered", split, arm.pk)] = {
+            r.enrollment.contact.email for r in took.select_related("enrollment__contact")
+        }
+    for key, emails in expected.items():
+        branch = f' data-branch="{key[2]}"' if key[2] else ""
+        number = re.search(rf'data-metric="{key[0]}" data-step="{key[1]}"{branch}>([\d,]+)<', page)
+        assert number and int(number[1].replace(",", "")) == len(emails), key
+        assert set(contacts_of(client, links[key])) == emails, key
+    entered = Enrollment.objects.filter(scenario_id=world["scenario"].pk).count()
+    totals = re.search(r'data-testid="scenario-totals".*?</table>', page, re.S)[0]
+    assert f">{entered}</a>" in totals
+
+
+def test_the_email_report_counts_per_scenario_and_per_link(client, email_site):
+    world = run_world()
+    login(client, marketer())
+    page = client.get(url("email", world["email"].pk)).content.decode()
+    rows = re.search(r'data-testid="email-rows".*?</table>', page, re.S)[0]
+    first = re.search(r'<tr data-kind="all">.*?</tr>', rows, re.S)[0]
+    sent = Message.objects.filter(email_page=world["email"], status="sent").count()
+    opened = Message.objects.filter(email_page=world["email"], opened_at__isnull=False).count()
+    assert re.search(rf'data-metric="sent"><a href="[^"]+">{sent}</a>', first)
+    assert re.search(rf'data-metric="opened"><a href="[^"]+">{opened}</a>', first)
+    assert "Welcome series" in rows
+    links = re.search(r'data-testid="links".*?</table>', page, re.S)[0]
+    assert "https://shop.example/books" in links
+    assert 'data-link-badge="0"' in page and "1 clicks · 100%" in page.replace("&amp;", "&")
+
+
+# Hostile query strings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"from": "2026-13-01"},
+        {"from": "yesterday"},
+        {"to": "2026-01-01", "from": "2026-02-01"},
+        {"from": "1900-01-01", "to": "2026-01-01"},
+        {"from": "2026-01-01\x00"},
+        {"to": "９９９９-01-01"},
+    ],
+)
+def test_bad_dates_get_a_400_page_with_the_reason(client, boss, query):
+    scenario, email = make_scenario(title="S"), make_email(title="E")
+    login(client, boss)
+    for target in (url("index"), url("scenario", scenario.pk), url("email", email.pk)):
+        response = client.get(target, query)
+        assert response.status_code == 400, (target, query)
+        assert 'data-testid="bad-request"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"metric": "salary"},
+        {"metric": "sent\x00"},
+        {"metric": "sent", "scenario": "99999999999999999999999"},
+        {"metric": "sent", "step": "-1"},
+        {"metric": "sent", "email": "1e3"},
+        {"metric": "sent", "step": "\x00"},
+        {"metric": "sent", "link": "٣"},
+        {"metric": "sent", "variant": "\x00"},
+        {"metric": "sent", "variant": "x" * 5000},
+        {"metric": "sent", "from": "2026-02-30"},
+    ],
+)
+def test_the_drill_down_refuses_what_it_cannot_read_with_a_400(client, boss, query):
+    login(client, boss)
+    response = client.get(url("contacts"), query)
+    assert response.status_code == 400, query
+    assert 'data-testid="bad-request"' in response.content.decode()
+
+
+def test_huge_and_unknown_ids_are_not_found(client, boss):
+    login(client, boss)
+    for name in ("scenario", "email"):
+        assert client.get(url(name, 2**70)).status_code == 404
+        assert client.get(url(name, 2**31 + 7)).status_code == 404
+    export = {"report": "email", "format": "csv"}
+    assert client.get(url("export"), {**export, "id": 2**31 + 7}).status_code == 404
+    assert client.get(url("export"), {**export, "id": 2**70}).status_code == 400
+    assert client.get(url("export"), {**export, "id": "x"}).status_code == 400
+    assert client.get(url("export"), {**export, "report": "contacts"}).status_code == 400
+    assert client.get(url("export"), {**export, "format": "pdf"}).status_code == 400
+
+
+# Exports ---------------------------------------------------------------------------------
+
+
+def test_exports_open_and_keep_formulas_as_text(client, boss):
+    email = make_email([text(LINKS)], title='=HYPERLINK("http://evil","x")')
+    scenario = make_scenario(title="@SUM(1+1)", trigger_event="signup")
+    add(scenario, SendEmailStep, email=email, title="+cmd|' /C calc'!A0")
+    login(client, boss)
+    for report, page in (("scenario", scenario), ("email", email)):
+        query = {"report": report, "id": page.pk}
+        response = client.get(url("export"), {**query, "format": "csv"})
+        assert response.status_code == 200
+        assert response["Content-Disposition"].endswith('.csv"')
+        cells = [c for row in csv.reader(io.StringIO(response.content.decode())) for c in row]
+        assert page.title not in cells and f"'{page.title}" in cells
+        assert not [c for c in cells if c[:1] in "=+@" or re.match(r"-\D", c)]
+        response = client.get(url("export"), {**query, "format": "xlsx"})
+        assert response.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        cells = [c for row in sheet.iter_rows() for c in row]
+        (title,) = [c for c in cells if c.value == page.title]
+        assert title.data_type == "s" and title.quotePrefix
+
+
+# Contacts are escaped -------------------------------------------------------------------
+
+
+def test_the_drill_down_lists_contacts_escaped_and_linked_to_their_pages(client, email_site):
+    world = run_world(first_names=(XSS, "Bob"))
+    login(client, marketer())
+    response = client.get(
+        url("contacts", metric="sent", scenario=world["scenario"].pk, step=world["send"].pk)
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert XSS not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for contact in Contact.objects.all():
+        assert reverse("journeys_contacts:inspect", args=[contact.pk]) in page
+
+
+# Dashboard, menu, page header ----------------------------------------------------------
+
+
+def test_the_dashboard_panel_and_the_menu_are_for_readers_of_reports(client, email_site):
+    run_world()
+    login(client, analyst())
+    home = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert 'data-testid="dashboard-chart"' in home and "<svg" in home
+    assert url("index") in home  # the panel's link and the Reports menu's entry
+    sent = Message.objects.filter(status="sent").count()
+    assert f"{sent} sent" in home
+    index = client.get(url("index")).content.decode()
+    assert "Welcome series" in index and "Welcome email" in index
+
+
+def test_email_and_scenario_edit_views_link_to_their_reports(client, boss):
+    scenario, email = make_scenario(title="S"), make_email(title="E")
+    login(client, boss)
+    for page, name in ((scenario, "scenario"), (email, "email")):
+        edit = client.get(reverse("wagtailadmin_pages:edit", args=[page.pk])).content.decode()
+        assert url(name, page.pk) in edit
+
+
+def test_report_links_keep_the_period(client, email_site):
+    world = run_world()
+    login(client, marketer())
+    today = timezone.localdate().isoformat()
+    page = client.get(url("scenario", world["scenario"].pk), {"from": today, "to": today})
+    for href in figure_links(page.content.decode()).values():
+        query = parse_qs(urlparse(href).query)
+        assert query["from"] == [today] and query["to"] == [today]
