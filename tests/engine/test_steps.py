@@ -21,6 +21,7 @@ class FakeEnv:
         self.tz = zoneinfo.ZoneInfo(tz)
         self.matching = set(matching)
         self.sent, self.log_lines, self.started, self.sends_at = [], [], [], []
+        self.branches = []
 
     def timezone(self, contact):
         return self.tz
@@ -49,8 +50,9 @@ class FakeEnv:
     def start_scenario(self, scenario_id, contact, depth):
         self.started.append((scenario_id, depth))
 
-    def log(self, enr, step, outcome, reason="", marketing_send=False):
+    def log(self, enr, step, outcome, reason="", marketing_send=False, branch_id=0):
         self.log_lines.append((step.id if step else None, outcome, reason))
+        self.branches.append(branch_id)
 
 
 def enrolment(p, **fields):

@@ -33,6 +33,13 @@ class DatabaseEnv:
         self.batch_ids: set[int] = set()
         self.email_pages: dict[int, Any] = {}  # id -> live page or None, for delivery too
         self.changed_contexts: list[Any] = []  # enrolments given a value (see update_contact)
+        self._changed_ids: set[int] = set()
+
+    def context_changed(self, enrollment: Any) -> None:
+        """Have ``advance_batch`` save this enrolment's context (once however often)."""
+        if enrollment.pk not in self._changed_ids:
+            self._changed_ids.add(enrollment.pk)
+            self.changed_contexts.append(enrollment)
 
     def preload(self, contact_ids: list[int]) -> None:
         """Remember the batch's contacts; read their recent marketing sends in one query."""
@@ -126,7 +133,7 @@ class DatabaseEnv:
                 )
                 contact.attributes["promo_code"] = code
                 set_value(enrollment, "promo_code", code)
-                self.changed_contexts.append(enrollment)
+                self.context_changed(enrollment)
             fields.append("attributes")
         if c["email_status"] and c["email_status"] != contact.email_status:
             contact.email_status = c["email_status"]
@@ -148,7 +155,16 @@ class DatabaseEnv:
         outcome: str,
         reason: str = "",
         marketing_send: bool = False,
+        branch_id: int = 0,
     ) -> None:
+        """Collect a StepRun (``flush`` writes them). A split's arm is also remembered on
+        the enrolment (``context["arms"]``): a conversion later is counted for each arm it
+        took (``engine.exits``), whatever the retention of step runs."""
+        if branch_id and step is not None and step.kind == "split":
+            arms = dict(enrollment.context.get("arms") or {})
+            arms[str(step.id)] = branch_id
+            enrollment.context = {**enrollment.context, "arms": arms}
+            self.context_changed(enrollment)
         key = ""
         if step is not None and (
             (outcome == "sent" and step.kind == "send_email")
@@ -168,6 +184,7 @@ class DatabaseEnv:
                 marketing_send=marketing_send,
                 ran_at=self.now,
                 key=key,
+                branch_id=branch_id,
             )
         )
 
