@@ -159,7 +159,7 @@ def test_the_diagram_shows_each_steps_figures_as_links_to_its_contacts():
     assert numbers[("sent", "10", "/contacts/?metric=sent&step=10&branch=None")] == "40"
     assert numbers[("clicked", "10", "/contacts/?metric=clicked&step=10&branch=None")] == "7"
     assert numbers[("revenue", "10", "/contacts/?metric=converted&step=10&branch=None")] == "59.90"
-    assert numbers[("entered", "2", "/contacts/?metric=entered&step=2&branch=5")] == "19"
+    assert numbers[("passed", "2", "/contacts/?metric=passed&step=2&branch=5")] == "19"
     assert numbers[("converted", "2", "/contacts/?metric=converted&step=2&branch=3")] == "2"
     assert "<script>" not in svg and "1 here" in svg
     # Without figures the diagram is the plain one, and no number is a link.

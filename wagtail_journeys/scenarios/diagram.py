@@ -124,7 +124,7 @@ def _branch_line(branch: Any, step_id: int, link: Link | None) -> list:
 
     rate = branch.conversion_rate
     return [
-        ("entered", _("took it"), number_format(branch.entered), url("entered")),
+        ("passed", _("took it"), number_format(branch.entered), url("passed")),
         ("converted", _("converted"), number_format(branch.converted), url("converted")),
         ("rate", _("rate"), "-" if rate is None else f"{rate:.1%}", None),
     ]

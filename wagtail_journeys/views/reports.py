@@ -86,6 +86,13 @@ def bad_request(request, message: str, *, title: str = "") -> TemplateResponse:
     )
 
 
+def _page_id(value: int) -> int:
+    """A page id from the URL; one no database column can hold names no page (404)."""
+    if value > MAX_ID:
+        raise Http404
+    return value
+
+
 def contacts_url(**params: Any) -> str:
     """The drill-down's URL for these parameters (empty ones left out)."""
     query = {k: v for k, v in params.items() if v not in (None, "")}
@@ -161,7 +168,7 @@ class ScenarioReportView(ReportMixin, TemplateView):
         return _("Report: %(title)s") % {"title": self.scenario.title}
 
     def dispatch(self, request, *args, **kwargs):
-        self.scenario = get_object_or_404(ScenarioPage, pk=kwargs["scenario_id"])
+        self.scenario = get_object_or_404(ScenarioPage, pk=_page_id(kwargs["scenario_id"]))
         return super().dispatch(request, *args, **kwargs)
 
     def link(self, metric: str, step_id: int | None, branch_id: int | None = None) -> str | None:
@@ -179,13 +186,15 @@ class ScenarioReportView(ReportMixin, TemplateView):
     def get_context_data(self, **kwargs):
         from ..analytics.reports import scenario_report
         from ..scenarios.diagram import draw_plan
-        from ..scenarios.loading import build_plan
+        from ..scenarios.loading import build_plan, current_plan
         from ..scenarios.occupancy import active_by_step
         from ..scenarios.summaries import summarize_trigger
 
         context = super().get_context_data(**kwargs)
         report = scenario_report(self.scenario, self.period)
-        plan = build_plan(self.scenario)
+        # The Plan the report's steps come from (the stored one); a draft-only scenario's
+        # tree is drawn as it stands.
+        plan = current_plan(self.scenario.pk) or build_plan(self.scenario)
         stages = report.funnel
         urls = {
             id(stage): self.link(self.funnel_metric(i, stages), stage.step_id)
@@ -246,7 +255,7 @@ class EmailReportView(ReportMixin, TemplateView):
         return _("Report: %(title)s") % {"title": self.email.title}
 
     def dispatch(self, request, *args, **kwargs):
-        self.email = get_object_or_404(EmailPage, pk=kwargs["email_id"])
+        self.email = get_object_or_404(EmailPage, pk=_page_id(kwargs["email_id"]))
         return super().dispatch(request, *args, **kwargs)
 
     def link(self, metric: str, **params: Any) -> str | None:
