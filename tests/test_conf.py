@@ -43,6 +43,10 @@ def test_defaults_without_any_setting():
         ({"MACHINE_CLICK_SECONDS": -1}, "MACHINE_CLICK_SECONDS must be an integer >= 0"),
         ({"SOFT_BOUNCE_LIMIT": {"bounces": 0, "days": 30}}, "SOFT_BOUNCE_LIMIT must be None"),
         ({"SOFT_BOUNCE_LIMIT": 3}, "SOFT_BOUNCE_LIMIT must be None"),
+        ({"CONVERSION_EVENTS": "purchase"}, "CONVERSION_EVENTS must be a list"),
+        ({"CONVERSION_EVENTS": ["purchase", "bad name"]}, "CONVERSION_EVENTS must be a list"),
+        ({"ATTRIBUTION_DAYS": 0}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
+        ({"ATTRIBUTION_DAYS": 5.5}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

@@ -85,6 +85,11 @@ DEFAULTS: dict[str, Any] = {
     "ATTENTION_BOUNCE_RATE": 0.05,
     "ATTENTION_COMPLAINT_RATE": 0.001,
     "ATTENTION_MIN_SENT": 100,
+    # Reports (analytics.conversions): events that count as a conversion of the last
+    # message the contact opened or clicked within ATTRIBUTION_DAYS (a scenario's goal
+    # events count for its own messages too)
+    "CONVERSION_EVENTS": ["purchase"],
+    "ATTRIBUTION_DAYS": 5,
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
@@ -264,6 +269,14 @@ def _feedback_problems(value) -> list[str]:
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values())
     ):
         problems.append('SOFT_BOUNCE_LIMIT must be None or {"bounces": N, "days": D} (positive)')
+    names = value("CONVERSION_EVENTS")
+    if not isinstance(names, list | tuple) or not all(
+        isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}", n) for n in names
+    ):
+        problems.append("CONVERSION_EVENTS must be a list of event names such as 'purchase'")
+    days = value("ATTRIBUTION_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
+        problems.append(f"ATTRIBUTION_DAYS must be an integer from 1 to 365, not {days!r}")
     return problems
 
 

@@ -7,6 +7,8 @@ import zoneinfo
 from collections import defaultdict
 from typing import Any
 
+from django.utils import timezone
+
 from .. import conf
 from ..models import StepRun
 from ..scenarios.plan import Step, _thaw
@@ -189,5 +191,10 @@ class DatabaseEnv:
         )
 
     def flush(self) -> None:
+        """Write the batch's StepRuns, stamped with the real time of the write (what the
+        rollup's settle rule reads), just before the batch commits."""
+        written = timezone.now()
+        for run in self.runs:
+            run.recorded_at = written
         StepRun.objects.bulk_create(self.runs, batch_size=1000)
         self.runs = []
