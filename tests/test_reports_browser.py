@@ -87,9 +87,9 @@ def test_a_number_on_the_diagram_leads_to_its_contacts(server, world, page):
     page.goto(f"{server}/admin/journeys/reports/scenarios/{world['scenario']}/")
     send = world["send"]
     sent = page.locator(f"[data-testid=diagram] tspan[data-metric=sent][data-step='{send}']")
-    assert sent.inner_text() == str(len(world["sent"])) == "4"
+    assert sent.text_content() == str(len(world["sent"])) == "4"
     opened = page.locator(f"[data-testid=diagram] tspan[data-metric=opened][data-step='{send}']")
-    assert opened.inner_text() == "2"
+    assert opened.text_content() == "2"
     page.screenshot(path=str(SHOTS / "report-scenario.png"), full_page=True)
     sent.click()
     page.wait_for_url("**/journeys/reports/contacts/?*")

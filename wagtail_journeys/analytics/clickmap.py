@@ -31,6 +31,8 @@ BADGE = (
     "background:#b91c1c;color:#fff;font:bold 11px/1.4 sans-serif;padding:1px 6px;"
     "border-radius:9px;text-decoration:none;box-shadow:0 1px 2px rgba(0,0,0,.3)"
 )
+#: A point at the top left of the link's text that the badge hangs above.
+ANCHOR = "position:relative;display:inline-block;width:0;height:0;vertical-align:text-top"
 _ANCHOR = re.compile(r'<a\b([^>]*?)href="' + re.escape(ROOT) + r'c/([A-Za-z0-9_-]+)"([^>]*)>')
 
 
@@ -65,7 +67,7 @@ def click_map(email_page: Any, link_figures: Sequence[Any], variant: tuple[int, 
         text = badge_text(figures)
         return (
             f'<a{match[1]}href="#" data-link="{index}" title="{escape(url)}"{match[3]}>'
-            f'<span style="position:relative;display:inline-block;width:0;height:0">'
+            f'<span style="{ANCHOR}">'
             f'<span data-link-badge="{index}" style="{BADGE}">{escape(text)}</span></span>'
         )
 

@@ -30,7 +30,7 @@ from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
-from wagtail.admin.widgets import AdminDateInput, Button
+from wagtail.admin.widgets import Button
 
 from ..analytics.charts import day_chart, funnel_chart
 from ..analytics.figures import Period
@@ -56,12 +56,11 @@ class PeriodForm(forms.Form):
     def __init__(self, data, default_days: int = 30):
         super().__init__(data)
         self.default_days = default_days
-        self.fields["from"] = forms.CharField(
-            label=gettext_lazy("From"), required=False, widget=AdminDateInput()
-        )
-        self.fields["to"] = forms.CharField(
-            label=gettext_lazy("To"), required=False, widget=AdminDateInput()
-        )
+        # The browser's own date picker: it submits YYYY-MM-DD, and needs no script.
+        for name, label in (("from", gettext_lazy("From")), ("to", gettext_lazy("To"))):
+            self.fields[name] = forms.CharField(
+                label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+            )
 
     def clean(self):
         data = super().clean()
@@ -112,6 +111,8 @@ class ReportMixin(WagtailAdminTemplateMixin):
         if not self.form.is_valid():
             return bad_request(request, " ".join(self.form.non_field_errors()), title=_("Reports"))
         self.period = self.form.period
+        # Shown filled in: the dates the report covers, defaults included.
+        self.form = PeriodForm(self.period_query())
         return super().dispatch(request, *args, **kwargs)
 
     def period_query(self) -> dict[str, str]:
@@ -130,7 +131,7 @@ class ReportMixin(WagtailAdminTemplateMixin):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(form=self.form, period=self.period, links=self.links)
+        context.update(form=self.form, media=self.form.media, period=self.period, links=self.links)
         return context
 
 
