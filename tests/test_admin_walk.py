@@ -25,6 +25,7 @@ carry (a form may echo what was typed), so only its names count as a leak.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -528,3 +529,15 @@ def test_an_editor_without_contact_permissions_sees_no_contact(client, world):
     assert f'"count": {world.contacts}' in sample and '"sample": []' in sample
     assert walk.answers[("POST", "wagtail_journeys_send_test", email)][0] == 302
     assert any(m.subject.startswith("[Test]") for m in mail.outbox)
+
+
+def test_a_reader_of_reports_without_contact_permissions_sees_no_contact(client, world):
+    from wagtail_journeys.analytics.rollup import rollup_pass
+
+    rollup_pass(settle=dt.timedelta(0))
+    user = make_user("reader", "view_reports")
+    walk = walk_admin(client, user, world)
+    assert_nothing_leaked(walk)
+    for name, page in (("scenario", ScenarioPage), ("email", EmailPage), ("index", type(None))):
+        assert walk.answers[("GET", f"journeys_reports:{name}", page)][0] == 200
+    assert walk.answers[("GET", "journeys_reports:contacts", type(None))][0] == 302  # denied
