@@ -371,6 +371,9 @@ def test_email_and_scenario_edit_views_link_to_their_reports(client, boss):
     for page, name in ((scenario, "scenario"), (email, "email")):
         edit = client.get(reverse("wagtailadmin_pages:edit", args=[page.pk])).content.decode()
         assert url(name, page.pk) in edit
+        parent = page.get_parent().pk
+        listing = client.get(reverse("wagtailadmin_explore", args=[parent])).content.decode()
+        assert url(name, page.pk) in listing
 
 
 def test_report_links_keep_the_period(client, email_site):

@@ -105,3 +105,9 @@ def register_report_permission():
     return Permission.objects.filter(
         content_type__app_label="wagtail_journeys", codename="view_reports"
     )
+
+
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_report_button(page, user, next_url=None):
+    button = reports.report_button(page, user)
+    return [button] if button else []

@@ -31,12 +31,21 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.widgets import Button
+from wagtail.models import Page
 
+from ..analytics.behind import METRICS, contacts_behind
 from ..analytics.charts import day_chart, funnel_chart
+from ..analytics.clickmap import click_map
 from ..analytics.figures import Period
+from ..analytics.reports import email_report, overview, scenario_report
+from ..analytics.tables import email_rows, scenario_rows
 from ..exceptions import InvalidInput, JourneysError
 from ..models import Contact, EmailPage, ScenarioPage
 from ..permissions import can_see_contacts
+from ..scenarios.diagram import draw_plan
+from ..scenarios.loading import build_plan, current_plan
+from ..scenarios.occupancy import active_by_step
+from ..scenarios.summaries import summarize_trigger
 from ..spreadsheets import csv_file, xlsx_file
 
 VIEW_REPORTS = "wagtail_journeys.view_reports"
@@ -145,7 +154,6 @@ class IndexView(ReportMixin, TemplateView):
         return self.breadcrumbs_items + [{"url": "", "label": self.get_page_title()}]
 
     def get_context_data(self, **kwargs):
-        from ..analytics.reports import overview
 
         context = super().get_context_data(**kwargs)
         figures = overview(self.period)
@@ -185,11 +193,6 @@ class ScenarioReportView(ReportMixin, TemplateView):
         )
 
     def get_context_data(self, **kwargs):
-        from ..analytics.reports import scenario_report
-        from ..scenarios.diagram import draw_plan
-        from ..scenarios.loading import build_plan, current_plan
-        from ..scenarios.occupancy import active_by_step
-        from ..scenarios.summaries import summarize_trigger
 
         context = super().get_context_data(**kwargs)
         report = scenario_report(self.scenario, self.period)
@@ -265,8 +268,6 @@ class EmailReportView(ReportMixin, TemplateView):
         return contacts_url(metric=metric, email=self.email.pk, **params, **self.period_query())
 
     def get_context_data(self, **kwargs):
-        from ..analytics.clickmap import click_map
-        from ..analytics.reports import email_report
 
         context = super().get_context_data(**kwargs)
         report = email_report(self.email, self.period)
@@ -338,7 +339,6 @@ def _int(query, name: str) -> int | None:
 def parse_behind(query) -> dict[str, Any]:
     """The drill-down's arguments from a query string; ``InvalidInput`` if one cannot be
     read (unknown metric, an id that is no number or too large, a bad date, NUL)."""
-    from ..analytics.behind import METRICS
 
     metric = query.get("metric", "")
     if metric not in METRICS:
@@ -388,14 +388,12 @@ class ContactsBehindView(ReportView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        from ..analytics.behind import contacts_behind
 
         args = dict(self.behind)
         metric = args.pop("metric")
         return contacts_behind(metric, **args).order_by("email")
 
     def get_page_subtitle(self):
-        from ..analytics.behind import METRICS
 
         return METRICS[self.behind["metric"]]
 
@@ -412,9 +410,6 @@ class ContactsBehindView(ReportView):
 
     def describe(self) -> list[tuple[str, str]]:
         """What the list is of, in words: ``(name, value)`` pairs the header shows."""
-        from wagtail.models import Page
-
-        from ..analytics.behind import METRICS
 
         b = self.behind
         ids = [i for i in (b["scenario_id"], b["step_id"], b["email_id"], b["branch_id"]) if i]
@@ -444,8 +439,6 @@ def export_view(request):
     ``?report=scenario|email&id=..&format=csv|xlsx&from=&to=``."""
     if not can_view_reports(request.user):
         raise PermissionDenied
-    from ..analytics.reports import email_report, scenario_report
-    from ..analytics.tables import email_rows, scenario_rows
 
     query = request.GET
     kind, fmt = query.get("report"), query.get("format", "csv")
@@ -490,7 +483,6 @@ class ReportsPanel(Component):
     template_name = "wagtail_journeys/reports/panel.html"
 
     def get_context_data(self, parent_context):
-        from ..analytics.reports import overview
 
         context = super().get_context_data(parent_context)
         figures = overview(Period.last_days(30))
