@@ -79,17 +79,17 @@ DEFAULTS: dict[str, Any] = {
     "MACHINE_BURST_SECONDS": 1,
     # ESP feedback (django-anymail): soft bounces that suppress a contact, within days
     "SOFT_BOUNCE_LIMIT": {"bounces": 3, "days": 30},
+    # Reports (analytics.conversions): events that count as a conversion of the last
+    # message the contact opened or clicked within ATTRIBUTION_DAYS (a scenario's goal
+    # events count for its own messages too)
+    "CONVERSION_EVENTS": ["purchase"],
+    "ATTRIBUTION_DAYS": 5,
     # Reports: contacts per arm before a split's verdict names a winner; the bounce and
     # complaint rates past which a scenario needs attention, once it sent this many
     "SPLIT_MIN_SAMPLE": 100,
     "ATTENTION_BOUNCE_RATE": 0.05,
     "ATTENTION_COMPLAINT_RATE": 0.001,
     "ATTENTION_MIN_SENT": 100,
-    # Reports (analytics.conversions): events that count as a conversion of the last
-    # message the contact opened or clicked within ATTRIBUTION_DAYS (a scenario's goal
-    # events count for its own messages too)
-    "CONVERSION_EVENTS": ["purchase"],
-    "ATTRIBUTION_DAYS": 5,
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.

@@ -254,12 +254,14 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
 def rollup_pass(
     *,
     max_batches: int = 100,
+    batch: int = BATCH,
     settle: dt.timedelta | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Roll up everything settled: event batches, then step-run batches, each until
     nothing is new (or ``max_batches``); return ``{"events": n, "runs": n}`` read. Safe
     to run on several workers at once; a pass with nothing new is a few queries.
+    ``batch`` rows are read per transaction.
     ``progress`` is called with the rows read so far after each batch."""
     done = {"events": 0, "runs": 0}
     for name, step, default in (
@@ -267,7 +269,7 @@ def rollup_pass(
         ("runs", roll_runs, RUN_SETTLE),
     ):
         for _ in range(max_batches):
-            read = step(settle=default if settle is None else settle)
+            read = step(limit=batch, settle=default if settle is None else settle)
             done[name] += read
             if progress:
                 progress(done["events"] + done["runs"])

@@ -24,6 +24,7 @@ from .scenarios import MAX_ID
 router = Router(tags=["reports"])
 
 PROBLEMS = {
+    400: "A bad `Content-Length` header.",
     401: "No token, or a token that is unknown, revoked or not `Bearer`.",
     403: "A token whose user lacks the `wagtail_journeys.view_reports` permission (a "
     "token allowed only to track contacts, say).",
@@ -223,7 +224,7 @@ def _documented(*statuses: int) -> dict:
     url_name="report_scenario",
     summary="A scenario's report",
     operation_id="report_scenario",
-    openapi_extra=_documented(401, 403, 404, 422),
+    openapi_extra=_documented(400, 401, 403, 404, 413, 422),
 )
 def scenario_report(
     request: HttpRequest,
@@ -242,7 +243,7 @@ def scenario_report(
     url_name="report_email",
     summary="An email's report",
     operation_id="report_email",
-    openapi_extra=_documented(401, 403, 404, 422),
+    openapi_extra=_documented(400, 401, 403, 404, 413, 422),
 )
 def email_report(
     request: HttpRequest,
@@ -261,7 +262,7 @@ def email_report(
     url_name="report_overview",
     summary="Every send, day by day",
     operation_id="report_overview",
-    openapi_extra=_documented(401, 403, 422),
+    openapi_extra=_documented(400, 401, 403, 413, 422),
 )
 def overview(request: HttpRequest, when: Query[PeriodQuery]):
     """Sends, opens, clicks, conversions and revenue per day, totals, and the scenarios
