@@ -384,3 +384,9 @@ def test_report_links_keep_the_period(client, email_site):
     for href in figure_links(page.content.decode()).values():
         query = parse_qs(urlparse(href).query)
         assert query["from"] == [today] and query["to"] == [today]
+
+
+def test_view_reports_can_be_given_in_the_group_editor(client, boss):
+    login(client, boss)
+    page = client.get(reverse("wagtailusers_groups:add")).content.decode()
+    assert "Can view reports" in page
