@@ -73,15 +73,17 @@ def test_the_day_chart_draws_every_day_of_every_series_and_says_it_in_words():
     assert any(t.endswith("Sent 40") for t in tips)
     bars = [r for r in root.iter(f"{SVG}rect") if r.get("data-revenue")]
     assert len(bars) == 4  # day 0 has no revenue: no bar
-    # Axis labels: the counts' top (40 → 50) and the days under the plot.
+    # Axis labels: the counts' (0, 10 … 40), revenue's (0 … 20.00), the days under the plot.
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert "50" in texts and "Mar 1" in texts
+    assert {"0", "10", "20", "30", "40", "5.00", "20.00", "Mar 1"} <= set(texts)
 
 
 def test_the_day_chart_of_no_days_or_only_zeros_is_still_a_chart():
     assert parse(day_chart([], title="Empty")).find(f"{SVG}desc").text == "No days to show."
-    quiet = [DayFigures(day=DAY)] * 3
-    parse(day_chart(quiet, title="Zeros"))
+    quiet = parse(day_chart([DayFigures(day=DAY)] * 3, title="Zeros"))
+    texts = [t.text for t in quiet.iter(f"{SVG}text")]
+    assert texts[:5] == ["0", "1", "2", "3", "4"]  # whole counts, no revenue axis
+    assert "Revenue" not in texts
 
 
 def test_the_funnel_draws_each_stage_with_its_share_and_links_its_counts():

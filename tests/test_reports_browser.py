@@ -120,3 +120,19 @@ def test_the_click_map_badges_sit_over_the_emails_links(server, world, page):
     assert abs(over["x"] - under["x"]) < 40  # at its start
     page.locator("[data-testid=click-map]").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "report-email.png"), full_page=True)
+
+
+def test_the_dashboard_charts_the_last_30_days(server, world, page):
+    page.goto(f"{server}/admin/")
+    chart = page.locator("[data-testid=dashboard-chart] svg")
+    chart.wait_for()
+    assert chart.bounding_box()["width"] > 300
+    sent = page.locator("[data-testid=dashboard-chart] polyline[data-series=sent]")
+    assert len(sent.get_attribute("points").split()) == 30
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "report-dashboard.png"))
+    page.goto(f"{server}/admin/journeys/reports/")
+    page.locator("[data-testid=scenario-reports] a", has_text="Welcome series").click()
+    page.wait_for_url(f"**/journeys/reports/scenarios/{world['scenario']}/?*")
+    page.locator("[data-testid=funnel]").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "report-funnel.png"))

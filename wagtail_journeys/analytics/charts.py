@@ -42,17 +42,19 @@ DAY_SERIES = (
 )
 
 
-def _top(value: float) -> float:
-    """A round value at or above ``value`` for an axis's top (1, 2, 5 × 10ⁿ)."""
-    if value <= 0:
-        return 1
-    scale = 1.0
-    while scale * 10 <= value:
-        scale *= 10
-    for step in (1, 2, 5, 10):
-        if step * scale >= value:
-            return step * scale
-    return 10 * scale  # pragma: no cover - the loop above always returns
+TICKS = 4  # grid lines above the axis
+
+
+def _scale(value: float, *, whole: bool) -> float:
+    """The axis's top: ``TICKS`` steps of a round size (1, 2 or 5 × 10ⁿ) reaching
+    ``value``; with ``whole`` (counts) a step is at least 1, so every label is exact."""
+    step = 1.0 if whole else 0.01
+    while step * TICKS < value:
+        for factor in (2, 2.5, 2):  # 1 → 2 → 5 → 10
+            step *= factor
+            if step * TICKS >= value:
+                break
+    return step * TICKS
 
 
 def _num(value: Any) -> str:
@@ -80,8 +82,13 @@ def day_chart(
     """A chart of ``days`` (objects with ``day`` and the ``series`` keys, such as
     ``figures.DayFigures``): one line per series against the left axis, and, with
     ``revenue``, each day's revenue as a bar against the right axis."""
-    count_top = _top(max((getattr(d, s.key) for d in days for s in series), default=0))
-    money_top = _top(float(max((d.revenue for d in days), default=0))) if revenue else 1
+    count_top = _scale(
+        max((getattr(d, s.key) for d in days for s in series), default=0), whole=True
+    )
+    most = float(max((d.revenue for d in days), default=0))
+    revenue = revenue and most > 0  # no revenue: no bars, no right axis
+    money_top = _scale(most, whole=False) if revenue else 1
+    money_places = 0 if money_top >= TICKS * 10 else 2
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(days), 1)
 
@@ -107,8 +114,8 @@ def day_chart(
     else:
         desc = _("No days to show.")
     parts = _open(title, desc, HEIGHT, chart_id)
-    for tick in range(5):  # grid and both axes' labels
-        share = tick / 4
+    for tick in range(TICKS + 1):  # grid and both axes' labels
+        share = tick / TICKS
         ty = TOP + plot_h - plot_h * share
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{GRID}"/>'
@@ -116,9 +123,10 @@ def day_chart(
             f"{_num(round(count_top * share))}</text>"
         )
         if revenue:
+            money = number_format(money_top * share, money_places, force_grouping=True)
             parts.append(
                 f'<text x="{WIDTH - RIGHT + 6}" y="{ty + 4:.1f}" fill="#9d174d">'
-                f"{_num(round(money_top * share))}</text>"
+                f"{escape(money)}</text>"
             )
     label_every = max(1, len(days) // 8)
     for index, day in enumerate(days):
