@@ -243,6 +243,9 @@ def test_email_report_and_overview_equal_the_raw_rows(world):
             messages.filter(**{f"{column}__isnull": False}).values_list("contact_id", flat=True)
         ), metric
 
+    assert behind("sent", email_id=welcome.pk, variant="") == behind("sent", email_id=welcome.pk)
+    assert behind("sent", email_id=welcome.pk, variant="1,2") == set()
+
     totals = overview(PERIOD).totals
     everything = Message.objects.all()
     assert totals.sent == sent()
