@@ -161,6 +161,15 @@ class Tally:
         return [{**dict(zip(key_names, key, strict=True)), **row} for key, row in self.rows.items()]
 
 
+def _anything_new(name: str, model: type, stamp: str, settle: dt.timedelta) -> bool:
+    """Is there a settled row past the cursor? Read without a lock (a stale answer only
+    leaves the rows to the next pass), so a pass with nothing new writes nothing: taking
+    the row lock is a write, and its commit a disk flush."""
+    position = EventCursor.objects.filter(name=name).values_list("position", flat=True).first()
+    since = {f"{stamp}__lte": timezone.now() - settle}
+    return model.objects.filter(id__gt=position or 0, **since).exists()
+
+
 def _lock(name: str) -> EventCursor:
     EventCursor.objects.get_or_create(name=name)
     return EventCursor.objects.select_for_update().get(name=name)
@@ -170,6 +179,8 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
     """Add one batch of settled events after ``rollup:events`` into ``MailDay`` and
     ``LinkDay``, conversions included; return how many events the cursor passed (0:
     nothing new). One transaction."""
+    if not _anything_new(EVENTS_CURSOR, Event, "received_at", settle):
+        return 0
     with transaction.atomic():
         cursor = _lock(EVENTS_CURSOR)
         settled = Event.objects.filter(
@@ -228,6 +239,8 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
     how many were read (0: nothing new). A ``queued`` send counts as ``sent``; each run
     is counted as it was when read, once (a later change of its outcome is not counted
     again). One transaction."""
+    if not _anything_new(RUNS_CURSOR, StepRun, "recorded_at", settle):
+        return 0
     with transaction.atomic():
         cursor = _lock(RUNS_CURSOR)
         batch = list(
