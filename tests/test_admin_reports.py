@@ -10,7 +10,7 @@ import datetime as dt
 import html
 import io
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import openpyxl
 import pytest
@@ -19,7 +19,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests import strategies
 from tests.emails.factories import make_contact, make_email, text
 from tests.scenarios.factories import add, make_scenario
 from tests.tracking.test_emails import BROWSER
@@ -30,10 +33,12 @@ from wagtail_journeys.events import record_event
 from wagtail_journeys.models import (
     Branch,
     Contact,
+    EmailPage,
     Enrollment,
     Event,
     ExitStep,
     Message,
+    ScenarioPage,
     SendEmailStep,
     SplitStep,
     StepRun,
@@ -390,3 +395,38 @@ def test_view_reports_can_be_given_in_the_group_editor(client, boss):
     login(client, boss)
     page = client.get(reverse("wagtailusers_groups:add")).content.decode()
     assert "Can view reports" in page
+
+
+QUERY_KEYS = ("metric", "scenario", "step", "email", "branch", "link", "variant", "from", "to")
+query_values = st.one_of(
+    strategies.hostile_text(),
+    strategies.hostile_numbers().map(str),
+    st.sampled_from(["sent", "clicked", "2026-01-01", "-", "0", "1,2"]),
+)
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=st.dictionaries(st.sampled_from(QUERY_KEYS), query_values, max_size=6))
+def test_any_query_string_gets_an_answer_not_a_500(client, boss, query):
+    """Any values (NUL, lone surrogates sent as the bytes a browser could send, huge
+    numbers) on every report URL: a page, a 400 or a 404, never a server error."""
+    client.raise_request_exception = False
+    login(client, boss)
+    raw = "&".join(
+        f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in query.items()
+    )
+    scenario = ScenarioPage.objects.first() or make_scenario(title="S")
+    email = EmailPage.objects.first() or make_email([text(LINKS)], title="E")
+    paths = (url("contacts"), url("index"), url("scenario", scenario.pk), url("email", email.pk))
+    for path in paths:
+        response = client.get(f"{path}?{raw}")
+        assert response.status_code in (200, 400), (path, query, response.status_code)
+    for report, page in (("scenario", scenario), ("email", email)):
+        response = client.get(f"{url('export')}?report={report}&id={page.pk}&{raw}")
+        assert response.status_code in (200, 400), (report, query)
