@@ -183,10 +183,16 @@ def test_removed_steps_keep_their_history(tree):
     StepDay.objects.create(
         day=D0, scenario_id=s.pk, step_id=987654, outcome="sent", count=7, branch_id=0
     )
+    MailDay.objects.create(
+        day=D0, email_page_id=tree["emails"][0].pk, scenario_id=s.pk, step_id=987655, sent=3
+    )
     report = scenario_report(s, PERIOD)
-    assert report.steps[-1].step_id == 987654
-    assert report.steps[-1].title == "Removed step 987654"
-    assert report.steps[-1].passed == 7
+    assert report.title == "Onboarding"
+    assert [st.step_id for st in report.steps[-2:]] == [987654, 987655]
+    assert report.steps[-1].mail.sent == 3
+    assert report.steps[-2].step_id == 987654
+    assert report.steps[-2].title == "Removed step 987654"
+    assert report.steps[-2].passed == 7
 
 
 def test_query_count_does_not_grow_with_rows(tree):

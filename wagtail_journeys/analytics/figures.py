@@ -21,6 +21,15 @@ from ..exceptions import InvalidInput
 MAX_DAYS = 3660
 
 
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal | int | float | str | None) -> Decimal:
+    """A sum of money from the database as a Decimal of cents (SQLite's sums of decimals
+    come back with float noise: ``199.800000000000``)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 def ratio(part: int | Decimal, whole: int) -> float | None:
     """``part / whole`` as a float, or ``None`` when ``whole`` is 0."""
     return float(part) / whole if whole else None
@@ -136,7 +145,7 @@ class MailFigures:
     def from_row(cls, row: dict) -> MailFigures:
         """From a ``values()`` row of sums (``None`` from an empty aggregate is 0)."""
         counts = {name: int(row.get(name) or 0) for name in MAIL_COUNTS}
-        return cls(**counts, revenue=Decimal(row.get("revenue") or 0))
+        return cls(**counts, revenue=cents(row.get("revenue")))
 
     def __add__(self, other: MailFigures) -> MailFigures:
         return MailFigures(

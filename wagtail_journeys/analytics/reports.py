@@ -34,6 +34,7 @@ from .figures import (
     ScenarioReport,
     SplitFigures,
     StepFigures,
+    cents,
     ratio,
 )
 from .stats import Arm, verdict
@@ -101,7 +102,7 @@ def scenario_report(scenario: Any, period: Period) -> ScenarioReport:
         .order_by()
     ):
         key = (row["step_id"], row["branch_id"], row["outcome"])
-        runs[key] = (int(row["n"] or 0), Decimal(row["money"] or 0))
+        runs[key] = (int(row["n"] or 0), cents(row["money"]))
     mail_by_step = {
         row["step_id"]: MailFigures.from_row(row)
         for row in _mail_rows(
@@ -175,11 +176,12 @@ def scenario_report(scenario: Any, period: Period) -> ScenarioReport:
                 SplitFigures(step_id, step.summary, branches, verdict(arms, min_sample=min_sample))
             )
     # steps removed from the tree since keep their history, after the live ones
-    gone = sorted({s for s, _b, _o in runs} - seen - {0})
+    # (one more query for their titles: pages unpublished since still have one)
+    gone = sorted(({s for s, _b, _o in runs} | set(mail_by_step)) - seen - {0})
     gone_titles = _titles(set(gone)) if gone else {}
     for step_id in gone:
-        title = gone_titles.get(step_id) or _("Removed step %(id)s") % {"id": step_id}
-        figures = _step_figures(step_id, title, "", total, here)
+        label = gone_titles.get(step_id) or _("Removed step %(id)s") % {"id": step_id}
+        figures = _step_figures(step_id, label, "", total, here)
         if step_id in mail_by_step:
             figures.mail = mail_by_step[step_id]
         steps.append(figures)
