@@ -44,7 +44,6 @@ from ..models import Contact, EmailPage, ScenarioPage
 from ..permissions import can_see_contacts
 from ..scenarios.diagram import draw_plan
 from ..scenarios.loading import build_plan, current_plan
-from ..scenarios.occupancy import active_by_step
 from ..scenarios.summaries import summarize_trigger
 from ..spreadsheets import csv_file, xlsx_file
 
@@ -209,7 +208,7 @@ class ScenarioReportView(ReportMixin, TemplateView):
             diagram=draw_plan(
                 plan,
                 summarize_trigger(self.scenario),
-                active_by_step(self.scenario.pk),
+                {step.step_id: step.waiting for step in report.steps},
                 figures={step.step_id: step for step in report.steps},
                 link=self.link,
             ),
