@@ -430,3 +430,23 @@ def test_any_query_string_gets_an_answer_not_a_500(client, boss, query):
     for report, page in (("scenario", scenario), ("email", email)):
         response = client.get(f"{url('export')}?report={report}&id={page.pk}&{raw}")
         assert response.status_code in (200, 400), (report, query)
+
+
+def test_the_exports_carry_the_raw_counts(client, email_site):
+    world = run_world()
+    login(client, analyst())
+    query = {"report": "scenario", "id": world["scenario"].pk, "format": "xlsx"}
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(url("export"), query).content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    head = rows[0]
+    (send,) = [r for r in rows if r[0] == "Step" and r[2] == "send_email"]
+    sent = Message.objects.filter(step_id=world["send"].pk, status="sent").count()
+    opened = Message.objects.filter(step_id=world["send"].pk, opened_at__isnull=False).count()
+    assert send[head.index("Sent")] == sent == 4
+    assert send[head.index("Opened")] == opened == 2
+    assert send[head.index("Open rate")] == opened / sent
+    query = {"report": "email", "id": world["email"].pk, "format": "csv"}
+    lines = list(csv.reader(io.StringIO(client.get(url("export"), query).content.decode())))
+    links = lines[lines.index(["Link", "URL", "Clicks", "Machine clicks", "Share of clicks"]) :]
+    clicks = Event.objects.filter(name="email_clicked", properties__machine=False).count()
+    assert [str(world["books"]), "https://shop.example/books", str(clicks), "0", "1.0"] in links
