@@ -99,7 +99,7 @@ def _id(value: Any) -> int:
 def variant_key(variant: Any) -> str:
     """``MailDay.variant`` for a message's segment variant (a list of segment ids):
     ``",".join`` of the ids sorted; ``""`` for the default content."""
-    if not isinstance(variant, list | tuple):
+    if not variant or not isinstance(variant, list | tuple):
         return ""
     return ",".join(str(i) for i in sorted({_id(v) for v in variant} - {0}))[:200]
 
