@@ -1,6 +1,6 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
@@ -10,6 +10,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
+from .views import canvas
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -68,3 +69,20 @@ def register_log_actions(actions):
         _("Scheduled publish refused"),
         _("Scheduled publish refused: the scenario would fail the checker"),
     )
+
+
+@hooks.register("register_admin_urls")
+def register_canvas_urls():
+    return [path("journeys/scenarios/", include((canvas.admin_urls(), "journeys_scenarios")))]
+
+
+@hooks.register("register_page_header_buttons")
+def page_canvas_button(page, user, view_name, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
+
+
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_canvas_button(page, user, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
