@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-NODE_W, NODE_H = 248, 112  # a step
-BRANCH_H = 60  # a branch's label
+NODE_W, NODE_H = 248, 104  # a step
+BRANCH_H = 76  # a branch's label
 COL = NODE_W + 40  # a column, with its gutter
-SLOT_H = 48  # the gap between two steps, with its "+"
+SLOT_H = 40  # the gap between two steps, with its "+"
 FAN = 28  # the room a fan-out and a join take
 MARGIN = 24
 BRANCHING = {"condition", "split", "wait"}
@@ -122,15 +122,17 @@ def lay_out(root: TreeNode) -> Layout:
         bx = left + (span - sum(widths)) * COL // 2
         fork, top = y + FAN // 2, y + FAN
         ends: list[tuple[int, int]] = []
+        lowest = top + BRANCH_H + SLOT_H
         for branch, w in zip(branches, widths, strict=True):
             bcx = bx + w * COL // 2
             layout.edges.append(f"M{cx} {y}V{fork}H{bcx}V{top}")
             box(branch, bcx, top, BRANCH_H)
             end, goes_on = chain(branch, _steps(branch.children), bx, w, top + BRANCH_H)
+            lowest = max(lowest, end)
             if goes_on:
                 ends.append((bcx, end))
             bx += w * COL
-        bottom = max([end for _x, end in ends] + [top + BRANCH_H + SLOT_H]) + FAN
+        bottom = lowest + FAN
         for bcx, end in ends:
             layout.edges.append(f"M{bcx} {end}V{bottom - FAN // 2}H{cx}V{bottom}")
         return bottom

@@ -20,13 +20,16 @@ from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path, reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.actions.delete_page import DeletePageAction
 from wagtail.actions.move_page import MovePageAction
+from wagtail.admin.views.pages.edit import EditView
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
 from wagtail.models import Page
@@ -103,9 +106,21 @@ class CanvasNode:
         return self.page.pk
 
     @property
+    def edit_url(self) -> str:
+        return _EDIT.replace("/0/", f"/{self.id}/", 1)
+
+    @property
+    def panel_url(self) -> str:
+        return _PANEL.replace("/0/", f"/{self.id}/", 1)
+
+    @property
     def level(self) -> str:
         levels = {p.level for p in self.problems}
         return "error" if "error" in levels else "warning" if levels else ""
+
+
+_EDIT = reverse_lazy("wagtailadmin_pages:edit", args=[0])
+_PANEL = reverse_lazy("journeys_scenarios:edit", args=[0])
 
 
 def _attach_problems(problems: list[Any], plan: Any, ids: set[int]) -> dict[int, list[Any]]:
@@ -428,9 +443,31 @@ def canvas_button(page: Any, user: Any) -> Button | None:
     )
 
 
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+class PanelEditView(EditView):
+    """Wagtail's own page editor, for the canvas's side panel: the admin may frame it
+    (``X-Frame-Options: SAMEORIGIN``), and a save lands on ``?saved=1`` of this view
+    instead of the explorer, which tells the canvas to close the panel and redraw."""
+
+    def dispatch(self, request, page_id, **kwargs):
+        if scenario_of(get_object_or_404(Page, pk=page_id)) is None:
+            raise Http404
+        return super().dispatch(request, page_id, **kwargs)
+
+    def get_edit_url(self):
+        return reverse("journeys_scenarios:edit", args=(self.page.id,))
+
+    def redirect_away(self):
+        return redirect(f"{self.get_edit_url()}?saved=1")
+
+    def redirect_and_remain(self):
+        return redirect(f"{self.get_edit_url()}?saved=1")
+
+
 def admin_urls() -> list:
     return [
         path("<int:page_id>/canvas/", canvas_view, name="canvas"),
+        path("<int:page_id>/canvas/edit/", PanelEditView.as_view(), name="edit"),
         path("<int:page_id>/canvas/insert/", insert_view, name="insert"),
         path("<int:page_id>/canvas/move/", move_view, name="move"),
         path("<int:page_id>/canvas/delete/", delete_view, name="delete"),

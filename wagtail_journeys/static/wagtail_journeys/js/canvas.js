@@ -8,6 +8,7 @@
   const MIN = 0.2;
   const MAX = 2;
   const STEP = 1.2;
+  const READABLE = 0.55;
 
   class CanvasController extends Controller {
     static targets = [
@@ -44,11 +45,13 @@
       return [Number(this.stageTarget.dataset.width), Number(this.stageTarget.dataset.height)];
     }
 
+    /** The whole tree if it can be read that small, else its full width from the top. */
     fitIfNeeded() {
-      const [w] = this.size();
-      const view = this.viewportTarget.clientWidth;
-      this.scale = Math.max(MIN, Math.min(1, view / w));
-      this.x = Math.max(0, (view - w * this.scale) / 2);
+      const [w, h] = this.size();
+      const box = this.viewportTarget.getBoundingClientRect();
+      const whole = Math.min(1, box.width / w, box.height / h);
+      this.scale = whole >= READABLE ? whole : Math.max(MIN, Math.min(1, box.width / w));
+      this.x = Math.max(0, (box.width - w * this.scale) / 2);
       this.y = 0;
       this.apply();
     }
@@ -188,9 +191,8 @@
 
     openEditor(link) {
       this.returnTo = link.closest('.jc-node').dataset.node;
-      this.submitted = false;
       this.editorLinkTarget.href = link.href;
-      this.frameTarget.src = link.href;
+      this.frameTarget.src = link.dataset.panel;
       this.editorTarget.showModal();
     }
 
@@ -202,14 +204,10 @@
       } catch (e) {
         return;
       }
-      if (!doc || !doc.body || frame.src === 'about:blank') return;
-      if (this.submitted) {
-        this.submitted = false;
-        const failed = doc.querySelector('.messages .error, .w-field--error, .error-message');
-        if (!failed) {
-          this.editorTarget.close();
-          return;
-        }
+      if (!doc || !doc.body || doc.location.href === 'about:blank') return;
+      if (new URL(doc.location.href).searchParams.get('saved')) {
+        this.editorTarget.close(); // saved: the canvas redraws
+        return;
       }
       // Trim the admin around the form: the canvas is the page's context here.
       const style = doc.createElement('style');
@@ -217,9 +215,6 @@
         '.sidebar, [data-side-panel-toggle="preview"], .w-breadcrumbs { display: none !important; }' +
         ' .wrapper { padding-inline-start: 0 !important; } body { --w-sidebar-width: 0px; }';
       doc.head.appendChild(style);
-      doc.addEventListener('submit', () => {
-        this.submitted = true;
-      }, true);
     }
 
     editorClosed() {
