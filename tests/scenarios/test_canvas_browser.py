@@ -125,6 +125,14 @@ def node(page, page_id: int):
     return page.locator(f"#node-{page_id}")
 
 
+def redrawn(page, times: int) -> None:
+    """Wait until the canvas has redrawn itself ``times`` times since it was loaded."""
+    page.wait_for_function(
+        "n => Number(document.querySelector('[data-testid=canvas]').dataset.refreshed) >= n",
+        arg=times,
+    )
+
+
 def explorer_titles(page, server: str, parent_id: int) -> list[str]:
     page.goto(f"{server}/admin/pages/{parent_id}/?ordering=ord")
     return page.locator("[data-listing-page-title] a, .title-wrapper a").all_inner_texts()
@@ -172,10 +180,7 @@ def test_insert_move_delete_on_the_canvas(server, world):
         assert editor.locator("#id_title").input_value() == "Send email"
         raw.screenshot(path=str(DOCS_IMG / "canvas-editor.png"))
         user.click(editor.get_by_role("button", name="Save draft"))
-        raw.locator(".jc-editor:not([open])").wait_for(state="attached")
-        raw.wait_for_function(
-            "n => document.querySelectorAll('[data-testid=node]').length === n", arg=7
-        )
+        redrawn(raw, 1)
         ids = canvas_ids(raw)
         new = ids[2]
         assert ids[:2] == [scenario_id, world["wait"]]
@@ -212,15 +217,14 @@ def test_insert_move_delete_on_the_canvas(server, world):
         raw.keyboard.press("Enter")
         raw.frame_locator(".jc-editor__frame").locator("#id_title").wait_for()
         raw.keyboard.press("Escape")
+        redrawn(raw, 1)
 
         # Add a branch to the condition: its node says it has no action.
         user.click(node(raw, world["condition"]).locator("summary"))
         user.click(node(raw, world["condition"]).get_by_role("button", name="Add a branch"))
         editor.locator("#id_title").wait_for()
         raw.keyboard.press("Escape")
-        raw.wait_for_function(
-            "n => document.querySelectorAll('[data-testid=node]').length === n", arg=8
-        )
+        redrawn(raw, 1)
         empty = canvas_ids(raw)[-2]
         assert "has no action" in node(raw, empty).inner_text()
         assert "jc-node--error" in node(raw, empty).get_attribute("class")

@@ -242,6 +242,7 @@
       if (summary) this.viewportTarget.before(summary);
       const back = this.returnTo && this.linkOf(this.returnTo);
       if (back) back.focus({ preventScroll: true });
+      this.element.dataset.refreshed = Number(this.element.dataset.refreshed || 0) + 1;
       this.element.dispatchEvent(new CustomEvent('journeys-canvas:refreshed', { bubbles: true }));
     }
 
