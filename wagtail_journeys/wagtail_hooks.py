@@ -25,6 +25,7 @@ hooks.register("before_move_page", editor.refuse_invalid_move)
 hooks.register("before_delete_page", editor.refuse_invalid_delete)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
+hooks.register("after_create_page", canvas.open_canvas_after_create)
 
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).

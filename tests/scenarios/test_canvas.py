@@ -307,3 +307,20 @@ def test_the_canvas_is_linked_from_the_scenarios_pages(admin, client, scenario):
     assert url("canvas", scenario) in html
     html = client.get(reverse("wagtailadmin_pages:edit", args=[scenario.wait.pk])).content.decode()
     assert url("canvas", scenario.wait) in html
+
+
+def test_a_new_scenario_goes_on_to_its_canvas(admin, client, scenario):
+    from tests.test_admin_walk import form_data
+
+    index = scenario_index()
+    page = ScenarioPage(title="Welcome", slug="welcome", trigger_event="signup")
+    form_class = page.get_edit_handler().get_form_class()
+    form = form_class(instance=page, for_user=admin, parent_page=index)
+    add_url = reverse("wagtailadmin_pages:add", args=["wagtail_journeys", "scenariopage", index.pk])
+    response = client.post(add_url, form_data(form))
+    created = ScenarioPage.objects.get(slug="welcome")
+    assert response.status_code == 302
+    assert response["Location"] == url("canvas", created)
+    assert not created.live
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[created.pk])).content.decode()
+    assert 'data-testid="open-canvas"' in html

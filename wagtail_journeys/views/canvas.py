@@ -443,6 +443,14 @@ def canvas_button(page: Any, user: Any) -> Button | None:
     )
 
 
+def open_canvas_after_create(request, page):
+    """``after_create_page``: a new scenario goes on to its canvas, where its steps are
+    built (its trigger and settings were just saved)."""
+    if isinstance(page.specific, ScenarioPage) and not request.headers.get("x-requested-with"):
+        return redirect(canvas_url(page.pk))
+    return None
+
+
 @method_decorator(xframe_options_sameorigin, name="dispatch")
 class PanelEditView(EditView):
     """Wagtail's own page editor, for the canvas's side panel: the admin may frame it
