@@ -46,7 +46,7 @@ def test_boxes_never_overlap_and_branches_sit_side_by_side(steps):
     assert set(boxes) == {n.id for n in all_nodes(root)}
     drawn = list(boxes.values())
     for i, a in enumerate(drawn):
-        assert 0 <= a.x and a.x + a.w <= layout.width and a.y + a.h <= layout.height
+        assert a.x >= 0 and a.x + a.w <= layout.width and a.y + a.h <= layout.height
         for b in drawn[i + 1 :]:
             apart = a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y
             assert apart, (a, b)
