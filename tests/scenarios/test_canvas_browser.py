@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.test.testcases import LiveServerThread
+from django.utils import timezone
 from wagtail.models import Page
 
 from tests.emails.factories import make_email
@@ -26,11 +27,13 @@ from tests.services import services_required
 from wagtail_journeys.models import (
     Branch,
     ConditionStep,
+    Contact,
     ExitStep,
     ScenarioPage,
     SendEmailStep,
     WaitStep,
 )
+from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.scenarios.guard import publishing_together
 from wagtail_journeys.scenarios.loading import build_plan
 
@@ -94,7 +97,11 @@ def world(server, django_user_model):
     wait = add(scenario, WaitStep, amount=3, unit="days")
     condition = add(scenario, ConditionStep, title="Bought one")
     add(add(condition, Branch, title="bought", rules=[]), ExitStep)
+    other = add(condition, Branch, title="did not buy", is_else=True)
+    add(other, SendEmailStep, email=email)
     exit_step = add(scenario, ExitStep)
+    contacts = [Contact.objects.create(email=f"reader{i}@example.com") for i in range(3)]
+    enroll(scenario.pk, [c.pk for c in contacts], now=timezone.now())
     return {
         "scenario": scenario.pk,
         "wait": wait.pk,
@@ -276,7 +283,7 @@ def test_insert_move_delete_on_the_canvas(server, world):
     plan = build_plan(ScenarioPage.objects.get(pk=scenario_id))
     steps = [i for i in drawn if i != scenario_id and i in plan.steps]
     assert list(plan.order) == steps
-    assert len(plan.order) == 5  # wait, condition, the new send (in the branch), 2 exits
+    assert len(plan.order) == 6  # wait, condition, the new send and an exit, a send, an exit
     print(f"canvas test: {clicks} clicks, {typed} typed fields")
     # insert: "+", type, save (3); move to: menu, item, place, Move (4); add a branch: menu,
     # item (2); delete: menu, item, confirm (3). "Move down" and opening were by keyboard.
