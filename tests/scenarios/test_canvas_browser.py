@@ -24,6 +24,7 @@ from tests.emails.factories import make_email
 from tests.processes import free_port
 from tests.scenarios.factories import add, make_scenario
 from tests.services import services_required
+from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.models import (
     Branch,
     ConditionStep,
@@ -33,7 +34,6 @@ from wagtail_journeys.models import (
     SendEmailStep,
     WaitStep,
 )
-from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.scenarios.guard import publishing_together
 from wagtail_journeys.scenarios.loading import build_plan
 
