@@ -4,10 +4,12 @@ explorer's), the canvas's, and the compiled Plan's once published."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import Page
 
 from tests.emails.factories import make_email
@@ -104,30 +106,49 @@ def test_the_canvas_draws_the_tree_top_down_with_branches_side_by_side(admin, cl
     assert layout.width == 2 * COL + 48  # two columns, margins
 
 
-def test_each_step_shows_its_contacts(admin, client, scenario):
-    contacts = [Contact.objects.create(email=f"c{i}@example.com") for i in range(3)]
-    enroll(scenario.pk, [c.pk for c in contacts], now=scenario.live_since)
-    enrollment = scenario.enrollments.first() if hasattr(scenario, "enrollments") else None
+def test_each_step_shows_its_figures_from_the_scenario_report(admin, client, scenario):
+    from wagtail_journeys.analytics.rollup import roll_runs
     from wagtail_journeys.models import Enrollment
 
+    contacts = [Contact.objects.create(email=f"c{i}@example.com") for i in range(3)]
+    enroll(scenario.pk, [c.pk for c in contacts], now=timezone.now())
     enrollment = Enrollment.objects.filter(scenario_id=scenario.pk).first()
-    StepRun.objects.create(
-        enrollment=enrollment,
-        contact_id=enrollment.contact_id,
-        scenario_id=scenario.pk,
-        step_id=scenario.wait.pk,
-        kind="wait",
-        outcome="done",
-    )
+    for outcome in ("done", "done", "exited"):
+        StepRun.objects.create(
+            enrollment=enrollment,
+            contact_id=enrollment.contact_id,
+            scenario_id=scenario.pk,
+            step_id=scenario.wait.pk,
+            kind="wait",
+            outcome=outcome,
+        )
+    while roll_runs(settle=dt.timedelta(0)):
+        pass
     html = client.get(url("canvas", scenario)).content.decode()
     node = html[html.index(f'id="node-{scenario.wait.pk}"') :]
     node = node[: node.index("</li>")]
     active = Enrollment.objects.filter(scenario_id=scenario.pk, status="active")
     waiting = active.filter(step_id=scenario.wait.pk).count()
-    done = StepRun.objects.filter(step_id=scenario.wait.pk, outcome="done").count()
+    runs = StepRun.objects.filter(step_id=scenario.wait.pk)
+    done, exited = runs.filter(outcome="done").count(), runs.filter(outcome="exited").count()
+    assert (waiting, done, exited) == (3, 2, 1)
     assert f'data-figure="waiting">{waiting}<' in node
-    assert f'data-figure="entered">{waiting + done}<' in node
+    assert f'data-figure="entered">{waiting + done + exited}<' in node
     assert f'data-figure="passed">{done}<' in node
+    assert f'data-figure="exited">{exited}<' in node
+    # a period before any of it: nobody entered, but those on the step now are waiting
+    html = client.get(url("canvas", scenario), {"from": "2020-01-01", "to": "2020-01-31"})
+    node = html.content.decode()[html.content.decode().index(f'id="node-{scenario.wait.pk}"') :]
+    assert 'data-figure="passed">0<' in node[: node.index("</li>")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"from": "yesterday"}, {"to": "2026-13-45"}, {"from": "2026-02-01", "to": "2026-01-01"}],
+)
+def test_a_bad_period_is_a_400(admin, client, scenario, query):
+    response = client.get(url("canvas", scenario), query)
+    assert response.status_code == 400
 
 
 def test_a_branch_without_an_action_shows_its_problem_on_its_node(admin, client, scenario):

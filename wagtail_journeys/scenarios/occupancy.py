@@ -75,39 +75,3 @@ def deferred_rows(
         for step_id in plan.order
         if deferred.get(step_id)
     ]
-
-
-#: StepRun outcomes by what they say of a visit to a step (``deferred`` is not an end:
-#: the same visit ends later as sent or skipped).
-FINISHED = ("done", "sent", "queued", "skipped", "held", "failed", "exited", "completed")
-PASSED = ("done", "sent", "queued")
-ENDED = ("exited", "completed")
-
-
-def figures_by_step(scenario_id: int) -> dict[int, dict[str, int]]:
-    """Per step id: contacts ``entered`` (visits that ended there, plus those there now),
-    ``waiting`` now, ``passed`` on and ``exited`` there, from the step log and the active
-    enrolments. Two grouped queries."""
-    from ..models import StepRun
-
-    out: dict[int, dict[str, int]] = {}
-
-    def of(step_id: int) -> dict[str, int]:
-        return out.setdefault(step_id, {"entered": 0, "waiting": 0, "passed": 0, "exited": 0})
-
-    rows = (
-        StepRun.objects.filter(scenario_id=scenario_id, step_id__isnull=False)
-        .values_list("step_id", "outcome")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for step_id, outcome, n in rows:
-        figures = of(step_id)
-        figures["entered"] += n if outcome in FINISHED else 0
-        figures["passed"] += n if outcome in PASSED else 0
-        figures["exited"] += n if outcome in ENDED else 0
-    for step_id, n in active_by_step(scenario_id).items():
-        if step_id is not None:
-            of(step_id)["waiting"] += n
-            of(step_id)["entered"] += n
-    return out

@@ -34,16 +34,18 @@ from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
 from wagtail.models import Page
 
-from ..exceptions import ScenarioInvalid
+from ..analytics.figures import Period
+from ..analytics.reports import scenario_report
+from ..exceptions import InvalidInput, ScenarioInvalid
 from ..models import ScenarioPage
 from ..models.scenarios import STEP_TYPES
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
 from ..scenarios.guard import publishing_together
 from ..scenarios.loading import scenario_of
-from ..scenarios.occupancy import figures_by_step
 from ..scenarios.report import scenario_problems
 from ..scenarios.summaries import summarize_trigger
+from .reports import bad_request, can_view_reports
 
 #: kind -> (label, Wagtail icon)
 KINDS = {
@@ -138,13 +140,19 @@ def _attach_problems(problems: list[Any], plan: Any, ids: set[int]) -> dict[int,
     return out
 
 
-def canvas_context(request, scenario: ScenarioPage) -> dict[str, Any]:
-    """Everything the canvas template draws (also what its benchmark times)."""
+ZERO = {"entered": 0, "waiting": 0, "passed": 0, "exited": 0}
+
+
+def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str, Any]:
+    """Everything the canvas template draws: the tree as last saved, the checker's
+    problems on their nodes, and each step's figures over ``period`` from the scenario's
+    report (``analytics.reports``: the rollups, and who is on each step now)."""
     tree = draft_tree(scenario)
     plan = draft_plan(scenario, tree)
     ids = set(plan.steps) | {b.id for s in plan.steps.values() for b in s.branches}
     problems = _attach_problems(scenario_problems(scenario, plan), plan, ids)
-    figures = figures_by_step(scenario.pk)
+    report = scenario_report(scenario, period)
+    figures = {step.step_id: step for step in report.steps}
     layout = lay_out(tree)
     parents: dict[int, int] = {}
     under: dict[int, int] = {}
@@ -177,7 +185,7 @@ def canvas_context(request, scenario: ScenarioPage) -> dict[str, Any]:
                 summary=summary,
                 page=node.page,
                 problems=problems.get(0 if node.kind == "scenario" else node.id, []),
-                figures=None if node.kind in ("scenario", BRANCH) else figures.get(node.id, {}),
+                figures=None if node.kind in ("scenario", BRANCH) else figures.get(node.id, ZERO),
                 draft=node.draft,
                 parent_id=parents.get(node.id),
                 can_branch=node.kind in BRANCHING,
@@ -200,6 +208,13 @@ def canvas_context(request, scenario: ScenarioPage) -> dict[str, Any]:
         "insertable": [(name, *KINDS[kind]) for name, kind in INSERTABLE.items()],
         "can_edit": can_edit,
         "edit_id": request.GET.get("edit", ""),
+        "period": period,
+        "report_url": (
+            reverse("journeys_reports:scenario", args=[scenario.pk])
+            + f"?from={period.start.isoformat()}&to={period.end.isoformat()}"
+            if can_view_reports(request.user)
+            else ""
+        ),
     }
 
 
@@ -222,8 +237,9 @@ def _scenario_for(request, page_id: int) -> ScenarioPage:
 
 
 def canvas_view(request, page_id: int):
-    """The canvas of a scenario; for a step or branch, its scenario's canvas with the
-    step in view."""
+    """The canvas of a scenario, with each step's figures over ``?from=&to=`` (the last
+    30 days by default); for a step or branch, its scenario's canvas with the step in
+    view."""
     page = get_object_or_404(Page, pk=page_id)
     scenario = scenario_of(page)
     if scenario is None:
@@ -231,9 +247,12 @@ def canvas_view(request, page_id: int):
     if scenario.pk != page.pk:
         return redirect(f"{canvas_url(scenario.pk)}#node-{page.pk}")
     scenario = _scenario_for(request, page_id)
-    return TemplateResponse(
-        request, "wagtail_journeys/canvas/canvas.html", canvas_context(request, scenario)
-    )
+    try:
+        period = Period.parse(request.GET.get("from"), request.GET.get("to"))
+    except InvalidInput as exc:
+        return bad_request(request, str(exc), title=_("Canvas"))
+    context = canvas_context(request, scenario, period)
+    return TemplateResponse(request, "wagtail_journeys/canvas/canvas.html", context)
 
 
 def canvas_url(scenario_id: int) -> str:
