@@ -172,6 +172,11 @@ def test_insert_move_delete_on_the_canvas(server, world):
 
         # It fits 1440×900: every node inside the viewport, none clipped.
         raw.screenshot(path=str(DOCS_IMG / "canvas.png"))
+        zoom = raw.locator(".jc-zoom").inner_text()
+        raw.locator("[data-action='journeys-canvas#zoomIn']").click()
+        assert int(raw.locator(".jc-zoom").inner_text().rstrip("%")) > int(zoom.rstrip("%"))
+        raw.locator("[data-action='journeys-canvas#fit']").click()
+        assert raw.locator(".jc-zoom").inner_text() == zoom
         viewport = raw.locator(".jc-viewport").bounding_box()
         for box in raw.locator("[data-testid=node]").evaluate_all(
             "nodes => nodes.map(n => n.getBoundingClientRect().toJSON())"

@@ -2,10 +2,8 @@
 in the admin. Each node opens Wagtail's own editor; "+" inserts a draft step where it is
 clicked; steps and subtrees move and go with Wagtail's page actions and permissions.
 
-The views are thin: they read the input, check Wagtail's page permissions, and call
-Wagtail's page operations (``add_child``/``add_sibling``, ``MovePageAction``,
-``DeletePageAction``) inside ``publishing_together``, so a change that would break a live
-scenario is refused with the checker's reasons.
+Here: the canvas page, its "Canvas" buttons, and Wagtail's page editor for the side
+panel; the changes (insert, move, delete) are in ``canvas_changes``.
 """
 
 from __future__ import annotations
@@ -13,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse, reverse_lazy
@@ -25,23 +20,17 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
-from wagtail import hooks
-from wagtail.actions.delete_page import DeletePageAction
-from wagtail.actions.move_page import MovePageAction
 from wagtail.admin.views.pages.edit import EditView
 from wagtail.admin.widgets import Button
-from wagtail.log_actions import log
 from wagtail.models import Page
 
 from ..analytics.figures import Period
 from ..analytics.reports import scenario_report
-from ..exceptions import InvalidInput, ScenarioInvalid
+from ..exceptions import InvalidInput
 from ..models import ScenarioPage
 from ..models.scenarios import STEP_TYPES
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
-from ..scenarios.guard import publishing_together
 from ..scenarios.loading import scenario_of
 from ..scenarios.report import scenario_problems
 from ..scenarios.summaries import summarize_trigger
@@ -76,7 +65,8 @@ INSERTABLE = {
 BRANCH = "branch"
 
 
-def _model(name: str) -> type[Page] | None:
+def step_model(name: str) -> type[Page] | None:
+    """The step (or branch) model the canvas inserts under this name, or None."""
     from django.apps import apps
 
     known = {label.split(".")[1].lower() for label in STEP_TYPES} | {BRANCH}
@@ -226,7 +216,7 @@ def _slot_label(slot: Any, by_id: dict[int, Any], tree: Any) -> str:
     return _("at the start of “%(branch)s”") % {"branch": by_id[slot.parent_id].summary}
 
 
-def _scenario_for(request, page_id: int) -> ScenarioPage:
+def scenario_for(request, page_id: int) -> ScenarioPage:
     """The scenario at ``page_id`` if the user may edit it; 404 for anything else."""
     scenario = ScenarioPage.objects.filter(pk=page_id).first()
     if scenario is None:
@@ -246,7 +236,7 @@ def canvas_view(request, page_id: int):
         raise Http404
     if scenario.pk != page.pk:
         return redirect(f"{canvas_url(scenario.pk)}#node-{page.pk}")
-    scenario = _scenario_for(request, page_id)
+    scenario = scenario_for(request, page_id)
     try:
         period = Period.parse(request.GET.get("from"), request.GET.get("to"))
     except InvalidInput as exc:
@@ -259,197 +249,13 @@ def canvas_url(scenario_id: int) -> str:
     return reverse("journeys_scenarios:canvas", args=[scenario_id])
 
 
-class PositionForm(forms.Form):
-    """A place in the scenario's tree: first under ``parent``, or right after ``after``
-    (a child of ``parent``)."""
-
-    parent = forms.IntegerField(min_value=1, max_value=2**31 - 1)
-    after = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
-
-    def __init__(self, *args, scenario: ScenarioPage, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scenario = scenario
-
-    def _in_scenario(self, page_id: int) -> Page:
-        page = Page.objects.filter(pk=page_id, path__startswith=self.scenario.path).first()
-        if page is None:
-            raise forms.ValidationError(_("No page %(id)s in this scenario.") % {"id": page_id})
-        return page
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        data["parent"] = self._in_scenario(data["parent"])
-        if data.get("after"):
-            after = self._in_scenario(data["after"])
-            if after.path[: -Page.steplen] != data["parent"].path:
-                raise forms.ValidationError(_("That step is not under that parent."))
-            data["after"] = after
-        else:
-            data["after"] = None
-        return data
-
-
-class InsertForm(PositionForm):
-    type = forms.ChoiceField(choices=[(name, name) for name in [*INSERTABLE, BRANCH]])
-
-
-def _refuse(request, scenario: ScenarioPage, refused: ScenarioInvalid, verb: str):
-    for _title, problem in refused.problems:
-        messages.error(request, _("Not %(verb)s: %(problem)s") % {"verb": verb, "problem": problem})
-    return redirect(canvas_url(scenario.pk))
-
-
-def _bad(form: forms.Form) -> HttpResponseBadRequest:
-    text = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-    return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-
-
-@require_POST
-def insert_view(request, page_id: int):
-    """Create a draft step (or branch) of the chosen type at the chosen place, then come
-    back to the canvas with its editor open."""
-    scenario = _scenario_for(request, page_id)
-    form = InsertForm(request.POST, scenario=scenario)
-    if not form.is_valid():
-        return _bad(form)
-    parent, after = form.cleaned_data["parent"].specific, form.cleaned_data["after"]
-    model = _model(form.cleaned_data["type"])
-    if model is None or not model.can_create_at(parent):
-        return HttpResponseBadRequest(
-            _("A %(type)s cannot go there.") % {"type": form.cleaned_data["type"]}
-        )
-    if not parent.permissions_for_user(request.user).can_add_subpage():
-        raise PermissionDenied
-    for fn in hooks.get_hooks("before_create_page"):
-        result = fn(request, parent, model)
-        if hasattr(result, "status_code"):
-            return result
-    page = model(title=str(model._meta.verbose_name).capitalize(), live=False, owner=request.user)
-    with transaction.atomic():
-        if after is not None:
-            after.add_sibling(pos="right", instance=page)
-        elif parent.get_children().exists():
-            parent.get_first_child().add_sibling(pos="left", instance=page)
-        else:
-            parent.add_child(instance=page)
-        revision = page.save_revision(user=request.user, log_action=False)
-        log(instance=page, action="wagtail.create", user=request.user, revision=revision)
-    for fn in hooks.get_hooks("after_create_page"):
-        result = fn(request, page)
-        if hasattr(result, "status_code"):
-            return result
-    return redirect(f"{canvas_url(scenario.pk)}?edit={page.pk}#node-{page.pk}")
-
-
-class MoveForm(forms.Form):
-    page = forms.IntegerField(min_value=1, max_value=2**31 - 1)
-    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")], required=False)
-
-
-@require_POST
-def move_view(request, page_id: int):
-    """Move a step (with everything under it) one place up or down among its siblings,
-    or to another place (``parent``, ``after``) in the scenario."""
-    scenario = _scenario_for(request, page_id)
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    moving = Page.objects.filter(
-        pk=form.cleaned_data["page"], path__startswith=scenario.path, depth__gt=scenario.depth
-    ).first()
-    if moving is None:
-        return HttpResponseBadRequest(_("No such step in this scenario."))
-    parent = moving.get_parent()
-    direction = form.cleaned_data["direction"]
-    if direction:
-        siblings = parent.get_children()
-        neighbour = (
-            siblings.filter(path__lt=moving.path).order_by("-path").first()
-            if direction == "up"
-            else siblings.filter(path__gt=moving.path).order_by("path").first()
-        )
-        if neighbour is None:
-            return HttpResponseBadRequest(_("The step is already at that end."))
-        target, pos, destination = neighbour, ("left" if direction == "up" else "right"), parent
-    else:
-        place = PositionForm(request.POST, scenario=scenario)
-        if not place.is_valid():
-            return _bad(place)
-        destination, after = place.cleaned_data["parent"], place.cleaned_data["after"]
-        if destination.path.startswith(moving.path) or after == moving:
-            return HttpResponseBadRequest(_("A step cannot move inside itself."))
-        if not moving.specific.can_move_to(destination):
-            return HttpResponseBadRequest(_("That step cannot go there."))
-        target, pos = (after, "right") if after is not None else (destination, "first-child")
-    perms = moving.permissions_for_user(request.user)
-    same_parent = destination.pk == parent.pk
-    if same_parent:
-        allowed = parent.permissions_for_user(request.user).can_reorder_children()
-    else:
-        allowed = perms.can_move_to(destination)
-    if not allowed:
-        raise PermissionDenied
-    if not same_parent:
-        for fn in hooks.get_hooks("before_move_page"):
-            result = fn(request, moving, destination)
-            if hasattr(result, "status_code"):
-                return redirect(canvas_url(scenario.pk))
-    try:
-        with publishing_together():
-            action = MovePageAction(moving.specific, target, pos=pos, user=request.user)
-            action.execute(skip_permission_checks=True)
-    except ScenarioInvalid as refused:
-        return _refuse(request, scenario, refused, _("moved"))
-    return redirect(f"{canvas_url(scenario.pk)}#node-{moving.pk}")
-
-
-class DeleteForm(forms.Form):
-    page = forms.IntegerField(min_value=1, max_value=2**31 - 1)
-
-
-@require_POST
-def delete_view(request, page_id: int):
-    """Delete a step and everything under it (the canvas asks first)."""
-    scenario = _scenario_for(request, page_id)
-    form = DeleteForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    page = Page.objects.filter(
-        pk=form.cleaned_data["page"], path__startswith=scenario.path, depth__gt=scenario.depth
-    ).first()
-    if page is None:
-        return HttpResponseBadRequest(_("No such step in this scenario."))
-    if not page.permissions_for_user(request.user).can_delete():
-        raise PermissionDenied
-    for fn in hooks.get_hooks("before_delete_page"):
-        result = fn(request, page)
-        if hasattr(result, "status_code"):
-            return redirect(canvas_url(scenario.pk))
-    title = page.specific.get_admin_display_title()
-    try:
-        with publishing_together():
-            DeletePageAction(page.specific, user=request.user).execute(skip_permission_checks=True)
-    except ScenarioInvalid as refused:
-        return _refuse(request, scenario, refused, _("deleted"))
-    messages.success(request, _("'%(title)s' deleted.") % {"title": title})
-    for fn in hooks.get_hooks("after_delete_page"):
-        fn(request, page)
-    return redirect(canvas_url(scenario.pk))
-
-
 def canvas_button(page: Any, user: Any) -> Button | None:
     """A "Canvas" button for the header and listing of a scenario or one of its steps,
     or None."""
-    from django.apps import apps
-
-    app = apps.get_app_config("wagtail_journeys")
-    names = {label.split(".")[1].lower() for label in STEP_TYPES} | {BRANCH, "scenariopage"}
     specific = page.specific_class
-    if specific is None or specific._meta.app_label != app.label:
+    if specific is None or specific._meta.app_label != ScenarioPage._meta.app_label:
         return None
-    if specific._meta.model_name not in names:
+    if specific is not ScenarioPage and step_model(specific._meta.model_name) is None:
         return None
     if not page.permissions_for_user(user).can_edit():
         return None
@@ -492,6 +298,8 @@ class PanelEditView(EditView):
 
 
 def admin_urls() -> list:
+    from .canvas_changes import delete_view, insert_view, move_view  # they import this module
+
     return [
         path("<int:page_id>/canvas/", canvas_view, name="canvas"),
         path("<int:page_id>/canvas/edit/", PanelEditView.as_view(), name="edit"),
