@@ -11,7 +11,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import reports
+from .views import canvas, reports
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -26,6 +26,7 @@ hooks.register("before_move_page", editor.refuse_invalid_move)
 hooks.register("before_delete_page", editor.refuse_invalid_delete)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
+hooks.register("after_create_page", canvas.open_canvas_after_create)
 
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).
@@ -70,6 +71,23 @@ def register_log_actions(actions):
         _("Scheduled publish refused"),
         _("Scheduled publish refused: the scenario would fail the checker"),
     )
+
+
+@hooks.register("register_admin_urls")
+def register_canvas_urls():
+    return [path("journeys/scenarios/", include((canvas.admin_urls(), "journeys_scenarios")))]
+
+
+@hooks.register("register_page_header_buttons")
+def page_canvas_button(page, user, view_name, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
+
+
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_canvas_button(page, user, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
 
 
 @hooks.register("register_admin_urls")

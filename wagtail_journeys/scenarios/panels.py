@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from wagtail.admin.panels import Panel
 
 
 class ProblemsPanel(Panel):
-    """Lists what ``journeys_check`` would say about this scenario (read only)."""
+    """Lists what ``journeys_check`` would say about this scenario (read only), under a
+    link to its canvas."""
 
     class BoundPanel(Panel.BoundPanel):
         def render_html(self, parent_context=None):
@@ -16,11 +18,18 @@ class ProblemsPanel(Panel):
 
             if not getattr(self.instance, "pk", None):
                 return format_html("<p>{}</p>", _("Save the scenario to check it."))
+            canvas = format_html(
+                '<p><a class="button button-small button-secondary" href="{}" '
+                'data-testid="open-canvas">{}</a></p>',
+                reverse("journeys_scenarios:canvas", args=[self.instance.pk]),
+                _("Open the canvas: build and watch the steps"),
+            )
             problems = scenario_problems(self.instance)
             if not problems:
-                return format_html("<p>{}</p>", _("No problems found."))
+                return format_html("{}<p>{}</p>", canvas, _("No problems found."))
             return format_html(
-                '<ul class="journeys-problems">{}</ul>',
+                '{}<ul class="journeys-problems">{}</ul>',
+                canvas,
                 format_html_join(
                     "",
                     '<li class="journeys-problem--{}"><strong>{}</strong>: {}</li>',
