@@ -33,20 +33,45 @@ def _errors(scenario: Any, **change: Any) -> list[str]:
     return [p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR]
 
 
-def refuse_invalid_publish(request, page):
-    """``before_publish_page``: a scenario, or a step of a live scenario, publishes only if
-    the scenario's resulting live tree passes the checker."""
-    from ..models import ScenarioPage
+def keep_scenario_drafts(request, page):
+    """``before_publish_page``: in the admin, "Publish" on a scenario or one of its steps
+    keeps what the editor saved (the edit and create views save the revision first) as a
+    draft, and says how the tree goes live: all together, with "Switch on" (or, once on,
+    "Publish changes"; see ``scenarios.switching``). Publishing from code is unchanged."""
+    from wagtail.models import Page
 
-    specific = page.specific
-    if isinstance(specific, ScenarioPage):
-        errors = _errors(specific)
+    scenario = scenario_of(page)
+    if scenario is None:
+        return None
+    if page.live and page.first_published_at is None:  # the create view adds it as live
+        Page.objects.filter(pk=page.pk).update(live=False)
+    if scenario.live:
+        message = _(
+            "Saved as a draft. Contacts inside go on with the live version until you "
+            "publish all the scenario's changes at once: “Publish changes”."
+        )
     else:
-        scenario = scenario_of(page)
-        if scenario is None or not scenario.live:
-            return None
-        errors = _errors(scenario, replace=specific)
-    return _refuse(request, page, errors, _("published")) if errors else None
+        message = _(
+            "Saved as a draft. The scenario and its steps go live together when you switch "
+            "it on: “Switch on”, once it is ready."
+        )
+    messages.success(request, message)
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+def hide_publish(menu_items, request, context) -> None:
+    """``construct_page_action_menu``: no "Publish" on a scenario or a step (nor when
+    creating one): they go live together ("Switch on", "Publish changes")."""
+    from ..models import ScenarioIndexPage
+
+    page = context.get("page") or context.get("parent_page")
+    if page is None:
+        return
+    in_tree = scenario_of(page) is not None or (
+        context["view"] == "create" and isinstance(page.specific, ScenarioIndexPage)
+    )
+    if in_tree:
+        menu_items[:] = [item for item in menu_items if item.name != "action-publish"]
 
 
 def _refuse_removal(request, page, verb: str):
