@@ -1,5 +1,7 @@
-"""The checker in the admin: hooks that refuse a publish, unpublish, move, delete or bulk action
-that would leave a live scenario failing it, and say why on the page the editor returns to
+"""The scenario tree in Wagtail's admin: "Publish" on a scenario or step keeps a draft (the
+tree goes live together, ``scenarios.switching``); moving or deleting a step of a live
+scenario is a draft change too; unpublishing and bulk actions that would leave a live
+scenario failing the checker are refused, saying why on the page the editor returns to
 (the same check that ``scenarios.guard`` applies to every other path)."""
 
 from __future__ import annotations
@@ -88,27 +90,59 @@ def refuse_invalid_unpublish(request, page):
     return _refuse_removal(request, page, _("unpublished"))
 
 
-def refuse_invalid_delete(request, page):
-    """``before_delete_page``: as for unpublishing, a live step goes only if what remains
-    passes (deleting the scenario itself always works)."""
-    return _refuse_removal(request, page, _("deleted"))
+def _live_step(page) -> Any:
+    """The live scenario ``page`` is a step (or branch) of, or None."""
+    scenario = scenario_of(page)
+    if scenario is None or scenario.pk == page.pk or not scenario.live:
+        return None
+    return scenario
 
 
-def refuse_invalid_move(request, page, destination):
-    """``before_move_page``: try the move in a transaction rolled back, through the guard."""
+_DRAFT_NOTE = _(
+    "The contacts inside '%(scenario)s' go on with its live version until you publish its "
+    "changes (“Publish changes”)."
+)
+
+
+def delete_as_draft(request, page):
+    """``before_delete_page``: deleting a step of a live scenario is a draft change (the
+    view's transaction becomes one, see ``guard.begin_draft``): the page goes, the running
+    Plan stays until "Publish changes", which checks it. Other pages: as Wagtail does."""
+    scenario = _live_step(page)
+    if scenario is None:
+        return None
+    guard.begin_draft()
+    if request.method == "POST":
+        messages.info(request, _DRAFT_NOTE % {"scenario": scenario.title})
+    return None
+
+
+def move_as_draft(request, page, destination):
+    """``before_move_page``: moving a step into, out of or within a live scenario is a
+    draft change (``guard.editing_draft``): the page moves, the running Plans stay until
+    "Publish changes". Other pages: as Wagtail does."""
+    from wagtail.actions.move_page import MovePageAction
     from wagtail.models import Page
 
-    if scenario_of(page) is None and scenario_of(destination) is None:
-        return None
-    try:
-        with transaction.atomic():
-            moving = Page.objects.get(pk=page.pk).specific
-            with guard.publishing_together():
-                moving.move(Page.objects.get(pk=destination.pk), pos="last-child")
-            transaction.set_rollback(True)
-    except ScenarioInvalid as refused:
-        return _refuse(request, page, [m for _t, m in refused.problems], _("moved"))
-    return None
+    target = scenario_of(destination)
+    scenario = _live_step(page) or (target if target is not None and target.live else None)
+    if scenario is None:
+        return None  # no live scenario changes
+    if request.method != "POST":
+        return None  # Wagtail's confirmation page
+    with guard.editing_draft():
+        MovePageAction(
+            Page.objects.get(pk=page.pk).specific,
+            Page.objects.get(pk=destination.pk),
+            pos="last-child",
+            user=request.user,
+        ).execute()
+    messages.success(
+        request,
+        _("'%(page)s' moved in the draft.") % {"page": page.get_admin_display_title()},
+    )
+    messages.info(request, _DRAFT_NOTE % {"scenario": scenario.title})
+    return redirect("wagtailadmin_explore", destination.pk)
 
 
 def _touches_scenarios(objects) -> bool:

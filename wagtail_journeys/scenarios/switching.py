@@ -83,6 +83,7 @@ def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
                 revision = page.get_latest_revision() or page.specific.save_revision(user=user)
                 revision.publish(user=user)
         stored = current_plan(scenario.pk)
+        _due_if_removed(scenario, stored)
         log(
             instance=type(scenario).objects.get(pk=scenario.pk),
             action=action,
@@ -90,6 +91,22 @@ def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
             data={"pages": len(pages), "steps": len(stored.steps) if stored else 0},
         )
     return stored
+
+
+def _due_if_removed(scenario: Any, plan: Plan | None) -> int:
+    """Contacts on a step the new Plan no longer has are due now: the engine's next pass
+    ends their enrolment ("step N was removed") instead of when their wait would have
+    ended. Returns how many."""
+    from ..models import Enrollment
+
+    if plan is None:
+        return 0
+    return (
+        Enrollment.objects.filter(scenario_id=scenario.pk, status="active")
+        .exclude(step_id__in=list(plan.steps))
+        .exclude(step_id=None)
+        .update(due_at=timezone.now())
+    )
 
 
 def switch_on(scenario: Any, user: Any) -> Plan:
@@ -211,8 +228,8 @@ def _group(step_id, n, waiting, running: Plan | None, draft: Plan) -> Group:
     new = draft.steps.get(step_id)
     if new is None:
         then = _(
-            "'%(step)s' is not in the new version: they leave the scenario (ended as "
-            "exited, “step %(id)s was removed”)."
+            "'%(step)s' is not in the new version: they leave the scenario at the engine's "
+            "next pass (ended as exited, “step %(id)s was removed”)."
         ) % {"step": now, "id": step_id}
         return Group(step_id, n, waiting, now, "removed", then)
     old = running.steps.get(step_id) if running else None
