@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from ..exceptions import InvalidInput, ScenarioInvalid
 from .checker import ERROR, Problem
 from .drafts import draft_plan
-from .guard import publishing_together
+from .guard import changed, publishing_together
 from .loading import current_plan
 from .plan import Plan
 from .publishing import check_scenario
@@ -82,6 +82,7 @@ def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
             for page in pages:
                 revision = page.get_latest_revision() or page.specific.save_revision(user=user)
                 revision.publish(user=user)
+            changed(scenario.pk)  # also when only moves and deletes were pending
         stored = current_plan(scenario.pk)
         _due_if_removed(scenario, stored)
         log(
