@@ -125,11 +125,31 @@ def _dependents(page: Any) -> list[int]:
 def compile_on_publish(sender, instance, **kwargs) -> None:
     """``page_published``: a page of a scenario's tree went live (or the scenario did), or
     an email or scenario others depend on."""
-    scenario = scenario_of(instance)
-    if scenario is not None and scenario.live:
-        changed(scenario.pk)
+    scenario_id = _live_scenario_id(instance)
+    if scenario_id is not None:
+        changed(scenario_id)
     for scenario_id in _dependents(instance):
         changed(scenario_id, checked=False)
+
+
+def _live_scenario_id(page: Any) -> int | None:
+    """The id of the live scenario ``page`` is (or belongs to), or None: one narrow query
+    on the page table (publishing a tree of 200 steps asks it 200 times)."""
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import Page
+
+    from ..models import ScenarioPage
+
+    steplen = Page.steplen
+    paths = [page.path[:end] for end in range(steplen, len(page.path) + 1, steplen)]
+    return (
+        Page.objects.filter(
+            path__in=paths, live=True, content_type=ContentType.objects.get_for_model(ScenarioPage)
+        )
+        .order_by("-depth")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def pause_on_unpublish(sender, instance, **kwargs) -> None:

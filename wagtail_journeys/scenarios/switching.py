@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,6 +68,53 @@ def _unpublished(scenario: Any) -> list[Any]:
     return list(pages.filter(Q(live=False) | Q(has_unpublished_changes=True)))
 
 
+def _go_live(pages: list[Any], user: Any) -> None:
+    """Publish pages that are not live, in bulk: what Wagtail's publish does to each (the
+    live flag and revision, first and last published, the "Publish" entry of its history,
+    the ``page_published`` signal) in a few queries for all of them. Their rows already
+    hold their latest revision: Wagtail's editor saves a page that is not live into its
+    row as well as into a new revision (``form.save(commit=not page.live)``), so nothing
+    needs reading from the revisions; a page with changes and no revision is not given.
+    """
+    from wagtail.models import Page, PageLogEntry, Revision
+    from wagtail.signals import page_published
+
+    if not pages:
+        return
+    now = timezone.now()
+    ids = [p.pk for p in pages]
+    Page.objects.filter(pk__in=ids, first_published_at=None).update(first_published_at=now)
+    Page.objects.filter(pk__in=ids).update(
+        live=True,
+        has_unpublished_changes=False,
+        expired=False,
+        live_revision=F("latest_revision"),
+        last_published_at=now,
+        draft_title=F("title"),
+    )
+    revisions = Revision.page_revisions.filter(pk__in=[p.latest_revision_id for p in pages])
+    revisions.exclude(approved_go_live_at=None).update(approved_go_live_at=None)
+    by_id = {r.pk: r for r in revisions.defer("content")}
+    published = list(Page.objects.filter(pk__in=ids).specific().order_by("path"))
+    PageLogEntry.objects.bulk_create(
+        PageLogEntry(
+            content_type_id=page.content_type_id,
+            label=page.get_admin_display_title(),
+            action="wagtail.publish",
+            timestamp=now,
+            user=user,
+            page_id=page.pk,
+            revision=by_id[page.latest_revision_id],
+            content_changed=True,
+        )
+        for page in published
+    )
+    for page in published:
+        page_published.send(
+            sender=type(page), instance=page, revision=by_id[page.latest_revision_id]
+        )
+
+
 def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
     """Check the draft tree, then publish all of it in one transaction (one Plan)."""
     from wagtail.log_actions import log
@@ -79,9 +126,11 @@ def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
     with transaction.atomic():
         pages = _unpublished(scenario)
         with publishing_together():
+            _go_live([p for p in pages if not p.live and p.latest_revision_id], user)
             for page in pages:
-                revision = page.get_latest_revision() or page.specific.save_revision(user=user)
-                revision.publish(user=user)
+                if page.live or not page.latest_revision_id:  # changes to a live page
+                    revision = page.get_latest_revision() or page.specific.save_revision()
+                    revision.publish(user=user)
             changed(scenario.pk)  # also when only moves and deletes were pending
         stored = current_plan(scenario.pk)
         _due_if_removed(scenario, stored)
