@@ -86,6 +86,10 @@ def test_the_editor_menu_offers_switch_on_instead_of_publish(editor):
         html = editor.get(f"/admin/pages/{page.pk}/edit/").content.decode()
         assert 'name="action-publish"' not in html
         assert url(scenario.pk, "switch-on") in html
+    assert (
+        "Draft: nobody enters until you switch it on"
+        in editor.get(f"/admin/pages/{scenario.pk}/edit/").content.decode()
+    )
     html = editor.get(f"/admin/pages/add/wagtail_journeys/waitstep/{scenario.pk}/").content
     assert b'name="action-publish"' not in html
     email = make_email(title="Not a scenario", publish=False, live=False)
@@ -167,6 +171,7 @@ def test_pause_says_what_happens_and_refuses_a_bad_choice(editor):
     assert ScenarioPage.objects.get(pk=scenario.pk).paused == "hold"
     html = editor.get(f"/admin/pages/{scenario.pk}/edit/").content.decode()
     assert url(scenario.pk, "resume") in html and url(scenario.pk, "pause") not in html
+    assert "Paused: nobody enters, and the 0 contacts inside are held where they are" in html
     assert "holds the 0 contacts inside" in editor.get(url(scenario.pk, "resume")).content.decode()
     assert editor.post(url(scenario.pk, "resume")).status_code == 302
     assert ScenarioPage.objects.get(pk=scenario.pk).paused == ""

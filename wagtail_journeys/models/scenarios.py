@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, PageChooserPanel
 from wagtail.models import Page
 
-from ..scenarios.panels import ProblemsPanel
+from ..scenarios.panels import ProblemsPanel, StatusPanel
 from .events import Trust
 
 logger = logging.getLogger(__name__)
@@ -334,6 +334,7 @@ class ScenarioPage(CheckedPage, PrivatePage):
     subpage_types = STEP_TYPES
 
     content_panels = PrivatePage.content_panels + [
+        StatusPanel(heading=_("Status")),
         MultiFieldPanel(
             [
                 FieldPanel("trigger_kind"),

@@ -312,3 +312,36 @@ def inside(scenario: Any) -> int:
     from ..models import Enrollment
 
     return Enrollment.objects.filter(scenario_id=scenario.pk, status="active").count()
+
+
+def status(scenario: Any) -> str:
+    """The scenario's state in plain words, for its editor: a draft, on (with changes not
+    live yet?), or paused, and what that means for the contacts inside."""
+    from ..models import Paused, ScenarioPage
+
+    live, paused = ScenarioPage.objects.filter(pk=scenario.pk).values_list(
+        "live", "paused"
+    ).first() or (False, "")
+    if not live:
+        return _("Draft: nobody enters until you switch it on (“Switch on”).")
+    counts = {"n": inside(scenario)}
+    if paused == Paused.HOLD:
+        return (
+            _(
+                "Paused: nobody enters, and the %(n)s contacts inside are held where they are "
+                "until you resume it (“Resume”)."
+            )
+            % counts
+        )
+    if paused == Paused.FINISH:
+        return (
+            _(
+                "Paused: nobody enters; the %(n)s contacts inside go on to the end (“Resume” "
+                "lets contacts in again)."
+            )
+            % counts
+        )
+    text = _("On: contacts enter when its trigger fires; %(n)s are inside now.") % counts
+    if _unpublished(scenario):
+        text += " " + _("Some changes are drafts, not live yet (“Publish changes”).")
+    return text
