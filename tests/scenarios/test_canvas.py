@@ -237,12 +237,23 @@ def test_delete_removes_the_step_and_its_subtree(admin, client, scenario):
     assert list(build_plan(ScenarioPage.objects.get(pk=scenario.pk)).order) == tree_order(scenario)
 
 
-def test_a_change_that_breaks_a_live_scenario_is_refused(admin, client, scenario):
+def test_a_live_scenario_changes_as_a_draft_and_shows_what_would_break(admin, client, scenario):
+    """Deleting a live scenario's only action of a branch is a draft change: the node shows
+    the problem, the contacts inside keep running the stored Plan, and "Publish changes"
+    refuses until the branch has an action again."""
+    from wagtail_journeys.exceptions import ScenarioInvalid
+    from wagtail_journeys.scenarios.loading import current_plan
+    from wagtail_journeys.scenarios.switching import publish_changes
+
     rich = Branch.objects.get(title="rich")
     send = rich.get_children().get()
     response = client.post(url("delete", scenario), {"page": send.pk}, follow=True)
-    assert Page.objects.filter(pk=send.pk).exists()
+    assert not Page.objects.filter(pk=send.pk).exists()
     assert "has no action" in response.content.decode()
+    assert send.pk in current_plan(scenario.pk).steps
+    with pytest.raises(ScenarioInvalid):
+        publish_changes(ScenarioPage.objects.get(pk=scenario.pk), admin)
+    assert send.pk in current_plan(scenario.pk).steps
 
 
 @pytest.mark.parametrize(

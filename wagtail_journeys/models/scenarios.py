@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, PageChooserPanel
 from wagtail.models import Page
 
-from ..scenarios.panels import ProblemsPanel
+from ..scenarios.panels import ProblemsPanel, StatusPanel
 from .events import Trust
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,14 @@ class Reentry(models.TextChoices):
     ONCE = "once", _("Once ever")
     PER_DAYS = "per_days", _("Once per N days")
     ALWAYS = "always", _("Every time the trigger fires")
+
+
+class Paused(models.TextChoices):
+    """What a paused scenario does with the contacts already inside ("": not paused)."""
+
+    RUNNING = "", _("Running")
+    HOLD = "hold", _("Paused: contacts inside are held where they are")
+    FINISH = "finish", _("Paused: contacts inside finish, nobody new enters")
 
 
 class ScenarioPage(CheckedPage, PrivatePage):
@@ -308,10 +316,25 @@ class ScenarioPage(CheckedPage, PrivatePage):
         ),
     )
 
+    paused = models.CharField(
+        _("paused"),
+        max_length=6,
+        choices=Paused.choices,
+        blank=True,
+        default=Paused.RUNNING,
+        editable=False,
+        help_text=_(
+            "A paused scenario enrols nobody; with 'hold' the contacts inside do not move "
+            "either until it is resumed (see scenarios.switching)."
+        ),
+    )
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True, editable=False)
+
     parent_page_types = ["wagtail_journeys.ScenarioIndexPage"]
     subpage_types = STEP_TYPES
 
     content_panels = PrivatePage.content_panels + [
+        StatusPanel(heading=_("Status")),
         MultiFieldPanel(
             [
                 FieldPanel("trigger_kind"),
@@ -350,7 +373,7 @@ class ScenarioPage(CheckedPage, PrivatePage):
         ),
     ]
     # A copy has not gone live yet, whatever its original did.
-    exclude_fields_in_copy = ["live_since"]
+    exclude_fields_in_copy = ["live_since", "paused", "paused_at"]
 
     preview_modes = [("diagram", _("Diagram"))]
     default_preview_mode = "diagram"
@@ -388,10 +411,12 @@ class ScenarioPage(CheckedPage, PrivatePage):
         )
 
     def with_content_json(self, content):
-        """A revision restores the page's content, not when the scenario went live: that
-        belongs to the page as a whole (like Wagtail's own ``live``)."""
+        """A revision restores the page's content, not when the scenario went live or
+        whether it is paused: that belongs to the page as a whole (like Wagtail's own
+        ``live``)."""
         obj = super().with_content_json(content)
         obj.live_since = self.live_since
+        obj.paused, obj.paused_at = self.paused, self.paused_at  # nor whether it is paused
         return obj
 
     def goal_events(self) -> list[str]:

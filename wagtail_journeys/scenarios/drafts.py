@@ -37,16 +37,18 @@ class DraftPage:
 
 
 def _latest(pages: list[Any]) -> list[Any]:
-    """Each page with its latest revision's content when it has unpublished changes."""
+    """Each page with its latest revision's content when it has unpublished changes. A
+    page that is not live needs none: Wagtail's editor saves it into its row as well as
+    into the revision (``form.save(commit=not page.live)``)."""
     from wagtail.models import Revision
 
-    wanted = [p.latest_revision_id for p in pages if p.has_unpublished_changes]
+    wanted = [p.latest_revision_id for p in pages if p.live and p.has_unpublished_changes]
     revisions = dict(
         Revision.page_revisions.filter(pk__in=[r for r in wanted if r]).values_list("pk", "content")
     )
     out = []
     for page in pages:
-        content = revisions.get(page.latest_revision_id) if page.has_unpublished_changes else None
+        content = revisions.get(page.latest_revision_id) if page.live else None
         out.append(page.with_content_json(content) if content else page)
     return out
 

@@ -1,4 +1,5 @@
-"""``ProblemsPanel``: the checker's errors and warnings, shown in the scenario editor."""
+"""Read-only panels of the scenario editor: ``StatusPanel`` (draft, on, paused, and what
+that means for contacts) and ``ProblemsPanel`` (the checker's errors and warnings)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,15 @@ class ProblemsPanel(Panel):
                     ((p.level, p.level, p.message) for p in problems),
                 ),
             )
+
+
+class StatusPanel(Panel):
+    """Whether the scenario is a draft, on, or paused, in plain words (``switching.status``)."""
+
+    class BoundPanel(Panel.BoundPanel):
+        def render_html(self, parent_context=None):
+            from .switching import status
+
+            if not getattr(self.instance, "pk", None):
+                return format_html("<p>{}</p>", _("A new scenario is a draft until switched on."))
+            return format_html('<p class="journeys-status">{}</p>', status(self.instance))

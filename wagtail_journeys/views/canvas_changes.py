@@ -1,9 +1,11 @@
 """The canvas's changes to a scenario's tree: insert a draft step, move a step or subtree,
 delete one. Each view reads a small form, checks Wagtail's page permissions, runs
 Wagtail's page hooks and operations (``add_child``/``add_sibling``, ``MovePageAction``,
-``DeletePageAction``) inside ``publishing_together`` (a change that would break a live
-scenario is refused with the checker's reasons), and returns to the canvas. Bad ids and
-places are a 400, never a 500.
+``DeletePageAction``), and returns to the canvas. A live scenario's moves and deletes are
+draft changes (``guard.editing_draft``: its contacts keep running the stored Plan until
+"Publish changes"); others run inside ``publishing_together`` (a change that would break a
+live scenario is refused with the checker's reasons). Bad ids and places are a 400, never
+a 500.
 """
 
 from __future__ import annotations
@@ -24,8 +26,15 @@ from wagtail.models import Page
 
 from ..exceptions import ScenarioInvalid
 from ..models import ScenarioPage
-from ..scenarios.guard import publishing_together
+from ..scenarios import editor
+from ..scenarios.guard import editing_draft, publishing_together
 from .canvas import BRANCH, INSERTABLE, canvas_url, scenario_for, step_model
+
+
+def _change(scenario: ScenarioPage):
+    """How a move or delete changes ``scenario``: as a draft while it is live (what runs
+    is unchanged until "Publish changes"), else checked together."""
+    return editing_draft() if scenario.live else publishing_together()
 
 
 class PositionForm(forms.Form):
@@ -160,13 +169,15 @@ def move_view(request, page_id: int):
         allowed = perms.can_move_to(destination)
     if not allowed:
         raise PermissionDenied
-    if not same_parent:
-        for fn in hooks.get_hooks("before_move_page"):
-            result = fn(request, moving, destination)
-            if hasattr(result, "status_code"):
-                return redirect(canvas_url(scenario.pk))
     try:
-        with publishing_together():
+        with _change(scenario):
+            if not same_parent:
+                for fn in hooks.get_hooks("before_move_page"):
+                    if fn is editor.move_as_draft:
+                        continue  # it moves to the end; the canvas moves to the chosen place
+                    result = fn(request, moving, destination)
+                    if hasattr(result, "status_code"):
+                        return redirect(canvas_url(scenario.pk))
             action = MovePageAction(moving.specific, target, pos=pos, user=request.user)
             action.execute(skip_permission_checks=True)
     except ScenarioInvalid as refused:
@@ -192,13 +203,13 @@ def delete_view(request, page_id: int):
         return HttpResponseBadRequest(_("No such step in this scenario."))
     if not page.permissions_for_user(request.user).can_delete():
         raise PermissionDenied
-    for fn in hooks.get_hooks("before_delete_page"):
-        result = fn(request, page)
-        if hasattr(result, "status_code"):
-            return redirect(canvas_url(scenario.pk))
     title = page.specific.get_admin_display_title()
     try:
-        with publishing_together():
+        with _change(scenario):
+            for fn in hooks.get_hooks("before_delete_page"):
+                result = fn(request, page)
+                if hasattr(result, "status_code"):
+                    return redirect(canvas_url(scenario.pk))
             DeletePageAction(page.specific, user=request.user).execute(skip_permission_checks=True)
     except ScenarioInvalid as refused:
         return _refuse(request, scenario, refused, _("deleted"))
