@@ -47,6 +47,8 @@ def test_defaults_without_any_setting():
         ({"CONVERSION_EVENTS": ["purchase", "bad name"]}, "CONVERSION_EVENTS must be a list"),
         ({"ATTRIBUTION_DAYS": 0}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
         ({"ATTRIBUTION_DAYS": 5.5}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
+        ({"REHEARSAL_DAILY_SHARE_WARNING": 0}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
+        ({"REHEARSAL_DAILY_SHARE_WARNING": "20%"}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

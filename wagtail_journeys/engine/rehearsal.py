@@ -1,0 +1,578 @@
+"""Rehearse a scenario's draft over a past period of the real event log, writing nothing.
+
+The rehearsal is the engine with another ``Env``: the same trigger matching
+(``engine.triggers``), goals (``engine.exits``), entry checks (``engine.enroll``), step
+logic (``engine.steps.run``), frequency cap and quiet hours decide; enrolments, step runs
+and sends stay in memory. The clock is simulated: it moves on the grid of ``tick``
+(as a worker running the engine every ``tick`` would), to each time an event of the log
+was received or an enrolment is due. The log is read in id order, in batches of the
+events the Plan listens to (its trigger, goal and event waits), so memory stays bounded
+whatever the period.
+
+What it cannot know is said in ``docs/concepts/scenarios.md`` ("Rehearse before
+switching on"): contacts and segments are read as they are now, the emails it would have
+sent were never opened, other scenarios are not run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import conf
+from ..exceptions import InvalidInput
+from ..models import Contact, Event, StepRun
+from ..models.events import is_machine
+from ..scenarios.plan import Plan, Step, _thaw
+from . import timing
+from .enroll import _segment_ids, after_start
+from .exits import goal_events, reaches_goal
+from .figures import Rehearsal, Tally
+from .steps import End, _finish, run
+from .triggers import filters_match, may_fire, trigger_matches
+
+#: Trigger kinds a rehearsal replays from the event log (the others start on a schedule).
+REHEARSED_TRIGGERS = ("event", "page_view", "email_engagement")
+TICK = dt.timedelta(minutes=1)
+BATCH = 5000
+MAX_PASSES = 1000  # as ``advance_due`` per pass
+
+
+@dataclass(eq=False, slots=True)
+class Visit:
+    """An enrolment kept in memory, with the fields ``steps.run`` reads and writes."""
+
+    id: int
+    contact_id: int
+    scenario_id: int
+    step_id: int | None
+    due_at: dt.datetime | None
+    started_at: dt.datetime
+    start: tuple[int, dt.datetime]  # as ``enroll.enrollment_starts`` gives it
+    context: dict = field(default_factory=dict)
+    depth: int = 0
+    waiting: bool = False
+    wait_event: str = ""
+    outcome: str = ""
+    iteration: int = 0
+    status: str = "active"
+    ended_at: dt.datetime | None = None
+    end_reason: str = ""
+    priority: bool = False
+    seen: tuple | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(slots=True)
+class LoggedEvent:
+    """The columns of an event the matching reads (``pk``, ``occurred_at``, ``source``…)."""
+
+    pk: int
+    contact_id: int
+    name: str
+    occurred_at: dt.datetime
+    received_at: dt.datetime
+    source: str
+    properties: dict
+
+
+class RehearsalEnv:
+    """The ``steps.Env`` of a rehearsal: decides as ``DatabaseEnv`` does (same settings,
+    same compiled rules, the cap counted over the rehearsal's own sends and the real sends
+    of other scenarios), writes nothing, and tells a ``Tally`` what happened."""
+
+    def __init__(self, tally: Tally, scenario_id: int):
+        quiet = conf.get("QUIET_HOURS")
+        self.quiet_hours = (
+            (timing.parse_hhmm(quiet[0]), timing.parse_hhmm(quiet[1])) if quiet else None
+        )
+        cap = conf.get("FREQUENCY_CAP")
+        self.cap = (cap["emails"], cap["days"]) if cap else None
+        self.max_depth = conf.get("LOOP_DEPTH")
+        self.tally = tally
+        self.scenario_id = scenario_id
+        self.now: dt.datetime | None = None
+        self.batch_ids: set[int] = set()
+        self._rules: dict[int, tuple[Any, set[int]]] = {}
+        self._other_sends: dict[int, list[dt.datetime]] | None = None
+        self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
+        self._email_live: dict[int, bool] = {}
+        self.statuses: dict[int, str] = {}  # email statuses Update steps would have set
+
+    def begin(self, now: dt.datetime, contact_ids: set[int]) -> None:
+        """A new batch at ``now``: rules and sends are read again, for these contacts."""
+        self.now, self.batch_ids = now, contact_ids
+        self._rules, self._other_sends = {}, None
+
+    def timezone(self, contact: Any) -> zoneinfo.ZoneInfo:
+        return contact.get_timezone()
+
+    def matches(self, contact: Any, rules: Any, match: str) -> bool:
+        """One query per branch per batch, with the rules' clock at the simulated ``now``
+        (an event rule sees the log up to then, not what came after)."""
+        from ..segments import compile_rules
+
+        cached = self._rules.get(id(rules))
+        if cached is None or cached[0] is not rules:
+            q = compile_rules(_thaw(rules), match, now=self.now)
+            ids = self.batch_ids | {contact.id}
+            inside = set(Contact.objects.filter(q, pk__in=ids).values_list("pk", flat=True))
+            cached = (rules, inside)
+            self._rules[id(rules)] = cached
+        return contact.id in cached[1]
+
+    def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
+        if self._other_sends is None:
+            self._other_sends = defaultdict(list)
+            days = self.cap[1] if self.cap else 0
+            rows = (
+                StepRun.objects.filter(
+                    contact_id__in=self.batch_ids,
+                    marketing_send=True,
+                    ran_at__gte=self.now - dt.timedelta(days=days),
+                    ran_at__lte=self.now,
+                )
+                .exclude(scenario_id=self.scenario_id)
+                .values_list("contact_id", "ran_at")
+            )
+            for contact_id, ran_at in rows:
+                self._other_sends[contact_id].append(ran_at)
+        own = self.sends.get(contact.id, [])
+        if own and own[0] < since:  # keep only the cap's window
+            own[:] = [t for t in own if t >= since]
+        return [t for t in self._other_sends.get(contact.id, []) if t >= since] + [
+            t for t in own if t >= since
+        ]
+
+    def may_email(self, contact: Any, transactional: bool) -> str | None:
+        status = contact.email_status
+        if status in ("bounced", "complained") or (not transactional and status != "subscribed"):
+            return f"contact is {status}"
+        return None
+
+    def send_email(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
+        email_id = step.config["email_id"]
+        if email_id not in self._email_live:
+            from wagtail.models import Page
+
+            self._email_live[email_id] = Page.objects.filter(pk=email_id, live=True).exists()
+        if not self._email_live[email_id]:
+            return "the email is not live"
+        if not step.config["transactional"]:
+            self.sends[contact.id].append(self.now)
+        return None
+
+    def send_sms(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
+        """``sms.send_sms``'s refusals, without sending."""
+        if not contact.sms_opt_in:
+            return "no SMS opt-in"
+        return None if contact.phone else "no phone number"
+
+    def notify(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:
+        """Nothing is posted: the tally counts the notification."""
+
+    def update_contact(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:
+        """Nothing is written; a new email status is kept in memory, so the rehearsal's
+        later sends to the contact see it."""
+        if step.config["email_status"]:
+            contact.email_status = self.statuses[contact.id] = step.config["email_status"]
+
+    def start_scenario(self, scenario_id: int, contact: Any, depth: int) -> str | None:
+        """Counted as started; the other scenario is not rehearsed."""
+        return None
+
+    def log(
+        self,
+        enrollment: Any,
+        step: Step | None,
+        outcome: str,
+        reason: str = "",
+        marketing_send: bool = False,
+        branch_id: int = 0,
+    ) -> None:
+        if outcome in ("completed", "exited"):
+            self.tally.ended(outcome, step.id if step else enrollment.step_id)
+            if step is not None:
+                self.tally.step_run(enrollment, step, outcome, reason, branch_id, self.now)
+            return
+        self.tally.step_run(enrollment, step, outcome, reason, branch_id, self.now)
+
+
+def _watched(plan: Plan) -> set[str] | None:
+    """The event names the Plan reacts to (``None``: any, for an any-activity goal)."""
+    if plan.goal.get("any_activity"):
+        return None
+    names = set(goal_events(plan.goal))
+    if plan.trigger["event"]:
+        names.add(plan.trigger["event"])
+    if plan.trigger["kind"] == "email_engagement" and plan.trigger["engagement"] == "not_opened":
+        names.add("email_opened")
+    for step in plan.steps.values():
+        if step.kind == "wait" and step.config.get("mode") == "event" and step.config["event"]:
+            names.add(step.config["event"])
+    return names
+
+
+def read_log(
+    names: set[str] | None, start: dt.datetime, end: dt.datetime, batch: int = BATCH
+) -> Iterator[list[LoggedEvent]]:
+    """The contacts' events that occurred in ``[start, end]`` (named ``names``), in id
+    order, ``batch`` at a time (keyset pages: one bounded query each)."""
+    rows = Event.objects.filter(
+        occurred_at__gte=start, occurred_at__lte=end, contact_id__isnull=False
+    )
+    if names is not None:
+        rows = rows.filter(name__in=sorted(names))
+    columns = ("id", "contact_id", "name", "occurred_at", "received_at", "source", "properties")
+    last = 0
+    while True:
+        page = list(rows.filter(id__gt=last).order_by("id").values_list(*columns)[:batch])
+        if not page:
+            return
+        last = page[-1][0]
+        yield [LoggedEvent(*row) for row in page]
+
+
+class Simulation:
+    """The simulated engine: in-memory enrolments of one draft Plan, a heap of due times,
+    and the passes a worker would make at each tick."""
+
+    def __init__(self, plan: Plan, result: Rehearsal, tick: dt.timedelta):
+        self.plan, self.result, self.tick = plan, result, tick
+        self.tally = Tally(result, plan)
+        self.env = RehearsalEnv(self.tally, plan.scenario_id)
+        self.clock = result.start
+        self.pending: list[LoggedEvent] = []
+        self.heap: list[tuple[dt.datetime, int, Visit]] = []
+        self.active: dict[int, Visit] = {}  # contact id -> active enrolment
+        self.waiting: dict[tuple[int, str], Visit] = {}  # (contact, event) -> waiting on it
+        self.started: dict[int, dt.datetime] = {}  # contact id -> last start
+        self.views: dict[int, list[dt.datetime]] = defaultdict(list)
+        self.opened: dict[int, dt.datetime] = {}
+        self.ids = itertools.count(1)
+        self.max_age = dt.timedelta(hours=conf.get("TRIGGER_MAX_EVENT_AGE_HOURS"))
+
+    # The clock
+    def tick_of(self, moment: dt.datetime) -> dt.datetime:
+        """The first tick at or after ``moment`` (ticks fall on ``start + k * tick``)."""
+        start = self.result.start
+        if moment <= start:
+            return start
+        steps = -((start - moment) // self.tick)  # ceiling division
+        return start + steps * self.tick
+
+    def feed(self, event: LoggedEvent) -> None:
+        """An event of the log, seen at the first tick after it was received."""
+        at = max(self.tick_of(max(event.received_at, event.occurred_at)), self.clock)
+        if at > self.clock:
+            self.run_until(at)
+        self.pending.append(event)
+
+    def run_until(self, at: dt.datetime) -> None:
+        """Finish the current tick (its events, then what is due), then every tick with
+        something due before ``at``; the clock stops at ``at``."""
+        self.pass_at(self.clock)
+        while self.heap:
+            due = self._next_due()
+            if due is None:
+                break
+            moment = self.tick_of(due)
+            if moment >= at:
+                break
+            self.clock = moment
+            self.pass_at(moment)
+        self.clock = at
+
+    def finish(self) -> None:
+        """Run to the end of the period and count who is still inside."""
+        end = self.result.end
+        self.run_until(self.tick_of(end))
+        if self.clock <= end:
+            self.pass_at(self.clock)
+        for visit in self.active.values():
+            node = self.result.nodes.get(visit.step_id)
+            if node is not None:
+                node.waiting += 1
+        self.result.active = len(self.active)
+
+    def _next_due(self) -> dt.datetime | None:
+        while self.heap:
+            due, _n, visit = self.heap[0]
+            if visit.status == "active" and visit.due_at == due:
+                return due
+            heapq.heappop(self.heap)
+        return None
+
+    def _schedule(self, visit: Visit) -> None:
+        if visit.status == "active" and visit.due_at is not None:
+            heapq.heappush(self.heap, (visit.due_at, visit.id, visit))
+        if visit.waiting and visit.wait_event:
+            self.waiting[(visit.contact_id, visit.wait_event)] = visit
+
+    # One pass of the engine at ``now``
+    def pass_at(self, now: dt.datetime) -> None:
+        if self.pending:
+            events, self.pending = self.pending, []
+            self.match(events, now)
+        for _ in range(MAX_PASSES):
+            due = []
+            while self.heap and self._next_due() is not None and self.heap[0][0] <= now:
+                due.append(heapq.heappop(self.heap)[2])
+            if not due:
+                return
+            self.advance(due, now)
+
+    def match(self, events: list[LoggedEvent], now: dt.datetime) -> None:
+        """``triggers.match_events`` for one batch: waits woken, triggers, goals."""
+        events = [e for e in events if not is_machine(e.name, e.properties)]
+        self.result.events_read += len(events)
+        for e in events:
+            visit = self.waiting.get((e.contact_id, e.name))
+            if visit is None or not visit.waiting or visit.wait_event != e.name:
+                continue
+            step = self.plan.steps.get(visit.step_id)
+            filters = step.config.get("filters", {}) if step else {}
+            if after_start(e, visit.start) and filters_match(filters, e.properties):
+                visit.outcome, visit.due_at = "event", now
+                del self.waiting[(e.contact_id, e.name)]
+                self._schedule(visit)
+        self._enrol(events, now)
+        self._goals(events, now)
+
+    def _enrol(self, events: list[LoggedEvent], now: dt.datetime) -> None:
+        plan, trigger = self.plan, self.plan.trigger
+        self._count_views(events)
+        not_opened = trigger["kind"] == "email_engagement" and trigger["engagement"] == (
+            "not_opened"
+        )
+        for e in events if not_opened else ():
+            if (
+                e.name == "email_opened"
+                and e.properties.get("email_page_id") == trigger["email_id"]
+            ):
+                last = self.opened.get(e.contact_id)
+                self.opened[e.contact_id] = max(last, e.occurred_at) if last else e.occurred_at
+        hits = [
+            e
+            for e in events
+            if e.name == trigger["event"]
+            and may_fire(trigger, e, now=now, max_age=self.max_age)
+            and trigger_matches(trigger, e.properties)
+        ]
+        first: dict[int, LoggedEvent] = {}
+        for e in hits:
+            first.setdefault(e.contact_id, e)
+        if trigger["kind"] == "page_view" and trigger["min_views"] > 1:
+            first = {c: e for c, e in first.items() if self._enough_views(c, events, now)}
+        ids = self._eligible(sorted(first), now)
+        if not ids:
+            return
+        head = plan.steps.get(plan.first) if plan.first else None
+        priority = bool(head and head.kind == "send_email" and head.config["transactional"])
+        for contact_id in ids:
+            e = first[contact_id]
+            context: dict[str, Any] = {"event_id": e.pk}
+            due = now
+            if not_opened:
+                context.update(unless_opened=trigger["email_id"], since=e.occurred_at)
+                due = e.occurred_at + dt.timedelta(days=trigger["days"])
+            visit = Visit(
+                id=next(self.ids),
+                contact_id=contact_id,
+                scenario_id=plan.scenario_id,
+                step_id=plan.first,
+                due_at=due,
+                started_at=now,
+                start=(e.pk, e.occurred_at),
+                context=context,
+                priority=priority,
+            )
+            self.active[contact_id] = visit
+            self.started[contact_id] = now
+            self.result.entered += 1
+            self._schedule(visit)
+
+    def _count_views(self, events: list[LoggedEvent]) -> None:
+        """Remember the matching page views read (for a trigger that needs several)."""
+        from .triggers import _page_view_matches
+
+        trigger = self.plan.trigger
+        if trigger["kind"] != "page_view" or trigger["min_views"] <= 1:
+            return
+        for e in events:
+            if e.name == "page_view" and _page_view_matches(trigger, e.properties):
+                self.views[e.contact_id].append(e.occurred_at)
+
+    def _enough_views(self, contact_id: int, events, now: dt.datetime) -> bool:
+        """``triggers._enough_views`` over the page views read so far (from the start of
+        the period: when the draft is taken as switched on)."""
+        trigger = self.plan.trigger
+        seen = self.views[contact_id]
+        if trigger["view_days"]:
+            since = now - dt.timedelta(days=trigger["view_days"])
+            seen[:] = [at for at in seen if at >= since]
+        return len(seen) >= trigger["min_views"]
+
+    def _eligible(self, ids: list[int], now: dt.datetime) -> list[int]:
+        """``enroll.eligible`` with the rehearsal's own enrolments for the re-entry policy."""
+        entry, end_at = self.plan.entry, self.plan.goal.get("end_at")
+        if not ids or (end_at and dt.datetime.fromisoformat(end_at) <= now):
+            return []
+        if entry["audience_id"]:
+            inside = _segment_ids(entry["audience_id"], ids)
+            ids = [i for i in ids if i in inside]
+        if ids and entry["exclusion_id"]:
+            excluded = _segment_ids(entry["exclusion_id"], ids)
+            ids = [i for i in ids if i not in excluded]
+        out = []
+        for i in ids:
+            if i in self.active:
+                continue
+            last = self.started.get(i)
+            if last is None or entry["reentry"] == "always":
+                out.append(i)
+            elif entry["reentry"] == "per_days" and last <= now - dt.timedelta(
+                days=entry["reentry_days"]
+            ):
+                out.append(i)
+        return out
+
+    def _goals(self, events: list[LoggedEvent], now: dt.datetime) -> None:
+        """``exits.apply_goals`` over the rehearsal's enrolments."""
+        plan = self.plan
+        if not plan.goal.get("any_activity") and not goal_events(plan.goal):
+            return
+        reached: set[int] = set()  # once per enrolment per batch, as ``apply_goals``
+        for e in events:
+            visit = self.active.get(e.contact_id)
+            if visit is None or visit.status != "active" or visit.id in reached:
+                continue
+            if not reaches_goal(plan.goal, e.name, e.properties, e.source):
+                continue
+            if not after_start(e, visit.start):
+                continue
+            reached.add(visit.id)
+            self.tally.ended("converted", visit.step_id)
+            step_id = plan.goal["step_id"]
+            self.waiting.pop((visit.contact_id, visit.wait_event), None)
+            if step_id and step_id in plan.steps:
+                visit.step_id, visit.waiting, visit.wait_event = step_id, False, ""
+                visit.outcome, visit.due_at = "", now
+                self._schedule(visit)
+            else:
+                visit.status, visit.ended_at, visit.due_at = "converted", now, None
+                visit.end_reason = f"goal: {e.name}"
+                self._forget(visit)
+
+    def _forget(self, visit: Visit) -> None:
+        if self.active.get(visit.contact_id) is visit:
+            del self.active[visit.contact_id]
+
+    def _contacts(self, ids: set[int]) -> dict[int, Any]:
+        """The batch's contacts (what the steps read of them), with the email statuses
+        the rehearsal's Update steps set."""
+        fields = ("id", "timezone", "email_status", "phone", "sms_opt_in")
+        contacts = Contact.objects.only(*fields).in_bulk(ids)
+        for contact_id, status in self.env.statuses.items():
+            if contact_id in contacts:
+                contacts[contact_id].email_status = status
+        return contacts
+
+    def advance(self, due: list[Visit], now: dt.datetime) -> None:
+        """``advance.advance_batch`` for the due enrolments, in batches of
+        ``ADVANCE_BATCH_SIZE`` (transactional sends first, then by due time)."""
+        from .advance import _precheck
+
+        due.sort(key=lambda v: (not v.priority, v.due_at, v.id))
+        size = conf.get("ADVANCE_BATCH_SIZE")
+        plan = self.plan
+        for index in range(0, len(due), size):
+            batch = due[index : index + size]
+            ids = {v.contact_id for v in batch}
+            contacts = self._contacts(ids)
+            self.env.begin(now, ids)
+            audience = None
+            if plan.goal.get("exit_on_audience_loss") and plan.entry["audience_id"]:
+                audience = _segment_ids(plan.entry["audience_id"], sorted(ids))
+            for visit in batch:
+                self.waiting.pop((visit.contact_id, visit.wait_event), None)
+                self.tally.arrive(visit, visit.step_id)
+                early = _precheck(visit, plan, self.env, now, audience)
+                if early is None and visit.iteration == 0 and visit.context.get("unless_opened"):
+                    opened = self.opened.get(visit.contact_id)
+                    if opened is not None and opened >= visit.context["since"]:
+                        early = End("exited", "the email was opened")
+                if visit.contact_id not in contacts:
+                    early = early or End("exited", "the contact was deleted")
+                if early:
+                    _finish(visit, self.env, now, early)
+                else:
+                    run(plan, visit, contacts[visit.contact_id], self.env, now)
+                    self.tally.arrive(visit, visit.step_id)
+                if visit.status == "active":
+                    self._schedule(visit)
+                else:
+                    self._forget(visit)
+
+
+def rehearse(
+    scenario: Any,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    tick: dt.timedelta = TICK,
+    batch: int = BATCH,
+) -> Rehearsal:
+    """Run the scenario's draft (``scenarios.drafts``) as if it had been switched on at
+    ``start``, over the events of the log that occurred until ``end``; return its figures.
+    Reads only: no enrolment, step run, message, event or contact is written. Raises
+    ``InvalidInput`` for a period that is not one, or a trigger the log cannot replay."""
+    from ..scenarios.drafts import build_draft_plan
+
+    if end <= start:
+        raise InvalidInput("The period must end after it starts.", field="end")
+    plan = build_draft_plan(scenario, live_since=start)
+    if plan.trigger["kind"] not in REHEARSED_TRIGGERS:
+        raise InvalidInput(
+            "Only scenarios started by events, page views or email engagement can be "
+            "rehearsed against the event log.",
+            field="trigger",
+        )
+    share = conf.get("REHEARSAL_DAILY_SHARE_WARNING")
+    result = Rehearsal(
+        scenario_id=plan.scenario_id, title=plan.title, start=start, end=end, share_warning=share
+    )
+    simulation = Simulation(plan, result, tick)
+    for events in read_log(_watched(plan), start, end, batch):
+        for event in events:
+            simulation.feed(event)
+    simulation.finish()
+    result.subscribed = Contact.objects.filter(email_status="subscribed").count()
+    result.days = simulation.tally.days(share, result.subscribed)
+    result.warnings = _warnings(result, plan)
+    return result
+
+
+def _warnings(result: Rehearsal, plan: Plan) -> list[str]:
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    out = []
+    for day in result.days:
+        if day.warning:
+            out.append(
+                _("On %(day)s it would have mailed %(sent)s contacts, %(share)s of the list.")
+                % {"day": date_format(day.day), "sent": day.sent, "share": f"{day.share:.0%}"}
+            )
+    if plan.errors:
+        out.extend(plan.errors)
+    return out
