@@ -438,10 +438,11 @@ class Simulation:
             if i in self.active:
                 continue
             last = self.started.get(i)
-            if last is None or entry["reentry"] == "always":
-                out.append(i)
-            elif entry["reentry"] == "per_days" and last <= now - dt.timedelta(
-                days=entry["reentry_days"]
+            again = last is not None and last <= now - dt.timedelta(days=entry["reentry_days"])
+            if (
+                last is None
+                or entry["reentry"] == "always"
+                or (entry["reentry"] == "per_days" and again)
             ):
                 out.append(i)
         return out
