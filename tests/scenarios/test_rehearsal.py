@@ -233,3 +233,84 @@ def test_a_period_that_is_not_one_is_refused():
     scenario, _steps = draft_journey()
     with pytest.raises(InvalidInput):
         rehearse(scenario, start=END, end=START)
+
+
+@pytest.fixture
+def admin_client(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("marketer", "m@bookshop.example", "x")
+    client.force_login(user)
+    return client
+
+
+def test_the_editor_offers_rehearse_and_the_admin_draws_the_figures(admin_client, settings):
+    settings.WAGTAIL_JOURNEYS = {**settings.WAGTAIL_JOURNEYS, "REHEARSAL_DAILY_SHARE_WARNING": 0.1}
+    scenario, steps = draft_journey()
+    for entry in recorded_log():
+        record(entry, received_at=entry["at"] + dt.timedelta(seconds=1))
+    url = f"/admin/journeys/scenarios/{scenario.pk}/rehearse/"
+    assert url in admin_client.get(f"/admin/pages/{scenario.pk}/edit/").content.decode()
+    form = admin_client.get(url)
+    assert form.status_code == 200 and 'name="start"' in form.content.decode()
+    assert 'data-testid="rehearsal"' not in form.content.decode()
+    before = row_counts()
+    today = timezone.localdate()
+    page = admin_client.get(url, {"start": "2026-05-01", "end": "2026-05-10"})
+    assert row_counts() == before
+    html = page.content.decode()
+    welcome = rehearse(scenario, start=START, end=END)
+    # the figures drawn are the rehearsal's: the welcome step's on its node and its row
+    assert f'data-figures="{steps["welcome"].pk}"' in html
+    assert f"{welcome.nodes[steps['welcome'].pk].sent} sent" in html
+    assert f'data-figures="{steps["browsed"].pk}"' in html and "taken 5" in html
+    assert html.count('data-testid="rehearsal-warning"') == len(welcome.warnings) > 0
+    # the default period: the last 30 days
+    assert f'value="{today - dt.timedelta(days=30)}"' in form.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "2026-13-01", "end": "2026-05-10"},
+        {"start": "2026-05-10", "end": "2026-05-01"},
+        {"start": "'; DROP TABLE x; --", "end": ""},
+        {"start": "1900-01-01", "end": "2026-05-10"},
+        {"start": "2026-05-01", "end": "9999-12-31"},
+    ],
+)
+def test_a_hostile_or_impossible_period_is_a_form_error(admin_client, query):
+    scenario, _steps = draft_journey()
+    page = admin_client.get(f"/admin/journeys/scenarios/{scenario.pk}/rehearse/", query)
+    assert page.status_code == 200
+    assert "error" in page.content.decode() and 'data-testid="rehearsal"' not in (
+        page.content.decode()
+    )
+
+
+def test_rehearsing_needs_the_right_to_edit_the_scenario(client):
+    from tests.users import make_user
+
+    scenario, _steps = draft_journey()
+    client.force_login(make_user("reader"))
+    page = client.get(f"/admin/journeys/scenarios/{scenario.pk}/rehearse/")
+    assert page.status_code in (302, 403)
+    assert client.get("/admin/journeys/scenarios/999999/rehearse/").status_code == 404
+
+
+def test_scheduled_triggers_are_not_rehearsed(admin_client):
+    scenario = add(
+        scenario_index(),
+        ScenarioPage,
+        publish=False,
+        trigger_kind="broadcast",
+        broadcast_at=START,
+        live_since=START,
+    )
+    with pytest.raises(InvalidInput, match="rehearsed"):
+        rehearse(scenario, start=START, end=END)
+    page = admin_client.get(
+        f"/admin/journeys/scenarios/{scenario.pk}/rehearse/",
+        {"start": "2026-05-01", "end": "2026-05-10"},
+    )
+    assert "can be rehearsed" in page.content.decode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 QUIET_HOURS = "quiet hours"
 FREQUENCY_CAP = "frequency cap"
@@ -72,6 +73,8 @@ class Rehearsal:
     nodes: dict[int, NodeFigures] = field(default_factory=dict)
     days: list[DaySends] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the draft Plan rehearsed (what a drawing lays the figures on)
+    plan: Any = field(default=None, repr=False)
 
     @property
     def sent(self) -> int:
@@ -148,3 +151,42 @@ class Tally:
             ratio = sent / subscribed if subscribed else 0.0
             out.append(DaySends(day, sent, ratio, ratio > share))
         return out
+
+
+def node_labels(result: Rehearsal) -> dict[int, tuple[str, str]]:
+    """Step or branch id -> ``(short text, details)``: a rehearsal as the diagram draws it."""
+    from django.utils.translation import gettext as _
+
+    out: dict[int, tuple[str, str]] = {}
+    for step_id, n in result.nodes.items():
+        short = [_("%(n)s in") % {"n": n.entered}]
+        if n.kind in ("send_email", "send_sms"):
+            short.append(_("%(n)s sent") % {"n": n.sent})
+            held = n.held_by_cap + n.held_by_quiet_hours
+            if held:
+                short.append(_("%(n)s held") % {"n": held})
+        if n.waiting:
+            short.append(_("%(n)s waiting") % {"n": n.waiting})
+        if n.exited or n.converted:
+            short.append(_("%(n)s out") % {"n": n.exited + n.converted})
+        details = _(
+            "entered %(entered)s, passed %(passed)s, waiting at the end %(waiting)s, "
+            "exited %(exited)s, reached the goal %(converted)s"
+        ) % {
+            "entered": n.entered,
+            "passed": n.passed,
+            "waiting": n.waiting,
+            "exited": n.exited,
+            "converted": n.converted,
+        }
+        if n.kind in ("send_email", "send_sms"):
+            details += "; " + _(
+                "sent %(sent)s, held by the frequency cap %(cap)s, by quiet hours %(quiet)s"
+            ) % {"sent": n.sent, "cap": n.held_by_cap, "quiet": n.held_by_quiet_hours}
+            for reason, count in sorted(n.skipped.items()):
+                details += f"; {reason}: {count}"
+        out[step_id] = (" · ".join(short), details)
+        for branch_id, taken in n.branches.items():
+            text = _("taken %(n)s") % {"n": taken}
+            out[branch_id] = (text, text)
+    return out

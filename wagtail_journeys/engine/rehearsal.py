@@ -85,6 +85,16 @@ class LoggedEvent:
     properties: dict
 
 
+class RehearsalTooLarge(InvalidInput):
+    """More events to read in the period than the caller allows (``max_events``)."""
+
+    def __init__(self, events: int, limit: int):
+        super().__init__(
+            f"{events:,} events to read in this period, more than {limit:,}.", field="start"
+        )
+        self.events, self.limit = events, limit
+
+
 class RehearsalEnv:
     """The ``steps.Env`` of a rehearsal: decides as ``DatabaseEnv`` does (same settings,
     same compiled rules, the cap counted over the rehearsal's own sends and the real sends
@@ -222,16 +232,19 @@ def _watched(plan: Plan) -> set[str] | None:
     return names
 
 
+def _log(names: set[str] | None, start: dt.datetime, end: dt.datetime):
+    rows = Event.objects.filter(
+        occurred_at__gte=start, occurred_at__lte=end, contact_id__isnull=False
+    )
+    return rows if names is None else rows.filter(name__in=sorted(names))
+
+
 def read_log(
     names: set[str] | None, start: dt.datetime, end: dt.datetime, batch: int = BATCH
 ) -> Iterator[list[LoggedEvent]]:
     """The contacts' events that occurred in ``[start, end]`` (named ``names``), in id
     order, ``batch`` at a time (keyset pages: one bounded query each)."""
-    rows = Event.objects.filter(
-        occurred_at__gte=start, occurred_at__lte=end, contact_id__isnull=False
-    )
-    if names is not None:
-        rows = rows.filter(name__in=sorted(names))
+    rows = _log(names, start, end)
     columns = ("id", "contact_id", "name", "occurred_at", "received_at", "source", "properties")
     last = 0
     while True:
@@ -532,11 +545,14 @@ def rehearse(
     end: dt.datetime,
     tick: dt.timedelta = TICK,
     batch: int = BATCH,
+    max_events: int | None = None,
 ) -> Rehearsal:
     """Run the scenario's draft (``scenarios.drafts``) as if it had been switched on at
     ``start``, over the events of the log that occurred until ``end``; return its figures.
     Reads only: no enrolment, step run, message, event or contact is written. Raises
-    ``InvalidInput`` for a period that is not one, or a trigger the log cannot replay."""
+    ``InvalidInput`` for a period that is not one, or a trigger the log cannot replay;
+    ``RehearsalTooLarge`` (before reading them) when the period holds more than
+    ``max_events`` events the draft listens to."""
     from ..scenarios.drafts import build_draft_plan
 
     if end <= start:
@@ -548,9 +564,18 @@ def rehearse(
             "rehearsed against the event log.",
             field="trigger",
         )
+    if max_events is not None:
+        events = _log(_watched(plan), start, end).count()
+        if events > max_events:
+            raise RehearsalTooLarge(events, max_events)
     share = conf.get("REHEARSAL_DAILY_SHARE_WARNING")
     result = Rehearsal(
-        scenario_id=plan.scenario_id, title=plan.title, start=start, end=end, share_warning=share
+        scenario_id=plan.scenario_id,
+        title=plan.title,
+        start=start,
+        end=end,
+        share_warning=share,
+        plan=plan,
     )
     simulation = Simulation(plan, result, tick)
     for events in read_log(_watched(plan), start, end, batch):
