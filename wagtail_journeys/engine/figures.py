@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
+
 QUIET_HOURS = "quiet hours"
 FREQUENCY_CAP = "frequency cap"
 
@@ -112,8 +114,6 @@ class Tally:
             self.result.nodes[step_id].entered += 1
 
     def step_run(self, visit, step, outcome: str, reason: str, branch_id: int, now) -> None:
-        from ..analytics.rollup import local_day
-
         if step is None:
             return
         self.arrive(visit, step.id)
@@ -126,7 +126,7 @@ class Tally:
         if outcome == "sent":
             node.sent += 1
             if step.kind == "send_email":
-                self.sends_by_day[local_day(now)] += 1
+                self.sends_by_day[timezone.localtime(now).date()] += 1
         elif outcome in ("deferred", "skipped"):
             kind = held_kind(reason)
             if kind == FREQUENCY_CAP:

@@ -39,8 +39,12 @@ from .triggers import filters_match, may_fire, trigger_matches
 
 #: Trigger kinds a rehearsal replays from the event log (the others start on a schedule).
 REHEARSED_TRIGGERS = ("event", "page_view", "email_engagement")
-TICK = dt.timedelta(minutes=1)
+#: The simulated clock moves a quarter of an hour at a time: a rehearsal makes one pass
+#: where a worker makes fifteen (a send comes at most that much later), which keeps a
+#: month of a busy log within a minute (see ``benchmarks/bench_rehearsal.py``).
+TICK = dt.timedelta(minutes=15)
 BATCH = 5000
+BLOCK = 4096  # contact ids read together
 MAX_PASSES = 1000  # as ``advance_due`` per pass
 
 
@@ -70,6 +74,19 @@ class Visit:
     @property
     def pk(self) -> int:
         return self.id
+
+
+class Person:
+    """What the steps read of a contact, kept for the whole rehearsal (a few dozen bytes
+    each): its timezone, email status (an Update step's new one too), phone, SMS opt-in."""
+
+    __slots__ = ("id", "timezone", "email_status", "phone", "sms_opt_in")
+    FIELDS = __slots__
+    get_timezone = Contact.get_timezone
+
+    def __init__(self, *values: Any):
+        for name, value in zip(self.FIELDS, values, strict=True):
+            setattr(self, name, value)
 
 
 @dataclass(slots=True)
@@ -116,7 +133,7 @@ class RehearsalEnv:
         self._other_sends: dict[int, list[dt.datetime]] | None = None
         self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
         self._email_live: dict[int, bool] = {}
-        self.statuses: dict[int, str] = {}  # email statuses Update steps would have set
+        self.others_send = True  # do other scenarios' sends count? (see ``Simulation``)
 
     def begin(self, now: dt.datetime, contact_ids: set[int]) -> None:
         """A new batch at ``now``: rules and sends are read again, for these contacts."""
@@ -135,27 +152,30 @@ class RehearsalEnv:
         if cached is None or cached[0] is not rules:
             q = compile_rules(_thaw(rules), match, now=self.now)
             ids = self.batch_ids | {contact.id}
-            inside = set(Contact.objects.filter(q, pk__in=ids).values_list("pk", flat=True))
+            rows = Contact.objects.filter(q, pk__in=ids).order_by()
+            inside = set(rows.values_list("pk", flat=True))
             cached = (rules, inside)
             self._rules[id(rules)] = cached
         return contact.id in cached[1]
 
     def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
+        """The rehearsal's own sends to the contact, and the real sends of the other
+        scenarios up to the simulated ``now`` (one query per batch, only if any exist)."""
         if self._other_sends is None:
             self._other_sends = defaultdict(list)
-            days = self.cap[1] if self.cap else 0
-            rows = (
-                StepRun.objects.filter(
-                    contact_id__in=self.batch_ids,
-                    marketing_send=True,
-                    ran_at__gte=self.now - dt.timedelta(days=days),
-                    ran_at__lte=self.now,
+            if self.others_send:
+                rows = (
+                    StepRun.objects.filter(
+                        contact_id__in=self.batch_ids,
+                        marketing_send=True,
+                        ran_at__gte=self.now - dt.timedelta(days=self.cap[1]),
+                        ran_at__lte=self.now,
+                    )
+                    .exclude(scenario_id=self.scenario_id)
+                    .values_list("contact_id", "ran_at")
                 )
-                .exclude(scenario_id=self.scenario_id)
-                .values_list("contact_id", "ran_at")
-            )
-            for contact_id, ran_at in rows:
-                self._other_sends[contact_id].append(ran_at)
+                for contact_id, ran_at in rows:
+                    self._other_sends[contact_id].append(ran_at)
         own = self.sends.get(contact.id, [])
         if own and own[0] < since:  # keep only the cap's window
             own[:] = [t for t in own if t >= since]
@@ -194,7 +214,7 @@ class RehearsalEnv:
         """Nothing is written; a new email status is kept in memory, so the rehearsal's
         later sends to the contact see it."""
         if step.config["email_status"]:
-            contact.email_status = self.statuses[contact.id] = step.config["email_status"]
+            contact.email_status = step.config["email_status"]
 
     def start_scenario(self, scenario_id: int, contact: Any, depth: int) -> str | None:
         """Counted as started; the other scenario is not rehearsed."""
@@ -232,19 +252,37 @@ def _watched(plan: Plan) -> set[str] | None:
     return names
 
 
-def _log(names: set[str] | None, start: dt.datetime, end: dt.datetime):
+def _log(plan: Plan, start: dt.datetime, end: dt.datetime):
+    """The events of the period the Plan may react to. Page views that only its trigger
+    reads are narrowed in SQL to the trigger's page and tag (the matching in Python
+    decides; this only spares reading the others)."""
+    from django.db.models import Q
+
+    from ..segments.jsonpaths import json_condition
+
     rows = Event.objects.filter(
         occurred_at__gte=start, occurred_at__lte=end, contact_id__isnull=False
     )
-    return rows if names is None else rows.filter(name__in=sorted(names))
+    names = _watched(plan)
+    if names is None:
+        return rows
+    trigger = plan.trigger
+    if "page_view" not in names - {trigger["event"]} and trigger["kind"] == "page_view":
+        views = Q(name="page_view")
+        if trigger["page_id"]:
+            views &= json_condition("properties", "page_id", "equals", str(trigger["page_id"]))
+        if trigger["page_tag"]:
+            views &= json_condition("properties", "tags", "contains", trigger["page_tag"])
+        return rows.filter(Q(name__in=sorted(names - {"page_view"})) | views)
+    return rows.filter(name__in=sorted(names))
 
 
 def read_log(
-    names: set[str] | None, start: dt.datetime, end: dt.datetime, batch: int = BATCH
+    plan: Plan, start: dt.datetime, end: dt.datetime, batch: int = BATCH
 ) -> Iterator[list[LoggedEvent]]:
-    """The contacts' events that occurred in ``[start, end]`` (named ``names``), in id
-    order, ``batch`` at a time (keyset pages: one bounded query each)."""
-    rows = _log(names, start, end)
+    """The contacts' events that occurred in ``[start, end]`` that the Plan may react to
+    (``_log``), in id order, ``batch`` at a time (keyset pages: one bounded query each)."""
+    rows = _log(plan, start, end)
     columns = ("id", "contact_id", "name", "occurred_at", "received_at", "source", "properties")
     last = 0
     while True:
@@ -270,6 +308,8 @@ class Simulation:
         self.waiting: dict[tuple[int, str], Visit] = {}  # (contact, event) -> waiting on it
         self.started: dict[int, dt.datetime] = {}  # contact id -> last start
         self.views: dict[int, list[dt.datetime]] = defaultdict(list)
+        self.people: dict[int, Person] = {}
+        self.blocks: set[int] = set()
         self.opened: dict[int, dt.datetime] = {}
         self.ids = itertools.count(1)
         self.max_age = dt.timedelta(hours=conf.get("TRIGGER_MAX_EVENT_AGE_HOURS"))
@@ -491,15 +531,15 @@ class Simulation:
         if self.active.get(visit.contact_id) is visit:
             del self.active[visit.contact_id]
 
-    def _contacts(self, ids: set[int]) -> dict[int, Any]:
-        """The batch's contacts (what the steps read of them), with the email statuses
-        the rehearsal's Update steps set."""
-        fields = ("id", "timezone", "email_status", "phone", "sms_opt_in")
-        contacts = Contact.objects.only(*fields).in_bulk(ids)
-        for contact_id, status in self.env.statuses.items():
-            if contact_id in contacts:
-                contacts[contact_id].email_status = status
-        return contacts
+    def _contacts(self, ids: set[int]) -> dict[int, Person]:
+        """The batch's contacts, read in blocks of ``BLOCK`` ids (one query per block for
+        the whole rehearsal, rather than one per batch)."""
+        for block in {i // BLOCK for i in ids} - self.blocks:
+            rows = Contact.objects.filter(id__gte=block * BLOCK, id__lt=(block + 1) * BLOCK)
+            for values in rows.values_list(*Person.FIELDS).order_by():
+                self.people[values[0]] = Person(*values)
+            self.blocks.add(block)
+        return {i: self.people[i] for i in ids if i in self.people}
 
     def advance(self, due: list[Visit], now: dt.datetime) -> None:
         """``advance.advance_batch`` for the due enrolments, in batches of
@@ -565,7 +605,7 @@ def rehearse(
             field="trigger",
         )
     if max_events is not None:
-        events = _log(_watched(plan), start, end).count()
+        events = _log(plan, start, end).count()
         if events > max_events:
             raise RehearsalTooLarge(events, max_events)
     share = conf.get("REHEARSAL_DAILY_SHARE_WARNING")
@@ -578,7 +618,15 @@ def rehearse(
         plan=plan,
     )
     simulation = Simulation(plan, result, tick)
-    for events in read_log(_watched(plan), start, end, batch):
+    env = simulation.env
+    if env.cap:
+        others = StepRun.objects.filter(
+            marketing_send=True,
+            ran_at__gte=start - dt.timedelta(days=env.cap[1]),
+            ran_at__lte=end,
+        ).exclude(scenario_id=plan.scenario_id)
+        env.others_send = others.exists()
+    for events in read_log(plan, start, end, batch):
         for event in events:
             simulation.feed(event)
     simulation.finish()
