@@ -314,3 +314,28 @@ def test_scheduled_triggers_are_not_rehearsed(admin_client):
         {"start": "2026-05-01", "end": "2026-05-10"},
     )
     assert "can be rehearsed" in page.content.decode()
+
+
+def test_journeys_rehearse_prints_the_figures_and_refuses_bad_input():
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    scenario, steps = draft_journey()
+    for entry in recorded_log():
+        record(entry, received_at=entry["at"] + dt.timedelta(seconds=1))
+    before = row_counts()
+    out = io.StringIO()
+    call_command(
+        "journeys_rehearse", scenario.pk, "--from", "2026-05-01", "--to", "2026-05-10", stdout=out
+    )
+    assert row_counts() == before
+    expected = rehearse(scenario, start=START, end=END)
+    text = out.getvalue()
+    assert f"{expected.entered} entered, {expected.sent} emails" in text
+    welcome = expected.nodes[steps["welcome"].pk]
+    assert f"sent {welcome.sent}, held by the cap {welcome.held_by_cap}" in text
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("journeys_rehearse", scenario.pk, "--from", "yesterday")
+    with pytest.raises(CommandError, match="No scenario"):
+        call_command("journeys_rehearse", 999999)
