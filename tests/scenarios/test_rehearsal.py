@@ -187,7 +187,7 @@ def test_a_rehearsal_counts_what_the_engine_does_once_switched_on_and_writes_not
     assert welcome.held_by_quiet_hours > 0
     condition = result.nodes[steps["condition"].pk]
     # sign-ups 0-9 reach it (10's welcome waited for the morning), 3 and 7 bought first
-    assert condition.branches == {steps["browsed"].pk: 5, steps["else"].pk: 3}
+    assert condition.taken() == {steps["browsed"].pk: 5, steps["else"].pk: 3}
     tips, offer = result.nodes[steps["tips"].pk], result.nodes[steps["offer"].pk]
     assert tips.sent == 0 and tips.held_by_cap == tips.entered == 5
     assert offer.held_by_cap == offer.entered == 3 and offer.sent + offer.waiting == 3
@@ -260,10 +260,12 @@ def test_the_editor_offers_rehearse_and_the_admin_draws_the_figures(admin_client
     assert row_counts() == before
     html = page.content.decode()
     welcome = rehearse(scenario, start=START, end=END)
-    # the figures drawn are the rehearsal's: the welcome step's on its node and its row
-    assert f'data-figures="{steps["welcome"].pk}"' in html
-    assert f"{welcome.nodes[steps['welcome'].pk].sent} sent" in html
-    assert f'data-figures="{steps["browsed"].pk}"' in html and "taken 5" in html
+    # the figures drawn are the rehearsal's: the welcome step's sends on its node, the
+    # contacts who took the "browsed" branch on it
+    sent = welcome.nodes[steps["welcome"].pk].sent
+    assert f'data-metric="sent" data-step="{steps["welcome"].pk}">{sent}<' in html
+    branch = f'data-step="{steps["condition"].pk}" data-branch="{steps["browsed"].pk}">5<'
+    assert f'data-metric="passed" {branch}' in html
     assert html.count('data-testid="rehearsal-warning"') == len(welcome.warnings) > 0
     # the default period: the last 30 days
     assert f'value="{today - dt.timedelta(days=30)}"' in form.content.decode()

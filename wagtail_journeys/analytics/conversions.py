@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Case, DecimalField, F, Value, When
 
 from .. import conf
 from ..models import Event, EventSource, Message, ScenarioPage, Trust
@@ -118,8 +118,8 @@ def credited(row: Row, engagements: list[tuple], window: dt.timedelta) -> Mappin
 def attribute(rows: Iterable[Row], goals: Mapping[int, set[str]]) -> list[Conversion]:
     """Credit the conversions among ``rows`` (oldest first) to messages; set each
     message's ``converted_at`` (its first) and add to its ``revenue``. Call inside the
-    rollup's transaction. Two queries, plus two UPDATEs per conversion (conversions are
-    rare next to opens and clicks)."""
+    rollup's transaction, which holds its cursor: only the rollup writes these fields,
+    so reading them first is safe. Four queries at most, whatever the batch."""
     names = candidate_names(goals)
     rows = [r for r in rows if may_convert(r, names)]
     if not rows:
@@ -127,21 +127,39 @@ def attribute(rows: Iterable[Row], goals: Mapping[int, set[str]]) -> list[Conver
     window = dt.timedelta(days=conf.get("ATTRIBUTION_DAYS"))
     engagements = _engagements(rows, window)
     site_wide = set(conf.get("CONVERSION_EVENTS"))
-    found = []
+    credits = []
     for row in rows:
         message = credited(row, engagements.get(row.contact_id, []), window)
         if message is None:
             continue
-        scenario = message.get("scenario_id")
-        if row.name not in site_wide and row.name not in goals.get(scenario, ()):
-            continue
-        revenue = revenue_of(row.properties, row.source)
-        first = bool(
-            Message.objects.filter(pk=message["message"], converted_at__isnull=True).update(
-                converted_at=row.occurred_at
+        if row.name in site_wide or row.name in goals.get(message.get("scenario_id"), ()):
+            credits.append((row, message))
+    if not credits:
+        return []
+    ids = {message["message"] for _row, message in credits}
+    unconverted = set(
+        Message.objects.filter(pk__in=ids, converted_at__isnull=True).values_list("pk", flat=True)
+    )
+    found, firsts, revenue = [], {}, defaultdict(Decimal)
+    for row, message in credits:
+        pk = message["message"]
+        first = pk in unconverted and pk not in firsts
+        if first:
+            firsts[pk] = row.occurred_at
+        amount = revenue_of(row.properties, row.source)
+        if amount:
+            revenue[pk] += amount
+        found.append(Conversion(row, message, first, amount))
+    if firsts:
+        Message.objects.filter(pk__in=firsts).update(
+            converted_at=Case(*[When(pk=pk, then=Value(at)) for pk, at in firsts.items()])
+        )
+    if revenue:
+        Message.objects.filter(pk__in=revenue).update(
+            revenue=F("revenue")
+            + Case(
+                *[When(pk=pk, then=Value(amount)) for pk, amount in revenue.items()],
+                output_field=DecimalField(max_digits=18, decimal_places=2),
             )
         )
-        if revenue:
-            Message.objects.filter(pk=message["message"]).update(revenue=F("revenue") + revenue)
-        found.append(Conversion(row, message, first, revenue))
     return found

@@ -104,9 +104,10 @@ def variant_key(variant: Any) -> str:
     return ",".join(str(i) for i in sorted({_id(v) for v in variant} - {0}))[:200]
 
 
-def local_day(when: dt.datetime) -> dt.date:
-    """The day a time falls on in ``settings.TIME_ZONE``: the day of the reports."""
-    return timezone.localtime(when).date()
+def local_day(when: dt.datetime, tz: dt.tzinfo | None = None) -> dt.date:
+    """The day a time falls on in ``settings.TIME_ZONE`` (or ``tz``, that zone fetched
+    once for a batch): the day of the reports."""
+    return when.astimezone(tz or timezone.get_default_timezone()).date()
 
 
 def mail_key(day: dt.date, props: Mapping[str, Any]) -> tuple:
@@ -167,7 +168,10 @@ def _anything_new(name: str, model: type, stamp: str, settle: dt.timedelta) -> b
     the row lock is a write, and its commit a disk flush."""
     position = EventCursor.objects.filter(name=name).values_list("position", flat=True).first()
     since = {f"{stamp}__lte": timezone.now() - settle}
-    return model.objects.filter(id__gt=position or 0, **since).exists()
+    # Along the primary key from the cursor (a planner with stale statistics would
+    # otherwise scan the whole table for a row that is not there).
+    first = model.objects.filter(id__gt=position or 0, **since).order_by("id")
+    return first.values_list("id", flat=True)[:1].first() is not None
 
 
 def _lock(name: str) -> EventCursor:
@@ -199,11 +203,12 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
             .values_list("id", "name", "contact_id", "occurred_at", "source", "properties")
         ]
         mail, links = Tally(MAIL_COUNTS), Tally(LINK_COUNTS, latest=("url",))
+        tz = timezone.get_default_timezone()
         for row in rows:
             if row.name in MAIL_EVENTS and row.source == EventSource.EMAIL:
-                _count_mail(row, mail, links)
+                _count_mail(row, mail, links, tz)
         for conversion in conversions.attribute(rows, goals):
-            key = mail_key(local_day(conversion.event.occurred_at), conversion.message)
+            key = mail_key(local_day(conversion.event.occurred_at, tz), conversion.message)
             mail.add(key, "conversions")
             mail.add(key, "converted", int(conversion.first))
             mail.add(key, "revenue", conversion.revenue)
@@ -214,9 +219,9 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
     return len(batch)
 
 
-def _count_mail(row: Row, mail: Tally, links: Tally) -> None:
+def _count_mail(row: Row, mail: Tally, links: Tally, tz: dt.tzinfo) -> None:
     props = row.properties if isinstance(row.properties, dict) else {}
-    key = mail_key(local_day(row.occurred_at), props)
+    key = mail_key(local_day(row.occurred_at, tz), props)
     for counter in _mail_counts(row.name, props):
         mail.add(key, counter)
     link = props.get("link")
@@ -252,10 +257,10 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
         )
         if not batch:
             return 0
-        steps = Tally(STEP_COUNTS)
+        steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
         for _pk, scenario_id, step_id, branch_id, outcome, ran_at, revenue in batch:
             outcome = "sent" if outcome == "queued" else outcome
-            key = (local_day(ran_at), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
+            key = (local_day(ran_at, tz), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
             steps.add(key, "count")
             steps.add(key, "revenue", revenue or 0)
         add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)

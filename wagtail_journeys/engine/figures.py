@@ -10,9 +10,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 QUIET_HOURS = "quiet hours"
 FREQUENCY_CAP = "frequency cap"
+
+
+@dataclass
+class BranchTaken:
+    """One way out of a condition, split or wait in a rehearsal: who took it, and who of
+    them reached the goal afterwards (the attributes a report's ``BranchFigures`` has,
+    so the diagram draws both alike)."""
+
+    branch_id: int
+    entered: int = 0
+    converted: int = 0
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return self.converted / self.entered if self.entered else None
 
 
 @dataclass
@@ -21,9 +37,9 @@ class NodeFigures:
 
     ``entered``: visits that reached the step; ``passed``: those that went on from it;
     ``waiting``: contacts still on it at the end of the period; ``exited``/``converted``:
-    enrolments that ended there (an exit, the goal); ``branches``: branch page id -> times
-    taken; ``outcomes``: ``(outcome, branch id)`` -> count, the step runs the engine would
-    have logged. Send steps: ``sent``, and what the frequency cap and quiet hours held
+    enrolments that ended there (an exit, the goal); ``branches``: each branch taken
+    (``BranchTaken``); ``outcomes``: ``(outcome, branch id)`` -> count, the step runs the
+    engine would have logged. Send steps: ``sent``, and what the frequency cap and quiet hours held
     (``held_by_cap``: deferred or skipped by the cap; ``held_by_quiet_hours``: deferred);
     ``skipped``: reason -> count for the other sends not made (not subscribed…)."""
 
@@ -38,9 +54,37 @@ class NodeFigures:
     sent: int = 0
     held_by_cap: int = 0
     held_by_quiet_hours: int = 0
-    branches: dict[int, int] = field(default_factory=dict)
+    branches: list[BranchTaken] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     outcomes: Counter = field(default_factory=Counter)
+
+    #: what the diagram calls the figures a report has too, for a rehearsal
+    labels = property(lambda self: {"waiting": _("waiting at the end")})
+
+    def taken(self) -> dict[int, int]:
+        """Branch id -> contacts who took it."""
+        return {b.branch_id: b.entered for b in self.branches}
+
+    def branch(self, branch_id: int) -> BranchTaken:
+        for taken in self.branches:
+            if taken.branch_id == branch_id:
+                return taken
+        self.branches.append(BranchTaken(branch_id))
+        return self.branches[-1]
+
+    def more_lines(self) -> list[list[tuple[str, str, int]]]:
+        """The diagram's lines under the step beyond those a report has: the goal, and
+        on send steps what would have been sent and held."""
+        lines = [[("converted", _("reached the goal"), self.converted)]]
+        if self.kind in ("send_email", "send_sms"):
+            lines.append(
+                [
+                    ("sent", _("would send"), self.sent),
+                    ("held_by_cap", _("held by the cap"), self.held_by_cap),
+                    ("held_by_quiet_hours", _("by quiet hours"), self.held_by_quiet_hours),
+                ]
+            )
+        return lines
 
 
 @dataclass
@@ -120,7 +164,8 @@ class Tally:
         node = self.result.nodes[step.id]
         node.outcomes[(outcome, branch_id)] += 1
         if branch_id:
-            node.branches[branch_id] = node.branches.get(branch_id, 0) + 1
+            node.branch(branch_id).entered += 1
+            visit.arms.append((step.id, branch_id))
         if outcome in self.PASSED:
             node.passed += 1
         if outcome == "sent":
@@ -136,13 +181,18 @@ class Tally:
             else:
                 node.skipped[kind] = node.skipped.get(kind, 0) + 1
 
-    def ended(self, status: str, step_id: int | None) -> None:
-        """An enrolment ended (``completed``, ``exited``, ``converted``) on ``step_id``."""
+    def ended(self, status: str, visit) -> None:
+        """An enrolment ended (``completed``, ``exited``) or reached the goal
+        (``converted``) on the step it is on; a conversion counts for every branch it
+        took."""
         r = self.result
         setattr(r, status, getattr(r, status) + 1)
-        node = r.nodes.get(step_id) if step_id is not None else None
+        node = r.nodes.get(visit.step_id) if visit.step_id is not None else None
         if node is not None and status in ("exited", "converted"):
             setattr(node, status, getattr(node, status) + 1)
+        if status == "converted":
+            for step_id, branch_id in visit.arms:
+                r.nodes[step_id].branch(branch_id).converted += 1
 
     def days(self, share: float, subscribed: int) -> list[DaySends]:
         out = []
@@ -151,42 +201,3 @@ class Tally:
             ratio = sent / subscribed if subscribed else 0.0
             out.append(DaySends(day, sent, ratio, ratio > share))
         return out
-
-
-def node_labels(result: Rehearsal) -> dict[int, tuple[str, str]]:
-    """Step or branch id -> ``(short text, details)``: a rehearsal as the diagram draws it."""
-    from django.utils.translation import gettext as _
-
-    out: dict[int, tuple[str, str]] = {}
-    for step_id, n in result.nodes.items():
-        short = [_("%(n)s in") % {"n": n.entered}]
-        if n.kind in ("send_email", "send_sms"):
-            short.append(_("%(n)s sent") % {"n": n.sent})
-            held = n.held_by_cap + n.held_by_quiet_hours
-            if held:
-                short.append(_("%(n)s held") % {"n": held})
-        if n.waiting:
-            short.append(_("%(n)s waiting") % {"n": n.waiting})
-        if n.exited or n.converted:
-            short.append(_("%(n)s out") % {"n": n.exited + n.converted})
-        details = _(
-            "entered %(entered)s, passed %(passed)s, waiting at the end %(waiting)s, "
-            "exited %(exited)s, reached the goal %(converted)s"
-        ) % {
-            "entered": n.entered,
-            "passed": n.passed,
-            "waiting": n.waiting,
-            "exited": n.exited,
-            "converted": n.converted,
-        }
-        if n.kind in ("send_email", "send_sms"):
-            details += "; " + _(
-                "sent %(sent)s, held by the frequency cap %(cap)s, by quiet hours %(quiet)s"
-            ) % {"sent": n.sent, "cap": n.held_by_cap, "quiet": n.held_by_quiet_hours}
-            for reason, count in sorted(n.skipped.items()):
-                details += f"; {reason}: {count}"
-        out[step_id] = (" · ".join(short), details)
-        for branch_id, taken in n.branches.items():
-            text = _("taken %(n)s") % {"n": taken}
-            out[branch_id] = (text, text)
-    return out

@@ -356,7 +356,7 @@ class Simulation:
             if not after_start(e, visit.start):
                 continue
             reached.add(visit.id)
-            self.tally.ended("converted", visit.step_id)
+            self.tally.ended("converted", visit)
             step_id = plan.goal["step_id"]
             self.waiting.pop((visit.contact_id, visit.wait_event), None)
             if step_id and step_id in plan.steps:

@@ -42,6 +42,7 @@ class Visit:
     end_reason: str = ""
     priority: bool = False
     seen: tuple | None = None
+    arms: list = field(default_factory=list)  # (step, branch) taken, for conversions
 
     @property
     def pk(self) -> int:
@@ -236,7 +237,7 @@ class RehearsalEnv:
         branch_id: int = 0,
     ) -> None:
         if outcome in ("completed", "exited"):
-            self.tally.ended(outcome, step.id if step else enrollment.step_id)
+            self.tally.ended(outcome, enrollment)
             if step is not None:
                 self.tally.step_run(enrollment, step, outcome, reason, branch_id, self.now)
             return

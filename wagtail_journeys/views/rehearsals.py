@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.action_menu import ActionMenuItem
 
-from ..engine.figures import node_labels
 from ..engine.rehearsal import RehearsalTooLarge, rehearse
 from ..exceptions import InvalidInput
 from ..models import ScenarioPage
@@ -106,7 +105,7 @@ def _diagram(page: ScenarioPage, result) -> str:
     from ..scenarios.summaries import summarize_trigger
 
     draft = page.get_latest_revision_as_object()
-    return draw_plan(result.plan, summarize_trigger(draft), {}, figures=node_labels(result))
+    return draw_plan(result.plan, summarize_trigger(draft), {}, figures=result.nodes)
 
 
 class RehearseMenuItem(ActionMenuItem):
