@@ -44,8 +44,6 @@ TICK = dt.timedelta(minutes=15)
 BATCH = 5000
 BLOCK = 4096  # contact ids read together
 MAX_PASSES = 1000  # as ``advance_due`` per pass
-#: How far ahead the conditions that waits lead to are evaluated (see ``_prefetch``).
-HORIZON = dt.timedelta(hours=12)
 
 
 def _watched(plan: Plan) -> set[str] | None:
@@ -124,7 +122,6 @@ class Simulation:
         self.opened: dict[int, dt.datetime] = {}
         self.ids = itertools.count(1)
         self.max_age = dt.timedelta(hours=conf.get("TRIGGER_MAX_EVENT_AGE_HOURS"))
-        self.prefetched_until = result.start
 
     # The clock
     def tick_of(self, moment: dt.datetime) -> dt.datetime:
@@ -183,37 +180,8 @@ class Simulation:
         if visit.waiting and visit.wait_event:
             self.waiting[(visit.contact_id, visit.wait_event)] = visit
 
-    def _prefetch(self, now: dt.datetime) -> None:
-        """For the enrolments waiting (a duration, a date) before a condition and due
-        within ``HORIZON``: that condition's rules at the pass each will be advanced in,
-        evaluated ahead in a few round trips (``RehearsalEnv.prefetch``). Exact: the log
-        already holds every event, and rules at a moment read only events up to it."""
-        if now < self.prefetched_until:
-            return
-        until = self.prefetched_until = now + HORIZON
-        self.env.forget_before(now)
-        wanted: dict[tuple[int, str, dt.datetime], tuple[Any, set[int]]] = {}
-        for due, _n, visit in self.heap:
-            if not now < due <= until or visit.due_at != due or not visit.waiting:
-                continue
-            step = self.plan.steps.get(visit.step_id)
-            if step is None or step.kind != "wait" or step.branches or step.next is None:
-                continue
-            following = self.plan.steps.get(step.next)
-            if following is None or following.kind != "condition":
-                continue
-            moment = self.tick_of(due)
-            for branch in following.branches:
-                c = branch.config
-                if not c["else"]:
-                    key = (id(c["rules"]), c["match"], moment)
-                    wanted.setdefault(key, (c["rules"], set()))[1].add(visit.contact_id)
-        if wanted:
-            self.env.prefetch(wanted)
-
     # One pass of the engine at ``now``
     def pass_at(self, now: dt.datetime) -> None:
-        self._prefetch(now)
         if self.pending:
             events, self.pending = self.pending, []
             self.match(events, now)

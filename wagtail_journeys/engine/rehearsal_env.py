@@ -17,8 +17,6 @@ from ..scenarios.plan import Step, _thaw
 from . import timing
 from .figures import Tally
 
-PREFETCH_PARTS = 40  # rules x moments per round trip (SQLite allows 500 compound terms)
-
 
 @dataclass(eq=False, slots=True)
 class Visit:
@@ -107,9 +105,6 @@ class RehearsalEnv:
         self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
         self._email_live: dict[int, bool] = {}
         self.others_send = True  # do other scenarios' sends count? (see ``Simulation``)
-        #: (id of the rules, moment) -> (contacts asked about, those matching): see
-        #: ``prefetch``
-        self.prefetched: dict[tuple[int, dt.datetime], tuple[set[int], set[int]]] = {}
 
     def begin(self, now: dt.datetime, contact_ids: set[int]) -> None:
         """A new batch at ``now``: rules and sends are read again, for these contacts."""
@@ -120,14 +115,10 @@ class RehearsalEnv:
         return contact.get_timezone()
 
     def matches(self, contact: Any, rules: Any, match: str) -> bool:
-        """The compiled rules with their clock at the simulated ``now`` (an event rule sees
-        the log up to then, not what came after): answered by ``prefetch`` when it asked
-        about this contact at this moment, else one query per branch per batch."""
+        """One query per branch per batch, with the rules' clock at the simulated ``now``
+        (an event rule sees the log up to then, not what came after)."""
         from ..segments import compile_rules
 
-        known = self.prefetched.get((id(rules), self.now))
-        if known is not None and contact.id in known[0]:
-            return contact.id in known[1]
         cached = self._rules.get(id(rules))
         if cached is None or cached[0] is not rules:
             q = compile_rules(_thaw(rules), match, now=self.now)
@@ -137,33 +128,6 @@ class RehearsalEnv:
             cached = (rules, inside)
             self._rules[id(rules)] = cached
         return contact.id in cached[1]
-
-    def prefetch(self, wanted: dict[tuple, tuple[Any, set[int]]]) -> None:
-        """Evaluate ahead what ``matches`` will be asked: ``(id of the rules, match,
-        moment) -> (rules, contacts)``, the same compiled rules at the same moments, in
-        one round trip per ``PREFETCH_PARTS`` of them (a busy database answers a few
-        large queries much sooner than many small ones)."""
-        from django.db.models import IntegerField, Value
-
-        from ..segments import compile_rules
-
-        items = list(wanted.items())
-        for first in range(0, len(items), PREFETCH_PARTS):
-            chunk = items[first : first + PREFETCH_PARTS]
-            parts = []
-            for index, ((key, match, moment), (rules, ids)) in enumerate(chunk):
-                q = compile_rules(_thaw(rules), match, now=moment)
-                rows = Contact.objects.filter(q, pk__in=ids).order_by()
-                tagged = rows.annotate(part=Value(index, IntegerField()))
-                parts.append(tagged.values_list("pk", "part"))
-                self.prefetched[(key, moment)] = (set(ids), set())
-            for pk, index in parts[0].union(*parts[1:], all=True):
-                (key, _match, moment), _value = chunk[index]
-                self.prefetched[(key, moment)][1].add(pk)
-
-    def forget_before(self, moment: dt.datetime) -> None:
-        for key in [k for k in self.prefetched if k[1] < moment]:
-            del self.prefetched[key]
 
     def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
         """The rehearsal's own sends to the contact, and the real sends of the other
