@@ -165,11 +165,14 @@ def king_journey():
     return scenario
 
 
-def rehearse_over(scenario, start, end, label: str, events: int) -> None:
-    from wagtail_journeys.engine.rehearsal import rehearse
+def rehearse_over(scenario, start, end, label: str, events: int, tick: int | None) -> None:
+    import datetime as dt
+
+    from wagtail_journeys.engine.rehearsal import TICK, rehearse
 
     began, cpu = time.perf_counter(), time.process_time()
-    result = rehearse(scenario, start=start, end=end)
+    step = dt.timedelta(minutes=tick) if tick else TICK
+    result = rehearse(scenario, start=start, end=end, tick=step)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     report(f"rehearsal {label} events", seconds, "s", "60 s")
     print(f"  ({cpu:.1f} s of it on this process's CPU; load average {os.getloadavg()[0]:.1f})")
@@ -186,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--small", action="store_true", help="also over 200,000 events")
+    parser.add_argument("--tick", type=int, help="minutes between passes (default: TICK)")
     args = parser.parse_args()
     recreate_database()
     try:
@@ -215,9 +219,9 @@ def main() -> None:
             small_end = Event.objects.order_by("id").values_list("occurred_at", flat=True)[
                 min(200_000, total) - 1
             ]
-            rehearse_over(scenario, start, small_end, "200k", 200_000)
+            rehearse_over(scenario, start, small_end, "200k", 200_000, args.tick)
         label = f"{total / 1_000_000:g}M" if total >= 1_000_000 else f"{total // 1000}k"
-        rehearse_over(scenario, start, now, label, total)
+        rehearse_over(scenario, start, now, label, total, args.tick)
     finally:
         drop_database()
 

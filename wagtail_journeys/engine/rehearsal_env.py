@@ -101,6 +101,7 @@ class RehearsalEnv:
         self.now: dt.datetime | None = None
         self.batch_ids: set[int] = set()
         self._rules: dict[int, tuple[Any, set[int]]] = {}
+        self._streams: dict[int, tuple[Any, Any]] = {}
         self._other_sends: dict[int, list[dt.datetime]] | None = None
         self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
         self._email_live: dict[int, bool] = {}
@@ -118,10 +119,14 @@ class RehearsalEnv:
         """One query per branch per batch, with the rules' clock at the simulated ``now``
         (an event rule sees the log up to then, not what came after)."""
         from ..segments import compile_rules
+        from ..segments.compiler import as_stream
 
         cached = self._rules.get(id(rules))
         if cached is None or cached[0] is not rules:
-            q = compile_rules(_thaw(rules), match, now=self.now)
+            stream = self._streams.get(id(rules))
+            if stream is None or stream[0] is not rules:  # parsed once, compiled per batch
+                stream = self._streams[id(rules)] = (rules, as_stream(_thaw(rules)))
+            q = compile_rules(stream[1], match, now=self.now)
             ids = self.batch_ids | {contact.id}
             rows = Contact.objects.filter(q, pk__in=ids).order_by()
             inside = set(rows.values_list("pk", flat=True))
