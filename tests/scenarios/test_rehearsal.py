@@ -341,3 +341,30 @@ def test_journeys_rehearse_prints_the_figures_and_refuses_bad_input():
         call_command("journeys_rehearse", scenario.pk, "--from", "yesterday")
     with pytest.raises(CommandError, match="No scenario"):
         call_command("journeys_rehearse", 999999)
+
+
+def test_a_split_sends_each_contact_where_the_live_scenario_would():
+    """Splits are not drawn at random: each contact's branch is the stable number the
+    engine computes from the split step and the contact (``steps.bucket``)."""
+    from wagtail_journeys.engine.steps import bucket
+    from wagtail_journeys.models import SplitStep
+
+    scenario = add(
+        scenario_index(),
+        ScenarioPage,
+        publish=False,
+        trigger_event="signup",
+        live_since=START,
+    )
+    split = add(scenario, SplitStep, publish=False, title="A/B")
+    a = add(split, Branch, publish=False, title="A", percent=30)
+    add(a, SendEmailStep, publish=False, email=make_email(title="A"))
+    b = add(split, Branch, publish=False, title="B", percent=70)
+    add(b, SendEmailStep, publish=False, email=make_email(title="B"))
+    contacts = [make_contact(f"s{i}@example.com") for i in range(40)]
+    for i, contact in enumerate(contacts):
+        at = START + dt.timedelta(hours=9, minutes=i)
+        record({"name": "signup", "contact": contact, "at": at}, received_at=at)
+    result = rehearse(scenario, start=START, end=START + dt.timedelta(days=1))
+    in_a = sum(bucket(split.pk, c.pk) < 30 for c in contacts)
+    assert result.nodes[split.pk].taken() == {a.pk: in_a, b.pk: 40 - in_a}

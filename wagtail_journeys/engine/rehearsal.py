@@ -191,7 +191,7 @@ class Simulation:
                 due.append(heapq.heappop(self.heap)[2])
             if not due:
                 return
-            self.advance(due, now)
+            self.advance(list(dict.fromkeys(due)), now)  # a visit scheduled twice runs once
 
     def match(self, events: list[LoggedEvent], now: dt.datetime) -> None:
         """``triggers.match_events`` for one batch: waits woken, triggers, goals."""
