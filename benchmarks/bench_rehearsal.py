@@ -6,7 +6,8 @@ repository root. Creates and drops its own database (``JOURNEYS_BENCH_DB``, defa
 ``journeys_rehearsal_bench``) on the PostgreSQL server of ``JOURNEYS_PG_HOST``/
 ``JOURNEYS_PG_PORT``/``JOURNEYS_PG_USER``. The rows are made in SQL (``generate_series``),
 ten events per contact, with ids in time order as a live log has them. ``--small`` also
-rehearses over the first 200,000 events alone. Prints ``bench NAME: VALUE UNIT (budget
+rehearses over the first 200,000 events alone (three days: nobody is past the wait yet);
+``--contacts 20000`` gives 200,000 events over the whole 30 days. Prints ``bench NAME: VALUE UNIT (budget
 BUDGET)`` lines (the memory is the process's peak resident size, Django included);
 nothing is asserted.
 """
