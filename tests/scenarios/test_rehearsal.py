@@ -368,3 +368,25 @@ def test_a_split_sends_each_contact_where_the_live_scenario_would():
     result = rehearse(scenario, start=START, end=START + dt.timedelta(days=1))
     in_a = sum(bucket(split.pk, c.pk) < 30 for c in contacts)
     assert result.nodes[split.pk].taken() == {a.pk: in_a, b.pk: 40 - in_a}
+
+
+def test_a_period_too_large_for_the_admin_points_to_the_command(admin_client, monkeypatch):
+    from wagtail_journeys.engine.rehearsal import RehearsalTooLarge
+    from wagtail_journeys.views import rehearsals
+
+    scenario, _steps = draft_journey()
+    log = recorded_log()
+    for entry in log:
+        record(entry, received_at=entry["at"] + dt.timedelta(seconds=1))
+    watched = sum(e["name"] in ("signup", "purchase") for e in log)  # trigger and goal
+    with pytest.raises(RehearsalTooLarge) as refused:
+        rehearse(scenario, start=START, end=END, max_events=watched - 1)
+    assert refused.value.events == watched
+    monkeypatch.setattr(rehearsals, "MAX_EVENTS", watched - 1)
+    page = admin_client.get(
+        f"/admin/journeys/scenarios/{scenario.pk}/rehearse/",
+        {"start": "2026-05-01", "end": "2026-05-10"},
+    )
+    html = page.content.decode()
+    assert f"journeys_rehearse {scenario.pk} --from 2026-05-01 --to 2026-05-10" in html
+    assert 'data-testid="rehearsal"' not in html
