@@ -15,6 +15,7 @@ from .views import canvas, reports, switching
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
+from .views.rehearsals import RehearseMenuItem, rehearse_view
 from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
@@ -85,6 +86,22 @@ for item in (
     switching.ResumeMenuItem,
 ):
     hooks.register("register_page_action_menu_item", item)
+
+
+@hooks.register("register_admin_urls")
+def register_rehearsal_urls():
+    return [
+        path(
+            "journeys/scenarios/<int:page_id>/rehearse/",
+            rehearse_view,
+            name="wagtail_journeys_rehearse",
+        )
+    ]
+
+
+@hooks.register("register_page_action_menu_item")
+def register_rehearse_item():
+    return RehearseMenuItem()
 
 
 @hooks.register("register_log_actions")

@@ -8,6 +8,7 @@ latest revisions, and the emails and scenarios the steps name.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,12 +101,24 @@ def _nodes(draft: DraftPage) -> Node:
     return node
 
 
-def draft_plan(scenario: Any, tree: DraftPage | None = None) -> Plan:
+def draft_plan(
+    scenario: Any, tree: DraftPage | None = None, *, live_since: dt.datetime | None = None
+) -> Plan:
     """The Plan the whole tree (drafts included, as last saved) would compile to once
-    published: what the canvas checks. ``scenario`` is read as its latest revision too."""
+    published: what the canvas checks and the rehearsal runs (``engine.rehearsal``; never
+    stored, never live). ``scenario`` is read as its latest revision too. ``live_since``:
+    as if switched on then (its trigger ignores older events, as a live scenario's does)."""
     tree = tree or draft_tree(scenario)
     latest = scenario.get_latest_revision_as_object() if scenario.has_unpublished_changes else None
     trigger, entry, goal = scenario_settings(latest or scenario)
+    if live_since is not None:
+        trigger["live_since"] = live_since.isoformat()
     root = _nodes(tree)
     root.summary = (latest or scenario).title
-    return compile_plan(root, trigger=trigger, entry=entry, goal=goal)
+    return compile_plan(
+        root,
+        trigger=trigger,
+        entry=entry,
+        goal=goal,
+        revision_id=(latest or scenario).latest_revision_id,
+    )
