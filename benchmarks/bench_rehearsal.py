@@ -7,9 +7,9 @@ repository root. Creates and drops its own database (``JOURNEYS_BENCH_DB``, defa
 ``JOURNEYS_PG_PORT``/``JOURNEYS_PG_USER``. The rows are made in SQL (``generate_series``),
 ten events per contact, with ids in time order as a live log has them. ``--small`` also
 rehearses over the first 200,000 events alone (three days: nobody is past the wait yet);
-``--contacts 20000`` gives 200,000 events over the whole 30 days. Prints ``bench NAME: VALUE UNIT (budget
-BUDGET)`` lines (the memory is the process's peak resident size, Django included);
-nothing is asserted.
+``--contacts 20000`` gives 200,000 events over the whole 30 days. Prints
+``bench NAME: VALUE UNIT (budget BUDGET)`` lines (the memory is the process's peak
+resident size, Django included); nothing is asserted.
 """
 
 from __future__ import annotations
