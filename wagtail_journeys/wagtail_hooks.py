@@ -1,6 +1,6 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
@@ -10,6 +10,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
+from .views import suggestions
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -68,3 +69,8 @@ def register_log_actions(actions):
         _("Scheduled publish refused"),
         _("Scheduled publish refused: the scenario would fail the checker"),
     )
+
+
+@hooks.register("register_admin_urls")
+def register_suggestion_urls():
+    return [path("journeys/suggest/", include((suggestions.admin_urls(), "journeys_suggest")))]
