@@ -10,7 +10,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import suggestions
+from .views import library, suggestions
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -23,6 +23,7 @@ hooks.register("before_publish_page", editor.refuse_invalid_publish)
 hooks.register("before_unpublish_page", editor.refuse_invalid_unpublish)
 hooks.register("before_move_page", editor.refuse_invalid_move)
 hooks.register("before_delete_page", editor.refuse_invalid_delete)
+hooks.register("before_create_page", library.offer_templates)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
 
@@ -74,3 +75,8 @@ def register_log_actions(actions):
 @hooks.register("register_admin_urls")
 def register_suggestion_urls():
     return [path("journeys/suggest/", include((suggestions.admin_urls(), "journeys_suggest")))]
+
+
+@hooks.register("register_admin_urls")
+def register_library_urls():
+    return [path("journeys/library/", include((library.admin_urls(), "journeys_library")))]
