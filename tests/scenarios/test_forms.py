@@ -350,6 +350,13 @@ def test_the_editor_offers_event_names_and_page_types(client, admin_user):
     assert "scenario-forms.js" in html
     assert json.dumps("/admin/journeys/suggest/events/")[1:-1] in html
     assert '<select name="trigger_page_type"' in html
+    # Each filter widget offers the keys of its own event field's event.
+    for filters, event in [("trigger_filters", "trigger_event"), ("goal_filters", "goal_event")]:
+        assert re.search(
+            rf'id="id_{filters}" data-controller="journeys-filters"[^>]*'
+            rf'data-journeys-filters-event-field-value="{event}"',
+            html,
+        )
 
 
 def test_scenario_page_type_is_chosen_from_the_sites_page_types(client, admin_user):

@@ -353,7 +353,11 @@ class ScenarioPage(CheckedPage, PrivatePage):
                     [FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")],
                     when={"trigger_kind": ["page_view"]},
                 ),
-                ShownFieldPanel("trigger_filters", when={"trigger_kind": ["event", "page_view"]}),
+                ShownFieldPanel(
+                    "trigger_filters",
+                    widget=PropertyFiltersWidget(event_field="trigger_event"),
+                    when={"trigger_kind": ["event", "page_view"]},
+                ),
                 ShownFieldPanel("trigger_source", when={"trigger_kind": ["event", "page_view"]}),
                 ShownFieldPanel(
                     "trigger_segment", when={"trigger_kind": ["segment_entered", "broadcast"]}
