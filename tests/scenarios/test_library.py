@@ -200,3 +200,12 @@ def test_the_library_needs_the_right_to_add_scenarios_and_emails(client):
     assert response.status_code == 400 and "you may not add emails" in response.content.decode()
     assert not ScenarioPage.objects.exists()
     assert client.get("/admin/journeys/library/999999/").status_code == 404
+
+
+def test_the_cookbook_lists_every_template():
+    from pathlib import Path
+
+    cookbook = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "scenario-cookbook.md"
+    text = cookbook.read_text()
+    for key, template in TEMPLATES.items():
+        assert f"**{template.title}**" in text and f"`{key}`" in text
