@@ -239,6 +239,7 @@ def test_the_trigger_panel_shows_only_the_chosen_kinds_fields(client, admin_user
     assert _visible(html, "trigger_event") and _visible(html, "trigger_filters-key")
     assert not _visible(html, "trigger_time") and not _visible(html, "broadcast_at")
     assert not _visible(html, "trigger_page_tag") and not _visible(html, "engagement_kind")
+    assert not _visible(html, "reentry_days")  # re-entry "once ever": no number of days
     birthday = make_scenario(title="Birthday", trigger_kind="birthday", trigger_time=dt.time(9))
     html = client.get(f"/admin/pages/{birthday.pk}/edit/").content.decode()
     assert _visible(html, "trigger_time") and not _visible(html, "trigger_event")

@@ -382,10 +382,11 @@ class ScenarioPage(CheckedPage, PrivatePage):
             ],
             heading=_("Trigger"),
         ),
-        MultiFieldPanel(
+        RulesPanel(
             [
                 FieldRowPanel([FieldPanel("audience"), FieldPanel("exclusion")]),
-                FieldRowPanel([FieldPanel("reentry"), FieldPanel("reentry_days")]),
+                FieldPanel("reentry"),
+                ShownFieldPanel("reentry_days", when={"reentry": [Reentry.PER_DAYS]}),
             ],
             heading=_("Entry"),
         ),
