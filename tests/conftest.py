@@ -145,6 +145,18 @@ def server_token(db) -> str:
 
 
 @pytest.fixture
+def reports_token(db) -> str:
+    """A Wagtail API token whose user may view reports, and nothing else."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from wagtail.models import APIToken
+
+    user = get_user_model().objects.create_user("dashboard", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    return APIToken.create_token(user=user, name="dashboard")[1]
+
+
+@pytest.fixture
 def weak_token(db) -> str:
     """A valid API token whose user lacks the tracking permission."""
     from django.contrib.auth import get_user_model

@@ -25,6 +25,7 @@ carry (a form may echo what was typed), so only its names count as a leak.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -58,9 +59,11 @@ from wagtail_journeys.models import (
     BrandSettings,
     ConditionStep,
     Contact,
+    EmailPage,
     ExitStep,
     Message,
     NotifyStep,
+    ScenarioPage,
     Segment,
     SendEmailStep,
     SendSMSStep,
@@ -102,6 +105,8 @@ WAGTAIL_FAILURES = {
     "view of a snippet without creation form fields answers a POST with a 500",
 }
 PAGES = "wagtailadmin_pages"
+#: The URL parameters of the reports that name a page: name -> its page type.
+REPORTED = {"scenario_id": ScenarioPage, "email_id": EmailPage}
 #: The page editor's URLs that preview a page (every preview mode is read).
 PREVIEW_URL = re.compile(r"preview|view_draft|revisions_view")
 #: Those that show an existing page's fields or preview them: walked for every page type.
@@ -177,6 +182,8 @@ def url_kwargs(params: tuple[str, ...], subject: Any) -> dict | None:
         parent = subject.get_parent() if isinstance(subject, Page) else None
         if name in ("page_id", "page_to_move_id", "pk"):
             value = subject.pk
+        elif name in REPORTED:  # a report names its scenario or email
+            value = subject.pk if isinstance(subject, REPORTED[name]) else None
         elif name == "parent_page_id":  # the add views name the parent, add_subpage the page
             value = parent.pk if "content_type_app_name" in params else subject.pk
         elif name == "destination_id":
@@ -448,7 +455,7 @@ def walk_admin(client: Client, user, world: World) -> Walk:
         mine = belongs_to_app(route, viewsets)
         viewset = viewsets.get(route.namespace)
         pages = route.namespace == PAGES and bool(route.params)
-        if pages or (mine and {"page_id", "parent_page_id"} & set(route.params)):
+        if pages or (mine and {"page_id", "parent_page_id", *REPORTED} & set(route.params)):
             subjects = page_subjects(route, world)
         elif mine:
             subjects = [world.objects[viewset.model] if viewset else None]
@@ -522,3 +529,15 @@ def test_an_editor_without_contact_permissions_sees_no_contact(client, world):
     assert f'"count": {world.contacts}' in sample and '"sample": []' in sample
     assert walk.answers[("POST", "wagtail_journeys_send_test", email)][0] == 302
     assert any(m.subject.startswith("[Test]") for m in mail.outbox)
+
+
+def test_a_reader_of_reports_without_contact_permissions_sees_no_contact(client, world):
+    from wagtail_journeys.analytics.rollup import rollup_pass
+
+    rollup_pass(settle=dt.timedelta(0))
+    user = make_user("reader", "view_reports")
+    walk = walk_admin(client, user, world)
+    assert_nothing_leaked(walk)
+    for name, page in (("scenario", ScenarioPage), ("email", EmailPage), ("index", type(None))):
+        assert walk.answers[("GET", f"journeys_reports:{name}", page)][0] == 200
+    assert walk.answers[("GET", "journeys_reports:contacts", type(None))][0] == 302  # denied

@@ -43,6 +43,14 @@ def test_defaults_without_any_setting():
         ({"MACHINE_CLICK_SECONDS": -1}, "MACHINE_CLICK_SECONDS must be an integer >= 0"),
         ({"SOFT_BOUNCE_LIMIT": {"bounces": 0, "days": 30}}, "SOFT_BOUNCE_LIMIT must be None"),
         ({"SOFT_BOUNCE_LIMIT": 3}, "SOFT_BOUNCE_LIMIT must be None"),
+        ({"CONVERSION_EVENTS": "purchase"}, "CONVERSION_EVENTS must be a list"),
+        ({"CONVERSION_EVENTS": ["purchase", "bad name"]}, "CONVERSION_EVENTS must be a list"),
+        ({"ATTRIBUTION_DAYS": 0}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
+        ({"ATTRIBUTION_DAYS": 5.5}, "ATTRIBUTION_DAYS must be an integer from 1 to 365"),
+        ({"SPLIT_MIN_SAMPLE": 0}, "SPLIT_MIN_SAMPLE must be a positive integer"),
+        ({"ATTENTION_MIN_SENT": "100"}, "ATTENTION_MIN_SENT must be a positive integer"),
+        ({"ATTENTION_BOUNCE_RATE": 5}, "ATTENTION_BOUNCE_RATE must be a rate between 0 and 1"),
+        ({"ATTENTION_COMPLAINT_RATE": True}, "ATTENTION_COMPLAINT_RATE must be a rate"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

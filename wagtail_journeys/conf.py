@@ -79,6 +79,17 @@ DEFAULTS: dict[str, Any] = {
     "MACHINE_BURST_SECONDS": 1,
     # ESP feedback (django-anymail): soft bounces that suppress a contact, within days
     "SOFT_BOUNCE_LIMIT": {"bounces": 3, "days": 30},
+    # Reports (analytics.conversions): events that count as a conversion of the last
+    # message the contact opened or clicked within ATTRIBUTION_DAYS (a scenario's goal
+    # events count for its own messages too)
+    "CONVERSION_EVENTS": ["purchase"],
+    "ATTRIBUTION_DAYS": 5,
+    # Reports: contacts per arm before a split's verdict names a winner; the bounce and
+    # complaint rates past which a scenario needs attention, once it sent this many
+    "SPLIT_MIN_SAMPLE": 100,
+    "ATTENTION_BOUNCE_RATE": 0.05,
+    "ATTENTION_COMPLAINT_RATE": 0.001,
+    "ATTENTION_MIN_SENT": 100,
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
@@ -179,6 +190,7 @@ def _problems(user: dict[str, Any]) -> list[str]:
         problems.append(f"EMAIL_CACHE_TIMEOUT must be a positive integer, not {timeout!r}")
     problems += _scenario_problems(value)
     problems += _feedback_problems(value)
+    problems += _report_problems(value)
     if not isinstance(value("FORM_EMAIL_FIELD"), str):
         problems.append("FORM_EMAIL_FIELD must be a form field's clean name or ''")
     return problems
@@ -257,6 +269,27 @@ def _feedback_problems(value) -> list[str]:
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values())
     ):
         problems.append('SOFT_BOUNCE_LIMIT must be None or {"bounces": N, "days": D} (positive)')
+    names = value("CONVERSION_EVENTS")
+    if not isinstance(names, list | tuple) or not all(
+        isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}", n) for n in names
+    ):
+        problems.append("CONVERSION_EVENTS must be a list of event names such as 'purchase'")
+    days = value("ATTRIBUTION_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
+        problems.append(f"ATTRIBUTION_DAYS must be an integer from 1 to 365, not {days!r}")
+    return problems
+
+
+def _report_problems(value) -> list[str]:
+    problems = []
+    for key in ("SPLIT_MIN_SAMPLE", "ATTENTION_MIN_SENT"):
+        v = value(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            problems.append(f"{key} must be a positive integer, not {v!r}")
+    for key in ("ATTENTION_BOUNCE_RATE", "ATTENTION_COMPLAINT_RATE"):
+        v = value(key)
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v <= 1:
+            problems.append(f"{key} must be a rate between 0 and 1, not {v!r}")
     return problems
 
 

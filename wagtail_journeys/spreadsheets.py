@@ -12,7 +12,11 @@ A text that is a plain number (``-12.5``, ``+33612345678``) runs nothing and is 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 QUOTE = "'"
@@ -43,3 +47,39 @@ def unquoted(cell: str) -> str:
     if cell.startswith(QUOTE) and looks_like_formula(cell.lstrip(QUOTE)):
         return cell[1:]
     return cell
+
+
+def csv_file(rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV document of ``rows``; each text cell protected with ``csv_text``."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([csv_text(c) if isinstance(c, str) else c for c in row])
+    return out.getvalue()
+
+
+def xlsx_file(rows: Iterable[Sequence[Any]], title: str = "Report") -> bytes:
+    """An XLSX workbook of ``rows`` (one sheet, the first row bold): a text that looks like
+    a formula stays text (a quoted text cell), numbers stay numbers."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=xlsx_text(title)[:31] or "Report")
+    for number, row in enumerate(rows):
+        cells = []
+        for value in row:
+            if isinstance(value, str):
+                value = xlsx_text(value)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str) and looks_like_formula(value):
+                cell.data_type = "s"  # never read as a formula
+                cell.quotePrefix = True
+            if number == 0:
+                cell.font = Font(bold=True)
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

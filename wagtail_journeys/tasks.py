@@ -16,6 +16,7 @@ SCHEDULES = {
     "journeys: run scenarios": ("wagtail_journeys.tasks.run_scenarios", 1),
     "journeys: scheduled triggers": ("wagtail_journeys.tasks.evaluate_scheduled_triggers", 1),
     "journeys: purge step runs": ("wagtail_journeys.tasks.purge_step_runs", 60 * 24),
+    "journeys: roll up reports": ("wagtail_journeys.tasks.roll_up_reports", 1),
     "journeys: transactional sends": (
         "wagtail_journeys.tasks.run_transactional",
         1,
@@ -92,3 +93,11 @@ def purge_step_runs() -> int:
     from .engine.retention import purge_step_runs as purge
 
     return purge()
+
+
+def roll_up_reports(max_batches: int = 200) -> dict[str, int]:
+    """Bring the report tables up to date from new events and step runs
+    (``analytics.rollup``: incremental, and safe on several workers at once)."""
+    from .analytics.rollup import rollup_pass
+
+    return rollup_pass(max_batches=max_batches)

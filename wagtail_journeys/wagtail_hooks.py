@@ -1,6 +1,7 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
-from django.urls import include, path
+from django.contrib.auth.models import Permission
+from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
@@ -10,7 +11,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import library, suggestions
+from .views import library, reports, suggestions
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -80,3 +81,43 @@ def register_suggestion_urls():
 @hooks.register("register_admin_urls")
 def register_library_urls():
     return [path("journeys/library/", include((library.admin_urls(), "journeys_library")))]
+
+
+def register_report_urls():
+    return [path("journeys/reports/", include((reports.admin_urls(), "journeys_reports")))]
+
+
+@hooks.register("register_reports_menu_item")
+def register_reports_menu_item():
+    return reports.ReportsMenuItem(
+        _("Journeys"),
+        reverse("journeys_reports:index"),
+        name="journeys-reports",
+        icon_name="table",
+        order=1000,
+    )
+
+
+@hooks.register("construct_homepage_panels")
+def add_reports_panel(request, panels):
+    if reports.can_view_reports(request.user):
+        panels.append(reports.ReportsPanel())
+
+
+@hooks.register("register_page_header_buttons")
+def page_report_button(page, user, view_name, next_url=None):
+    button = reports.report_button(page, user)
+    return [button] if button else []
+
+
+@hooks.register("register_permissions")
+def register_report_permission():
+    return Permission.objects.filter(
+        content_type__app_label="wagtail_journeys", codename="view_reports"
+    )
+
+
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_report_button(page, user, next_url=None):
+    button = reports.report_button(page, user)
+    return [button] if button else []

@@ -35,6 +35,9 @@ EXPECTED_ERRORS = {
     "POST /journeys/api/identify": {400, 401, 403, 413, 422},
     "POST /journeys/api/scenarios/{scenario_id}/start": {400, 401, 403, 404, 413, 422},
     "GET /journeys/api/visitor": {400, 403, 413},
+    "GET /journeys/api/reports/scenarios/{scenario_id}": {400, 401, 403, 404, 413, 422},
+    "GET /journeys/api/reports/emails/{email_id}": {400, 401, 403, 404, 413, 422},
+    "GET /journeys/api/reports/overview": {400, 401, 403, 413, 422},
 }
 
 
@@ -66,6 +69,9 @@ def test_security_schemes_give_the_docs_an_authorize_button(document):
     security = {name: op.get("security") for name, op in operations(document)}
     assert security["POST /journeys/api/identify"] == [{"ServerToken": []}]
     assert security["POST /journeys/api/scenarios/{scenario_id}/start"] == [{"ServerToken": []}]
+    for name in ("scenarios/{scenario_id}", "emails/{email_id}", "overview"):
+        assert security[f"GET /journeys/api/reports/{name}"] == [{"ReportsToken": []}]
+    assert "view_reports" in schemes["ReportsToken"]["description"]
     assert security["POST /journeys/api/events"] == [
         {"ServerToken": []},
         {"VisitorCookie": []},

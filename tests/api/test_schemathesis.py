@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.emails.factories import make_email
 from tests.scenarios.factories import make_scenario
 from wagtail_journeys import conf
 from wagtail_journeys.tracking.visitor import VisitorId
@@ -34,6 +35,9 @@ OPERATIONS = [
     "POST /journeys/api/identify",
     "POST /journeys/api/scenarios/{scenario_id}/start",
     "GET /journeys/api/visitor",
+    "GET /journeys/api/reports/scenarios/{scenario_id}",
+    "GET /journeys/api/reports/emails/{email_id}",
+    "GET /journeys/api/reports/overview",
 ]
 CHECKS = [
     not_a_server_error,
@@ -60,13 +64,14 @@ def api(db, document):
     return document
 
 
-@pytest.fixture(params=["no token", "weak token", "server token"])
+@pytest.fixture(params=["no token", "weak token", "server token", "reports token"])
 def caller(request) -> dict[str, dict[str, str]]:
-    """The three callers: a browser (no token; with or without its visitor cookie), a
-    token whose user lacks the tracking permission, a server allowed to track."""
+    """The four callers: a browser (no token; with or without its visitor cookie), a
+    token whose user lacks the tracking permission, a server allowed to track, a token
+    allowed to read reports."""
     if request.param == "no token":
         return {"headers": {}, "cookies": {"journeys_vid": VisitorId.new().token}}
-    token = request.getfixturevalue({"weak token": "weak_token"}.get(request.param, "server_token"))
+    token = request.getfixturevalue(request.param.replace(" ", "_"))
     return {"headers": {"Authorization": f"Bearer {token}"}, "cookies": {}}
 
 
@@ -83,6 +88,19 @@ def live_scenario(db):
     return get
 
 
+@pytest.fixture
+def an_email(db):
+    """The id of an email, made on first use."""
+    made: list[int] = []
+
+    def get() -> int:
+        if not made:
+            made.append(make_email().pk)
+        return made[0]
+
+    return get
+
+
 @pytest.mark.parametrize("label", OPERATIONS)
 @settings(
     max_examples=25,
@@ -93,7 +111,7 @@ def live_scenario(db):
 )
 @given(data=st.data())
 def test_every_answer_is_documented_and_none_is_a_server_error(
-    api, caller, live_scenario, label, data
+    api, caller, live_scenario, an_email, label, data
 ):
     operation = api.find_operation_by_label(label)
     assert operation is not None, f"{label} is not in the document"
@@ -104,6 +122,9 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
     if "scenario_id" in label:  # also a live scenario, not only ids that name none
         live = {"scenario_id": live_scenario()}
         cases.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=live))
+    if "email_id" in label:
+        email = {"email_id": an_email()}
+        cases.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=email))
     case = data.draw(st.one_of(cases))
     cookies = data.draw(st.sampled_from([{}, caller["cookies"]]))
     # Browsers may post generated names too, sometimes: their 201s are answers to check.

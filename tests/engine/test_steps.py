@@ -21,6 +21,7 @@ class FakeEnv:
         self.tz = zoneinfo.ZoneInfo(tz)
         self.matching = set(matching)
         self.sent, self.log_lines, self.started, self.sends_at = [], [], [], []
+        self.branches = []
 
     def timezone(self, contact):
         return self.tz
@@ -49,8 +50,9 @@ class FakeEnv:
     def start_scenario(self, scenario_id, contact, depth):
         self.started.append((scenario_id, depth))
 
-    def log(self, enr, step, outcome, reason="", marketing_send=False):
+    def log(self, enr, step, outcome, reason="", marketing_send=False, branch_id=0):
         self.log_lines.append((step.id if step else None, outcome, reason))
+        self.branches.append(branch_id)
 
 
 def enrolment(p, **fields):
@@ -102,6 +104,7 @@ def test_condition_first_match_wins_and_else_catches_the_rest():
         env = FakeEnv(matching=matching)
         run(p, enrolment(p), CONTACT, env, T0)
         assert [s for s, _ in env.sent] == [expected]
+        assert env.branches[0] == expected - 1  # the branch taken is logged (reports)
 
 
 def test_split_is_stable_per_contact_and_follows_the_shares():
@@ -118,6 +121,7 @@ def test_split_is_stable_per_contact_and_follows_the_shares():
         env = FakeEnv()
         run(p, enrolment(p), SimpleNamespace(id=contact_id, email_status="subscribed"), env, T0)
         picks.append(env.sent[0][0])
+        assert env.branches[0] == env.sent[0][0] - 1  # the arm taken is logged
         assert bucket(2, contact_id) == bucket(2, contact_id)
     assert 150 < picks.count(4) < 250
 
@@ -179,6 +183,7 @@ def test_event_wait_takes_the_branch_of_its_outcome():
     enr.outcome = "event"
     run(p, enr, CONTACT, env, T0 + dt.timedelta(hours=1))
     assert [s for s, _ in env.sent] == [4]
+    assert (env.log_lines[0], env.branches[0]) == ((2, "done", "event"), 3)  # the wait ends
     env, enr = FakeEnv(), enrolment(p)
     run(p, enr, CONTACT, env, T0)
     run(p, enr, CONTACT, env, T0 + dt.timedelta(days=1))

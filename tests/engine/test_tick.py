@@ -123,6 +123,9 @@ def test_the_pass_purges_old_step_runs_once_a_day(settings):
             kind="wait",
             outcome="done",
             ran_at=ran_at,
+            # written a minute ago (real time): settled, so the pass's rollup reads it
+            # before the purge may delete it
+            recorded_at=timezone.now() - dt.timedelta(minutes=1),
         )
 
     run(T0 - dt.timedelta(days=40))

@@ -21,6 +21,7 @@ from ..tracking.visitor import VisitorId
 from .errors import as_problem, server_error
 
 TRACK_PERMISSION = "wagtail_journeys.track_contacts"
+REPORTS_PERMISSION = "wagtail_journeys.view_reports"
 
 
 class Unauthenticated(NotAllowed):
@@ -47,6 +48,21 @@ def server_token(request: HttpRequest) -> bool:
     A revoked token, or a user who lost the permission, is refused within
     ``API_TOKEN_CACHE_SECONDS`` in every process (0 checks every request).
     """
+    return token_allows(request, TRACK_PERMISSION)
+
+
+def reports_token(request: HttpRequest) -> None:
+    """Let through a Bearer token whose user may view reports; raise otherwise (401
+    without a token or with a bad one, 403 for a token without the permission: a token
+    allowed only to track contacts reads no reports)."""
+    if not token_allows(request, REPORTS_PERMISSION):
+        raise Unauthenticated("Reports need 'Authorization: Bearer <token>'.")
+
+
+def token_allows(request: HttpRequest, permission: str) -> bool:
+    """True for a valid Bearer token whose user has ``permission``; False without an
+    ``Authorization`` header; raise for a bad token (401) or a user without it (403).
+    The answer is cached per token and permission (``API_TOKEN_CACHE_SECONDS``)."""
     header = request.headers.get("Authorization")
     if not header:
         return False
@@ -56,14 +72,14 @@ def server_token(request: HttpRequest) -> bool:
         raise Unauthenticated("Authorization must be 'Bearer <token>'.")
     if text_problem(token):
         raise Unauthenticated("The API token is unknown or revoked.")
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    digest = hashlib.sha256(f"{permission}\0{token}".encode()).hexdigest()
     now = time.monotonic()
     if _GOOD_TOKENS.get(digest, 0.0) > now:
         return True
     if not BearerTokenAuth().authenticate(request, token):
         raise Unauthenticated("The API token is unknown or revoked.")
-    if not request.user.has_perm(TRACK_PERMISSION):
-        raise NotAllowed(f"The token's user lacks the {TRACK_PERMISSION} permission.")
+    if not request.user.has_perm(permission):
+        raise NotAllowed(f"The token's user lacks the {permission} permission.")
     seconds = conf.get("API_TOKEN_CACHE_SECONDS")
     if seconds:
         if len(_GOOD_TOKENS) > 1000:

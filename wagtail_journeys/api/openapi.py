@@ -44,19 +44,31 @@ SERVER_TOKEN = {
     "description": "A Wagtail API token whose user has the "
     "`wagtail_journeys.track_contacts` permission: servers only.",
 }
+REPORTS_TOKEN = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A Wagtail API token whose user has the "
+    "`wagtail_journeys.view_reports` permission: read-only reports.",
+}
 VISITOR_COOKIE_DESCRIPTION = (
     "A browser's signed visitor id, issued by `GET /journeys/api/visitor` (the cookie is "
     "sent by the browser itself; the id may also go in the body's `visitor` field)."
 )
 
 
-def documented(*statuses: int, security: tuple[str, ...], anonymous: bool = False) -> dict:
+def documented(
+    *statuses: int,
+    security: tuple[str, ...],
+    anonymous: bool = False,
+    problems: dict[int, str] | None = None,
+) -> dict:
     """``openapi_extra`` for an operation: the error statuses it can answer (each an
-    ``application/problem+json`` body) and the security schemes it accepts (``anonymous``:
-    none at all is also accepted)."""
+    ``application/problem+json`` body, described by ``problems`` or ``PROBLEMS``) and the
+    security schemes it accepts (``anonymous``: none at all is also accepted)."""
+    problems = {**PROBLEMS, **(problems or {})}
     responses = {
         status: {
-            "description": PROBLEMS[status],
+            "description": problems[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
         }
         for status in statuses
@@ -95,6 +107,7 @@ class DocumentedAPI(NinjaAPI):
         components.setdefault("schemas", {})["Problem"] = problem
         components["securitySchemes"] = {
             "ServerToken": SERVER_TOKEN,
+            "ReportsToken": REPORTS_TOKEN,
             "VisitorCookie": {
                 "type": "apiKey",
                 "in": "cookie",

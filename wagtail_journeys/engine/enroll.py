@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..models import Enrollment, EnrollmentStatus, Event
+from django.db import transaction
+
+from ..models import Enrollment, EnrollmentStatus, Event, StepRun
 from ..scenarios.loading import current_plan
 from ..scenarios.plan import Plan
 
@@ -64,7 +66,8 @@ def enroll(
     They are due at once (or at ``due_at``) on the scenario's first step, with ``context``;
     ``contexts`` and ``due_ats`` give some contacts their own (a batch of events, each
     contact's own). Call inside the transaction that consumed the trigger, so a retried
-    batch does not enrol twice.
+    batch does not enrol twice. Each new enrolment logs an ``entered`` step run for the
+    scenario (``step_id`` ``None``), in one more bulk insert.
     """
     from ..models import ScenarioPage
 
@@ -89,7 +92,23 @@ def enroll(
         )
         for i in ids
     ]
-    return Enrollment.objects.bulk_create(rows, batch_size=2000)
+    with transaction.atomic():
+        created = Enrollment.objects.bulk_create(rows, batch_size=2000)
+        StepRun.objects.bulk_create(
+            [
+                StepRun(
+                    enrollment_id=e.pk,
+                    contact_id=e.contact_id,
+                    scenario_id=scenario_id,
+                    step_id=None,
+                    outcome="entered",
+                    ran_at=now,
+                )
+                for e in created
+            ],
+            batch_size=2000,
+        )
+    return created
 
 
 def enrollment_starts(rows: Iterable[Enrollment]) -> dict[int, tuple[int, dt.datetime]]:

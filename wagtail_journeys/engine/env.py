@@ -7,6 +7,8 @@ import zoneinfo
 from collections import defaultdict
 from typing import Any
 
+from django.utils import timezone
+
 from .. import conf
 from ..models import StepRun
 from ..scenarios.plan import Step, _thaw
@@ -33,6 +35,13 @@ class DatabaseEnv:
         self.batch_ids: set[int] = set()
         self.email_pages: dict[int, Any] = {}  # id -> live page or None, for delivery too
         self.changed_contexts: list[Any] = []  # enrolments given a value (see update_contact)
+        self._changed_ids: set[int] = set()
+
+    def context_changed(self, enrollment: Any) -> None:
+        """Have ``advance_batch`` save this enrolment's context (once however often)."""
+        if enrollment.pk not in self._changed_ids:
+            self._changed_ids.add(enrollment.pk)
+            self.changed_contexts.append(enrollment)
 
     def preload(self, contact_ids: list[int]) -> None:
         """Remember the batch's contacts; read their recent marketing sends in one query."""
@@ -126,7 +135,7 @@ class DatabaseEnv:
                 )
                 contact.attributes["promo_code"] = code
                 set_value(enrollment, "promo_code", code)
-                self.changed_contexts.append(enrollment)
+                self.context_changed(enrollment)
             fields.append("attributes")
         if c["email_status"] and c["email_status"] != contact.email_status:
             contact.email_status = c["email_status"]
@@ -148,7 +157,16 @@ class DatabaseEnv:
         outcome: str,
         reason: str = "",
         marketing_send: bool = False,
+        branch_id: int = 0,
     ) -> None:
+        """Collect a StepRun (``flush`` writes them). A split's arm is also remembered on
+        the enrolment (``context["arms"]``): a conversion later is counted for each arm it
+        took (``engine.exits``), whatever the retention of step runs."""
+        if branch_id and step is not None and step.kind == "split":
+            arms = dict(enrollment.context.get("arms") or {})
+            arms[str(step.id)] = branch_id
+            enrollment.context = {**enrollment.context, "arms": arms}
+            self.context_changed(enrollment)
         key = ""
         if step is not None and (
             (outcome == "sent" and step.kind == "send_email")
@@ -168,9 +186,15 @@ class DatabaseEnv:
                 marketing_send=marketing_send,
                 ran_at=self.now,
                 key=key,
+                branch_id=branch_id,
             )
         )
 
     def flush(self) -> None:
+        """Write the batch's StepRuns, stamped with the real time of the write (what the
+        rollup's settle rule reads), just before the batch commits."""
+        written = timezone.now()
+        for run in self.runs:
+            run.recorded_at = written
         StepRun.objects.bulk_create(self.runs, batch_size=1000)
         self.runs = []

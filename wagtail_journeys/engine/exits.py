@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
 
 from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage, StepRun
-from ..models.events import is_activity, is_machine
+from ..models.events import is_activity, is_machine, revenue_of
 from ..scenarios.loading import current_plan
 from .enroll import after_start, enrollment_starts
 from .triggers import filters_match
@@ -44,6 +45,26 @@ def reaches_goal(goal: Mapping, name: str, properties: Mapping, source: str) -> 
     return name in goal_events(goal) and filters_match(goal["filters"], properties)
 
 
+def conversion_runs(enr: Enrollment, revenue: Decimal, now: dt.datetime) -> list[StepRun]:
+    """The step runs of an enrolment reaching its goal: ``converted`` for the scenario
+    (``step_id`` ``None``) and for each split arm it took (``context["arms"]``, which
+    ``DatabaseEnv.log`` keeps), each with the goal event's revenue."""
+    arms = (enr.context or {}).get("arms") or {}
+    common = {
+        "enrollment_id": enr.pk,
+        "contact_id": enr.contact_id,
+        "scenario_id": enr.scenario_id,
+        "iteration": enr.iteration,
+        "outcome": EnrollmentStatus.CONVERTED,
+        "revenue": revenue,
+        "ran_at": now,
+    }
+    runs = [StepRun(step_id=None, kind="", **common)]
+    for split_id, branch_id in arms.items():
+        runs.append(StepRun(step_id=int(split_id), kind="split", branch_id=branch_id, **common))
+    return runs
+
+
 def apply_goals(events: list[Event], props: Mapping[int, Mapping], now: dt.datetime) -> int:
     """End (or move to the goal's step) the active enrolments whose goal one of these events
     reaches; return how many. An event counts only for an enrolment it came after: one its
@@ -68,17 +89,24 @@ def apply_goals(events: list[Event], props: Mapping[int, Mapping], now: dt.datet
                 hits[e.contact_id].append(e)
         if not hits:
             continue
+        # Locked (not skipped) so that an enrolment a worker is advancing right now is
+        # converted once that worker commits, if still active, and logged once.
         rows = list(
             Enrollment.objects.filter(
                 scenario_id=scenario.pk, contact_id__in=hits, status=EnrollmentStatus.ACTIVE
-            ).only("pk", "contact_id", "context", "started_at")
+            )
+            .select_for_update()
+            .only("pk", "contact_id", "scenario_id", "context", "started_at", "iteration")
         )
         starts = enrollment_starts(rows)
         reached: dict[str, list[int]] = defaultdict(list)  # goal event name -> enrolments
+        runs: list[StepRun] = []
         for enr in rows:
             first = next((e for e in hits[enr.contact_id] if after_start(e, starts[enr.pk])), None)
             if first is not None:
                 reached[first.name].append(enr.pk)
+                runs += conversion_runs(enr, revenue_of(props[first.pk], first.source), now)
+        StepRun.objects.bulk_create(runs, batch_size=2000)
         step_id = plan.goal["step_id"]
         for name, ids in reached.items():
             active = Enrollment.objects.filter(pk__in=ids, status=EnrollmentStatus.ACTIVE)

@@ -7,6 +7,7 @@ import datetime as dt
 import time
 
 from .. import conf
+from ..analytics.rollup import rollup_pass
 from ..contacts import ACTIVITY_CURSOR, process_activity
 from ..events import settling
 from ..models import Enrollment, EnrollmentStatus
@@ -26,7 +27,10 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     2. new events matched to triggers, goals, event waits and audience exits, then the
        scheduled triggers and audience exits (``enrolled``);
     3. due enrolments advanced, transactional sends first (``advanced``);
-    4. step runs past their retention purged, once a day (``purged``).
+    4. the report tables brought up to date (``analytics.rollup``: ``rolled_up`` events
+       and step runs);
+    5. step runs past their retention purged, once a day (``purged``), never one the
+       rollup has not read.
 
     Events younger than ``events.SETTLE`` (by the real clock, whatever ``now``) are not read
     yet; ``settling`` counts them, and the next pass takes them. Cursors make passes
@@ -39,10 +43,12 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     advanced = advance_due(now=now, priority=True, max_batches=1000) + advance_due(
         now=now, max_batches=1000
     )
+    rolled = rollup_pass(max_batches=1000)
     return {
         "events": events,
         "enrolled": enrolled,
         "advanced": advanced,
+        "rolled_up": rolled["events"] + rolled["runs"],
         "purged": purge_step_runs_daily(now=now),
         "settling": settling(ACTIVITY_CURSOR, CURSOR),
     }

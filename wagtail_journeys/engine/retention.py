@@ -3,7 +3,9 @@
 Every step a contact takes is logged (conditions, waits and splits included), so a busy
 base writes millions of rows a month. Runs older than ``STEP_RUN_RETENTION_DAYS`` are
 deleted, oldest first, in chunks; runs still ``queued`` (a send not delivered yet) are
-kept whatever their age. Enrolments, messages and events are not touched.
+kept whatever their age, and so are runs the rollup has not read yet (past its cursor,
+``analytics.rollup``): purging never changes a report. Enrolments, messages and events
+are not touched.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ def purge_step_runs(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> in
     days = conf.get("STEP_RUN_RETENTION_DAYS")
     if days is None:
         return 0
+    from ..analytics.rollup import runs_read_up_to
+
     cutoff = (now or clock.now()) - dt.timedelta(days=days)
+    read = runs_read_up_to()
     deleted = 0
     while True:
         # Oldest first along the primary key: each chunk is found at the start of the
         # index, with no index on ran_at needed.
         ids = list(
-            StepRun.objects.filter(ran_at__lt=cutoff)
+            StepRun.objects.filter(ran_at__lt=cutoff, id__lte=read)
             .exclude(outcome="queued")
             .order_by("id")
             .values_list("id", flat=True)[:chunk]

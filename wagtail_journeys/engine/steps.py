@@ -42,6 +42,7 @@ class Env(Protocol):
         outcome: str,
         reason: str = "",
         marketing_send: bool = False,
+        branch_id: int = 0,
     ) -> None: ...
 
 
@@ -80,7 +81,9 @@ def _wait(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
             outcome = enr.outcome or "timeout"
             for branch in step.branches:
                 if branch.config["outcome"] == outcome:
+                    env.log(enr, step, "done", outcome, branch_id=branch.id)
                     return Next(branch.first)
+            env.log(enr, step, "done", outcome)
             return Next(step.next)
         return Park(enr.due_at, enr.wait_event)
     tz = env.timezone(contact)
@@ -140,7 +143,7 @@ def _condition(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     for branch in step.branches:
         c = branch.config
         if c["else"] or env.matches(contact, c["rules"], c["match"]):
-            env.log(enr, step, "done", f"branch: {branch.label}")
+            env.log(enr, step, "done", f"branch: {branch.label}", branch_id=branch.id)
             return Next(branch.first)
     env.log(enr, step, "done", "no branch matched")
     return Next(step.next)
@@ -151,7 +154,7 @@ def _split(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     for branch in step.branches:
         total += branch.config["percent"]
         if point < total:
-            env.log(enr, step, "done", f"branch: {branch.label}")
+            env.log(enr, step, "done", f"branch: {branch.label}", branch_id=branch.id)
             return Next(branch.first)
     return Next(step.next)
 

@@ -1,5 +1,6 @@
 """All models of the app, one module per feature, under the one ``wagtail_journeys`` label."""
 
+from .analytics import LinkDay, MailDay, StepDay
 from .contacts import Contact, ContactTag, EmailStatus, Visitor
 from .emails import BrandSettings, EmailIndexPage, EmailPage
 from .enrollments import (
@@ -42,6 +43,8 @@ __all__ = [
     "EventCursor",
     "EventSource",
     "ExitStep",
+    "LinkDay",
+    "MailDay",
     "Message",
     "MessageStatus",
     "NotifyStep",
@@ -55,6 +58,7 @@ __all__ = [
     "SendSMSStep",
     "SplitStep",
     "StartScenarioStep",
+    "StepDay",
     "StepRun",
     "TRUST",
     "Trust",

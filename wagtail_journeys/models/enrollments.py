@@ -70,7 +70,14 @@ class StepRun(models.Model):
     """What a step did for one enrolment: done, skipped, deferred or ended, and why.
 
     A send is logged ``queued`` with its unique key in the batch's transaction, then
-    ``sent`` (or ``skipped``) once delivery has run after the commit."""
+    ``sent`` (or ``skipped``) once delivery has run after the commit. The scenario itself
+    (``step_id`` 0) logs ``entered`` when an enrolment starts and ``converted`` when it
+    reaches its goal (also once per split arm it took: ``step_id`` the split).
+
+    ``ran_at`` is the engine's time (a test may move it); ``recorded_at`` is the real time
+    the row was written, which the rollup's settle rule needs. ``branch_id`` is the
+    Branch page a condition, split or wait took (0 for none); ``revenue`` the goal
+    event's amount on ``converted`` rows (from a server only)."""
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="runs")
     contact_id = models.BigIntegerField(db_index=True)
@@ -83,6 +90,9 @@ class StepRun(models.Model):
     marketing_send = models.BooleanField(default=False)
     key = models.CharField(max_length=100, blank=True)
     ran_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    branch_id = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("step run")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ..inputs import number_problem
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 class EventSource(models.TextChoices):
@@ -56,6 +62,25 @@ CONTACT_REPLIES = ("email_opened", "email_clicked", "unsubscribed")
 #: scanners): recorded with ``"machine": true`` (``tracking.machines``), and then not the
 #: contact's doing.
 MACHINE_REPLIES = ("email_opened", "email_clicked")
+
+
+def revenue_of(properties: Mapping[str, Any] | None, source: str) -> Decimal:
+    """The money an event brings: its ``amount`` property (a number, or a numeric string)
+    rounded to cents, when a server vouches for it (``Trust.SERVER``: anyone can script a
+    browser). Zero for any other source, and for an amount that is missing, negative, not
+    finite or too large to store (``inputs.number_problem``). Pure."""
+    if TRUST.get(source) != Trust.SERVER or not properties:
+        return ZERO
+    value = properties.get("amount")
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return ZERO
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        return ZERO
+    if number_problem(amount) is not None or amount <= 0:
+        return ZERO
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def is_machine(name: str, properties: Mapping[str, Any] | None) -> bool:

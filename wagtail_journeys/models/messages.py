@@ -116,6 +116,10 @@ class Message(models.Model):
     )
     complained_at = models.DateTimeField(_("complained"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    #: Its first attributed conversion (``analytics.conversions``), and the revenue of
+    #: every one (amounts from servers only).
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
+    revenue = models.DecimalField(_("revenue"), max_digits=18, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("message")

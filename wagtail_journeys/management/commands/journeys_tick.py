@@ -30,8 +30,8 @@ class Command(BaseCommand):
     help = (
         "One full pass of the engine, as the workers' schedules run it: contact activity "
         "from the event log, triggers, goals and exits from new events, scheduled "
-        "triggers, every due enrolment advanced, and the daily purge of old step runs (for "
-        "cron, tests and replays)."
+        "triggers, every due enrolment advanced, the report tables brought up to date, and "
+        "the daily purge of old step runs (for cron, tests and replays)."
     )
 
     def add_arguments(self, parser):
@@ -46,7 +46,8 @@ class Command(BaseCommand):
         result = tick(now=parse_now(now) if now else None)
         self.stdout.write(
             f"events {result['events']}, enrolled {result['enrolled']}, "
-            f"advanced {result['advanced']}, purged {result['purged']}"
+            f"advanced {result['advanced']}, rolled up {result['rolled_up']}, "
+            f"purged {result['purged']}"
         )
         if result["settling"]:
             seconds = int(SETTLE.total_seconds())
