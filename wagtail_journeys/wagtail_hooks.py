@@ -83,6 +83,7 @@ def register_library_urls():
     return [path("journeys/library/", include((library.admin_urls(), "journeys_library")))]
 
 
+@hooks.register("register_admin_urls")
 def register_report_urls():
     return [path("journeys/reports/", include((reports.admin_urls(), "journeys_reports")))]
 
