@@ -291,6 +291,9 @@ def test_private_pages_have_no_view_live_link(client, admin_user):
     assert "View live" not in html
     html = client.get(f"/admin/pages/{scenario_index().pk}/").content.decode()
     assert "View live" not in html
+    # Never served, so nothing to restrict: no privacy options.
+    privacy = client.get(f"/admin/pages/{scenario.pk}/privacy/").content.decode()
+    assert "Changing the privacy for this page has been disabled." in privacy
 
 
 # Suggestions -------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ class NotRoutable:
     """Pages that exist for the admin only: any public request for them is a 404, and they
     have no URL (so no "View live" link); their forms drop the public page's parts."""
 
+    private_page_options: list[str] = []  # never served: nothing to restrict
+
     def get_url_parts(self, request=None):
         return None
 

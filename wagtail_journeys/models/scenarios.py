@@ -62,6 +62,7 @@ class PrivatePage(Page):
     base_form_class = PrivatePageForm
     content_panels = [TitleFieldPanel("title")]
     promote_panels = []
+    private_page_options: list[str] = []  # never served: nothing to restrict
 
     class Meta:
         abstract = True
