@@ -401,7 +401,7 @@ class ScenarioPage(CheckedPage, PrivatePage):
                     ]
                 ),
                 FieldPanel("goal_filters", widget=PropertyFiltersWidget(event_field="goal_event")),
-                PageChooserPanel("goal_step"),
+                PageChooserPanel("goal_step", STEP_TYPES),
                 FieldPanel("exit_on_audience_loss"),
                 FieldPanel("end_at"),
             ],
