@@ -23,13 +23,13 @@ from wagtail_journeys.models import (
     UpdateContactStep,
     WaitStep,
 )
+from wagtail_journeys.scenarios.building import add_page, add_steps, event_rule
 from wagtail_journeys.scenarios.guard import publishing_together
-from wagtail_journeys.scenarios.library import add_page, add_steps, event_rule
 
 
 def published_child(parent: Page, model, slug: str, **fields) -> Page:
     """The child of ``parent`` with this slug, created and published when missing (the
-    template library's builder, publishing)."""
+    scenario builder's ``add_page``, publishing)."""
     return add_page(parent, model, slug, fields, publish=True)
 
 
