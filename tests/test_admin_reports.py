@@ -253,7 +253,8 @@ def test_the_email_report_counts_per_scenario_and_per_link(client, email_site):
     )
     srcdoc = html.unescape(re.search(r'srcdoc="([^"]*)"', page)[1])
     badge = re.search(rf'data-link-badge="{books}"[^>]*>([^<]+)<', srcdoc)
-    assert badge and badge[1] == f"{clicks} clicks · 100%"
+    word = "click" if clicks == 1 else "clicks"
+    assert badge and badge[1] == f"{clicks} {word} · 100%"
 
 
 # Hostile query strings -----------------------------------------------------------------

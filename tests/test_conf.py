@@ -51,6 +51,8 @@ def test_defaults_without_any_setting():
         ({"ATTENTION_MIN_SENT": "100"}, "ATTENTION_MIN_SENT must be a positive integer"),
         ({"ATTENTION_BOUNCE_RATE": 5}, "ATTENTION_BOUNCE_RATE must be a rate between 0 and 1"),
         ({"ATTENTION_COMPLAINT_RATE": True}, "ATTENTION_COMPLAINT_RATE must be a rate"),
+        ({"REHEARSAL_DAILY_SHARE_WARNING": 0}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
+        ({"REHEARSAL_DAILY_SHARE_WARNING": "20%"}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

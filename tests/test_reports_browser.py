@@ -110,7 +110,7 @@ def test_the_click_map_badges_sit_over_the_emails_links(server, world, page):
     books = world["books"]
     badge = frame.locator(f"[data-link-badge='{books}']")
     badge.wait_for()
-    assert badge.inner_text() == "1 clicks · 100%"
+    assert badge.inner_text() == "1 click · 100%"
     link = frame.locator(f"a[data-link='{books}']")
     assert "Books" in link.inner_text()
     others = frame.locator(f"[data-link-badge]:not([data-link-badge='{books}'])")

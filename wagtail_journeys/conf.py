@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     "ATTENTION_BOUNCE_RATE": 0.05,
     "ATTENTION_COMPLAINT_RATE": 0.001,
     "ATTENTION_MIN_SENT": 100,
+    # Rehearsals (engine.rehearsal): warn when a scenario would mail more than this share
+    # of the subscribed contacts in one day
+    "REHEARSAL_DAILY_SHARE_WARNING": 0.2,
 }
 
 #: Names the merge scope gives itself (see ``emails.mergetags``): not a site's to reuse.
@@ -236,6 +239,11 @@ def _scenario_problems(value) -> list[str]:
         and all(isinstance(t, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in quiet)
     ):
         problems.append('QUIET_HOURS must be None or ["HH:MM", "HH:MM"] (start, end; local)')
+    share = value("REHEARSAL_DAILY_SHARE_WARNING")
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
+        problems.append(
+            f"REHEARSAL_DAILY_SHARE_WARNING must be a share above 0 and at most 1, not {share!r}"
+        )
     for key in ("SMS_BACKEND", "PRIORITY_CLUSTER"):
         if not isinstance(value(key), str) or not value(key):
             problems.append(f"{key} must be a non-empty string")

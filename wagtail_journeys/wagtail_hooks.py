@@ -11,22 +11,25 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import library, reports, suggestions
+from .views import canvas, library, reports, suggestions, switching
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
+from .views.rehearsals import RehearseMenuItem, rehearse_view
 from .views.segments import SegmentViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
 hooks.register("on_serve_page", forms.keep_request)
-hooks.register("before_publish_page", editor.refuse_invalid_publish)
+hooks.register("before_publish_page", editor.keep_scenario_drafts)
+hooks.register("construct_page_action_menu", editor.hide_publish)
 hooks.register("before_unpublish_page", editor.refuse_invalid_unpublish)
-hooks.register("before_move_page", editor.refuse_invalid_move)
-hooks.register("before_delete_page", editor.refuse_invalid_delete)
+hooks.register("before_move_page", editor.move_as_draft)
+hooks.register("before_delete_page", editor.delete_as_draft)
 hooks.register("before_create_page", library.offer_templates)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
+hooks.register("after_create_page", canvas.open_canvas_after_create)
 
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).
@@ -59,9 +62,47 @@ def register_email_urls():
     ]
 
 
+@hooks.register("register_admin_urls")
+def register_switching_urls():
+    return [
+        path(f"journeys/scenarios/<int:page_id>/{slug}/", view, name=f"wagtail_journeys_{name}")
+        for slug, name, view in (
+            ("switch-on", "switch_on", switching.switch_on_view),
+            ("publish-changes", "publish_changes", switching.publish_changes_view),
+            ("pause", "pause", switching.pause_view),
+            ("resume", "resume", switching.resume_view),
+        )
+    ]
+
+
 @hooks.register("register_page_action_menu_item")
 def register_send_test_item():
     return SendTestMenuItem()
+
+
+for item in (
+    switching.SwitchOnMenuItem,
+    switching.PublishChangesMenuItem,
+    switching.PauseMenuItem,
+    switching.ResumeMenuItem,
+):
+    hooks.register("register_page_action_menu_item", item)
+
+
+@hooks.register("register_admin_urls")
+def register_rehearsal_urls():
+    return [
+        path(
+            "journeys/scenarios/<int:page_id>/rehearse/",
+            rehearse_view,
+            name="wagtail_journeys_rehearse",
+        )
+    ]
+
+
+@hooks.register("register_page_action_menu_item")
+def register_rehearse_item():
+    return RehearseMenuItem()
 
 
 @hooks.register("register_log_actions")
@@ -71,6 +112,30 @@ def register_log_actions(actions):
         _("Scheduled publish refused"),
         _("Scheduled publish refused: the scenario would fail the checker"),
     )
+    for action, label, message in (
+        ("switch_on", _("Switch on"), _("Switched on: the scenario and its steps went live")),
+        ("publish_changes", _("Publish changes"), _("Published every change of the scenario")),
+        ("pause", _("Pause"), _("Paused: nobody new enters")),
+        ("resume", _("Resume"), _("Resumed")),
+    ):
+        actions.register_action(f"wagtail_journeys.{action}", label, message)
+
+
+@hooks.register("register_admin_urls")
+def register_canvas_urls():
+    return [path("journeys/scenarios/", include((canvas.admin_urls(), "journeys_scenarios")))]
+
+
+@hooks.register("register_page_header_buttons")
+def page_canvas_button(page, user, view_name, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
+
+
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_canvas_button(page, user, next_url=None):
+    button = canvas.canvas_button(page, user)
+    return [button] if button else []
 
 
 @hooks.register("register_admin_urls")

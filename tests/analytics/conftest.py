@@ -14,6 +14,7 @@ from tests.scenarios.factories import add, make_scenario
 from wagtail_journeys.engine import tick
 from wagtail_journeys.models import (
     Branch,
+    NotifyStep,
     SendEmailStep,
     SplitStep,
     WaitStep,
@@ -36,8 +37,8 @@ def engine_settings(settings):
 
 @pytest.fixture
 def journey(email_site):
-    """A scenario: signup → an A/B split (two emails) → a day → a last email with two
-    links; its goal is a purchase. Twelve contacts run through it."""
+    """A scenario: signup → an A/B split (two emails) → a note to the team → a day → a
+    last email with two links → a week; its goal is a purchase. Twelve contacts run through it."""
     scenario = make_scenario(title="Welcome", trigger_event="signup", goal_event="purchase")
     a, b = make_email(title="A"), make_email(title="B")
     last = make_email([text(LINKS)], title="Last")
@@ -46,6 +47,7 @@ def journey(email_site):
         arms = [add(split, Branch, title=t, percent=50) for t in ("A", "B")]
         add(arms[0], SendEmailStep, email=a)
         add(arms[1], SendEmailStep, email=b)
+    add(scenario, NotifyStep, notify_email="team@staff.example", message="A signup")
     add(scenario, WaitStep, mode="duration", amount=1, unit="days")
     add(scenario, SendEmailStep, email=last)
     add(scenario, WaitStep, mode="duration", amount=7, unit="days")  # time to buy

@@ -104,14 +104,16 @@ def rolled_links() -> Counter:
 
 def expected_steps() -> dict[tuple, tuple[int, Decimal]]:
     """``(scenario, step, branch, outcome) -> (count, revenue)`` from the step runs (a
-    ``queued`` send counts as ``sent``)."""
+    ``queued`` send counts as ``sent``, a queued notification as ``done``)."""
     out: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
     for row in (
-        StepRun.objects.values("scenario_id", "step_id", "branch_id", "outcome")
+        StepRun.objects.values("scenario_id", "step_id", "kind", "branch_id", "outcome")
         .annotate(n=Count("pk"), money=Sum("revenue"))
         .order_by()
     ):
-        outcome = "sent" if row["outcome"] == "queued" else row["outcome"]
+        outcome = row["outcome"]
+        if outcome == "queued":
+            outcome = "sent" if row["kind"] == "send_email" else "done"
         key = (row["scenario_id"], row["step_id"] or 0, row["branch_id"], outcome)
         out[key][0] += row["n"]
         out[key][1] += row["money"] or 0
@@ -151,7 +153,11 @@ def signup(contact) -> None:
 
 def links_of(message: Message) -> tuple[str, list[str]]:
     """The open pixel and click URLs of a message, from the mail that went out."""
-    (sent,) = [m for m in mail.outbox if m.metadata["journeys_message"] == message.uuid.hex]
+    (sent,) = [
+        m
+        for m in mail.outbox
+        if getattr(m, "metadata", {}).get("journeys_message") == message.uuid.hex
+    ]
     html = sent.alternatives[0].content
     pixel = re.search(r'http://localhost:8000(/journeys/o/[^"]+)"', html)[1]
     return pixel, re.findall(r'http://localhost:8000(/journeys/c/[^"]+)"', html)

@@ -80,15 +80,21 @@ def test_every_report_total_equals_the_raw_rows(journey, client, settings):
     messages = engage(last)
     esp_feedback(client, messages)
     unsubscribe_contact(messages[10], timezone.now())
-    # purchases from a server, with their amount: two by people who clicked, one by a
-    # contact who never engaged (a conversion of the scenario, of no message)
-    buyers = [m.contact for m in messages[:2]] + [messages[11].contact]
-    for contact in buyers:
+    # purchases with an amount: two by people who clicked, from a server; one by a
+    # contact who never engaged (a conversion of the scenario, of no message); one by a
+    # clicker from a browser (a conversion without revenue: anyone can script a browser)
+    buyers = [
+        (messages[0].contact, EventSource.API),
+        (messages[1].contact, EventSource.API),
+        (messages[11].contact, EventSource.API),
+        (messages[3].contact, EventSource.BEACON),
+    ]
+    for contact, source in buyers:
         Event.objects.create(
             name="purchase",
             contact=contact,
             properties={"amount": "25.50"},
-            source=EventSource.API,
+            source=source,
             occurred_at=timezone.now(),
         )
     counts.settle_everything()
@@ -102,14 +108,14 @@ def test_every_report_total_equals_the_raw_rows(journey, client, settings):
     # the same figures the way a marketer reads them
     totals = counts.rolled_mail()
     key = (last.pk, scenario.pk, SendEmailStep.objects.get(email=last).pk, "")
-    assert totals[key]["sent"] == 12 and totals[key]["converted"] == 2
+    assert totals[key]["sent"] == 12 and totals[key]["converted"] == 3
     assert totals[key]["revenue"] == Decimal("51.00")
     assert totals[key]["hard_bounced"] == 1 and totals[key]["complained"] == 1
     steps = counts.rolled_steps()
     assert steps[(scenario.pk, 0, 0, "entered")][0] == Enrollment.objects.count() == 12
     converted = Enrollment.objects.filter(status="converted")
     assert steps[(scenario.pk, 0, 0, "converted")] == (converted.count(), Decimal("76.50"))
-    assert converted.count() == 3
+    assert converted.count() == 4
     for arm in arms:
         took = [e for e in Enrollment.objects.all() if e.context["arms"][str(split.pk)] == arm.pk]
         assert steps[(scenario.pk, split.pk, arm.pk, "done")][0] == len(took)

@@ -26,7 +26,8 @@ from wagtail_journeys.models import (
     StartScenarioStep,
     WaitStep,
 )
-from wagtail_journeys.scenarios.editor import refuse_invalid_publish
+from wagtail_journeys.scenarios.editor import keep_scenario_drafts
+from wagtail_journeys.scenarios.switching import publish_changes
 
 
 class TestPageTypes(WagtailPageTestCase):
@@ -83,16 +84,21 @@ def _request():
     return request
 
 
-def test_publishing_a_scenario_with_errors_is_refused_and_says_why():
+def test_publishing_a_step_in_the_admin_keeps_a_draft_and_its_errors_block_the_changes(
+    admin_user,
+):
     scenario = make_scenario()
     draft_email = make_email(title="Draft", publish=False, live=False)
     step = add(scenario, SendEmailStep, email=make_email(title="Live"))
-    assert refuse_invalid_publish(_request(), step) is None
     step.email = draft_email
+    step.save_revision()
     request = _request()
-    response = refuse_invalid_publish(request, step)
+    response = keep_scenario_drafts(request, step)  # the edit view saved the revision
     assert response.status_code == 302
-    assert ["has no live email" in str(m) for m in request._messages] == [True]
+    assert ["Publish changes" in str(m) for m in request._messages] == [True]
+    with pytest.raises(ScenarioInvalid, match="has no live email"):
+        publish_changes(scenario, admin_user)
+    assert SendEmailStep.objects.get(pk=step.pk).email_id != draft_email.pk
 
 
 def test_a_loop_is_refused_from_code_and_journeys_check_reports_one_that_got_live():
@@ -150,14 +156,11 @@ def test_editor_shows_the_checker_panel(client, admin_user):
     assert "The engine is not running this scenario" in response.content.decode()
 
 
-def test_publishing_a_new_step_with_a_draft_email_is_refused():
+def test_publishing_a_new_step_in_the_admin_keeps_it_a_draft():
     scenario = make_scenario()
-    draft_email = make_email(title="Draft", publish=False, live=False)
-    step = add(scenario, SendEmailStep, email=draft_email, publish=False, live=False)
-    request = _request()
-    assert refuse_invalid_publish(request, step).status_code == 302
-    fine = add(scenario, WaitStep, publish=False, live=False)
-    assert refuse_invalid_publish(_request(), fine) is None
+    step = add(scenario, WaitStep, publish=False, live=True)  # as the create view adds it
+    assert keep_scenario_drafts(_request(), step).status_code == 302
+    assert not WaitStep.objects.get(pk=step.pk).live
 
 
 @pytest.mark.parametrize(

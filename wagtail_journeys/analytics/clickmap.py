@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..emails import links
 from ..emails.preview import made_up_contact, sample_context
@@ -41,7 +42,8 @@ def badge_text(figures: Any | None) -> str:
     if figures is None or not figures.clicks:
         return _("0 clicks")
     share = "" if figures.share is None else f" · {figures.share:.0%}"
-    return _("%(n)s clicks") % {"n": number_format(figures.clicks, force_grouping=True)} + share
+    count = number_format(figures.clicks, force_grouping=True)
+    return ngettext("%(n)s click", "%(n)s clicks", figures.clicks) % {"n": count} + share
 
 
 def click_map(email_page: Any, link_figures: Sequence[Any], variant: tuple[int, ...] = ()) -> str:

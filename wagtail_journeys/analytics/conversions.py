@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Case, DecimalField, F, Value, When
 
@@ -32,9 +32,8 @@ from ..models.events import TRUST, is_machine, revenue_of
 ENGAGEMENT = ("email_opened", "email_clicked")
 
 
-@dataclass(frozen=True)
-class Row:
-    """An event of the log as the rollup reads it."""
+class Row(NamedTuple):
+    """An event of the log as the rollup reads it (a tuple: a batch makes thousands)."""
 
     id: int
     name: str

@@ -99,7 +99,7 @@ def _id(value: Any) -> int:
 def variant_key(variant: Any) -> str:
     """``MailDay.variant`` for a message's segment variant (a list of segment ids):
     ``",".join`` of the ids sorted; ``""`` for the default content."""
-    if not isinstance(variant, list | tuple):
+    if not variant or not isinstance(variant, list | tuple):
         return ""
     return ",".join(str(i) for i in sorted({_id(v) for v in variant} - {0}))[:200]
 
@@ -239,9 +239,16 @@ def _count_mail(row: Row, mail: Tally, links: Tally, tz: dt.tzinfo) -> None:
     links.set(link_key, "url", url[:2000] if isinstance(url, str) else "")
 
 
+def queued_as(kind: str) -> str:
+    """The outcome a ``queued`` step run is counted as: the send or the notification
+    was decided and handed to delivery (``engine.outbox``) after the batch."""
+    return "sent" if kind in ("send_email", "send_sms") else "done"
+
+
 def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
     """Add one batch of settled step runs after ``rollup:runs`` into ``StepDay``; return
-    how many were read (0: nothing new). A ``queued`` send counts as ``sent``; each run
+    how many were read (0: nothing new). A ``queued`` run counts as what it queued: an
+    email ``sent``, a notification ``done``. Each run
     is counted as it was when read, once (a later change of its outcome is not counted
     again). One transaction."""
     if not _anything_new(RUNS_CURSOR, StepRun, "recorded_at", settle):
@@ -252,14 +259,14 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
             StepRun.objects.filter(id__gt=cursor.position, recorded_at__lte=timezone.now() - settle)
             .order_by("id")
             .values_list(
-                "id", "scenario_id", "step_id", "branch_id", "outcome", "ran_at", "revenue"
+                "id", "scenario_id", "step_id", "kind", "branch_id", "outcome", "ran_at", "revenue"
             )[:limit]
         )
         if not batch:
             return 0
         steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
-        for _pk, scenario_id, step_id, branch_id, outcome, ran_at, revenue in batch:
-            outcome = "sent" if outcome == "queued" else outcome
+        for _pk, scenario_id, step_id, kind, branch_id, outcome, ran_at, revenue in batch:
+            outcome = queued_as(kind) if outcome == "queued" else outcome
             key = (local_day(ran_at, tz), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
             steps.add(key, "count")
             steps.add(key, "revenue", revenue or 0)

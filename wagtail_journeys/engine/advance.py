@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import connection, transaction
 
 from .. import conf
-from ..models import Contact, Enrollment, EnrollmentStatus, StepRun
+from ..models import Contact, Enrollment, EnrollmentStatus, Paused, StepRun
 from ..scenarios.loading import current_plan
 from . import clock
 from .bulk import update_by_values
@@ -36,7 +36,7 @@ FIELDS = [
 def _claim(now: dt.datetime, limit: int, priority: bool) -> list[Enrollment]:
     rows = Enrollment.objects.filter(
         status=EnrollmentStatus.ACTIVE, due_at__lte=now, scenario__live=True
-    )
+    ).exclude(scenario__paused=Paused.HOLD)
     if priority:
         rows = rows.filter(priority=True)
     if connection.features.has_select_for_update_skip_locked:
@@ -79,7 +79,8 @@ def advance_batch(
     (PostgreSQL), so concurrent workers take disjoint batches; SQLite serialises writers.
     Step effects, StepRuns and the enrolments' new state commit together: a worker killed
     mid-batch leaves the batch untouched for the next worker. Enrolments of a scenario
-    whose Plan failed the checker do not move (see ``_hold``). Returns rows advanced.
+    whose Plan failed the checker do not move (see ``_hold``), nor do those of a scenario
+    paused with "hold" (they are not even claimed). Returns rows advanced.
     """
     now = now or clock.now()
     limit = limit or conf.get("ADVANCE_BATCH_SIZE")

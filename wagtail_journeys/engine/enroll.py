@@ -61,7 +61,8 @@ def enroll(
     due_ats: Mapping[int, dt.datetime] | None = None,
 ) -> list[Enrollment]:
     """Enrol the eligible contacts in a live scenario; return the new enrolments. None
-    enter a scenario whose Plan failed the checker (``Plan.errors``).
+    enter a scenario whose Plan failed the checker (``Plan.errors``), nor a paused one
+    (every way in, triggers, the API and start-scenario steps, comes through here).
 
     They are due at once (or at ``due_at``) on the scenario's first step, with ``context``;
     ``contexts`` and ``due_ats`` give some contacts their own (a batch of events, each
@@ -74,7 +75,7 @@ def enroll(
     plan = current_plan(scenario_id)
     if plan is None or plan.errors:
         return []
-    if not ScenarioPage.objects.filter(pk=scenario_id, live=True).exists():
+    if not ScenarioPage.objects.filter(pk=scenario_id, live=True, paused="").exists():
         return []
     ids = eligible(plan, contact_ids, now)
     first = plan.steps.get(plan.first) if plan.first else None

@@ -20,6 +20,7 @@ from django.db.models import Q
 from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage, StepRun
 from ..models.events import is_activity, is_machine, revenue_of
 from ..scenarios.loading import current_plan
+from ..scenarios.plan import Plan
 from .enroll import after_start, enrollment_starts
 from .triggers import filters_match
 
@@ -89,11 +90,27 @@ def apply_goals(events: list[Event], props: Mapping[int, Mapping], now: dt.datet
                 hits[e.contact_id].append(e)
         if not hits:
             continue
-        # Locked (not skipped) so that an enrolment a worker is advancing right now is
-        # converted once that worker commits, if still active, and logged once.
+        done += _reach_goal(scenario.pk, plan, hits, props, now)
+    return done
+
+
+def _reach_goal(
+    scenario_id: int,
+    plan: Plan,
+    hits: Mapping[int, list[Event]],
+    props: Mapping[int, Mapping],
+    now: dt.datetime,
+) -> int:
+    """End (or move to the goal's step) the active enrolments of one scenario whose
+    contacts' events (``hits``) reach its goal after they started; log their
+    ``converted`` step runs. One transaction: the enrolments are locked (not skipped),
+    so one a worker is advancing right now is converted once that worker commits, if
+    still active, and logged once."""
+    done = 0
+    with transaction.atomic():
         rows = list(
             Enrollment.objects.filter(
-                scenario_id=scenario.pk, contact_id__in=hits, status=EnrollmentStatus.ACTIVE
+                scenario_id=scenario_id, contact_id__in=hits, status=EnrollmentStatus.ACTIVE
             )
             .select_for_update()
             .only("pk", "contact_id", "scenario_id", "context", "started_at", "iteration")

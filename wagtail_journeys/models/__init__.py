@@ -13,7 +13,7 @@ from .enrollments import (
 from .events import TRUST, Event, EventCursor, EventSource, Trust, sources_of
 from .messages import Message, MessageStatus
 from .promo_codes import PromoCode
-from .scenarios import ScenarioIndexPage, ScenarioPage
+from .scenarios import Paused, ScenarioIndexPage, ScenarioPage
 from .segments import Segment
 from .steps import (
     Branch,
@@ -50,6 +50,7 @@ __all__ = [
     "NotifyStep",
     "PromoCode",
     "ScenarioIndexPage",
+    "Paused",
     "ScenarioPage",
     "ScenarioPlan",
     "Segment",

@@ -26,6 +26,7 @@ from ..scenarios.panels import (
     ShownFieldPanel,
     ShownPageChooserPanel,
     ShownRowPanel,
+    StatusPanel,
 )
 from .events import Trust
 
@@ -184,6 +185,14 @@ class Reentry(models.TextChoices):
     ALWAYS = "always", _("Every time the trigger fires")
 
 
+class Paused(models.TextChoices):
+    """What a paused scenario does with the contacts already inside ("": not paused)."""
+
+    RUNNING = "", _("Running")
+    HOLD = "hold", _("Paused: contacts inside are held where they are")
+    FINISH = "finish", _("Paused: contacts inside finish, nobody new enters")
+
+
 class ScenarioPage(CheckedPage, PrivatePage):
     """A scenario: its trigger, who may enter, and what ends it; the steps are children."""
 
@@ -331,11 +340,26 @@ class ScenarioPage(CheckedPage, PrivatePage):
         ),
     )
 
+    paused = models.CharField(
+        _("paused"),
+        max_length=6,
+        choices=Paused.choices,
+        blank=True,
+        default=Paused.RUNNING,
+        editable=False,
+        help_text=_(
+            "A paused scenario enrols nobody; with 'hold' the contacts inside do not move "
+            "either until it is resumed (see scenarios.switching)."
+        ),
+    )
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True, editable=False)
+
     parent_page_types = ["wagtail_journeys.ScenarioIndexPage"]
     subpage_types = STEP_TYPES
 
     base_form_class = ScenarioPageForm
     content_panels = PrivatePage.content_panels + [
+        StatusPanel(heading=_("Status")),
         RulesPanel(
             [
                 FieldPanel("trigger_kind"),
@@ -411,7 +435,7 @@ class ScenarioPage(CheckedPage, PrivatePage):
     # Steps are listed in the order they run, and can be reordered (explorer, choosers).
     admin_default_ordering = "ord"
     # A copy has not gone live yet, whatever its original did.
-    exclude_fields_in_copy = ["live_since"]
+    exclude_fields_in_copy = ["live_since", "paused", "paused_at"]
 
     preview_modes = [("diagram", _("Diagram"))]
     default_preview_mode = "diagram"
@@ -449,10 +473,12 @@ class ScenarioPage(CheckedPage, PrivatePage):
         )
 
     def with_content_json(self, content):
-        """A revision restores the page's content, not when the scenario went live: that
-        belongs to the page as a whole (like Wagtail's own ``live``)."""
+        """A revision restores the page's content, not when the scenario went live or
+        whether it is paused: that belongs to the page as a whole (like Wagtail's own
+        ``live``)."""
         obj = super().with_content_json(content)
         obj.live_since = self.live_since
+        obj.paused, obj.paused_at = self.paused, self.paused_at  # nor whether it is paused
         return obj
 
     def goal_events(self) -> list[str]:

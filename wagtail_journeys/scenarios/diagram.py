@@ -99,12 +99,16 @@ def _figure_line(
 def _step_lines(figures: Any, link: Link | None) -> list[list[tuple[str, str, str, str | None]]]:
     """The lines of figures under a step: its own, then its mail's (send steps)."""
     sid = figures.step_id
+    labels = getattr(figures, "labels", None) or {}  # a rehearsal's "waiting at the end"
 
     def url(metric: str) -> str | None:
         return link(metric, sid, None) if link else None
 
     lines = [
-        [(m, _(label), number_format(getattr(figures, m)), url(m)) for m, label in STEP_FIGURES]
+        [
+            (m, labels.get(m) or _(label), number_format(getattr(figures, m)), url(m))
+            for m, label in STEP_FIGURES
+        ]
     ]
     mail = getattr(figures, "mail", None)
     if mail is not None:
@@ -115,6 +119,9 @@ def _step_lines(figures: Any, link: Link | None) -> list[list[tuple[str, str, st
             else:
                 items.append((metric, _(label), number_format(getattr(mail, metric)), url(metric)))
         lines += [items[:4], items[4:]]
+    more = getattr(figures, "more_lines", None)  # a rehearsal's sends and holds
+    if more is not None:
+        lines += [[(m, label, number_format(n), None) for m, label, n in line] for line in more()]
     return lines
 
 
@@ -142,9 +149,10 @@ def draw_plan(
     """The SVG markup of the scenario (``counts``: active contacts per step id;
     ``deferred``: per send step, contacts whose send is deferred, by reason).
 
-    With ``figures`` (``StepFigures`` per step id, from a report) each step also shows
-    what it did over the report's period, each branch of a condition or split who took it
-    and converted, and ``link`` makes every such number a link to its contacts."""
+    With ``figures`` (``StepFigures`` per step id, from a report; or a rehearsal's
+    ``NodeFigures``) each step also shows what it did over the period, each branch of a
+    condition or split who took it and converted, and ``link`` makes every such number a
+    link to its contacts. Empty ``counts`` with figures: no "here" (a rehearsal's)."""
     deferred = deferred or {}
     figures = figures or {}
     width = WIDE if figures else WIDTH
@@ -197,7 +205,7 @@ def draw_plan(
                 f'data-deferred="{step_id}"><title>{escape(why)}</title>'
                 f"{escape(_('%(n)s deferred') % {'n': sum(waiting.values())})}</text>"
             )
-        if step_id is not None:
+        if step_id is not None and (counts or not figures):
             here = counts.get(step_id, 0)
             parts.append(
                 f'<text x="{width - 8}" y="{y + 17}" text-anchor="end" fill="#111827" '

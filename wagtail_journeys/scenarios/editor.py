@@ -1,5 +1,7 @@
-"""The checker in the admin: hooks that refuse a publish, unpublish, move, delete or bulk action
-that would leave a live scenario failing it, and say why on the page the editor returns to
+"""The scenario tree in Wagtail's admin: "Publish" on a scenario or step keeps a draft (the
+tree goes live together, ``scenarios.switching``); moving or deleting a step of a live
+scenario is a draft change too; unpublishing and bulk actions that would leave a live
+scenario failing the checker are refused, saying why on the page the editor returns to
 (the same check that ``scenarios.guard`` applies to every other path)."""
 
 from __future__ import annotations
@@ -33,20 +35,45 @@ def _errors(scenario: Any, **change: Any) -> list[str]:
     return [p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR]
 
 
-def refuse_invalid_publish(request, page):
-    """``before_publish_page``: a scenario, or a step of a live scenario, publishes only if
-    the scenario's resulting live tree passes the checker."""
-    from ..models import ScenarioPage
+def keep_scenario_drafts(request, page):
+    """``before_publish_page``: in the admin, "Publish" on a scenario or one of its steps
+    keeps what the editor saved (the edit and create views save the revision first) as a
+    draft, and says how the tree goes live: all together, with "Switch on" (or, once on,
+    "Publish changes"; see ``scenarios.switching``). Publishing from code is unchanged."""
+    from wagtail.models import Page
 
-    specific = page.specific
-    if isinstance(specific, ScenarioPage):
-        errors = _errors(specific)
+    scenario = scenario_of(page)
+    if scenario is None:
+        return None
+    if page.live and page.first_published_at is None:  # the create view adds it as live
+        Page.objects.filter(pk=page.pk).update(live=False)
+    if scenario.live:
+        message = _(
+            "Saved as a draft. Contacts inside go on with the live version until you "
+            "publish all the scenario's changes at once: “Publish changes”."
+        )
     else:
-        scenario = scenario_of(page)
-        if scenario is None or not scenario.live:
-            return None
-        errors = _errors(scenario, replace=specific)
-    return _refuse(request, page, errors, _("published")) if errors else None
+        message = _(
+            "Saved as a draft. The scenario and its steps go live together when you switch "
+            "it on: “Switch on”, once it is ready."
+        )
+    messages.success(request, message)
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+def hide_publish(menu_items, request, context) -> None:
+    """``construct_page_action_menu``: no "Publish" on a scenario or a step (nor when
+    creating one): they go live together ("Switch on", "Publish changes")."""
+    from ..models import ScenarioIndexPage
+
+    page = context.get("page") or context.get("parent_page")
+    if page is None:
+        return
+    in_tree = scenario_of(page) is not None or (
+        context["view"] == "create" and isinstance(page.specific, ScenarioIndexPage)
+    )
+    if in_tree:
+        menu_items[:] = [item for item in menu_items if item.name != "action-publish"]
 
 
 def _refuse_removal(request, page, verb: str):
@@ -63,27 +90,59 @@ def refuse_invalid_unpublish(request, page):
     return _refuse_removal(request, page, _("unpublished"))
 
 
-def refuse_invalid_delete(request, page):
-    """``before_delete_page``: as for unpublishing, a live step goes only if what remains
-    passes (deleting the scenario itself always works)."""
-    return _refuse_removal(request, page, _("deleted"))
+def _live_step(page) -> Any:
+    """The live scenario ``page`` is a step (or branch) of, or None."""
+    scenario = scenario_of(page)
+    if scenario is None or scenario.pk == page.pk or not scenario.live:
+        return None
+    return scenario
 
 
-def refuse_invalid_move(request, page, destination):
-    """``before_move_page``: try the move in a transaction rolled back, through the guard."""
+_DRAFT_NOTE = _(
+    "The contacts inside '%(scenario)s' go on with its live version until you publish its "
+    "changes (“Publish changes”)."
+)
+
+
+def delete_as_draft(request, page):
+    """``before_delete_page``: deleting a step of a live scenario is a draft change (the
+    view's transaction becomes one, see ``guard.begin_draft``): the page goes, the running
+    Plan stays until "Publish changes", which checks it. Other pages: as Wagtail does."""
+    scenario = _live_step(page)
+    if scenario is None:
+        return None
+    guard.begin_draft()
+    if request.method == "POST":
+        messages.info(request, _DRAFT_NOTE % {"scenario": scenario.title})
+    return None
+
+
+def move_as_draft(request, page, destination):
+    """``before_move_page``: moving a step into, out of or within a live scenario is a
+    draft change (``guard.editing_draft``): the page moves, the running Plans stay until
+    "Publish changes". Other pages: as Wagtail does."""
+    from wagtail.actions.move_page import MovePageAction
     from wagtail.models import Page
 
-    if scenario_of(page) is None and scenario_of(destination) is None:
-        return None
-    try:
-        with transaction.atomic():
-            moving = Page.objects.get(pk=page.pk).specific
-            with guard.publishing_together():
-                moving.move(Page.objects.get(pk=destination.pk), pos="last-child")
-            transaction.set_rollback(True)
-    except ScenarioInvalid as refused:
-        return _refuse(request, page, [m for _t, m in refused.problems], _("moved"))
-    return None
+    target = scenario_of(destination)
+    scenario = _live_step(page) or (target if target is not None and target.live else None)
+    if scenario is None:
+        return None  # no live scenario changes
+    if request.method != "POST":
+        return None  # Wagtail's confirmation page
+    with guard.editing_draft():
+        MovePageAction(
+            Page.objects.get(pk=page.pk).specific,
+            Page.objects.get(pk=destination.pk),
+            pos="last-child",
+            user=request.user,
+        ).execute()
+    messages.success(
+        request,
+        _("'%(page)s' moved in the draft.") % {"page": page.get_admin_display_title()},
+    )
+    messages.info(request, _DRAFT_NOTE % {"scenario": scenario.title})
+    return redirect("wagtailadmin_explore", destination.pk)
 
 
 def _touches_scenarios(objects) -> bool:

@@ -32,6 +32,7 @@ class _Change:
     block: Any
     checked: set[int] = field(default_factory=set)  # their tree changed: must pass
     refreshed: set[int] = field(default_factory=set)  # what they depend on changed
+    draft: bool = False  # ``editing_draft``: trees change, running Plans stay
 
 
 _change: contextvars.ContextVar[_Change | None] = contextvars.ContextVar(
@@ -89,28 +90,70 @@ def publishing_together() -> Iterator[None]:
         finish(token)
 
 
+@contextmanager
+def editing_draft() -> Iterator[None]:
+    """Move or delete pages of live scenarios as a draft change, in one transaction: the
+    pages move (or go) at once, but the scenarios keep running the Plans stored before
+    (contacts inside are undisturbed) until their changes are published together
+    (``switching.publish_changes``, which checks them). The admin's move and delete views
+    of steps of a live scenario run in one; so can the canvas's::
+
+        with editing_draft():
+            MovePageAction(step, target, pos="left", user=user).execute()
+    """
+    with transaction.atomic():
+        if _current() is not None:
+            yield  # inside another change: it decides
+            return
+        token = _change.set(_Change(connection.atomic_blocks[-1], draft=True))
+        try:
+            yield
+        finally:
+            _change.reset(token)
+
+
+def begin_draft() -> None:
+    """Make the rest of the current transaction a draft change (as ``editing_draft``),
+    for hooks that cannot wrap the change: the admin's delete view, which runs in one
+    transaction. It ends with that transaction."""
+    if _current() is None and connection.in_atomic_block:
+        _change.set(_Change(connection.atomic_blocks[-1], draft=True))
+
+
 def changed(scenario_id: int, *, checked: bool = True, without: Any = None) -> None:
     """A scenario's live tree changed (``checked``), or something it depends on did (an
     email it sends, a scenario it starts, a segment it watches): store its new Plan now,
     or at the end of the change in progress. ``without``: a page about to be deleted."""
     change = _current()
+    if change is not None and change.draft:
+        if not checked:  # an email or scenario it depends on changed: that is no draft
+            _store_later(scenario_id)
+        return
     if change is not None:
         (change.checked if checked else change.refreshed).add(scenario_id)
         return
-    from .publishing import store_plan
+    from .publishing import refresh_plan, store_plan
 
+    store = store_plan if checked else refresh_plan
     if without is not None:  # a delete: the page is still there until the commit
-        transaction.on_commit(lambda: store_plan(scenario_id))
+        transaction.on_commit(lambda: store(scenario_id))
         return
-    store_plan(scenario_id)
+    store(scenario_id)
+
+
+def _store_later(scenario_id: int) -> None:
+    from .publishing import refresh_plan
+
+    transaction.on_commit(lambda: refresh_plan(scenario_id))
 
 
 def _settle(change: _Change) -> None:
-    from .publishing import store_plan
+    from .publishing import refresh_plan, store_plan
 
     refused = []
     for scenario_id in sorted(change.checked | change.refreshed):
-        plan = store_plan(scenario_id)
+        store = store_plan if scenario_id in change.checked else refresh_plan
+        plan = store(scenario_id)
         if plan is not None and plan.errors and scenario_id in change.checked:
             refused += [(plan.title, error) for error in plan.errors]
     if refused:

@@ -10,12 +10,14 @@ progress (see ``scenarios.guard``). A Plan stored with errors is held by the eng
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
 from typing import Any
 
 from .checker import ERROR, Problem, check_loops, check_plan
 from .guard import changed
-from .loading import build_plan, current_plan, publish_plan, scenario_of
-from .plan import Plan
+from .loading import build_plan, current_plan, email_links, publish_plan, scenario_of
+from .plan import Plan, _freeze, _thaw
 from .world import load_world
 
 
@@ -60,6 +62,50 @@ def store_plan(scenario: Any) -> Plan | None:
     return publish_plan(scenario, check=errors)
 
 
+def refresh_plan(scenario: Any) -> Plan | None:
+    """Store a live scenario's running Plan again with what it depends on read afresh
+    (whether the emails it sends are live, and their links; whether the scenarios it
+    starts are) and the checker's verdict. Its own tree is not re-read: moves and deletes
+    made as drafts (``guard.editing_draft``) wait for its changes to be published."""
+    from wagtail.models import Page
+
+    from ..models import ScenarioPage, ScenarioPlan
+
+    if not isinstance(scenario, ScenarioPage):
+        scenario = ScenarioPage.objects.filter(pk=scenario).first()
+    if scenario is None or not scenario.live:
+        return None
+    running = current_plan(scenario.pk)
+    if running is None:
+        return store_plan(scenario)
+    wanted = {s.config["email_id"] for s in running.steps.values() if s.kind == "send_email"}
+    emails = {p.pk: p for p in Page.objects.filter(pk__in=wanted - {None}).specific()}
+    starts = {s.config["scenario_id"] for s in running.steps.values() if s.kind == "start_scenario"}
+    live = set(
+        ScenarioPage.objects.live().filter(pk__in=starts - {None}).values_list("pk", flat=True)
+    )
+    steps = {}
+    for step_id, step in running.steps.items():
+        config = _thaw(step.config)
+        if step.kind == "send_email":
+            email = emails.get(config["email_id"])
+            config.update(
+                email_live=bool(email and email.live),
+                email_title=email.title if email else "",
+                links=email_links(email) if email else [],
+            )
+        elif step.kind == "start_scenario":
+            config["scenario_live"] = config["scenario_id"] in live
+        steps[step_id] = dataclasses.replace(step, config=_freeze(config))
+    plan = dataclasses.replace(running, steps=MappingProxyType(steps), errors=())
+    errors = tuple(p.message for p in check_scenario(scenario, extra=plan) if p.level == ERROR)
+    plan = dataclasses.replace(plan, errors=errors)
+    ScenarioPlan.objects.create(
+        scenario_id=scenario.pk, revision_id=running.revision_id, data=plan.to_json()
+    )
+    return plan
+
+
 def _dependents(page: Any) -> list[int]:
     """Live scenarios whose Plan depends on ``page`` besides their own tree: those that
     send it (an email) or start it (a scenario)."""
@@ -79,11 +125,31 @@ def _dependents(page: Any) -> list[int]:
 def compile_on_publish(sender, instance, **kwargs) -> None:
     """``page_published``: a page of a scenario's tree went live (or the scenario did), or
     an email or scenario others depend on."""
-    scenario = scenario_of(instance)
-    if scenario is not None and scenario.live:
-        changed(scenario.pk)
+    scenario_id = _live_scenario_id(instance)
+    if scenario_id is not None:
+        changed(scenario_id)
     for scenario_id in _dependents(instance):
         changed(scenario_id, checked=False)
+
+
+def _live_scenario_id(page: Any) -> int | None:
+    """The id of the live scenario ``page`` is (or belongs to), or None: one narrow query
+    on the page table (publishing a tree of 200 steps asks it 200 times)."""
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import Page
+
+    from ..models import ScenarioPage
+
+    steplen = Page.steplen
+    paths = [page.path[:end] for end in range(steplen, len(page.path) + 1, steplen)]
+    return (
+        Page.objects.filter(
+            path__in=paths, live=True, content_type=ContentType.objects.get_for_model(ScenarioPage)
+        )
+        .order_by("-depth")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def pause_on_unpublish(sender, instance, **kwargs) -> None:

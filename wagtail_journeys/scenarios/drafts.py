@@ -1,0 +1,124 @@
+"""A scenario's tree as it is being built: every page under it, live or draft, read as its
+latest revision, in tree order (the order the steps run in), and the Plan that tree would
+compile to once all of it is published. What the canvas draws and checks.
+
+A handful of queries whatever the size of the tree: the pages (one per page type), their
+latest revisions, and the emails and scenarios the steps name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import KINDS, Node, compile_plan
+from .loading import scenario_settings, step_config
+from .plan import Plan
+
+
+@dataclass
+class DraftPage:
+    """One page of the tree as the editor last saved it: its page (latest revision's
+    content), kind, one-line summary and the pages under it."""
+
+    page: Any
+    kind: str
+    summary: str
+    children: list[DraftPage] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.page.pk
+
+    @property
+    def draft(self) -> bool:
+        """Not live, or live with changes not yet published."""
+        return not self.page.live or self.page.has_unpublished_changes
+
+
+def _latest(pages: list[Any]) -> list[Any]:
+    """Each page with its latest revision's content when it has unpublished changes. A
+    page that is not live needs none: Wagtail's editor saves it into its row as well as
+    into the revision (``form.save(commit=not page.live)``)."""
+    from wagtail.models import Revision
+
+    wanted = [p.latest_revision_id for p in pages if p.live and p.has_unpublished_changes]
+    revisions = dict(
+        Revision.page_revisions.filter(pk__in=[r for r in wanted if r]).values_list("pk", "content")
+    )
+    out = []
+    for page in pages:
+        content = revisions.get(page.latest_revision_id) if page.live else None
+        out.append(page.with_content_json(content) if content else page)
+    return out
+
+
+def _prefetch_targets(pages: list[Any]) -> None:
+    """Load the emails and scenarios the steps name in two queries, instead of two per
+    step (``step_config`` reads them)."""
+    from wagtail.models import Page
+
+    from ..models import ScenarioPage
+
+    email_ids = {getattr(p, "email_id", None) for p in pages} - {None}
+    emails = {e.pk: e for e in Page.objects.filter(pk__in=email_ids).specific()}
+    scenario_ids = {getattr(p, "scenario_id", None) for p in pages} - {None}
+    scenarios = {s.pk: s for s in ScenarioPage.objects.filter(pk__in=scenario_ids)}
+    for page in pages:
+        if getattr(page, "email_id", None):
+            page._state.fields_cache["email"] = emails.get(page.email_id)
+        if type(page).__name__ == "StartScenarioStep" and page.scenario_id:
+            page._state.fields_cache["scenario"] = scenarios.get(page.scenario_id)
+
+
+def draft_tree(scenario: Any) -> DraftPage:
+    """The scenario and every page under it, drafts included, as the editor last saved
+    them; children in tree order. Pages of other types (none are allowed there) are left
+    out with their subtrees."""
+    from wagtail.models import Page
+
+    pages = _latest(list(Page.objects.descendant_of(scenario).specific().order_by("path")))
+    _prefetch_targets(pages)
+    root = DraftPage(scenario, "scenario", scenario.title)
+    by_path = {scenario.path: root}
+    for page in pages:
+        parent = by_path.get(page.path[: -Page.steplen])
+        kind = KINDS.get(type(page).__name__)
+        if parent is None or kind is None:
+            continue
+        node = DraftPage(page, kind, page.get_admin_display_title())
+        parent.children.append(node)
+        by_path[page.path] = node
+    return root
+
+
+def _nodes(draft: DraftPage) -> Node:
+    node = Node(id=draft.id, kind=draft.kind, summary=draft.summary)
+    if draft.kind != "scenario":
+        node.config = step_config(draft.page)
+    node.children = [_nodes(child) for child in draft.children]
+    return node
+
+
+def draft_plan(
+    scenario: Any, tree: DraftPage | None = None, *, live_since: dt.datetime | None = None
+) -> Plan:
+    """The Plan the whole tree (drafts included, as last saved) would compile to once
+    published: what the canvas checks and the rehearsal runs (``engine.rehearsal``; never
+    stored, never live). ``scenario`` is read as its latest revision too. ``live_since``:
+    as if switched on then (its trigger ignores older events, as a live scenario's does)."""
+    tree = tree or draft_tree(scenario)
+    latest = scenario.get_latest_revision_as_object() if scenario.has_unpublished_changes else None
+    trigger, entry, goal = scenario_settings(latest or scenario)
+    if live_since is not None:
+        trigger["live_since"] = live_since.isoformat()
+    root = _nodes(tree)
+    root.summary = (latest or scenario).title
+    return compile_plan(
+        root,
+        trigger=trigger,
+        entry=entry,
+        goal=goal,
+        revision_id=(latest or scenario).latest_revision_id,
+    )
