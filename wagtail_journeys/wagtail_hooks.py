@@ -11,7 +11,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import canvas, reports, switching
+from .views import canvas, library, reports, suggestions, switching
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -26,6 +26,7 @@ hooks.register("construct_page_action_menu", editor.hide_publish)
 hooks.register("before_unpublish_page", editor.refuse_invalid_unpublish)
 hooks.register("before_move_page", editor.move_as_draft)
 hooks.register("before_delete_page", editor.delete_as_draft)
+hooks.register("before_create_page", library.offer_templates)
 hooks.register("before_bulk_action", editor.begin_bulk_action)
 hooks.register("after_bulk_action", editor.finish_bulk_action)
 hooks.register("after_create_page", canvas.open_canvas_after_create)
@@ -135,6 +136,16 @@ def page_canvas_button(page, user, view_name, next_url=None):
 def page_listing_canvas_button(page, user, next_url=None):
     button = canvas.canvas_button(page, user)
     return [button] if button else []
+
+
+@hooks.register("register_admin_urls")
+def register_suggestion_urls():
+    return [path("journeys/suggest/", include((suggestions.admin_urls(), "journeys_suggest")))]
+
+
+@hooks.register("register_admin_urls")
+def register_library_urls():
+    return [path("journeys/library/", include((library.admin_urls(), "journeys_library")))]
 
 
 @hooks.register("register_admin_urls")

@@ -23,18 +23,14 @@ from wagtail_journeys.models import (
     UpdateContactStep,
     WaitStep,
 )
+from wagtail_journeys.scenarios.building import add_page, add_steps, event_rule
 from wagtail_journeys.scenarios.guard import publishing_together
 
 
 def published_child(parent: Page, model, slug: str, **fields) -> Page:
-    """The child of ``parent`` with this slug, created and published when missing."""
-    existing = model.objects.child_of(parent).filter(slug=slug).first()
-    if existing:
-        return existing
-    page = model(slug=slug, **fields)
-    parent.add_child(instance=page)
-    page.save_revision().publish()
-    return page
+    """The child of ``parent`` with this slug, created and published when missing (the
+    scenario builder's ``add_page``, publishing)."""
+    return add_page(parent, model, slug, fields, publish=True)
 
 
 def _email(index: Page, slug: str, title: str, subject: str, text: str, page=None) -> EmailPage:
@@ -54,25 +50,12 @@ def _segment(slug: str, name: str, rules: list) -> Segment:
     return segment
 
 
-def _event_rule(event: str, negate: bool = False, **filters) -> dict:
-    return {
-        "type": "event",
-        "value": {
-            "negate": negate,
-            "event": event,
-            "filters": [{"key": k, "operator": "equals", "value": v} for k, v in filters.items()],
-            "at_least": 1,
-            "days": None,
-        },
-    }
+_event_rule = event_rule
 
 
 def _steps(parent: Page, steps: list) -> None:
-    """Create ``(model, slug, fields, children)`` steps under ``parent`` (once)."""
-    for model, slug, fields, children in steps:
-        page = published_child(parent, model, slug, **fields)
-        if children:
-            _steps(page, children)
+    """Create ``(model, slug, fields, children)`` steps under ``parent`` (once), published."""
+    add_steps(parent, steps, publish=True)
 
 
 def create_scenarios(home: Page) -> int:

@@ -12,13 +12,14 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, TitleFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..emails import mergetags
 from ..emails.blocks import EmailBodyBlock
+from ..scenarios.forms import PrivatePageForm
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour such as #1d4ed8."))
 font = RegexValidator(r"^[A-Za-z0-9 ,'\-]+$", _("Enter a font stack such as Georgia, serif."))
@@ -32,7 +33,13 @@ def validate_merge_tags(value: str) -> None:
 
 
 class NotRoutable:
-    """Pages that exist for the admin only: any public request for them is a 404."""
+    """Pages that exist for the admin only: any public request for them is a 404, and they
+    have no URL (so no "View live" link); their forms drop the public page's parts."""
+
+    private_page_options: list[str] = []  # never served: nothing to restrict
+
+    def get_url_parts(self, request=None):
+        return None
 
     def route(self, request, path_components):
         raise Http404
@@ -50,6 +57,9 @@ class EmailIndexPage(NotRoutable, Page):
     subpage_types = ["wagtail_journeys.EmailPage"]
     max_count_per_parent = 1
     preview_modes: list[tuple[str, str]] = []  # nothing to show: it has no template
+    base_form_class = PrivatePageForm
+    content_panels = [TitleFieldPanel("title")]
+    promote_panels: list = []
 
     class Meta:
         verbose_name = _("email folder")
@@ -81,8 +91,9 @@ class EmailPage(NotRoutable, Page):
     parent_page_types = ["wagtail_journeys.EmailIndexPage"]
     subpage_types: list[str] = []
     search_fields = Page.search_fields
+    base_form_class = PrivatePageForm
     content_panels = [
-        FieldPanel("title"),
+        TitleFieldPanel("title"),
         FieldPanel("subject"),
         FieldPanel("preheader"),
         FieldPanel("body"),
@@ -91,7 +102,6 @@ class EmailPage(NotRoutable, Page):
     ]
     promote_panels = [
         MultiFieldPanel([FieldPanel("from_name"), FieldPanel("from_email")], heading=_("Sender")),
-        FieldPanel("slug"),
     ]
 
     class Meta:

@@ -9,10 +9,25 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, PageChooserPanel
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    MultiFieldPanel,
+    PageChooserPanel,
+    TitleFieldPanel,
+)
 from wagtail.models import Page
 
-from ..scenarios.panels import ProblemsPanel, StatusPanel
+from ..scenarios.fields import EventNameInput, PageTagInput, PropertyFiltersWidget
+from ..scenarios.forms import PrivatePageForm, ScenarioPageForm
+from ..scenarios.panels import (
+    ProblemsPanel,
+    RulesPanel,
+    ShownFieldPanel,
+    ShownPageChooserPanel,
+    ShownRowPanel,
+    StatusPanel,
+)
 from .events import Trust
 
 logger = logging.getLogger(__name__)
@@ -39,13 +54,22 @@ class Unit(models.TextChoices):
 
 
 class PrivatePage(Page):
-    """Admin-only pages: never routed, never searchable, never in menus."""
+    """Admin-only pages: never routed, never searchable, never in menus. Their forms drop
+    what only public pages need (the promote tab: slug, SEO fields, "Show in menus"; the
+    slug is made from the title), and they have no URL, so no "View live" link."""
 
     show_in_menus_default = False
     preview_modes = []
+    base_form_class = PrivatePageForm
+    content_panels = [TitleFieldPanel("title")]
+    promote_panels = []
+    private_page_options: list[str] = []  # never served: nothing to restrict
 
     class Meta:
         abstract = True
+
+    def get_url_parts(self, request=None):
+        return None
 
     def route(self, request, path_components):
         raise Http404
@@ -333,45 +357,83 @@ class ScenarioPage(CheckedPage, PrivatePage):
     parent_page_types = ["wagtail_journeys.ScenarioIndexPage"]
     subpage_types = STEP_TYPES
 
+    base_form_class = ScenarioPageForm
     content_panels = PrivatePage.content_panels + [
         StatusPanel(heading=_("Status")),
-        MultiFieldPanel(
+        RulesPanel(
             [
                 FieldPanel("trigger_kind"),
-                FieldRowPanel([FieldPanel("trigger_event"), FieldPanel("trigger_filters")]),
-                FieldPanel("trigger_source"),
-                PageChooserPanel("trigger_page"),
-                FieldRowPanel([FieldPanel("trigger_page_type"), FieldPanel("trigger_page_tag")]),
-                FieldRowPanel([FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")]),
-                FieldRowPanel(
-                    [FieldPanel("trigger_segment"), FieldPanel("trigger_segment_existing")]
+                ShownFieldPanel(
+                    "trigger_event", widget=EventNameInput, when={"trigger_kind": ["event"]}
                 ),
-                FieldPanel("trigger_time"),
-                FieldRowPanel([FieldPanel("broadcast_at"), FieldPanel("broadcast_every")]),
-                PageChooserPanel("engagement_email", "wagtail_journeys.EmailPage"),
-                FieldRowPanel([FieldPanel("engagement_kind"), FieldPanel("engagement_days")]),
+                ShownRowPanel(
+                    [
+                        PageChooserPanel("trigger_page"),
+                        FieldPanel("trigger_page_type"),
+                        FieldPanel("trigger_page_tag", widget=PageTagInput),
+                    ],
+                    when={"trigger_kind": ["page_view"]},
+                ),
+                ShownRowPanel(
+                    [FieldPanel("trigger_min_views"), FieldPanel("trigger_view_days")],
+                    when={"trigger_kind": ["page_view"]},
+                ),
+                ShownFieldPanel(
+                    "trigger_filters",
+                    widget=PropertyFiltersWidget(event_field="trigger_event"),
+                    when={"trigger_kind": ["event", "page_view"]},
+                ),
+                ShownFieldPanel("trigger_source", when={"trigger_kind": ["event", "page_view"]}),
+                ShownFieldPanel(
+                    "trigger_segment", when={"trigger_kind": ["segment_entered", "broadcast"]}
+                ),
+                ShownFieldPanel(
+                    "trigger_segment_existing", when={"trigger_kind": ["segment_entered"]}
+                ),
+                ShownFieldPanel("trigger_time", when={"trigger_kind": ["birthday", "anniversary"]}),
+                ShownRowPanel(
+                    [FieldPanel("broadcast_at"), FieldPanel("broadcast_every")],
+                    when={"trigger_kind": ["broadcast"]},
+                ),
+                ShownPageChooserPanel(
+                    "engagement_email",
+                    "wagtail_journeys.EmailPage",
+                    when={"trigger_kind": ["email_engagement"]},
+                ),
+                ShownRowPanel(
+                    [FieldPanel("engagement_kind"), FieldPanel("engagement_days")],
+                    when={"trigger_kind": ["email_engagement"]},
+                ),
             ],
             heading=_("Trigger"),
         ),
-        MultiFieldPanel(
+        RulesPanel(
             [
                 FieldRowPanel([FieldPanel("audience"), FieldPanel("exclusion")]),
-                FieldRowPanel([FieldPanel("reentry"), FieldPanel("reentry_days")]),
+                FieldPanel("reentry"),
+                ShownFieldPanel("reentry_days", when={"reentry": [Reentry.PER_DAYS]}),
             ],
             heading=_("Entry"),
         ),
         ProblemsPanel(heading=_("Checker")),
         MultiFieldPanel(
             [
-                FieldRowPanel([FieldPanel("goal_event"), FieldPanel("goal_any_activity")]),
-                FieldPanel("goal_filters"),
-                PageChooserPanel("goal_step"),
+                FieldRowPanel(
+                    [
+                        FieldPanel("goal_event", widget=EventNameInput),
+                        FieldPanel("goal_any_activity"),
+                    ]
+                ),
+                FieldPanel("goal_filters", widget=PropertyFiltersWidget(event_field="goal_event")),
+                PageChooserPanel("goal_step", STEP_TYPES),
                 FieldPanel("exit_on_audience_loss"),
                 FieldPanel("end_at"),
             ],
             heading=_("Goal and exit"),
         ),
     ]
+    # Steps are listed in the order they run, and can be reordered (explorer, choosers).
+    admin_default_ordering = "ord"
     # A copy has not gone live yet, whatever its original did.
     exclude_fields_in_copy = ["live_since", "paused", "paused_at"]
 

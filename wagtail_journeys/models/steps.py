@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, PageChooserPanel
 from wagtail.fields import StreamField
 
+from ..scenarios.fields import EventNameInput, PropertyFiltersWidget
+from ..scenarios.forms import PrivatePageForm, StepPageForm, WaitStepForm
+from ..scenarios.panels import RulesPanel, ShownFieldPanel, ShownRowPanel
 from ..segments import RulesBlock
 from .scenarios import STEP_PARENTS, STEP_TYPES, CheckedPage, PrivatePage, Unit
 
@@ -17,6 +20,7 @@ class StepPage(CheckedPage, PrivatePage):
 
     parent_page_types = STEP_PARENTS
     subpage_types: list[str] = []
+    base_form_class = StepPageForm
 
     class Meta:
         abstract = True
@@ -118,14 +122,37 @@ class WaitStep(StepPage):
     event_filters = models.JSONField(_("event property filters"), default=dict, blank=True)
 
     subpage_types = ["wagtail_journeys.Branch"]
+    admin_default_ordering = "ord"
+    base_form_class = WaitStepForm
     content_panels = PrivatePage.content_panels + [
-        FieldPanel("mode"),
-        FieldRowPanel([FieldPanel("amount"), FieldPanel("unit")]),
-        FieldPanel("until"),
-        FieldRowPanel(
-            [FieldPanel("weekdays"), FieldPanel("window_start"), FieldPanel("window_end")]
+        RulesPanel(
+            [
+                FieldPanel("mode"),
+                ShownFieldPanel(
+                    "event_name", widget=EventNameInput, when={"mode": [WaitMode.EVENT]}
+                ),
+                ShownFieldPanel(
+                    "event_filters",
+                    widget=PropertyFiltersWidget(event_field="event_name"),
+                    when={"mode": [WaitMode.EVENT]},
+                ),
+                ShownRowPanel(
+                    [
+                        FieldPanel("amount", heading=_("for")),
+                        FieldPanel("unit", heading=_("unit")),
+                    ],
+                    when={"mode": [WaitMode.DURATION, WaitMode.EVENT]},
+                    help_text=_("With an event: how long to wait for it at most."),
+                ),
+                ShownFieldPanel("until", when={"mode": [WaitMode.UNTIL]}),
+                ShownFieldPanel("weekdays", when={"mode": [WaitMode.WINDOW]}),
+                ShownRowPanel(
+                    [FieldPanel("window_start"), FieldPanel("window_end")],
+                    when={"mode": [WaitMode.WINDOW]},
+                ),
+            ],
+            heading=_("Wait"),
         ),
-        FieldRowPanel([FieldPanel("event_name"), FieldPanel("event_filters")]),
     ]
 
     class Meta:
@@ -134,6 +161,8 @@ class WaitStep(StepPage):
 
 class ConditionStep(StepPage):
     subpage_types = ["wagtail_journeys.Branch"]
+    admin_default_ordering = "ord"
+    base_form_class = PrivatePageForm  # its title names the question it asks
 
     class Meta:
         verbose_name = _("condition")
@@ -141,6 +170,8 @@ class ConditionStep(StepPage):
 
 class SplitStep(StepPage):
     subpage_types = ["wagtail_journeys.Branch"]
+    admin_default_ordering = "ord"
+    base_form_class = PrivatePageForm  # its title names what it tests
 
     class Meta:
         verbose_name = _("A/B split")
@@ -174,6 +205,7 @@ class Branch(CheckedPage, PrivatePage):
         "wagtail_journeys.WaitStep",
     ]
     subpage_types = STEP_TYPES
+    admin_default_ordering = "ord"
     content_panels = PrivatePage.content_panels + [
         FieldPanel("rules"),
         FieldRowPanel([FieldPanel("match"), FieldPanel("is_else")]),
