@@ -1,3 +1,3 @@
 """Marketing automation for Wagtail: contacts, segments, emails and scenarios as pages."""
 
-__version__ = "0.2.0.dev0"
+__version__ = "0.4.0.dev0"
