@@ -4,6 +4,8 @@ what it will do on GET and does it on POST; the canvas links to the same URLs.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -65,38 +67,43 @@ def _render(request, scenario, template: str, context: dict, status: int = 200):
     )
 
 
+def _publish_view(request, scenario, publish, done: str, template: str, extra) -> Any:
+    """Switching on and publishing changes alike: on POST ``publish`` the whole draft
+    (``done`` says so), else, or when the checker refuses (409), show the draft's
+    problems and ``extra(plan)``."""
+    if request.method == "POST":
+        try:
+            plan = publish(scenario, request.user)
+        except ScenarioInvalid:
+            pass  # shown below, as the checker says it
+        else:
+            messages.success(request, done % {"title": plan.title, "steps": len(plan.steps)})
+            return _back(request, scenario)
+    plan = draft_plan(scenario)
+    problems = _problems(scenario, plan)
+    refused = request.method == "POST"
+    context = {
+        "problems": problems,
+        "blocked": any(p["error"] for p in problems),
+        "refused": refused,
+        "pages": switching.pages_to_publish(scenario),
+        **extra(plan),
+    }
+    return _render(request, scenario, template, context, status=409 if refused else 200)
+
+
 def switch_on_view(request, page_id: int):
     """Check the whole draft; on POST publish all of it together."""
     scenario = _scenario(request, page_id)
     if scenario.live:
         return redirect("wagtail_journeys_publish_changes", scenario.pk)
-    if request.method == "POST":
-        try:
-            plan = switching.switch_on(scenario, request.user)
-        except ScenarioInvalid:
-            pass  # shown below, as the checker says it
-        else:
-            messages.success(
-                request,
-                _("'%(title)s' is on: %(steps)s steps are live.")
-                % {"title": plan.title, "steps": len(plan.steps)},
-            )
-            return _back(request, scenario)
-    plan = draft_plan(scenario)
-    problems = _problems(scenario, plan)
-    refused = request.method == "POST"
-    return _render(
+    return _publish_view(
         request,
         scenario,
+        switching.switch_on,
+        _("'%(title)s' is on: %(steps)s steps are live."),
         "switch_on.html",
-        {
-            "problems": problems,
-            "blocked": any(p["error"] for p in problems),
-            "refused": refused,
-            "steps": len(plan.steps),
-            "pages": switching.pages_to_publish(scenario),
-        },
-        status=409 if refused else 200,
+        lambda plan: {"steps": len(plan.steps)},
     )
 
 
@@ -105,34 +112,16 @@ def publish_changes_view(request, page_id: int):
     scenario = _scenario(request, page_id)
     if not scenario.live:
         return redirect("wagtail_journeys_switch_on", scenario.pk)
-    if request.method == "POST":
-        try:
-            plan = switching.publish_changes(scenario, request.user)
-        except ScenarioInvalid:
-            pass
-        else:
-            messages.success(
-                request,
-                _("The changes to '%(title)s' are live (%(steps)s steps).")
-                % {"title": plan.title, "steps": len(plan.steps)},
-            )
-            return _back(request, scenario)
-    plan = draft_plan(scenario)
-    problems = _problems(scenario, plan)
-    refused = request.method == "POST"
-    return _render(
+    return _publish_view(
         request,
         scenario,
+        switching.publish_changes,
+        _("The changes to '%(title)s' are live (%(steps)s steps)."),
         "publish_changes.html",
-        {
-            "problems": problems,
-            "blocked": any(p["error"] for p in problems),
-            "refused": refused,
+        lambda plan: {
             "groups": switching.impact(scenario, plan),
             "changed": switching.has_changes(scenario),
-            "pages": switching.pages_to_publish(scenario),
         },
-        status=409 if refused else 200,
     )
 
 
