@@ -14,19 +14,15 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.db import connections
-from django.test.testcases import LiveServerThread
 
-from tests.processes import free_port
+from tests.browser import ARGS, CHROMIUM, live_server
 from tests.services import services_required
 from tests.test_admin_reports import run_world
 from wagtail_journeys.models import Message
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = (
     Path(__file__).resolve().parents[1] / "docs" / "img"
     if os.environ.get("JOURNEYS_DOCS_SCREENSHOTS") == "1"
@@ -38,15 +34,8 @@ NAMES = ("Ada", "Bob", "Cyd", "Dee")
 @pytest.fixture
 def server(transactional_db, django_db_serialized_rollback, email_site, settings):
     settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None}
-    port = free_port()
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://127.0.0.1:{port}"
-    thread.terminate()
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.test.testcases import LiveServerThread
 from django.utils import timezone
 from wagtail.models import Page
 
+from tests.browser import ARGS, CHROMIUM, live_server
 from tests.emails.factories import make_email
-from tests.processes import free_port
 from tests.scenarios.factories import add, make_scenario
 from tests.services import services_required
 from wagtail_journeys.engine.enroll import enroll
@@ -39,8 +37,6 @@ from wagtail_journeys.scenarios.loading import build_plan
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DOCS_IMG = (
     Path(__file__).resolve().parents[2] / "docs" / "img"
     if os.environ.get("JOURNEYS_DOCS_SCREENSHOTS") == "1"
@@ -76,15 +72,8 @@ class Counted:
 
 @pytest.fixture
 def server(transactional_db, django_db_serialized_rollback):
-    port = free_port()
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://127.0.0.1:{port}"
-    thread.terminate()
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import datetime as dt
 import os
 
 import pytest
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.test.testcases import LiveServerThread
 from django.utils import timezone
 
+from tests.browser import ARGS, CHROMIUM, live_server
 from tests.emails.factories import make_contact, make_email
-from tests.processes import free_port
 from tests.scenarios.factories import add, scenario_index
 from tests.services import services_required
 from wagtail_journeys.models import (
@@ -27,21 +25,11 @@ from wagtail_journeys.models import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 
 @pytest.fixture
 def server(transactional_db, django_db_serialized_rollback):
-    port = free_port()
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://127.0.0.1:{port}"
-    thread.terminate()
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture
