@@ -27,6 +27,27 @@ def test_emails_are_never_served_publicly(client, email_site):
     assert client.get(f"/emails/{page.slug}/").status_code == 404
 
 
+def test_private_pages_have_no_url_but_know_their_site(email_site):
+    """No "View live" link, yet an email still finds its site, hence its brand settings:
+    the footer and postal address every marketing mail must carry."""
+    from wagtail.models import Site
+
+    from wagtail_journeys.models import BrandSettings
+
+    site = Site.objects.get(is_default_site=True)
+    brand = BrandSettings.for_site(site)
+    brand.postal_address = "1 Test Street, 75001 Paris"
+    brand.save()
+    email = make_email([text("Hello")])
+    assert email.url is None
+    assert email.get_site() == site
+    assert email_index().get_site() == site
+    from wagtail_journeys.emails.render import render_for
+
+    received = render_for(email.specific, make_contact())  # as a contact receives it
+    assert "1 Test Street, 75001 Paris" in received.html
+
+
 def test_page_type_rules(email_site):
     index = email_index()
     assert EmailPage.allowed_parent_page_models() == [EmailIndexPage]

@@ -32,6 +32,16 @@ def validate_merge_tags(value: str) -> None:
         raise ValidationError(" ".join(problems), code="merge_tag")
 
 
+def site_of(page):
+    """The site a page lives under, URL or not. Wagtail's ``get_site`` finds it through
+    ``get_url_parts``, which admin-only pages answer with ``None`` (no "View live"); their
+    emails still need their site's brand settings (footer, postal address, colours)."""
+    from wagtail.models import Site
+
+    roots = page._get_relevant_site_root_paths()
+    return Site.objects.filter(pk=roots[0].site_id).first() if roots else None
+
+
 class NotRoutable:
     """Pages that exist for the admin only: any public request for them is a 404, and they
     have no URL (so no "View live" link); their forms drop the public page's parts."""
@@ -40,6 +50,9 @@ class NotRoutable:
 
     def get_url_parts(self, request=None):
         return None
+
+    def get_site(self):
+        return site_of(self)
 
     def route(self, request, path_components):
         raise Http404

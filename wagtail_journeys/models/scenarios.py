@@ -28,6 +28,7 @@ from ..scenarios.panels import (
     ShownRowPanel,
     StatusPanel,
 )
+from .emails import site_of
 from .events import Trust
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class PrivatePage(Page):
 
     def get_url_parts(self, request=None):
         return None
+
+    def get_site(self):
+        return site_of(self)
 
     def route(self, request, path_components):
         raise Http404
