@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse, reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -29,6 +30,7 @@ from ..analytics.reports import scenario_report
 from ..exceptions import InvalidInput
 from ..models import ScenarioPage
 from ..models.scenarios import STEP_TYPES
+from ..scenarios import switching
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
 from ..scenarios.loading import scenario_of
@@ -188,7 +190,11 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
         for slot in layout.slots
     ]
     can_edit = scenario.permissions_for_user(request.user).can_edit()
+    state, buttons = toolbar(request, scenario)
     return {
+        "state": state,
+        "state_label": STATES[state],
+        "buttons": buttons,
         "scenario": scenario,
         "latest": latest,
         "layout": layout,
@@ -206,6 +212,69 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
             else ""
         ),
     }
+
+
+#: state -> what the toolbar says
+STATES = {
+    "draft": gettext_lazy("Draft"),
+    "on": gettext_lazy("On"),
+    "changes": gettext_lazy("On · draft changes"),
+    "paused": gettext_lazy("Paused"),
+}
+
+
+@dataclass
+class ToolbarButton:
+    name: str
+    label: str
+    url: str
+    icon: str
+    primary: bool = False
+
+
+def scenario_state(scenario: ScenarioPage) -> str:
+    """``"draft"`` (never switched on), ``"paused"``, ``"changes"`` (on, with draft
+    changes to publish) or ``"on"``."""
+    if not scenario.live:
+        return "draft"
+    if scenario.paused:
+        return "paused"
+    return "changes" if switching.has_changes(scenario) else "on"
+
+
+def toolbar(request, scenario: ScenarioPage) -> tuple[str, list[ToolbarButton]]:
+    """The scenario's state and the canvas's buttons that apply to it: each leads to its
+    view (``views.switching``, ``views.rehearsals``) and comes back to the canvas."""
+    state = scenario_state(scenario)
+    back = "?" + urlencode({"next": canvas_url(scenario.pk)})
+
+    def button(name: str, label: str, url_name: str, icon: str, primary=False) -> ToolbarButton:
+        return ToolbarButton(
+            name, label, reverse(url_name, args=[scenario.pk]) + back, icon, primary
+        )
+
+    buttons = []
+    if switching.may_switch(scenario, request.user):
+        if state == "draft":
+            buttons.append(
+                button("switch-on", _("Switch on"), "wagtail_journeys_switch_on", "upload", True)
+            )
+        if state == "changes":
+            buttons.append(
+                button(
+                    "publish-changes",
+                    _("Publish changes"),
+                    "wagtail_journeys_publish_changes",
+                    "upload",
+                    True,
+                )
+            )
+        if state in ("on", "changes"):
+            buttons.append(button("pause", _("Pause"), "wagtail_journeys_pause", "pick"))
+        if state == "paused":
+            buttons.append(button("resume", _("Resume"), "wagtail_journeys_resume", "resubmit"))
+    buttons.append(button("rehearse", _("Rehearse"), "wagtail_journeys_rehearse", "history"))
+    return state, buttons
 
 
 def _slot_label(slot: Any, by_id: dict[int, Any], tree: Any) -> str:
