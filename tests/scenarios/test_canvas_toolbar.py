@@ -3,6 +3,7 @@ and only the buttons that apply to it, each leading to its page and back to the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import quote
 
@@ -24,6 +25,18 @@ STATE = re.compile(r'data-testid="canvas-state" data-state="(\w+)">([^<]+)<')
 def admin(client, admin_user):
     client.force_login(admin_user)
     return admin_user
+
+
+NODE = re.compile(r'<li id="node-(\d+)".*?</li>', re.S)
+FIGURE = re.compile(r'data-figure="(\w+)">(\d+)<')
+
+
+def node_figures(html: str) -> dict[int, dict[str, int]]:
+    """Page id -> the figures drawn on its node."""
+    return {
+        int(m.group(1)): {k: int(v) for k, v in FIGURE.findall(m.group(0))}
+        for m in NODE.finditer(html)
+    }
 
 
 def canvas(scenario) -> str:
@@ -108,3 +121,71 @@ def test_who_may_edit_but_not_publish_sees_no_switch_buttons(client):
     client.force_login(user)
     _state, buttons = toolbar(client, scenario)
     assert list(buttons) == ["rehearse"]
+
+
+def test_the_rehearsal_draws_its_figures_on_the_canvas_nodes(admin, client, settings):
+    """``?rehearse=1&from=&to=``: every node shows the rehearsal's figures, equal to
+    those ``engine.rehearsal.rehearse`` gives for the same period, and nothing is written."""
+    from tests.scenarios.test_rehearsal import (
+        END,
+        START,
+        draft_journey,
+        record,
+        recorded_log,
+        row_counts,
+    )
+    from wagtail_journeys.engine.rehearsal import rehearse
+
+    settings.WAGTAIL_JOURNEYS = {
+        "QUIET_HOURS": ["21:00", "08:00"],
+        "FREQUENCY_CAP": {"emails": 1, "days": 3},
+        "REHEARSAL_DAILY_SHARE_WARNING": 0.2,
+    }
+    settings.TIME_ZONE = "UTC"
+    scenario, steps = draft_journey()
+    for entry in recorded_log():
+        record(entry, received_at=entry["at"] + dt.timedelta(seconds=1))
+    before = row_counts()
+    response = client.get(
+        canvas(scenario), {"rehearse": 1, "from": "2026-05-01", "to": "2026-05-10"}
+    )
+    assert response.status_code == 200
+    assert row_counts() == before
+    html = response.content.decode()
+    assert 'data-testid="canvas-rehearsal"' in html
+    drawn = node_figures(html)
+    expected = rehearse(scenario, start=START, end=END)
+    sends = 0
+    for step_id, node in expected.nodes.items():
+        want = {
+            "entered": node.entered,
+            "waiting": node.waiting,
+            "passed": node.passed,
+            "exited": node.exited,
+        }
+        if node.kind == "send_email":
+            want |= {"sent": node.sent, "held": node.held_by_cap + node.held_by_quiet_hours}
+            sends += node.sent
+        assert drawn[step_id] == want, node.summary
+    assert sends > 0 and any(d.get("held") for d in drawn.values())
+    for branch_id, took in expected.nodes[steps["condition"].pk].taken().items():
+        assert drawn[branch_id] == {"took": took}
+    assert drawn[steps["browsed"].pk] == {"took": 5}
+
+
+@pytest.mark.parametrize("query", [{"from": "2026-13-01"}, {"from": "x", "to": "'; --"}])
+def test_a_bad_rehearsal_period_is_a_400(admin, client, query):
+    scenario = draft_scenario()
+    response = client.get(canvas(scenario), {"rehearse": 1, **query})
+    assert response.status_code == 400
+
+
+def test_the_rehearse_page_links_to_its_figures_on_the_canvas(admin, client):
+    scenario = draft_scenario()
+    page = client.get(
+        reverse("wagtail_journeys_rehearse", args=[scenario.pk]),
+        {"start": "2026-05-01", "end": "2026-05-10"},
+    ).content.decode()
+    link = f"{canvas(scenario)}?rehearse=1&amp;from=2026-05-01&amp;to=2026-05-10"
+    assert f'href="{link}"' in page
+    assert client.get(link.replace("&amp;", "&")).status_code == 200

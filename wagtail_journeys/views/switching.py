@@ -38,7 +38,7 @@ def _scenario(request, page_id: int) -> ScenarioPage:
     return scenario
 
 
-def _next(request) -> str:
+def safe_next(request) -> str:
     """``next`` if it is a URL of this site (the canvas passes its own), else ""."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -50,7 +50,7 @@ def _next(request) -> str:
 
 def _back(request, scenario: ScenarioPage):
     """Where to go afterwards: a safe ``next``, else the scenario's editor."""
-    return redirect(_next(request) or reverse("wagtailadmin_pages:edit", args=[scenario.pk]))
+    return redirect(safe_next(request) or reverse("wagtailadmin_pages:edit", args=[scenario.pk]))
 
 
 def _problems(scenario: ScenarioPage, plan) -> list[dict]:
@@ -63,7 +63,7 @@ def _problems(scenario: ScenarioPage, plan) -> list[dict]:
 def _render(request, scenario, template: str, context: dict, status: int = 200):
     context = {
         "scenario": scenario,
-        "next": _next(request),
+        "next": safe_next(request),
         **context,
     }
     return TemplateResponse(
