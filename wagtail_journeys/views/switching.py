@@ -91,6 +91,7 @@ def _publish_view(request, scenario, publish, done: str, template: str, extra) -
         "blocked": any(p["error"] for p in problems),
         "refused": refused,
         "pages": switching.pages_to_publish(scenario),
+        "emails": switching.draft_emails(scenario, plan),
         **extra(plan),
     }
     return _render(request, scenario, template, context, status=409 if refused else 200)
