@@ -189,3 +189,18 @@ def test_the_rehearse_page_links_to_its_figures_on_the_canvas(admin, client):
     link = f"{canvas(scenario)}?rehearse=1&amp;from=2026-05-01&amp;to=2026-05-10"
     assert f'href="{link}"' in page
     assert client.get(link.replace("&amp;", "&")).status_code == 200
+
+
+def test_an_exit_goes_in_without_its_editor_and_a_condition_with_its_first_branch(admin, client):
+    from wagtail_journeys.models import Branch, ConditionStep
+
+    scenario = draft_scenario()
+    insert = reverse("journeys_scenarios:insert", args=[scenario.pk])
+    response = client.post(insert, {"parent": scenario.pk, "type": "exitstep"})
+    new = ExitStep.objects.child_of(scenario).order_by("path").first()
+    assert response["Location"] == f"{canvas(scenario)}#node-{new.pk}"
+    response = client.post(insert, {"parent": scenario.pk, "type": "conditionstep"})
+    condition = ConditionStep.objects.child_of(scenario).get()
+    (branch,) = Branch.objects.child_of(condition)
+    assert not branch.live and branch.get_latest_revision() is not None
+    assert response["Location"] == f"{canvas(scenario)}?edit={branch.pk}#node-{branch.pk}"
