@@ -44,8 +44,39 @@ def _require(scenario: Any, user: Any) -> None:
 
 def draft_problems(scenario: Any, plan: Plan | None = None) -> list[Problem]:
     """The checker on the whole tree as last saved (every page's latest revision), with
-    the loops it would close with the live scenarios."""
-    return check_scenario(scenario, extra=plan or draft_plan(scenario))
+    the loops it would close with the live scenarios; a send step's email that is a
+    draft is no problem: it goes live with the scenario (``draft_emails``)."""
+    plan = plan or draft_plan(scenario)
+    going_live = {email.pk for email in draft_emails(scenario, plan)}
+    return [
+        p
+        for p in check_scenario(scenario, extra=plan)
+        if not (
+            p.code == "email-not-live"
+            and p.step_id in plan.steps
+            and plan.steps[p.step_id].config.get("email_id") in going_live
+        )
+    ]
+
+
+def draft_emails(scenario: Any, plan: Plan | None = None) -> list[Any]:
+    """The emails the draft's send steps use that are not live yet but have a draft to
+    publish (a template's emails, say): "Switch on" and "Publish changes" publish them
+    together with the scenario. In the order the steps run, each once."""
+    from ..models import EmailPage
+
+    plan = plan or draft_plan(scenario)
+    ids: list[int] = []
+    for step_id in plan.order:
+        step = plan.steps[step_id]
+        email_id = step.config.get("email_id") if step.kind == "send_email" else None
+        if email_id and not step.config.get("email_live") and email_id not in ids:
+            ids.append(email_id)
+    found = {
+        e.pk: e
+        for e in EmailPage.objects.filter(pk__in=ids, live=False).exclude(latest_revision=None)
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def node_name(plan: Plan, problem: Problem) -> str:
@@ -123,7 +154,15 @@ def _publish_tree(scenario: Any, user: Any, action: str) -> Plan:
     refused = _refusal(plan, draft_problems(scenario, plan))
     if refused is not None:
         raise refused
+    emails = draft_emails(scenario, plan)
+    barred = [e for e in emails if not e.permissions_for_user(user).can_publish()]
+    if barred:
+        raise ScenarioInvalid(
+            [(e.title, _("This email is a draft and you may not publish it.")) for e in barred]
+        )
     with transaction.atomic():
+        for email in emails:  # before the steps that send them
+            email.get_latest_revision().publish(user=user)
         pages = _unpublished(scenario)
         with publishing_together():
             _go_live([p for p in pages if not p.live and p.latest_revision_id], user)

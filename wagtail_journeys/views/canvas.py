@@ -16,7 +16,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -26,14 +28,17 @@ from wagtail.models import Page
 
 from ..analytics.figures import Period
 from ..analytics.reports import scenario_report
+from ..engine.rehearsal import rehearse
 from ..exceptions import InvalidInput
 from ..models import ScenarioPage
 from ..models.scenarios import STEP_TYPES
+from ..scenarios import switching
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
 from ..scenarios.loading import scenario_of
 from ..scenarios.report import scenario_problems
 from ..scenarios.summaries import summarize_trigger
+from .rehearsals import MAX_EVENTS
 from .reports import bad_request, can_view_reports
 
 #: kind -> (label, Wagtail icon)
@@ -92,6 +97,7 @@ class CanvasNode:
     can_branch: bool = False
     descendants: int = 0
     last_branch: int | None = None
+    taken: int | None = None
 
     @property
     def id(self) -> int:
@@ -133,16 +139,48 @@ def _attach_problems(problems: list[Any], plan: Any, ids: set[int]) -> dict[int,
 ZERO = {"entered": 0, "waiting": 0, "passed": 0, "exited": 0}
 
 
-def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str, Any]:
+SENDS = ("send_email", "send_sms")
+
+
+def rehearsed_figures(rehearsal: Any) -> tuple[dict[int, dict[str, int]], dict[int, int]]:
+    """A rehearsal's figures (``engine.figures``) as the canvas draws them: per step
+    entered, waiting (at the end of the period), passed and exited, and on send steps
+    would-send and held (by the frequency cap or quiet hours); per branch, the contacts
+    who took it."""
+    steps: dict[int, dict[str, int]] = {}
+    branches: dict[int, int] = {}
+    for step_id, node in rehearsal.nodes.items():
+        figures = {
+            "entered": node.entered,
+            "waiting": node.waiting,
+            "passed": node.passed,
+            "exited": node.exited,
+        }
+        if node.kind in SENDS:
+            figures["sent"] = node.sent
+            figures["held"] = node.held_by_cap + node.held_by_quiet_hours
+        steps[step_id] = figures
+        branches.update(node.taken())
+    return steps, branches
+
+
+def canvas_context(
+    request, scenario: ScenarioPage, period: Period, rehearsal: Any = None
+) -> dict[str, Any]:
     """Everything the canvas template draws: the tree as last saved, the checker's
     problems on their nodes, and each step's figures over ``period`` from the scenario's
-    report (``analytics.reports``: the rollups, and who is on each step now)."""
+    report (``analytics.reports``: the rollups, and who is on each step now), or, given
+    a ``rehearsal`` of the draft (``engine.rehearsal``), the rehearsal's."""
     tree = draft_tree(scenario)
     plan = draft_plan(scenario, tree)
     ids = set(plan.steps) | {b.id for s in plan.steps.values() for b in s.branches}
     problems = _attach_problems(scenario_problems(scenario, plan), plan, ids)
-    report = scenario_report(scenario, period)
-    figures = {step.step_id: step for step in report.steps}
+    taken: dict[int, int] = {}
+    if rehearsal is not None:
+        figures, taken = rehearsed_figures(rehearsal)
+    else:
+        report = scenario_report(scenario, period)
+        figures = {step.step_id: step for step in report.steps}
     layout = lay_out(tree)
     parents: dict[int, int] = {}
     under: dict[int, int] = {}
@@ -176,6 +214,7 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
                 page=node.page,
                 problems=problems.get(0 if node.kind == "scenario" else node.id, []),
                 figures=None if node.kind in ("scenario", BRANCH) else figures.get(node.id, ZERO),
+                taken=taken.get(node.id) if node.kind == BRANCH and rehearsal else None,
                 draft=node.draft,
                 parent_id=parents.get(node.id),
                 can_branch=node.kind in BRANCHING,
@@ -188,7 +227,11 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
         for slot in layout.slots
     ]
     can_edit = scenario.permissions_for_user(request.user).can_edit()
+    state, buttons = toolbar(request, scenario)
     return {
+        "state": state,
+        "state_label": STATES[state],
+        "buttons": buttons,
         "scenario": scenario,
         "latest": latest,
         "layout": layout,
@@ -199,6 +242,7 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
         "can_edit": can_edit,
         "edit_id": request.GET.get("edit", ""),
         "period": period,
+        "rehearsal": rehearsal,
         "report_url": (
             reverse("journeys_reports:scenario", args=[scenario.pk])
             + f"?from={period.start.isoformat()}&to={period.end.isoformat()}"
@@ -206,6 +250,69 @@ def canvas_context(request, scenario: ScenarioPage, period: Period) -> dict[str,
             else ""
         ),
     }
+
+
+#: state -> what the toolbar says
+STATES = {
+    "draft": gettext_lazy("Draft"),
+    "on": gettext_lazy("On"),
+    "changes": gettext_lazy("On · draft changes"),
+    "paused": gettext_lazy("Paused"),
+}
+
+
+@dataclass
+class ToolbarButton:
+    name: str
+    label: str
+    url: str
+    icon: str
+    primary: bool = False
+
+
+def scenario_state(scenario: ScenarioPage) -> str:
+    """``"draft"`` (never switched on), ``"paused"``, ``"changes"`` (on, with draft
+    changes to publish) or ``"on"``."""
+    if not scenario.live:
+        return "draft"
+    if scenario.paused:
+        return "paused"
+    return "changes" if switching.has_changes(scenario) else "on"
+
+
+def toolbar(request, scenario: ScenarioPage) -> tuple[str, list[ToolbarButton]]:
+    """The scenario's state and the canvas's buttons that apply to it: each leads to its
+    view (``views.switching``, ``views.rehearsals``) and comes back to the canvas."""
+    state = scenario_state(scenario)
+    back = "?" + urlencode({"next": canvas_url(scenario.pk)})
+
+    def button(name: str, label: str, url_name: str, icon: str, primary=False) -> ToolbarButton:
+        return ToolbarButton(
+            name, label, reverse(url_name, args=[scenario.pk]) + back, icon, primary
+        )
+
+    buttons = []
+    if switching.may_switch(scenario, request.user):
+        if state == "draft":
+            buttons.append(
+                button("switch-on", _("Switch on"), "wagtail_journeys_switch_on", "upload", True)
+            )
+        if state == "changes":
+            buttons.append(
+                button(
+                    "publish-changes",
+                    _("Publish changes"),
+                    "wagtail_journeys_publish_changes",
+                    "upload",
+                    True,
+                )
+            )
+        if state in ("on", "changes"):
+            buttons.append(button("pause", _("Pause"), "wagtail_journeys_pause", "pick"))
+        if state == "paused":
+            buttons.append(button("resume", _("Resume"), "wagtail_journeys_resume", "resubmit"))
+    buttons.append(button("rehearse", _("Rehearse"), "wagtail_journeys_rehearse", "history"))
+    return state, buttons
 
 
 def _slot_label(slot: Any, by_id: dict[int, Any], tree: Any) -> str:
@@ -228,8 +335,9 @@ def scenario_for(request, page_id: int) -> ScenarioPage:
 
 def canvas_view(request, page_id: int):
     """The canvas of a scenario, with each step's figures over ``?from=&to=`` (the last
-    30 days by default); for a step or branch, its scenario's canvas with the step in
-    view."""
+    30 days by default), or with ``?rehearse=1`` the figures of a rehearsal of its draft
+    over that period (``views.rehearsals`` has the same size guard); for a step or
+    branch, its scenario's canvas with the step in view."""
     page = get_object_or_404(Page, pk=page_id)
     scenario = scenario_of(page)
     if scenario is None:
@@ -241,7 +349,16 @@ def canvas_view(request, page_id: int):
         period = Period.parse(request.GET.get("from"), request.GET.get("to"))
     except InvalidInput as exc:
         return bad_request(request, str(exc), title=_("Canvas"))
-    context = canvas_context(request, scenario, period)
+    rehearsal = None
+    if request.GET.get("rehearse"):
+        start, end = period.bounds()
+        try:
+            rehearsal = rehearse(
+                scenario, start=start, end=min(end, timezone.now()), max_events=MAX_EVENTS
+            )
+        except InvalidInput as exc:
+            return bad_request(request, str(exc), title=_("Rehearse"))
+    context = canvas_context(request, scenario, period, rehearsal)
     return TemplateResponse(request, "wagtail_journeys/canvas/canvas.html", context)
 
 

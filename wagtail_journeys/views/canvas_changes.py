@@ -114,11 +114,33 @@ def insert_view(request, page_id: int):
             parent.add_child(instance=page)
         revision = page.save_revision(user=request.user, log_action=False)
         log(instance=page, action="wagtail.create", user=request.user, revision=revision)
+        opened = page
+        if form.cleaned_data["type"] in OPENS_ITS_BRANCH:
+            opened = _first_branch(page, request.user)
     for fn in hooks.get_hooks("after_create_page"):
         result = fn(request, page)
         if hasattr(result, "status_code"):
             return result
-    return redirect(f"{canvas_url(scenario.pk)}?edit={page.pk}#node-{page.pk}")
+    if form.cleaned_data["type"] in NOTHING_TO_FILL:
+        return redirect(f"{canvas_url(scenario.pk)}#node-{page.pk}")
+    return redirect(f"{canvas_url(scenario.pk)}?edit={opened.pk}#node-{opened.pk}")
+
+
+#: Steps with nothing to fill in: inserted without opening their editor.
+NOTHING_TO_FILL = {"exitstep"}
+#: Steps inserted with their first branch, whose editor opens (its rules are what is
+#: asked; the step's own title is optional).
+OPENS_ITS_BRANCH = {"conditionstep"}
+
+
+def _first_branch(step: Page, user) -> Page:
+    from ..models import Branch
+
+    branch = Branch(title=str(Branch._meta.verbose_name).capitalize(), live=False, owner=user)
+    step.add_child(instance=branch)
+    revision = branch.save_revision(user=user, log_action=False)
+    log(instance=branch, action="wagtail.create", user=user, revision=revision)
+    return branch
 
 
 class MoveForm(forms.Form):

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.action_menu import ActionMenuItem
@@ -30,6 +31,7 @@ from wagtail.admin.action_menu import ActionMenuItem
 from ..engine.rehearsal import RehearsalTooLarge, rehearse
 from ..exceptions import InvalidInput
 from ..models import ScenarioPage
+from .switching import safe_next
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -75,7 +77,13 @@ def rehearse_view(request, page_id: int):
     today = timezone.localdate()
     initial = {"start": today - dt.timedelta(days=DEFAULT_DAYS), "end": today}
     form = RehearsalForm(request.GET if "start" in request.GET else None, initial=initial)
-    context = {"page": page, "form": form, "result": None}
+    context = {
+        "page": page,
+        "form": form,
+        "result": None,
+        "next": safe_next(request),
+        "canvas": reverse("journeys_scenarios:canvas", args=[page.pk]),
+    }
     if form.is_bound and form.is_valid():
         start, end = form.period()
         try:
@@ -98,7 +106,19 @@ def rehearse_view(request, page_id: int):
         except InvalidInput as exc:
             form.add_error(None, str(exc))
         else:
-            context.update(result=result, svg=_diagram(page, result))
+            context.update(
+                result=result,
+                svg=_diagram(page, result),
+                on_canvas=context["canvas"]
+                + "?"
+                + urlencode(
+                    {
+                        "rehearse": 1,
+                        "from": form.cleaned_data["start"].isoformat(),
+                        "to": form.cleaned_data["end"].isoformat(),
+                    }
+                ),
+            )
     return TemplateResponse(request, "wagtail_journeys/scenarios/rehearsal.html", context)
 
 

@@ -38,15 +38,19 @@ def _scenario(request, page_id: int) -> ScenarioPage:
     return scenario
 
 
-def _back(request, scenario: ScenarioPage):
-    """Where to go afterwards: a safe ``next`` (the canvas passes its own URL), else the
-    scenario's editor."""
+def safe_next(request) -> str:
+    """``next`` if it is a URL of this site (the canvas passes its own), else ""."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect("wagtailadmin_pages:edit", scenario.pk)
+        return target
+    return ""
+
+
+def _back(request, scenario: ScenarioPage):
+    """Where to go afterwards: a safe ``next``, else the scenario's editor."""
+    return redirect(safe_next(request) or reverse("wagtailadmin_pages:edit", args=[scenario.pk]))
 
 
 def _problems(scenario: ScenarioPage, plan) -> list[dict]:
@@ -59,7 +63,7 @@ def _problems(scenario: ScenarioPage, plan) -> list[dict]:
 def _render(request, scenario, template: str, context: dict, status: int = 200):
     context = {
         "scenario": scenario,
-        "next": request.GET.get("next") or request.POST.get("next") or "",
+        "next": safe_next(request),
         **context,
     }
     return TemplateResponse(
@@ -87,6 +91,7 @@ def _publish_view(request, scenario, publish, done: str, template: str, extra) -
         "blocked": any(p["error"] for p in problems),
         "refused": refused,
         "pages": switching.pages_to_publish(scenario),
+        "emails": switching.draft_emails(scenario, plan),
         **extra(plan),
     }
     return _render(request, scenario, template, context, status=409 if refused else 200)
