@@ -88,9 +88,9 @@ def test_publishing_a_step_in_the_admin_keeps_a_draft_and_its_errors_block_the_c
     admin_user,
 ):
     scenario = make_scenario()
-    draft_email = make_email(title="Draft", publish=False, live=False)
-    step = add(scenario, SendEmailStep, email=make_email(title="Live"))
-    step.email = draft_email
+    live_email = make_email(title="Live")
+    step = add(scenario, SendEmailStep, email=live_email)
+    step.email = None  # the editor cleared the email: nothing to send, nothing to publish
     step.save_revision()
     request = _request()
     response = keep_scenario_drafts(request, step)  # the edit view saved the revision
@@ -98,7 +98,7 @@ def test_publishing_a_step_in_the_admin_keeps_a_draft_and_its_errors_block_the_c
     assert ["Publish changes" in str(m) for m in request._messages] == [True]
     with pytest.raises(ScenarioInvalid, match="has no live email"):
         publish_changes(scenario, admin_user)
-    assert SendEmailStep.objects.get(pk=step.pk).email_id != draft_email.pk
+    assert SendEmailStep.objects.get(pk=step.pk).email_id == live_email.pk
 
 
 def test_a_loop_is_refused_from_code_and_journeys_check_reports_one_that_got_live():
