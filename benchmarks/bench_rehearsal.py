@@ -28,6 +28,8 @@ os.environ["JOURNEYS_DB"] = "postgres"
 os.environ["JOURNEYS_PG_NAME"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_site.settings")
 
+from benchmarks.databases import drop_pg_database, recreate_pg_database  # noqa: E402
+
 CONTACTS_SQL = """
 INSERT INTO wagtail_journeys_contact (email, first_name, last_name, civility, birth_date,
     phone, locale, timezone, attributes, email_status, sms_opt_in, created_at, updated_at)
@@ -66,32 +68,6 @@ SELECT name, contact_id, properties, at, at, source FROM (
     FROM wagtail_journeys_contact c CROSS JOIN generate_series(1, 10) AS k
 ) AS log ORDER BY at
 """
-
-
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(
-        host=os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("JOURNEYS_PG_PORT", "5432"),
-        user=os.environ.get("JOURNEYS_PG_USER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def report(name: str, value: float, unit: str, budget: str) -> None:
@@ -192,7 +168,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="also over 200,000 events")
     parser.add_argument("--tick", type=int, help="minutes between passes (default: TICK)")
     args = parser.parse_args()
-    recreate_database()
+    recreate_pg_database(BENCH_DB)
     try:
         import datetime as dt
 
@@ -224,7 +200,7 @@ def main() -> None:
         label = f"{total / 1_000_000:g}M" if total >= 1_000_000 else f"{total // 1000}k"
         rehearse_over(scenario, start, now, label, total, args.tick)
     finally:
-        drop_database()
+        drop_pg_database(BENCH_DB)
 
 
 if __name__ == "__main__":

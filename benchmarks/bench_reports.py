@@ -30,6 +30,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_site.settings")
 
 import statistics  # noqa: E402
 
+from benchmarks.databases import drop_pg_database, recreate_pg_database  # noqa: E402
+
 SCENARIOS, SENDS, DAYS, VARIANTS, LINKS = 20, 8, 365, 3, 4
 CONTACTS = 200_000
 MESSAGES = 1_000_000
@@ -122,18 +124,6 @@ FROM generate_series(1, %(contacts)s) AS g
 """
 
 
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(
-        host=os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("JOURNEYS_PG_PORT", "5432"),
-        user=os.environ.get("JOURNEYS_PG_USER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 def timed(function, repeat: int = 5) -> float:
     """Median wall time of ``function()`` in seconds, after one warm-up run."""
     function()
@@ -148,20 +138,6 @@ def timed(function, repeat: int = 5) -> float:
 def report(name: str, value: float, unit: str, budget: str | None = None) -> None:
     suffix = f" (budget {budget})" if budget else ""
     print(f"bench {name}: {value:.3g} {unit}{suffix}", flush=True)
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def real_pages():
@@ -294,7 +270,7 @@ def measure(scenario: int, email: int) -> None:
 
 
 def main() -> None:
-    recreate_database()
+    recreate_pg_database(BENCH_DB)
     try:
         import django
 
@@ -306,7 +282,7 @@ def main() -> None:
         load(*pages)
         measure(pages[0], pages[1])
     finally:
-        drop_database()
+        drop_pg_database(BENCH_DB)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ os.environ["JOURNEYS_DB"] = "postgres"
 os.environ["JOURNEYS_PG_NAME"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_site.settings")
 
+from benchmarks.databases import drop_pg_database, recreate_pg_database  # noqa: E402
+
 SIZES = (50_000, 100_000, 200_000)
 EVENTS_PER_CONTACT = 10
 
@@ -65,32 +67,6 @@ SELECT
 FROM wagtail_journeys_contact c CROSS JOIN generate_series(1, %(per)s) AS k
 WHERE c.id BETWEEN %(first_id)s AND %(last_id)s
 """
-
-
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(
-        host=os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("JOURNEYS_PG_PORT", "5432"),
-        user=os.environ.get("JOURNEYS_PG_USER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load(first: int, last: int) -> None:
@@ -222,7 +198,7 @@ def compare_with_reference(segment, now) -> None:
 
 
 def main() -> None:
-    recreate_database()
+    recreate_pg_database(BENCH_DB)
     try:
         import django
 
@@ -247,7 +223,7 @@ def main() -> None:
             if size == SIZES[0]:
                 compare_with_reference(spend_and_views, now)
     finally:
-        drop_database()
+        drop_pg_database(BENCH_DB)
 
 
 if __name__ == "__main__":

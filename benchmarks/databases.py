@@ -92,3 +92,33 @@ def temp_database(kind: str = "sqlite") -> Iterator[dict[str, str]]:
         finally:
             with psycopg.connect(**admin) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_admin_connection():
+    """A connection to the PostgreSQL server's ``postgres`` database (autocommit), for
+    creating and dropping a benchmark's own database."""
+    import psycopg
+
+    return psycopg.connect(
+        host=os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
+        port=os.environ.get("JOURNEYS_PG_PORT", "5432"),
+        user=os.environ.get("JOURNEYS_PG_USER", "postgres"),
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def recreate_pg_database(name: str) -> None:
+    """Drop (with its connections) and create the PostgreSQL database ``name``."""
+    with pg_admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_pg_database(name: str) -> None:
+    """Close this process's Django connections, then drop the database ``name``."""
+    from django.db import connections
+
+    connections.close_all()
+    with pg_admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -43,6 +43,7 @@ from ..models import (
 )
 from . import conversions
 from .conversions import Row
+from .figures import MAIL_COUNTS as FIGURE_COUNTS
 from .upsert import add_counts
 
 EVENTS_CURSOR = "rollup:events"
@@ -53,24 +54,7 @@ RUN_SETTLE = dt.timedelta(seconds=10)
 BATCH = 5000
 
 MAIL_KEY = ("day", "email_page_id", "scenario_id", "step_id", "variant")
-MAIL_COUNTS = (
-    "sent",
-    "delivered",
-    "bounced",
-    "hard_bounced",
-    "rejected",
-    "complained",
-    "unsubscribed",
-    "opened",
-    "opens",
-    "machine_opens",
-    "clicked",
-    "clicks",
-    "machine_clicks",
-    "converted",
-    "conversions",
-    "revenue",
-)
+MAIL_COUNTS = (*FIGURE_COUNTS, "revenue")  # MailDay's columns that passes add to
 LINK_KEY = ("day", "email_page_id", "scenario_id", "step_id", "link")
 LINK_COUNTS = ("clicks", "clicked", "machine_clicks")
 STEP_KEY = ("day", "scenario_id", "step_id", "branch_id", "outcome")
