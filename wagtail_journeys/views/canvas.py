@@ -54,12 +54,14 @@ KINDS = {
     "start_scenario": (gettext_lazy("Start scenario"), "redirect"),
     "exit": (gettext_lazy("Exit"), "logout"),
     "branch": (gettext_lazy("Branch"), "arrow-down"),
+    "exit_if": (gettext_lazy("Exit if…"), "logout"),
 }
 #: What "+" offers, in this order: model name -> kind.
 INSERTABLE = {
     "sendemailstep": "send_email",
     "waitstep": "wait",
     "conditionstep": "condition",
+    "exitif": "exit_if",
     "splitstep": "split",
     "updatecontactstep": "update_contact",
     "sendsmsstep": "send_sms",
@@ -68,12 +70,17 @@ INSERTABLE = {
     "exitstep": "exit",
 }
 BRANCH = "branch"
+#: Insert types that are a step with more inside: name -> the step's model name. "Exit
+#: if…" is a condition whose first branch ends in an exit ("unless they bought one"),
+#: its rules editor open with a "Did an event" row to fill in.
+COMPOSITES = {"exitif": "conditionstep"}
 
 
 def step_model(name: str) -> type[Page] | None:
     """The step (or branch) model the canvas inserts under this name, or None."""
     from django.apps import apps
 
+    name = COMPOSITES.get(name, name)
     known = {label.split(".")[1].lower() for label in STEP_TYPES} | {BRANCH}
     if name not in known:
         return None
@@ -241,6 +248,7 @@ def canvas_context(
         "insertable": [(name, *KINDS[kind]) for name, kind in INSERTABLE.items()],
         "can_edit": can_edit,
         "edit_id": request.GET.get("edit", ""),
+        "choose": request.GET.get("choose") == "1",
         "period": period,
         "rehearsal": rehearsal,
         "report_url": (

@@ -109,6 +109,16 @@ class EventCountRuleBlock(RuleBlock):
         label = _("Did an event")
         icon = "history"
 
+    def describe(self, value: Any) -> str:
+        if not value.get("event"):
+            return str(self.label)
+        text = _("did %(event)s") % {"event": value["event"]}
+        if (value.get("at_least") or 1) > 1:
+            text += " " + _("%(n)s times") % {"n": value["at_least"]}
+        if value.get("days"):
+            text += " " + _("in the last %(days)s days") % {"days": value["days"]}
+        return str(text)
+
     def problems(self, value: Any) -> dict[str, str]:
         at_least = value.get("at_least") or 1
         if not isinstance(at_least, int) or at_least < 1:
