@@ -36,7 +36,7 @@ from ..scenarios import switching
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
 from ..scenarios.loading import scenario_of
-from ..scenarios.report import scenario_problems
+from ..scenarios.report import held_problem
 from ..scenarios.summaries import summarize_trigger
 from .rehearsals import MAX_EVENTS
 from .reports import bad_request, can_view_reports
@@ -181,7 +181,10 @@ def canvas_context(
     tree = draft_tree(scenario)
     plan = draft_plan(scenario, tree)
     ids = set(plan.steps) | {b.id for s in plan.steps.values() for b in s.branches}
-    problems = _attach_problems(scenario_problems(scenario, plan), plan, ids)
+    # as "Switch on" checks it: a draft email its steps use goes live with them
+    held = held_problem(scenario.pk)
+    found = switching.draft_problems(scenario, plan) + ([held] if held else [])
+    problems = _attach_problems(found, plan, ids)
     taken: dict[int, int] = {}
     if rehearsal is not None:
         figures, taken = rehearsed_figures(rehearsal)
