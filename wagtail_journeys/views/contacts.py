@@ -15,7 +15,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.forms.fields import InvalidJSONInput
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -24,11 +24,12 @@ from taggit.models import Tag
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import BooleanRadioSelect
 
+from ..activity import describe, titles_needed
 from ..contacts import normalize_email
 from ..exceptions import InvalidInput, InvalidRule
 from ..inputs import json_problem, text_problem
@@ -37,7 +38,8 @@ from ..models.contacts import Civility
 from ..permissions import can_export_contacts
 from .exports import SafeSpreadsheetExportMixin
 
-TIMELINE_PAGE_SIZE = 25
+TIMELINE_PAGE_SIZE = 100  # the feed's newest events; older ones a page further
+SEGMENT_ROWS = 200  # segments a profile checks membership of (one query for all)
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
 MESSAGE_ROWS = 20  # latest messages shown on a contact
 TAG_FILTER_CHOICES = 30
@@ -166,6 +168,19 @@ class ContactForm(WagtailAdminModelForm):
         return self.cleaned_data["timezone"].strip()
 
 
+class ProfileTitleColumn(TitleColumn):
+    """The listing's first column: a contact's name links to its profile (the inspect
+    view), where Edit is one button away; Wagtail's default would open Edit."""
+
+    def __init__(self, *args, view, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.view = view
+
+    def get_link_url(self, instance, parent_context):
+        url = self.view.get_inspect_url(instance)
+        return url or super().get_link_url(instance, parent_context)
+
+
 class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     """The listing. Its CSV and XLSX downloads (``?export=``) take contacts out of the
     admin, so they need ``export_contacts`` on top of seeing contacts; no cell of them
@@ -180,11 +195,16 @@ class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     def show_export_buttons(self) -> bool:
         return bool(self.list_export) and can_export_contacts(self.request.user)
 
+    def _get_title_column(self, field_name, column_class=ProfileTitleColumn, **kwargs):
+        return super()._get_title_column(field_name, column_class, view=self, **kwargs)
+
 
 class ContactInspectView(generic.InspectView):
-    """A contact's fields, interests and consent, their latest messages, their scenarios
-    (enrolments and the latest step runs with their reasons), then its event timeline
-    (newest first)."""
+    """A contact's profile: its fields, interests and consent, the segments it is in, its
+    activity feed (events in words, newest first, raw properties on demand), its latest
+    messages (status, opens, clicks, and why one was not sent) and its scenarios
+    (enrolments and the latest step runs with their reasons). Every section that has
+    nothing says so in one line."""
 
     template_name = "wagtail_journeys/contacts/inspect.html"
 
@@ -200,16 +220,41 @@ class ContactInspectView(generic.InspectView):
         return _("Yes") if self.object.sms_opt_in else _("No")
 
     def get_timeline(self):
+        """The activity feed: the newest ``TIMELINE_PAGE_SIZE`` events in words, older
+        ones on the next pages; the pages they name are read in one query."""
+        from wagtail.models import Page
+
         events = self.object.events.order_by("-occurred_at", "-id")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(self.request.GET.get("p"))
+        ids = titles_needed(page.object_list)
+        titles = dict(Page.objects.filter(pk__in=ids).values_list("pk", "title")) if ids else {}
         page.rows = [
             {
                 "event": event,
-                "properties": _json(event.properties, indent=None) if event.properties else "",
+                "activity": describe(event.name, event.source, event.properties, titles),
+                "properties": _json(event.properties) if event.properties else "",
             }
-            for event in page
+            for event in page.object_list
         ]
         return page
+
+    def get_segments(self) -> list[Segment]:
+        """The segments the contact is in now: one query for all of them (each segment's
+        compiled rules as an ``EXISTS`` on this contact's row). A segment whose rules no
+        longer compile is left out."""
+        checks = {}
+        segments = list(Segment.objects.order_by("name")[:SEGMENT_ROWS])
+        for segment in segments:
+            try:
+                q = segment.compile()
+            except InvalidRule:
+                continue
+            checks[f"in_{segment.pk}"] = Exists(Contact.objects.filter(q, pk=OuterRef("pk")))
+        if not checks:
+            return []
+        found = Contact.objects.filter(pk=self.object.pk).annotate(**checks)
+        row = found.values(*checks).first() or {}
+        return [s for s in segments if row.get(f"in_{s.pk}")]
 
     def get_journeys(self) -> tuple[list, list]:
         """The contact's latest enrolments and step runs, with the titles of their
@@ -242,6 +287,7 @@ class ContactInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["journeys_messages"] = self.get_messages()
+        context["segments"] = self.get_segments()
         context["enrollments"], context["step_runs"] = self.get_journeys()
         timeline = self.get_timeline()
         context["timeline"] = timeline
