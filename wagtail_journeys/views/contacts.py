@@ -15,10 +15,14 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import BooleanField, Case, Count, Value, When
 from django.forms.fields import InvalidJSONInput
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -47,6 +51,46 @@ TAG_FILTER_CHOICES = 30
 
 def _json(value, *, indent: int | None = 2) -> str:
     return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def feed_item(event, titles: dict[int, str], icons: dict[str, str]) -> SafeString:
+    """One ``<li>`` of the activity feed: the sentence, when and from where, and the raw
+    properties in a ``<details>``. Built here rather than in the template: a profile
+    shows a hundred of them, and this is ten times faster (``bench_contact_profile``).
+    ``icons`` caches each icon's markup (Wagtail's ``icon.html``) for the page."""
+    activity = describe(event.name, event.source, event.properties, titles)
+    if activity.icon not in icons:
+        icons[activity.icon] = render_to_string(
+            "wagtailadmin/shared/icon.html",
+            {"name": activity.icon, "classname": "journeys-feed__icon"},
+        )
+    when = timezone.localtime(event.occurred_at)
+    details = (
+        format_html(
+            '<details class="journeys-feed__properties"><summary>{}</summary>'
+            '<pre style="white-space: pre-wrap; word-break: break-word;">{}</pre></details>',
+            _("Properties"),
+            _json(event.properties),
+        )
+        if event.properties
+        else ""
+    )
+    return format_html(
+        '<li class="journeys-feed__item" style="display: flex; gap: 0.75rem; '
+        'padding: 0.5rem 0; border-bottom: 1px solid var(--w-color-border-furniture);">'
+        '{icon}<div style="flex: 1; min-width: 0;">'
+        '<p class="journeys-feed__text" style="margin: 0;">{text}</p>'
+        '<p class="journeys-feed__meta w-help-text" style="margin: 0;">'
+        '<time datetime="{iso}">{when}</time> · {source} · <code>{name}</code></p>'
+        "{details}</div></li>",
+        icon=mark_safe(icons[activity.icon]),  # noqa: S308 (Wagtail's own template)
+        text=activity.text,
+        iso=when.isoformat(),
+        when=date_format(when, "DATETIME_FORMAT"),
+        source=event.get_source_display(),
+        name=event.name,
+        details=details,
+    )
 
 
 class ContactFilterSet(WagtailFilterSet):
@@ -228,20 +272,15 @@ class ContactInspectView(generic.InspectView):
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(self.request.GET.get("p"))
         ids = titles_needed(page.object_list)
         titles = dict(Page.objects.filter(pk__in=ids).values_list("pk", "title")) if ids else {}
-        page.rows = [
-            {
-                "event": event,
-                "activity": describe(event.name, event.source, event.properties, titles),
-                "properties": _json(event.properties) if event.properties else "",
-            }
-            for event in page.object_list
-        ]
+        icons: dict[str, str] = {}
+        page.rows = [feed_item(event, titles, icons) for event in page.object_list]
         return page
 
     def get_segments(self) -> list[Segment]:
         """The segments the contact is in now: one query for all of them (each segment's
-        compiled rules as an ``EXISTS`` on this contact's row). A segment whose rules no
-        longer compile is left out."""
+        compiled rules as a ``CASE WHEN`` on this contact's row: rules compile to
+        conditions on the contact's own row or ``EXISTS`` subqueries, never to joins that
+        would repeat it). A segment whose rules no longer compile is left out."""
         checks = {}
         segments = list(Segment.objects.order_by("name")[:SEGMENT_ROWS])
         for segment in segments:
@@ -249,11 +288,12 @@ class ContactInspectView(generic.InspectView):
                 q = segment.compile()
             except InvalidRule:
                 continue
-            checks[f"in_{segment.pk}"] = Exists(Contact.objects.filter(q, pk=OuterRef("pk")))
+            checks[f"in_{segment.pk}"] = Case(
+                When(q, then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
         if not checks:
             return []
-        found = Contact.objects.filter(pk=self.object.pk).annotate(**checks)
-        row = found.values(*checks).first() or {}
+        row = Contact.objects.filter(pk=self.object.pk).values(**checks).first() or {}
         return [s for s in segments if row.get(f"in_{s.pk}")]
 
     def get_journeys(self) -> tuple[list, list]:
