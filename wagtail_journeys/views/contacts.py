@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import BooleanField, Case, Count, Value, When
 from django.forms.fields import InvalidJSONInput
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -33,6 +34,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import BooleanRadioSelect
+from wagtail.admin.widgets.button import HeaderButton
 
 from ..activity import describe, titles_needed
 from ..contacts import normalize_email
@@ -251,6 +253,20 @@ class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     @cached_property
     def show_export_buttons(self) -> bool:
         return bool(self.list_export) and can_export_contacts(self.request.user)
+
+    @cached_property
+    def header_buttons(self):
+        buttons = super().header_buttons
+        if self.user_has_permission("add"):
+            buttons.append(
+                HeaderButton(
+                    _("Import"),
+                    url=reverse("journeys_imports:upload"),
+                    icon_name="upload",
+                    attrs={"data-journeys-import": ""},
+                )
+            )
+        return buttons
 
     def get_filename(self) -> str:
         """``contacts-<segment slug, "filtered" or "all">-<today>``: what a downloads
