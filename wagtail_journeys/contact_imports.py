@@ -35,7 +35,9 @@ def run_import(import_id: int) -> str:
     if not claimed:
         return "not queued"
     job = ContactImport.objects.get(pk=import_id)
-    raw = io.BytesIO(bytes(job.data))
+    data, job.data = job.data, b""  # one copy of the file in memory, not two
+    raw = io.BytesIO(data if isinstance(data, bytes) else bytes(data))
+    del data
     rejects = io.StringIO()
     writer = csv.writer(rejects)
     reported = 0
