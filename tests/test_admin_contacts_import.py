@@ -147,3 +147,26 @@ def test_only_users_who_may_add_contacts_import(client):
     assert client.get(reverse("journeys_imports:upload")).status_code in (302, 403)
     listing = client.get(reverse("journeys_contacts:index")).content.decode()
     assert "data-journeys-import" not in listing
+
+
+def test_file_names_header_and_cells_are_escaped(admin_client, sync_tasks):
+    xss = "<script>alert(1)</script>"
+    content = f'email,"{xss}"\nann@example.com,"{xss}"\n'.encode()
+    response = upload(admin_client, content, name=f"{xss}.csv")
+    confirm = admin_client.get(response["Location"]).content.decode()
+    assert xss not in confirm and "&lt;script&gt;alert(1)&lt;/script&gt;" in confirm
+    done = admin_client.post(response["Location"], {"column_0": "email", "column_1": ""})
+    progress = admin_client.get(done["Location"]).content.decode()
+    # Django keeps the upload's base name only ("script>.csv"): escaped too
+    assert xss not in progress and "script&gt;.csv" in progress
+
+
+def test_a_header_too_wide_or_a_bad_mapping_is_a_form_error(admin_client):
+    wide = ",".join(f"c{i}" for i in range(1500)).encode() + b"\n"
+    assert "too many columns" in upload(admin_client, wide).content.decode()
+    confirm = upload(admin_client, b"email,name\na@example.com,A\n")["Location"]
+    twice = admin_client.post(confirm, {"column_0": "email", "column_1": "email"})
+    assert twice.status_code == 200 and "Repeated column" in twice.content.decode()
+    unknown = admin_client.post(confirm, {"column_0": "email", "column_1": "<bogus>"})
+    assert unknown.status_code == 200
+    assert ContactImport.objects.get().status == ImportStatus.UPLOADED
