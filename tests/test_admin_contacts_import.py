@@ -170,3 +170,13 @@ def test_a_header_too_wide_or_a_bad_mapping_is_a_form_error(admin_client):
     unknown = admin_client.post(confirm, {"column_0": "email", "column_1": "<bogus>"})
     assert unknown.status_code == 200
     assert ContactImport.objects.get().status == ImportStatus.UPLOADED
+
+
+def test_a_file_over_the_size_limit_is_refused(admin_client, monkeypatch):
+    from wagtail_journeys.views import imports
+
+    monkeypatch.setattr(imports, "MAX_UPLOAD_BYTES", 1024 * 1024)
+    huge = b"email\n" + b"someone@example.com\n" * 60_000
+    response = upload(admin_client, huge)
+    assert response.status_code == 200 and "larger than 1 MB" in response.content.decode()
+    assert not ContactImport.objects.exists()

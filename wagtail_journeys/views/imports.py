@@ -8,6 +8,8 @@ small JSON view and stays responsive. Needs the permission to add contacts.
 
 from __future__ import annotations
 
+import csv
+
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
@@ -26,6 +28,7 @@ from ..contact_rows import (
     parse_header,
     read_records,
 )
+from ..exceptions import InvalidInput
 from ..models import Contact, ContactImport, ImportStatus
 from ..permissions import ContactPermissionPolicy
 
@@ -67,7 +70,7 @@ def _head(data: bytes) -> tuple[list[str], list[list[str]]]:
         lines = lines[:-1]  # the last line may be cut
     try:
         header, records = read_records(lines)
-    except Exception as exc:  # csv errors of a header (InvalidHeader included)
+    except (InvalidInput, csv.Error) as exc:  # a header the csv module cannot read
         raise forms.ValidationError(str(exc)) from None
     if not header or not any(cell.strip() for cell in header):
         raise forms.ValidationError(_("The file has no header row."))
