@@ -219,7 +219,9 @@ class ProgressView(ImportMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["job"] = get_object_or_404(ContactImport.objects.defer("data"), pk=kwargs["pk"])
+        context["job"] = get_object_or_404(
+            ContactImport.objects.defer("data", "rejects"), pk=kwargs["pk"]
+        )
         return context
 
 
