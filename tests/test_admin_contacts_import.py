@@ -135,18 +135,29 @@ def test_a_task_run_twice_imports_once():
     assert ContactImport.objects.get().created == 1
 
 
-def test_only_users_who_may_add_contacts_import(client):
+def test_only_users_who_may_import_contacts_import(client):
     from django.contrib.auth.models import Permission
 
     user = get_user_model().objects.create_user("viewer", "v@example.com", "x")
     user.user_permissions.add(
         Permission.objects.get(codename="access_admin"),
         Permission.objects.get(codename="view_contact"),
+        Permission.objects.get(codename="add_contact"),
     )
     client.force_login(user)
-    assert client.get(reverse("journeys_imports:upload")).status_code in (302, 403)
+    job = ContactImport.objects.create(file_name="x.csv", rejects="line,reason,email\n")
+    urls = [reverse("journeys_imports:upload")] + [
+        reverse(f"journeys_imports:{name}", args=[job.pk])
+        for name in ("confirm", "progress", "status", "rejects")
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 302, url  # Wagtail: back to the dashboard
     listing = client.get(reverse("journeys_contacts:index")).content.decode()
     assert "data-journeys-import" not in listing
+    user.user_permissions.add(Permission.objects.get(codename="import_contacts"))
+    client.force_login(get_user_model().objects.get(pk=user.pk))
+    assert "data-journeys-import" in client.get(reverse("journeys_contacts:index")).content.decode()
+    assert client.get(urls[0]).status_code == 200
 
 
 def test_file_names_header_and_cells_are_escaped(admin_client, sync_tasks):

@@ -42,7 +42,7 @@ from ..exceptions import InvalidInput, InvalidRule
 from ..inputs import json_problem, text_problem
 from ..models import Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
-from ..permissions import can_export_contacts
+from ..permissions import can_export_contacts, can_import_contacts
 from .exports import SafeSpreadsheetExportMixin
 
 TIMELINE_PAGE_SIZE = 100  # the feed's newest events; older ones a page further
@@ -257,7 +257,7 @@ class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     @cached_property
     def header_buttons(self):
         buttons = super().header_buttons
-        if self.user_has_permission("add"):
+        if can_import_contacts(self.request.user):
             buttons.append(
                 HeaderButton(
                     _("Import"),

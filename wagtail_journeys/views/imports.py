@@ -3,7 +3,7 @@
 The file is checked before anything is stored (size, not a workbook or binary, UTF-8, a
 header); the import itself runs in a django-q2 task through the same engine as
 ``journeys_import_contacts`` (``contact_imports.run_import``), so the page only polls a
-small JSON view and stays responsive. Needs the permission to add contacts.
+small JSON view and stays responsive. Needs *Can import contacts* and seeing contacts.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from ..contact_rows import (
     read_records,
 )
 from ..exceptions import InvalidInput
-from ..models import Contact, ContactImport, ImportStatus
-from ..permissions import ContactPermissionPolicy
+from ..models import ContactImport, ImportStatus
+from ..permissions import can_import_contacts
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 #: Columns the contacts export writes that an import does not read.
@@ -40,7 +40,7 @@ _SNIFF_BYTES = 256 * 1024
 
 
 def _check_permission(request) -> None:
-    if not ContactPermissionPolicy(Contact).user_has_permission(request.user, "add"):
+    if not can_import_contacts(request.user):
         raise PermissionDenied
 
 
