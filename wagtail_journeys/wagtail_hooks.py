@@ -11,7 +11,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import canvas, library, reports, suggestions, switching
+from .views import canvas, imports, library, reports, suggestions, switching
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -141,6 +141,11 @@ def page_listing_canvas_button(page, user, next_url=None):
 @hooks.register("register_admin_urls")
 def register_suggestion_urls():
     return [path("journeys/suggest/", include((suggestions.admin_urls(), "journeys_suggest")))]
+
+
+@hooks.register("register_admin_urls")
+def register_import_urls():
+    return [path("journeys/contacts-import/", include((imports.admin_urls(), "journeys_imports")))]
 
 
 @hooks.register("register_admin_urls")
