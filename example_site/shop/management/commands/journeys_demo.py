@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -61,6 +63,11 @@ FIRST_NAMES = [
 ]
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]
 TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]
+
+
+def base_url() -> str:
+    """The demo's address (``make demo PORT=…`` sets ``WAGTAILADMIN_BASE_URL``)."""
+    return getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "http://localhost:8000"
 
 
 def demo_now() -> dt.datetime:
@@ -114,9 +121,7 @@ class Command(BaseCommand):
                 f"Demo content ready ({created} new contacts, {scenarios} new scenarios)."
             )
         )
-        self.stdout.write(
-            f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
-        )
+        self.stdout.write(f"Admin: {base_url()}/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
 
     def home(self) -> HomePage:
         """The home page, as the root of the default site (replacing Wagtail's own)."""
@@ -131,12 +136,16 @@ class Command(BaseCommand):
             root.add_child(instance=home)
             home.save_revision().publish()
         site = Site.objects.filter(is_default_site=True).first()
+        port = urlsplit(base_url()).port or 80
         if site is None:
             Site.objects.create(
-                hostname="localhost", port=8000, root_page=home, is_default_site=True
+                hostname="localhost", port=port, root_page=home, is_default_site=True
             )
-        elif site.root_page_id != home.pk:
+        elif site.root_page_id != home.pk or (site.hostname, site.port) == ("localhost", 8000):
+            # `make demo PORT=…`: the site's links (in emails too) follow the port
             site.root_page = home
+            if site.hostname == "localhost":
+                site.port = port
             site.save()
         Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
         return home
