@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -136,16 +135,12 @@ class Command(BaseCommand):
             root.add_child(instance=home)
             home.save_revision().publish()
         site = Site.objects.filter(is_default_site=True).first()
-        port = urlsplit(base_url()).port or 80
         if site is None:
             Site.objects.create(
-                hostname="localhost", port=port, root_page=home, is_default_site=True
+                hostname="localhost", port=8000, root_page=home, is_default_site=True
             )
-        elif site.root_page_id != home.pk or (site.hostname, site.port) == ("localhost", 8000):
-            # `make demo PORT=…`: the site's links (in emails too) follow the port
+        elif site.root_page_id != home.pk:
             site.root_page = home
-            if site.hostname == "localhost":
-                site.port = port
             site.save()
         Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
         return home
