@@ -9,6 +9,7 @@ from django.forms.utils import ErrorList
 from django.http import JsonResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column
@@ -139,11 +140,24 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
         count = contacts.count()
         if not can_see_contacts(request.user):
             note = _("Only people who may see contacts see which contacts match.")
-            return JsonResponse({"errors": [], "count": count, "sample": [], "note": str(note)})
+            text = _count_text(count)
+            return JsonResponse(
+                {"errors": [], "count": count, "count_text": text, "sample": [], "note": str(note)}
+            )
         sample = [
             {"id": c.pk, "email": c.email, "name": c.full_name}
             for c in contacts.order_by("-id")[:SAMPLE_SIZE]
         ]
     except InvalidRule as exc:
         return JsonResponse({"errors": [str(exc)]})
-    return JsonResponse({"errors": [], "count": count, "sample": sample, "note": ""})
+    text = _count_text(count)
+    return JsonResponse(
+        {"errors": [], "count": count, "count_text": text, "sample": sample, "note": ""}
+    )
+
+
+def _count_text(count: int) -> str:
+    """The count as a sentence in the user's language: "1 contact matches"."""
+    return ngettext("%(count)s contact matches", "%(count)s contacts match", count) % {
+        "count": count
+    }

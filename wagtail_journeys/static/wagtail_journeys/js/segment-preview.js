@@ -53,7 +53,7 @@
           // Contacts' addresses and names come only to users who may see contacts.
           text(note, data.note || "");
           note.hidden = !data.note;
-          text(count, data.count + (data.count === 1 ? " contact matches" : " contacts match"));
+          text(count, data.count_text);
           fill(
             sample,
             data.sample.map(function (c) {
@@ -62,7 +62,7 @@
           );
         })
         .catch(function () {
-          if (mine === sequence) fill(errors, ["The preview is unavailable."]);
+          if (mine === sequence) fill(errors, [panel.dataset.unavailable]);
         });
     }
 
