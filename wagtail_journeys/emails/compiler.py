@@ -19,6 +19,7 @@ import cssutils
 import mjml
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_noop
 from premailer import Premailer
 
 from ..exceptions import EmailNotReady
@@ -29,8 +30,11 @@ PLACEHOLDER = re.compile(r"jmtph(\d+)z")
 LINK = re.compile(r"jmtlk(\d+)z")
 OPEN_PIXEL = "jmtopenz"
 HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.I)
-HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz")
-VERSION = 1
+HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz|jmttx(\d+)z")
+VERSION = 2
+#: The email's own words (the footer's links), left as holes so one compiled email serves
+#: every language: ``render.fill`` puts them in, translated into the contact's language.
+TEXTS = (gettext_noop("Unsubscribe"), gettext_noop("Email preferences"))
 
 # cssutils validates every declaration against its CSS profiles, compiling hundreds of
 # regular expressions on first use (≈ 0.9 s per process) to log warnings nobody reads.
@@ -38,7 +42,8 @@ VERSION = 1
 cssutils.profile.removeProfile(all=True)
 
 # A part of a compiled template: a literal string, or an int indexing the fill list
-# [html-escaped tag values…, raw tag values…, link URLs…, open pixel URL].
+# [html-escaped tag values…, raw tag values…, link URLs…, open pixel URL,
+#  html-escaped TEXTS…, raw TEXTS…].
 Part = str | int
 
 
@@ -89,6 +94,8 @@ def _split(source: str, *, raw: bool, n_tags: int, n_links: int = 0) -> tuple[Pa
             parts.append(int(match[1]) + (n_tags if raw else 0))
         elif match[2] is not None:
             parts.append(2 * n_tags + int(match[2]))
+        elif match[3] is not None:
+            parts.append(2 * n_tags + n_links + 1 + int(match[3]) + (len(TEXTS) if raw else 0))
         else:
             parts.append(2 * n_tags + n_links)
         position = match.end()
@@ -173,6 +180,7 @@ def render_mjml(page, variant=(), *, brand=None, site=None) -> str:
             "unsubscribe_url": "{{ unsubscribe_url }}",
             "preferences_url": "{{ preferences_url }}",
         },
+        "texts": {"unsubscribe": "jmttx0z", "preferences": "jmttx1z"},
         "open_pixel": OPEN_PIXEL,
     }
     return render_to_string("wagtail_journeys/emails/email.mjml", context)

@@ -9,6 +9,7 @@ only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links si
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import html as html_lib
 import threading
@@ -20,10 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.utils import translation
 
 from .. import conf
 from . import links
-from .compiler import VERSION, CompiledEmail, compile_email
+from .compiler import TEXTS, VERSION, CompiledEmail, compile_email
 from .mergetags import Scope
 
 LRU_SIZE = 256
@@ -52,6 +54,27 @@ def held_reason(missing: tuple[str, ...] | list[str]) -> str:
     if len(missing) > 1:
         return f"required merge tags {tags} are empty"
     return f"required merge tag {tags} is empty" if missing else ""
+
+
+def language_of(contact) -> str:
+    """The language of the email's own words (footer) for ``contact``: their ``locale``
+    when the site knows it (``fr-FR`` gives ``fr``), else the site's ``LANGUAGE_CODE``."""
+    locale = (getattr(contact, "locale", "") or "").replace("_", "-").lower()
+    if locale:
+        try:
+            return translation.get_supported_language_variant(locale)
+        except LookupError:
+            pass
+    return settings.LANGUAGE_CODE
+
+
+@functools.lru_cache(maxsize=64)
+def texts_in(language: str) -> tuple[str, ...]:
+    """The compiler's ``TEXTS`` in ``language``, html-escaped then raw: translated once
+    per language and process, never per contact."""
+    with translation.override(language):
+        words = tuple(translation.gettext(text) for text in TEXTS)
+    return tuple(html_lib.escape(word) for word in words) + words
 
 
 def brand_for(site):
@@ -203,9 +226,11 @@ def fill(
         ]
         link_urls.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
         html_urls = [escape(u) for u in link_urls]
-    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel]
-    text_values = [escape(v) for v in raw] + raw + link_urls
-    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls
+    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel,
+    # html-escaped texts…, raw texts…]
+    words = list(texts_in(language_of(contact)))
+    text_values = [escape(v) for v in raw] + raw + link_urls + words
+    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls + words
 
     def join(parts, values=text_values) -> str:
         return "".join([p if p.__class__ is str else values[p] for p in parts])
