@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,19 @@ def _english_left(entries: list[Entry]) -> tuple[set[str], set[str]]:
     return phrases, words
 
 
+def _block_words(data):
+    """The labels and help texts in a StreamField's block definitions."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("label", "helpText") and isinstance(value, str):
+                yield " ".join(value.split())
+            else:
+                yield from _block_words(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _block_words(item)
+
+
 def untranslated(html: str) -> list[str]:
     """The app's English strings a page shows (its text, titles, labels, dialogs)."""
     phrases, words = _english_left(read_po(CATALOG))
@@ -167,6 +181,8 @@ def untranslated(html: str) -> list[str]:
     texts = [" ".join(t.split()) for t in root.itertext()]
     for name in READ_ATTRIBUTES:
         texts += [" ".join(v.split()) for v in root.xpath(f"//@{name}")]
+    for data in root.xpath("//@data-w-block-data-value"):  # a StreamField's block labels
+        texts += list(_block_words(json.loads(data)))
     texts = [t for t in texts if t]
     found = {w for w in words if w in texts}
     joined = "\n".join(texts)
