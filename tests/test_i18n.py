@@ -176,7 +176,8 @@ def untranslated(html: str) -> list[str]:
     """The app's English strings a page shows (its text, titles, labels, dialogs)."""
     phrases, words = _english_left(read_po(CATALOG))
     root = lxml_html.document_fromstring(html)
-    for bad in root.xpath("//script|//style"):
+    # Raw data is marked as not for translation (a mail's header names), as HTML allows.
+    for bad in root.xpath("//script|//style|//*[@translate='no']"):
         bad.drop_tree()
     texts = [" ".join(t.split()) for t in root.itertext()]
     for name in READ_ATTRIBUTES:
@@ -220,7 +221,7 @@ def journey(db):
     contact = make_contact("lea@example.com", first_name="Léa", locale="fr")
     EventFactory(contact=contact, name="page_view", properties={"url": "/livres/"})
     email = make_email([text("<p>Bonjour {{ contact.first_name }}</p>")], title="Bienvenue")
-    send_email(email, contact)
+    message = send_email(email, contact)
     segment = Segment.objects.create(name="Lecteurs", slug="lecteurs")
     scenario = make_scenario(title="Lecteurs fidèles")
     add(scenario, WaitStep, title="Attendre", amount=3, unit="days")
@@ -229,7 +230,13 @@ def journey(db):
     add(branch, SendEmailStep, title="Envoyer", email=email)
     add(condition, Branch, title="Non", is_else=True)
     add(scenario, ExitStep, title="Fin")
-    return {"contact": contact, "email": email, "segment": segment, "scenario": scenario}
+    return {
+        "contact": contact,
+        "email": email,
+        "segment": segment,
+        "scenario": scenario,
+        "message": message,
+    }
 
 
 def _screens(journey) -> dict[str, str]:
@@ -253,6 +260,11 @@ def _screens(journey) -> dict[str, str]:
         "publish changes": reverse("wagtail_journeys_publish_changes", args=[scenario.pk]),
         "rehearse": reverse("wagtail_journeys_rehearse", args=[scenario.pk]),
         "messages": reverse("journeys_messages:index"),
+        "message": reverse("journeys_messages:inspect", args=[journey["message"].pk]),
+        "reports": reverse("journeys_reports:index"),
+        "scenario report": reverse("journeys_reports:scenario", args=[scenario.pk]),
+        "email report": reverse("journeys_reports:email", args=[email.pk]),
+        "scenario library": reverse("journeys_library:choose", args=[scenario.get_parent().pk]),
     }
 
 

@@ -50,10 +50,14 @@ class RenderedEmail:
 
 def held_reason(missing: tuple[str, ...] | list[str]) -> str:
     """Why a send is held: the required merge tags that were empty ("" when none)."""
+    if not missing:
+        return ""
     tags = ", ".join(f"{{{{ {name} }}}}" for name in missing)
-    if len(missing) > 1:
-        return f"required merge tags {tags} are empty"
-    return f"required merge tag {tags} is empty" if missing else ""
+    return translation.ngettext(
+        "required merge tag %(tags)s is empty",
+        "required merge tags %(tags)s are empty",
+        len(missing),
+    ) % {"tags": tags}
 
 
 def language_of(contact) -> str:
