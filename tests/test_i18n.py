@@ -26,7 +26,8 @@ from tests.emails.factories import make_contact, make_email, text
 from tests.factories import EventFactory
 from tests.scenarios.factories import add, make_scenario, site_root
 from wagtail_journeys.delivery import send_email
-from wagtail_journeys.emails.render import compiled_for, language_of
+from wagtail_journeys.emails.languages import language_of
+from wagtail_journeys.emails.render import compiled_for
 from wagtail_journeys.models import (
     Branch,
     ConditionStep,

@@ -19,11 +19,11 @@ import cssutils
 import mjml
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.translation import gettext_noop
 from premailer import Premailer
 
 from ..exceptions import EmailNotReady
 from . import mergetags, text
+from .languages import TEXTS
 from .mergetags import MergeTag, MergeTagError
 
 PLACEHOLDER = re.compile(r"jmtph(\d+)z")
@@ -32,9 +32,6 @@ OPEN_PIXEL = "jmtopenz"
 HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.I)
 HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz|jmttx(\d+)z")
 VERSION = 2
-#: The email's own words (the footer's links), left as holes so one compiled email serves
-#: every language: ``render.fill`` puts them in, translated into the contact's language.
-TEXTS = (gettext_noop("Unsubscribe"), gettext_noop("Email preferences"))
 
 # cssutils validates every declaration against its CSS profiles, compiling hundreds of
 # regular expressions on first use (≈ 0.9 s per process) to log warnings nobody reads.

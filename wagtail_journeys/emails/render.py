@@ -9,7 +9,6 @@ only merge tags are evaluated (HTML-escaped in HTML, plain in text) and links si
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import html as html_lib
 import threading
@@ -25,7 +24,8 @@ from django.utils import translation
 
 from .. import conf
 from . import links
-from .compiler import TEXTS, VERSION, CompiledEmail, compile_email
+from .compiler import VERSION, CompiledEmail, compile_email
+from .languages import language_of, texts_in
 from .mergetags import Scope
 
 LRU_SIZE = 256
@@ -58,27 +58,6 @@ def held_reason(missing: tuple[str, ...] | list[str]) -> str:
         "required merge tags %(tags)s are empty",
         len(missing),
     ) % {"tags": tags}
-
-
-def language_of(contact) -> str:
-    """The language of the email's own words (footer) for ``contact``: their ``locale``
-    when the site knows it (``fr-FR`` gives ``fr``), else the site's ``LANGUAGE_CODE``."""
-    locale = (getattr(contact, "locale", "") or "").replace("_", "-").lower()
-    if locale:
-        try:
-            return translation.get_supported_language_variant(locale)
-        except LookupError:
-            pass
-    return settings.LANGUAGE_CODE
-
-
-@functools.lru_cache(maxsize=64)
-def texts_in(language: str) -> tuple[str, ...]:
-    """The compiler's ``TEXTS`` in ``language``, html-escaped then raw: translated once
-    per language and process, never per contact."""
-    with translation.override(language):
-        words = tuple(translation.gettext(text) for text in TEXTS)
-    return tuple(html_lib.escape(word) for word in words) + words
 
 
 def brand_for(site):

@@ -25,7 +25,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..emails import links
-from ..emails.render import compiled_for, language_of, link_target
+from ..emails.languages import language_of
+from ..emails.render import compiled_for, link_target
 from ..models import Contact, EmailStatus, Message
 from . import engagement, machines
 from . import visitor as visitors
