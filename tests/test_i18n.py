@@ -353,3 +353,27 @@ def test_the_unsubscribe_page_speaks_the_contacts_language(email_site, locale, w
         assert not untranslated(html)
         done = Client().post(url, {"action": "unsubscribe"}).content.decode()
         assert "Vous êtes désinscrit" in done and not untranslated(done)
+
+
+# --- The scenario library in the editor's language ----------------------------------------
+
+
+def test_a_template_used_in_french_writes_its_scenario_and_emails_in_french(email_site):
+    from tests.scenarios.factories import scenario_index
+    from wagtail_journeys.emails.render import render_for
+    from wagtail_journeys.models import EmailPage
+    from wagtail_journeys.scenarios.library import create_from_template
+
+    with translation.override("fr"):
+        (scenario,) = create_from_template("welcome", scenario_index())
+    assert scenario.title == "Série de bienvenue"
+    email = EmailPage.objects.get(
+        title="Bienvenue + bon de réduction"
+    ).get_latest_revision_as_object()
+    assert email.subject == "Bienvenue\u00a0! Voici votre bon de réduction"
+    rendered = render_for(email, make_contact(first_name="Léa", locale="fr"), tracked=False)
+    assert "Bonjour Léa," in rendered.text and "Voici 10 % de réduction" in rendered.text
+    assert "Se désinscrire" in rendered.text
+    with translation.override("en"):
+        (english,) = create_from_template("welcome", scenario_index())
+    assert english.title == "Welcome series"
