@@ -48,8 +48,8 @@ format: $(STAMP)
 # Translations: collect the app's strings into every shipped catalog (new ones come in with
 # an empty msgstr to translate), then compile the .mo files the wheel ships. Needs GNU gettext.
 messages: $(STAMP)
-	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= ../$(PY) -m django makemessages --all --add-location file
-	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= ../$(PY) -m django compilemessages
+	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= $(abspath $(PY)) -m django makemessages --all --add-location file
+	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= $(abspath $(PY)) -m django compilemessages
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_site/db.sqlite3*
