@@ -377,3 +377,12 @@ def test_a_template_used_in_french_writes_its_scenario_and_emails_in_french(emai
     with translation.override("en"):
         (english,) = create_from_template("welcome", scenario_index())
     assert english.title == "Welcome series"
+
+
+def test_an_import_is_refused_in_the_language_active_for_it():
+    from wagtail_journeys.contact_rows import InvalidHeader, parse_header
+
+    for language, reason in (("fr", "L'en-tête n'a pas de colonne"), ("en", "no 'email' column")):
+        with translation.override(language), pytest.raises(InvalidHeader) as refused:
+            parse_header(["first_name"])
+        assert reason in str(refused.value)
