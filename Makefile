@@ -13,7 +13,7 @@ PORT ?= 8000
 # would fill the terminal with HTML). Also listed in the admin under Marketing › Messages.
 DEMO_EMAIL_BACKEND ?= django.core.mail.backends.filebased.EmailBackend
 
-.PHONY: demo test test-sqlite test-postgres bench lint format clean install
+.PHONY: demo test test-sqlite test-postgres bench lint format clean install messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(PY) -m ruff check --fix wagtail_journeys example_site tests benchmarks
 	$(PY) -m ruff format wagtail_journeys example_site tests benchmarks
+
+# Translations: collect the app's strings into every shipped catalog (new ones come in with
+# an empty msgstr to translate), then compile the .mo files the wheel ships. Needs GNU gettext.
+messages: $(STAMP)
+	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= $(abspath $(PY)) -m django makemessages --all --add-location file
+	cd wagtail_journeys && DJANGO_SETTINGS_MODULE= $(abspath $(PY)) -m django compilemessages
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_site/db.sqlite3* example_site/sent_mail

@@ -164,7 +164,7 @@ def test_pip_install_into_fresh_wagtail_project_records_page_view(workdir: Path)
     env = clean_env(venv)
     python = venv / "bin" / "python"
 
-    # The wheel is complete: code, migrations, templates, static files, py.typed.
+    # The wheel is complete: code, migrations, templates, static files, translations, py.typed.
     run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", workdir / "dist", "."],
         cwd=source, env=env)  # fmt: skip
     (wheel,) = (workdir / "dist").glob("wagtail_journeys-*.whl")
@@ -174,6 +174,7 @@ def test_pip_install_into_fresh_wagtail_project_records_page_view(workdir: Path)
     assert any(re.fullmatch(rf"{PACKAGE}/migrations/0001_\w+\.py", n) for n in shipped)
     assert f"{PACKAGE}/static/wagtail_journeys/js/tracking.js" in shipped
     assert f"{PACKAGE}/templates/wagtail_journeys/tags/tracking.html" in shipped
+    assert f"{PACKAGE}/locale/fr/LC_MESSAGES/django.mo" in shipped
 
     # What the README tells a site owner to do.
     run([python, "-m", "pip", "install", "-q", "."], cwd=source, env=env, timeout=600)

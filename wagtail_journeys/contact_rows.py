@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
+
 from .contacts import CONTACT_FIELDS, normalize_email
 from .exceptions import InvalidInput
 from .inputs import MAX_KEY_LENGTH, MAX_NUMBER, json_problem, number_problem, text_problem
@@ -90,21 +92,25 @@ def parse_header(cells: list[str]) -> list[str]:
     """
     if len(cells) > MAX_COLUMNS:
         raise InvalidHeader(
-            f"The header has {len(cells):,} columns; at most {MAX_COLUMNS:,} are imported."
+            _("The header has %(n)s columns; at most %(max)s are imported.")
+            % {"n": f"{len(cells):,}", "max": f"{MAX_COLUMNS:,}"}
         )
     names = []
     for cell in cells:
         name = cell.strip().lstrip("\ufeff").strip()
         problem = text_problem(name)
         if problem:
-            raise InvalidHeader(f"Column {_quoted(name)} {problem}.")
+            raise InvalidHeader(
+                _("Column %(name)s %(problem)s.") % {"name": _quoted(name), "problem": problem}
+            )
         if name.lower().startswith(ATTRIBUTE_PREFIX):
             key = name[len(ATTRIBUTE_PREFIX) :].strip()
             if not key:
-                raise InvalidHeader("Column 'attr:' needs a key, such as 'attr:member_since'.")
+                raise InvalidHeader(_("Column 'attr:' needs a key, such as 'attr:member_since'."))
             if len(key) > MAX_KEY_LENGTH:
                 raise InvalidHeader(
-                    f"Column {_quoted(name)}: its key is longer than {MAX_KEY_LENGTH} characters."
+                    _("Column %(name)s: its key is longer than %(max)s characters.")
+                    % {"name": _quoted(name), "max": MAX_KEY_LENGTH}
                 )
             names.append(ATTRIBUTE_PREFIX + key)
         else:
@@ -112,14 +118,17 @@ def parse_header(cells: list[str]) -> list[str]:
     unknown = [name for name in names if name not in COLUMNS and not name.startswith("attr:")]
     if unknown:
         raise InvalidHeader(
-            f"Unknown column(s): {_listed(unknown)}. Known columns: "
-            f"{', '.join(COLUMNS)}, and attr:<key> for attributes."
+            _(
+                "Unknown column(s): %(unknown)s. Known columns: %(known)s, "
+                "and attr:<key> for attributes."
+            )
+            % {"unknown": _listed(unknown), "known": ", ".join(COLUMNS)}
         )
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
-        raise InvalidHeader(f"Repeated column(s): {_listed(repeated)}.")
+        raise InvalidHeader(_("Repeated column(s): %(names)s.") % {"names": _listed(repeated)})
     if "email" not in names:
-        raise InvalidHeader("The header has no 'email' column.")
+        raise InvalidHeader(_("The header has no 'email' column."))
     return names
 
 
@@ -131,7 +140,7 @@ def _quoted(value: str, limit: int = 40) -> str:
 def _listed(names: list[str]) -> str:
     shown = ", ".join(map(_quoted, names[:_SHOWN_NAMES]))
     more = len(names) - _SHOWN_NAMES
-    return f"{shown} and {more:,} more" if more > 0 else shown
+    return _("%(shown)s and %(n)s more") % {"shown": shown, "n": f"{more:,}"} if more > 0 else shown
 
 
 @functools.lru_cache(maxsize=1024)
@@ -154,19 +163,23 @@ _LIMITS = {
 
 def _field_value(name: str, value: str) -> Any:
     if name in _LIMITS and len(value) > _LIMITS[name]:
-        raise InvalidInput(f"{name} is longer than {_LIMITS[name]} characters.", field=name)
+        too_long = _("%(name)s is longer than %(max)s characters.")
+        raise InvalidInput(too_long % {"name": name, "max": _LIMITS[name]}, field=name)
     if name == "civility":
         civility = value.lower().rstrip(".")
         if civility not in _CIVILITIES:
             raise InvalidInput(
-                f"civility {_quoted(value)} is not one of {', '.join(Civility.values)}.", field=name
+                _("civility %(value)s is not one of %(choices)s.")
+                % {"value": _quoted(value), "choices": ", ".join(Civility.values)},
+                field=name,
             )
         return civility
     if name == "email_status":
         status = value.lower()
         if status not in _STATUSES:
             raise InvalidInput(
-                f"email_status {_quoted(value)} is not one of {', '.join(EmailStatus.values)}.",
+                _("email_status %(value)s is not one of %(choices)s.")
+                % {"value": _quoted(value), "choices": ", ".join(EmailStatus.values)},
                 field=name,
             )
         return status
@@ -177,25 +190,33 @@ def _field_value(name: str, value: str) -> Any:
             date = dt.date.fromisoformat(value)
         except ValueError:
             raise InvalidInput(
-                f"birth_date {_quoted(value)} is not a date (YYYY-MM-DD).", field=name
+                _("birth_date %(value)s is not a date (YYYY-MM-DD).") % {"value": _quoted(value)},
+                field=name,
             ) from None
         if date > dt.date.today():
-            raise InvalidInput(f"birth_date {value} is in the future.", field=name)
+            raise InvalidInput(
+                _("birth_date %(value)s is in the future.") % {"value": value}, field=name
+            )
         return date
     if name == "timezone" and not _is_timezone(value):
         raise InvalidInput(
-            f"timezone {_quoted(value)} is not an IANA timezone (such as Europe/Paris).", field=name
+            _("timezone %(value)s is not an IANA timezone (such as Europe/Paris).")
+            % {"value": _quoted(value)},
+            field=name,
         )
     if name == "locale" and not _LOCALE.fullmatch(value):
         raise InvalidInput(
-            f"locale {_quoted(value)} is not a locale such as en or fr-FR.", field=name
+            _("locale %(value)s is not a locale such as en or fr-FR.") % {"value": _quoted(value)},
+            field=name,
         )
     if name == "sms_opt_in":
         try:
             return BOOLEANS[value.lower()]
         except KeyError:
             raise InvalidInput(
-                f"sms_opt_in {_quoted(value)} is not one of true/false/1/0/yes/no.", field=name
+                _("sms_opt_in %(value)s is not one of true/false/1/0/yes/no.")
+                % {"value": _quoted(value)},
+                field=name,
             ) from None
     return value
 
@@ -207,7 +228,8 @@ def _check_storable(names: list[str], cells: list[str]) -> None:
     """
     if max(map(len, cells), default=0) > MAX_CELL_CHARS:
         name = next(n for n, c in zip(names, cells, strict=True) if len(c) > MAX_CELL_CHARS)
-        raise InvalidInput(f"{name} is longer than {MAX_CELL_CHARS:,} characters.", field=name)
+        too_long = _("%(name)s is longer than %(max)s characters.")
+        raise InvalidInput(too_long % {"name": name, "max": f"{MAX_CELL_CHARS:,}"}, field=name)
     if text_problem("".join(cells)):
         for name, cell in zip(names, cells, strict=True):
             problem = text_problem(cell)
@@ -226,11 +248,11 @@ def _attributes(text: str) -> dict[str, Any]:
     try:
         attributes = json.loads(text, parse_int=_json_int)
     except RecursionError:
-        raise InvalidInput("attributes is nested too deeply.", field="attributes") from None
+        raise InvalidInput(_("attributes is nested too deeply."), field="attributes") from None
     except ValueError:
-        raise InvalidInput("attributes is not valid JSON.", field="attributes") from None
+        raise InvalidInput(_("attributes is not valid JSON."), field="attributes") from None
     if not isinstance(attributes, dict):
-        raise InvalidInput("attributes must be a JSON object.", field="attributes")
+        raise InvalidInput(_("attributes must be a JSON object."), field="attributes")
     problem = json_problem(attributes)
     if problem:
         raise InvalidInput(f"attributes {problem}.", field="attributes")
@@ -240,12 +262,15 @@ def _attributes(text: str) -> dict[str, Any]:
 def validate_row(names: list[str], cells: list[str], line: int) -> ContactRow:
     """Turn one CSV record into a ``ContactRow``, or raise ``InvalidInput`` with the reason."""
     if len(cells) != len(names):
-        raise InvalidInput(f"{len(cells):,} cells, but the header has {len(names)} columns.")
+        raise InvalidInput(
+            _("%(cells)s cells, but the header has %(columns)s columns.")
+            % {"cells": f"{len(cells):,}", "columns": len(names)}
+        )
     _check_storable(names, cells)
     # A cell the contacts export protected from spreadsheets ('=…) is read as it was.
     values = {name: unquoted(cell.strip()) for name, cell in zip(names, cells, strict=True)}
     if not values["email"]:
-        raise InvalidInput("email is empty.", field="email")
+        raise InvalidInput(_("email is empty."), field="email")
     email = normalize_email(values["email"])
     fields = {
         name: _field_value(name, values[name])
@@ -262,7 +287,8 @@ def validate_row(names: list[str], cells: list[str], line: int) -> ContactRow:
     for tag in _TAG_SEPARATORS.split(values.get("tags", "")):
         tag = tag.strip()
         if len(tag) > TAG_MAX_LENGTH:
-            raise InvalidInput(f"tag {tag[:20]!r}… is longer than 100 characters.", field="tags")
+            too_long = _("tag %(tag)s… is longer than 100 characters.") % {"tag": repr(tag[:20])}
+            raise InvalidInput(too_long, field="tags")
         if tag and tag not in tags:
             tags.append(tag)
     return ContactRow(line, email, fields, attributes, tags)
@@ -305,13 +331,17 @@ class _Lines:
 
 
 def _too_long() -> str:
-    return f"the row is longer than {MAX_ROW_CHARS:,} characters (is a quote left open?)."
+    return _("the row is longer than %(max)s characters (is a quote left open?).") % {
+        "max": f"{MAX_ROW_CHARS:,}"
+    }
 
 
 def _unreadable(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
-        return f"a cell is longer than {csv.field_size_limit():,} characters."
-    return f"unreadable CSV: {exc}."
+        return _("a cell is longer than %(max)s characters.") % {
+            "max": f"{csv.field_size_limit():,}"
+        }
+    return _("unreadable CSV: %(error)s.") % {"error": exc}
 
 
 def read_records(
@@ -327,10 +357,10 @@ def read_records(
         first = next(source, "")
     except _RowTooLong:
         raise InvalidHeader(
-            f"The header row is longer than {MAX_ROW_CHARS:,} characters."
+            _("The header row is longer than %(max)s characters.") % {"max": f"{MAX_ROW_CHARS:,}"}
         ) from None
     if not first.strip():
-        raise InvalidHeader("The file is empty: it needs a header row with an 'email' column.")
+        raise InvalidHeader(_("The file is empty: it needs a header row with an 'email' column."))
     delimiter = ";" if first.count(";") > first.count(",") else ","
     source.read, source.row_chars = 0, 0
     reader = csv.reader(_Pushback(first, source), delimiter=delimiter)
@@ -338,10 +368,12 @@ def read_records(
         header = next(reader)
     except _RowTooLong:
         raise InvalidHeader(
-            f"The header row is longer than {MAX_ROW_CHARS:,} characters."
+            _("The header row is longer than %(max)s characters.") % {"max": f"{MAX_ROW_CHARS:,}"}
         ) from None
     except csv.Error as exc:
-        raise InvalidHeader(f"The header row cannot be read: {_unreadable(exc)}") from None
+        raise InvalidHeader(
+            _("The header row cannot be read: %(problem)s") % {"problem": _unreadable(exc)}
+        ) from None
 
     def records() -> Iterator[tuple[int, list[str] | str]]:
         while True:
@@ -396,8 +428,11 @@ def check_utf8(raw: IO[bytes], *, chunk_size: int = 1 << 20) -> None:
             before = exc.object[: exc.start]
             lines += _line_breaks(before, ended_with_cr)
             raise InvalidFile(
-                f"Line {lines:,} is not UTF-8 text (byte 0x{exc.object[exc.start]:02X}): save "
-                "the file as CSV UTF-8 and import it again. Nothing was imported."
+                _(
+                    "Line %(line)s is not UTF-8 text (byte 0x%(byte)s): save the file as CSV "
+                    "UTF-8 and import it again. Nothing was imported."
+                )
+                % {"line": f"{lines:,}", "byte": f"{exc.object[exc.start]:02X}"}
             ) from None
         if not chunk:
             return

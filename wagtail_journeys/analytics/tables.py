@@ -10,30 +10,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 #: The mail columns of every export: (attribute of ``MailFigures``, heading).
 MAIL_COLUMNS = (
-    ("sent", "Sent"),
-    ("delivered", "Delivered"),
-    ("bounced", "Bounced"),
-    ("opened", "Opened"),
-    ("machine_opens", "Machine opens"),
-    ("clicked", "Clicked"),
-    ("machine_clicks", "Machine clicks"),
-    ("converted", "Converted"),
-    ("revenue", "Revenue"),
-    ("unsubscribed", "Unsubscribed"),
-    ("complained", "Complained"),
-    ("open_rate", "Open rate"),
-    ("click_rate", "Click rate"),
-    ("conversion_rate", "Conversion rate"),
+    ("sent", gettext_noop("Sent")),
+    ("delivered", gettext_noop("Delivered")),
+    ("bounced", gettext_noop("Bounced")),
+    ("opened", gettext_noop("Opened")),
+    ("machine_opens", gettext_noop("Machine opens")),
+    ("clicked", gettext_noop("Clicked")),
+    ("machine_clicks", gettext_noop("Machine clicks")),
+    ("converted", gettext_noop("Converted")),
+    ("revenue", gettext_noop("Revenue")),
+    ("unsubscribed", gettext_noop("Unsubscribed")),
+    ("complained", gettext_noop("Complained")),
+    ("open_rate", gettext_noop("Open rate")),
+    ("click_rate", gettext_noop("Click rate")),
+    ("conversion_rate", gettext_noop("Conversion rate")),
 )
 STEP_COLUMNS = (
-    ("entered", "Entered"),
-    ("waiting", "Waiting now"),
-    ("passed", "Passed"),
-    ("skipped", "Skipped"),
-    ("exited", "Exited"),
+    ("entered", gettext_noop("Entered")),
+    ("waiting", gettext_noop("Waiting now")),
+    ("passed", gettext_noop("Passed")),
+    ("skipped", gettext_noop("Skipped")),
+    ("exited", gettext_noop("Exited")),
 )
 
 

@@ -47,6 +47,9 @@ class RichTextBlock(MergeTagsMixin, blocks.RichTextBlock):
         kwargs.setdefault("template", TEMPLATES + "rich_text.mjml")
         super().__init__(**kwargs)
 
+    class Meta:
+        label = _("Text")
+
 
 class LinkBlock(MergeTagsMixin, blocks.CharBlock):
     """An absolute URL that may hold merge tags (``https://shop/cart?u={{ … }}``)."""
@@ -68,6 +71,7 @@ class HeadingBlock(blocks.StructBlock):
     class Meta:
         icon = "title"
         template = TEMPLATES + "heading.mjml"
+        label = _("Heading")
 
 
 class ImageBlock(blocks.StructBlock):
@@ -78,6 +82,7 @@ class ImageBlock(blocks.StructBlock):
     class Meta:
         icon = "image"
         template = TEMPLATES + "image.mjml"
+        label = _("Image")
 
 
 class ButtonBlock(blocks.StructBlock):
@@ -88,6 +93,7 @@ class ButtonBlock(blocks.StructBlock):
     class Meta:
         icon = "link"
         template = TEMPLATES + "button.mjml"
+        label = _("Button")
 
     def clean(self, value):
         value = super().clean(value)
@@ -103,6 +109,7 @@ class DividerBlock(blocks.StaticBlock):
         icon = "horizontalrule"
         admin_text = _("A thin line across the email.")
         template = TEMPLATES + "divider.mjml"
+        label = _("Divider")
 
 
 class SpacerBlock(blocks.StructBlock):
@@ -111,6 +118,7 @@ class SpacerBlock(blocks.StructBlock):
     class Meta:
         icon = "arrows-up-down"
         template = TEMPLATES + "spacer.mjml"
+        label = _("Spacer")
 
 
 class VoucherBlock(blocks.StructBlock):
@@ -127,6 +135,7 @@ class VoucherBlock(blocks.StructBlock):
     class Meta:
         icon = "tag"
         template = TEMPLATES + "voucher.mjml"
+        label = _("Voucher")
 
 
 class ColumnContentBlock(blocks.StreamBlock):
@@ -148,6 +157,7 @@ class TwoColumnsBlock(blocks.StructBlock):
     class Meta:
         icon = "grip"
         template = TEMPLATES + "columns.mjml"
+        label = _("Two columns")
 
 
 class ThreeColumnsBlock(blocks.StructBlock):
@@ -160,6 +170,7 @@ class ThreeColumnsBlock(blocks.StructBlock):
     class Meta:
         icon = "grip"
         template = TEMPLATES + "columns.mjml"
+        label = _("Three columns")
 
 
 class CardsBlock(blocks.StructBlock):
@@ -173,6 +184,7 @@ class CardsBlock(blocks.StructBlock):
     class Meta:
         icon = "doc-full"
         template = TEMPLATES + "cards.mjml"
+        label = _("Cards")
 
 
 def content_blocks() -> list[tuple[str, blocks.Block]]:
@@ -219,3 +231,33 @@ class EmailBodyBlock(blocks.StreamBlock):
 
     def __init__(self, **kwargs):
         super().__init__([*content_blocks(), ("segment", SegmentBlock())], **kwargs)
+
+    class Meta:
+        label = _("Body")
+
+
+def _label_children(block_class, **labels) -> None:
+    """Translatable labels for the fields of a struct block, set on its declared children
+    rather than passed to them: a block's constructor arguments go into migrations, and a
+    label is only words for the editor."""
+    for name, label in labels.items():
+        block_class.base_blocks[name].label = label
+
+
+_label_children(HeadingBlock, text=_("Text"), level=_("Level"))
+_label_children(ImageBlock, image=_("Image"), alt=_("Alt"), link=_("Link"))
+_label_children(ButtonBlock, text=_("Text"), page=_("Page"), url=_("Url"))
+_label_children(SpacerBlock, height=_("Height"))
+_label_children(
+    VoucherBlock,
+    heading=_("Heading"),
+    code=_("Code"),
+    description=_("Description"),
+    expires_on=_("Expires on"),
+)
+_label_children(TwoColumnsBlock, left=_("Left"), right=_("Right"))
+_label_children(ThreeColumnsBlock, left=_("Left"), middle=_("Middle"), right=_("Right"))
+_label_children(CardsBlock, pages=_("Pages"), button_text=_("Button text"))
+_label_children(
+    SegmentBlock, segment=_("Segment"), body=_("Body"), everyone_else=_("Everyone else")
+)

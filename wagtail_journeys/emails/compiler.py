@@ -23,14 +23,15 @@ from premailer import Premailer
 
 from ..exceptions import EmailNotReady
 from . import mergetags, text
+from .languages import TEXTS
 from .mergetags import MergeTag, MergeTagError
 
 PLACEHOLDER = re.compile(r"jmtph(\d+)z")
 LINK = re.compile(r"jmtlk(\d+)z")
 OPEN_PIXEL = "jmtopenz"
 HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.I)
-HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz")
-VERSION = 1
+HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz|jmttx(\d+)z")
+VERSION = 2
 
 # cssutils validates every declaration against its CSS profiles, compiling hundreds of
 # regular expressions on first use (≈ 0.9 s per process) to log warnings nobody reads.
@@ -38,7 +39,8 @@ VERSION = 1
 cssutils.profile.removeProfile(all=True)
 
 # A part of a compiled template: a literal string, or an int indexing the fill list
-# [html-escaped tag values…, raw tag values…, link URLs…, open pixel URL].
+# [html-escaped tag values…, raw tag values…, link URLs…, open pixel URL,
+#  html-escaped TEXTS…, raw TEXTS…].
 Part = str | int
 
 
@@ -89,6 +91,8 @@ def _split(source: str, *, raw: bool, n_tags: int, n_links: int = 0) -> tuple[Pa
             parts.append(int(match[1]) + (n_tags if raw else 0))
         elif match[2] is not None:
             parts.append(2 * n_tags + int(match[2]))
+        elif match[3] is not None:
+            parts.append(2 * n_tags + n_links + 1 + int(match[3]) + (len(TEXTS) if raw else 0))
         else:
             parts.append(2 * n_tags + n_links)
         position = match.end()
@@ -173,6 +177,7 @@ def render_mjml(page, variant=(), *, brand=None, site=None) -> str:
             "unsubscribe_url": "{{ unsubscribe_url }}",
             "preferences_url": "{{ preferences_url }}",
         },
+        "texts": {"unsubscribe": "jmttx0z", "preferences": "jmttx1z"},
         "open_pixel": OPEN_PIXEL,
     }
     return render_to_string("wagtail_journeys/emails/email.mjml", context)

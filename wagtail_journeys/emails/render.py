@@ -20,10 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.utils import translation
 
 from .. import conf
 from . import links
 from .compiler import VERSION, CompiledEmail, compile_email
+from .languages import language_of, texts_in
 from .mergetags import Scope
 
 LRU_SIZE = 256
@@ -48,10 +50,14 @@ class RenderedEmail:
 
 def held_reason(missing: tuple[str, ...] | list[str]) -> str:
     """Why a send is held: the required merge tags that were empty ("" when none)."""
+    if not missing:
+        return ""
     tags = ", ".join(f"{{{{ {name} }}}}" for name in missing)
-    if len(missing) > 1:
-        return f"required merge tags {tags} are empty"
-    return f"required merge tag {tags} is empty" if missing else ""
+    return translation.ngettext(
+        "required merge tag %(tags)s is empty",
+        "required merge tags %(tags)s are empty",
+        len(missing),
+    ) % {"tags": tags}
 
 
 def brand_for(site):
@@ -203,9 +209,11 @@ def fill(
         ]
         link_urls.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
         html_urls = [escape(u) for u in link_urls]
-    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel]
-    text_values = [escape(v) for v in raw] + raw + link_urls
-    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls
+    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel,
+    # html-escaped texts…, raw texts…]
+    words = list(texts_in(language_of(contact)))
+    text_values = [escape(v) for v in raw] + raw + link_urls + words
+    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls + words
 
     def join(parts, values=text_values) -> str:
         return "".join([p if p.__class__ is str else values[p] for p in parts])

@@ -109,7 +109,7 @@ class EmailPage(NotRoutable, Page):
         TitleFieldPanel("title"),
         FieldPanel("subject"),
         FieldPanel("preheader"),
-        FieldPanel("body"),
+        FieldPanel("body", heading=_("Body")),
         # A contact's address: shown and set only by those who may see contacts.
         FieldPanel("preview_contact", permission="wagtail_journeys.view_contact"),
     ]

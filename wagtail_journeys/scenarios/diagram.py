@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .plan import Plan
 
@@ -51,20 +52,20 @@ def _rows(plan: Plan) -> list[tuple[int, str, str, int | None, int | None]]:
 #: send step its mail's (``MailFigures``); each is also the ``contacts_behind`` metric its
 #: number links to (revenue links to the converted contacts).
 STEP_FIGURES = (
-    ("entered", "entered"),
-    ("waiting", "waiting now"),
-    ("passed", "passed"),
-    ("exited", "exited"),
+    ("entered", gettext_noop("entered")),
+    ("waiting", gettext_noop("waiting now")),
+    ("passed", gettext_noop("passed")),
+    ("exited", gettext_noop("exited")),
 )
 MAIL_FIGURES = (
-    ("sent", "sent"),
-    ("delivered", "delivered"),
-    ("opened", "opened"),
-    ("clicked", "clicked"),
-    ("converted", "converted"),
-    ("revenue", "revenue"),
-    ("unsubscribed", "unsubscribed"),
-    ("complained", "complained"),
+    ("sent", gettext_noop("sent")),
+    ("delivered", gettext_noop("delivered")),
+    ("opened", gettext_noop("opened")),
+    ("clicked", gettext_noop("clicked")),
+    ("converted", gettext_noop("converted")),
+    ("revenue", gettext_noop("revenue")),
+    ("unsubscribed", gettext_noop("unsubscribed")),
+    ("complained", gettext_noop("complained")),
 )
 FIGURE_LINE = 18
 

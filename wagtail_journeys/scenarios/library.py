@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
@@ -20,19 +21,20 @@ def _text(*paragraphs: str) -> dict:
     return {"type": "text", "value": "".join(f"<p>{p}</p>" for p in paragraphs)}
 
 
+def _hello() -> str:
+    return gettext('Hello {{ contact.first_name|default("there") }},')
+
+
 def _voucher(heading: str, description: str) -> dict:
     return {
         "type": "voucher",
         "value": {
-            "heading": heading,
+            "heading": str(heading),
             "code": "{{ promo_code|required }}",
-            "description": description,
+            "description": str(description),
             "expires_on": None,
         },
     }
-
-
-HELLO = 'Hello {{ contact.first_name|default("there") }},'
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class EmailDraft:
     key: str
     title: str
     subject: str
-    body: list[dict]
+    #: Made when the email is created, in the language active then (the editor's).
+    body: Callable[[], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _welcome(e, s):
     return [
         (
             {
-                "title": "Welcome series",
+                "title": gettext("Welcome series"),
                 "trigger_kind": "event",
                 "trigger_event": "form_submitted",
                 "trigger_filters": {"form": "newsletter"},
@@ -90,7 +93,7 @@ def _cart(e, s):
     return [
         (
             {
-                "title": "Abandoned cart",
+                "title": gettext("Abandoned cart"),
                 "trigger_kind": "event",
                 "trigger_event": "cart_updated",
                 "trigger_source": "server",
@@ -112,7 +115,7 @@ def _birthday(e, s):
     return [
         (
             {
-                "title": "Birthday",
+                "title": gettext("Birthday"),
                 "trigger_kind": "birthday",
                 "trigger_time": dt.time(9),
                 "reentry": "always",
@@ -130,7 +133,7 @@ def _win_back(e, s):
     return [
         (
             {
-                "title": "Win-back after 90 days",
+                "title": gettext("Win-back after 90 days"),
                 "trigger_kind": "segment_entered",
                 "trigger_segment": s.get("inactive-90-days"),
                 "trigger_segment_existing": True,
@@ -153,7 +156,7 @@ def _resend(e, s):
     return [
         (
             {
-                "title": "Resend to non-openers",
+                "title": gettext("Resend to non-openers"),
                 "trigger_kind": "email_engagement",
                 "engagement_kind": "not_opened",
                 "engagement_days": 3,
@@ -169,7 +172,7 @@ def _author(e, s):
     return [
         (
             {
-                "title": "Interest in an author",
+                "title": gettext("Interest in an author"),
                 "trigger_kind": "page_view",
                 "trigger_page_tag": "",
                 "trigger_min_views": 3,
@@ -191,7 +194,7 @@ def _newsletter_white_paper(e, s):
     return [
         (
             {
-                "title": "Newsletter signup → white paper",
+                "title": gettext("Newsletter signup → white paper"),
                 "trigger_kind": "event",
                 "trigger_event": "form_submitted",
                 "trigger_filters": {"form": "newsletter"},
@@ -204,7 +207,7 @@ def _newsletter_white_paper(e, s):
         ),
         (
             {
-                "title": "White-paper download → newsletter",
+                "title": gettext("White-paper download → newsletter"),
                 "trigger_kind": "event",
                 "trigger_event": "form_submitted",
                 "trigger_filters": {"form": "white-paper"},
@@ -214,13 +217,13 @@ def _newsletter_white_paper(e, s):
                 (
                     m.ConditionStep,
                     "",
-                    {"title": "Not on the newsletter yet?"},
+                    {"title": gettext("Not on the newsletter yet?")},
                     [
                         (
                             m.Branch,
                             "",
                             {
-                                "title": "never signed up to the newsletter",
+                                "title": gettext("never signed up to the newsletter"),
                                 "rules": [
                                     event_rule("form_submitted", negate=True, form="newsletter")
                                 ],
@@ -247,18 +250,28 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "welcome",
-                    "Welcome + voucher",
-                    "Welcome! Here is your voucher",
-                    [
-                        _text(HELLO, "Thank you for joining us. Here is 10% off your first order."),
-                        _voucher("Your welcome voucher", "10% off your first order."),
+                    _("Welcome + voucher"),
+                    _("Welcome! Here is your voucher"),
+                    lambda: [
+                        _text(
+                            _hello(),
+                            # xgettext:no-python-format
+                            gettext("Thank you for joining us. Here is 10% off your first order."),
+                        ),
+                        _voucher(
+                            gettext("Your welcome voucher"),
+                            # xgettext:no-python-format
+                            gettext("10% off your first order."),
+                        ),
                     ],
                 ),
                 EmailDraft(
                     "welcome-tips",
-                    "Welcome: tips",
-                    "Three things to try first",
-                    [_text(HELLO, "Here is how to make the most of your account.")],
+                    _("Welcome: tips"),
+                    _("Three things to try first"),
+                    lambda: [
+                        _text(_hello(), gettext("Here is how to make the most of your account."))
+                    ],
                 ),
             ),
             _welcome,
@@ -279,11 +292,16 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "cart",
-                    "Your cart is waiting",
-                    "You left something behind",
-                    [
-                        _text(HELLO, "Your cart is still here. Take 5% off to complete it."),
-                        _voucher("5% off your cart", "Valid for one order."),
+                    _("Your cart is waiting"),
+                    _("You left something behind"),
+                    lambda: [
+                        _text(
+                            _hello(),
+                            # xgettext:no-python-format
+                            gettext("Your cart is still here. Take 5% off to complete it."),
+                        ),
+                        # xgettext:no-python-format
+                        _voucher(gettext("5% off your cart"), gettext("Valid for one order.")),
                     ],
                 ),
             ),
@@ -299,11 +317,11 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "birthday",
-                    "Happy birthday",
-                    'Happy birthday {{ contact.first_name|default("!") }}',
-                    [
-                        _text(HELLO, "A present from us for your birthday."),
-                        _voucher("Your birthday present", "Valid for a month."),
+                    _("Happy birthday"),
+                    _('Happy birthday {{ contact.first_name|default("!") }}'),
+                    lambda: [
+                        _text(_hello(), gettext("A present from us for your birthday.")),
+                        _voucher(gettext("Your birthday present"), gettext("Valid for a month.")),
                     ],
                 ),
             ),
@@ -320,18 +338,23 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "miss-you",
-                    "We miss you",
-                    'We miss you, {{ contact.first_name|default("friend") }}',
-                    [
-                        _text(HELLO, "It has been a while: here is 15% off to come back."),
-                        _voucher("15% off", "Valid for two weeks."),
+                    _("We miss you"),
+                    _('We miss you, {{ contact.first_name|default("friend") }}'),
+                    lambda: [
+                        _text(
+                            _hello(),
+                            # xgettext:no-python-format
+                            gettext("It has been a while: here is 15% off to come back."),
+                        ),
+                        # xgettext:no-python-format
+                        _voucher(gettext("15% off"), gettext("Valid for two weeks.")),
                     ],
                 ),
                 EmailDraft(
                     "last-chance",
-                    "Last chance",
-                    "Your voucher ends soon",
-                    [_text(HELLO, "Last days to use your voucher.")],
+                    _("Last chance"),
+                    _("Your voucher ends soon"),
+                    lambda: [_text(_hello(), gettext("Last days to use your voucher."))],
                 ),
             ),
             _win_back,
@@ -347,9 +370,11 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "resend",
-                    "Resend",
-                    "In case you missed it",
-                    [_text(HELLO, "Copy the content of the email you resend here.")],
+                    _("Resend"),
+                    _("In case you missed it"),
+                    lambda: [
+                        _text(_hello(), gettext("Copy the content of the email you resend here."))
+                    ],
                 ),
             ),
             _resend,
@@ -368,9 +393,11 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "author",
-                    "More from the author",
-                    "More from an author you like",
-                    [_text(HELLO, "Our booksellers' favourites by this author.")],
+                    _("More from the author"),
+                    _("More from an author you like"),
+                    lambda: [
+                        _text(_hello(), gettext("Our booksellers' favourites by this author."))
+                    ],
                 ),
             ),
             _author,
@@ -393,15 +420,15 @@ TEMPLATES: dict[str, Template] = {
             (
                 EmailDraft(
                     "white-paper-offer",
-                    "Our white paper",
-                    "Our white paper, free",
-                    [_text(HELLO, "Download our white paper.")],
+                    _("Our white paper"),
+                    _("Our white paper, free"),
+                    lambda: [_text(_hello(), gettext("Download our white paper."))],
                 ),
                 EmailDraft(
                     "newsletter-offer",
-                    "Join our newsletter",
-                    "News, once a month",
-                    [_text(HELLO, "Join the newsletter for news and offers.")],
+                    _("Join our newsletter"),
+                    _("News, once a month"),
+                    lambda: [_text(_hello(), gettext("Join the newsletter for news and offers."))],
                 ),
             ),
             _newsletter_white_paper,
@@ -420,7 +447,7 @@ TEMPLATES: dict[str, Template] = {
 #: Segments a template may need, created when missing: slug -> (name, rules).
 SEGMENTS = {
     "inactive-90-days": (
-        "Inactive for 90 days",
+        _("Inactive for 90 days"),
         [{"type": "inactive", "value": {"negate": False, "days": 90, "event": ""}}],
     ),
 }
@@ -432,7 +459,9 @@ def email_folder(near: Page) -> Page:
 
     folder = EmailIndexPage.objects.first()
     if folder is None:
-        folder = add_page(near.get_parent(), EmailIndexPage, "", {"title": "Emails"}, publish=True)
+        folder = add_page(
+            near.get_parent(), EmailIndexPage, "", {"title": gettext("Emails")}, publish=True
+        )
     return folder
 
 
@@ -451,7 +480,7 @@ def create_from_template(
             segment = Segment.objects.filter(slug=slug).first()
             if segment is None and may_add_segments:
                 name, rules = SEGMENTS[slug]
-                segment = Segment.objects.create(slug=slug, name=name, rules=rules)
+                segment = Segment.objects.create(slug=slug, name=str(name), rules=rules)
             segments[slug] = segment
         emails_index = email_folder(folder)
         emails = {
@@ -459,7 +488,7 @@ def create_from_template(
                 emails_index,
                 _models().EmailPage,
                 "",
-                {"title": draft.title, "subject": draft.subject, "body": draft.body},
+                {"title": str(draft.title), "subject": str(draft.subject), "body": draft.body()},
                 publish=False,
                 user=user,
             )

@@ -215,16 +215,20 @@ def publish_plan(scenario: Any, *, check: Callable[[Plan], tuple[str, ...]] | No
     A scenario going live (never published, or unpublished since) records the moment in
     ``live_since``, which its trigger carries: events older than that never fire it. A
     scenario already live keeps its time."""
-    from django.utils import timezone
+    from django.conf import settings
+    from django.utils import timezone, translation
 
     from ..models import ScenarioPage, ScenarioPlan
 
     if scenario.live_since is None:
         scenario.live_since = timezone.now()
         ScenarioPage.objects.filter(pk=scenario.pk).update(live_since=scenario.live_since)
-    plan = build_plan(scenario)
-    if check is not None:
-        plan = dataclasses.replace(plan, errors=check(plan))
+    # A stored Plan's words (step summaries, checker errors) are in the site's language,
+    # whoever published it.
+    with translation.override(settings.LANGUAGE_CODE):
+        plan = build_plan(scenario)
+        if check is not None:
+            plan = dataclasses.replace(plan, errors=check(plan))
     ScenarioPlan.objects.create(
         scenario_id=scenario.pk, revision_id=scenario.live_revision_id, data=plan.to_json()
     )

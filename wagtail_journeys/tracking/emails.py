@@ -19,12 +19,13 @@ import logging
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..emails import links
+from ..emails.languages import language_of
 from ..emails.render import compiled_for, link_target
 from ..models import Contact, EmailStatus, Message
 from . import engagement, machines
@@ -149,13 +150,14 @@ def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             unsubscribe_contact(message)
             done = True
         contact.refresh_from_db(fields=["email_status"])
-    return render(
-        request,
-        "wagtail_journeys/emails/unsubscribe.html",
-        {
-            "contact": contact,
-            "token": token,
-            "done": done,
-            "subscribed": contact.email_status == EmailStatus.SUBSCRIBED,
-        },
-    )
+    with translation.override(language_of(contact)):  # the language of the contact's mail
+        return render(
+            request,
+            "wagtail_journeys/emails/unsubscribe.html",
+            {
+                "contact": contact,
+                "token": token,
+                "done": done,
+                "subscribed": contact.email_status == EmailStatus.SUBSCRIBED,
+            },
+        )

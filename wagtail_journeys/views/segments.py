@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column
@@ -159,7 +160,10 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
         count = contacts.count()
         if not can_see_contacts(request.user):
             note = _("Only people who may see contacts see which contacts match.")
-            return JsonResponse({"errors": [], "count": count, "sample": [], "note": str(note)})
+            text = _count_text(count)
+            return JsonResponse(
+                {"errors": [], "count": count, "count_text": text, "sample": [], "note": str(note)}
+            )
         sample = [
             {"id": c.pk, "email": c.email, "name": c.full_name}
             for c in contacts.order_by("-id")[:SAMPLE_SIZE]
@@ -171,5 +175,19 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
     saved = instance.pk and not {"rules", "match"} & set(form.changed_data)
     url = members_url(instance) if saved else ""
     return JsonResponse(
-        {"errors": [], "count": count, "sample": sample, "note": "", "contacts_url": url}
+        {
+            "errors": [],
+            "count": count,
+            "count_text": _count_text(count),
+            "sample": sample,
+            "note": "",
+            "contacts_url": url,
+        }
     )
+
+
+def _count_text(count: int) -> str:
+    """The count as a sentence in the user's language: "1 contact matches"."""
+    return ngettext("%(count)s contact matches", "%(count)s contacts match", count) % {
+        "count": count
+    }

@@ -53,7 +53,7 @@
           // Contacts' addresses and names come only to users who may see contacts.
           text(note, data.note || "");
           note.hidden = !data.note;
-          const label = data.count + (data.count === 1 ? " contact matches" : " contacts match");
+          const label = data.count_text;
           if (data.contacts_url) {
             // The rules are the saved ones: the count opens the contacts listing filtered
             // by the segment.
@@ -72,7 +72,7 @@
           );
         })
         .catch(function () {
-          if (mine === sequence) fill(errors, ["The preview is unavailable."]);
+          if (mine === sequence) fill(errors, [panel.dataset.unavailable]);
         });
     }
 
