@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.widgets.slug import SlugInput
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .. import conf
@@ -19,6 +20,7 @@ from ..exceptions import InvalidRule
 from ..models import Contact, Segment
 from ..permissions import can_see_contacts
 from ..segments.compiler import compile_rules
+from ..segments.forms import NameFieldPanel, SegmentForm
 
 SAMPLE_SIZE = 10
 
@@ -50,8 +52,8 @@ class SegmentViewSet(SnippetViewSet):
     copy_view_enabled = True
     edit_handler = ObjectList(
         [
-            FieldPanel("name"),
-            FieldPanel("slug"),
+            NameFieldPanel("name", placeholder=False),
+            FieldPanel("slug", widget=SlugInput),
             FieldPanel("description"),
             FieldPanel("match"),
             FieldPanel("rules"),
@@ -59,7 +61,8 @@ class SegmentViewSet(SnippetViewSet):
                 template="wagtail_journeys/segments/preview_panel.html",
                 heading=_("Matching contacts"),
             ),
-        ]
+        ],
+        base_form_class=SegmentForm,
     )
 
     def get_urlpatterns(self):
