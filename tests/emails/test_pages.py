@@ -185,3 +185,66 @@ def test_preview_and_test_send_warn_when_a_required_tag_would_be_empty(editor):
         f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=gold@example.com"
     ).content.decode()
     assert "Tier: gold" in html and "would be held" not in html
+
+
+def test_send_test_to_several_addresses(editor):
+    """Commas, semicolons and new lines separate addresses; each gets a mail of its own;
+    the same address twice gets one; those who may see contacts are told plainly which
+    addresses are not contacts."""
+    make_contact(email="ann@example.com", first_name="Ann")
+    page = make_email(subject="Hello {{ contact.first_name }}")
+    url = f"/admin/journeys/emails/{page.pk}/send-test/"
+    form = editor.get(url).content.decode()
+    assert 'name="to"' in form and "editor@bookshop.example" in form
+    response = editor.post(
+        url, {"to": "ann@example.com, Bob@Team.example;\nann@example.com\ncarl@team.example"}
+    )
+    assert response.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "Bob@Team.example",
+        "ann@example.com",
+        "carl@team.example",
+    ]
+    assert all(len(m.to) == 1 and m.subject == "[Test] Hello Alex" for m in mail.outbox)
+    notes = [str(m) for m in response.wsgi_request._messages]
+    assert "Bob@Team.example, carl@team.example are not contacts." in notes
+
+
+@pytest.mark.parametrize(
+    "to, error",
+    [
+        ("ann@example.com, not-an-address", "This is not an email address: not-an-address."),
+        (", ".join(f"p{i}@team.example" for i in range(11)), "at most 10 addresses at once"),
+        (f"a@team.example {XSS}", "&lt;script&gt;"),
+    ],
+)
+def test_send_test_refuses_bad_or_too_many_addresses(editor, to, error):
+    page = make_email()
+    response = editor.post(f"/admin/journeys/emails/{page.pk}/send-test/", {"to": to})
+    assert response.status_code == 200
+    assert error in response.content.decode() and XSS not in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_send_test_says_nothing_about_contacts_to_those_who_may_not_see_them(client, email_site):
+    from tests.users import editor_without_contacts
+
+    client.force_login(editor_without_contacts(email_index()))
+    page = make_email()
+    response = client.post(
+        f"/admin/journeys/emails/{page.pk}/send-test/", {"to": "editor@staff.example, x@y.example"}
+    )
+    assert response.status_code == 302 and len(mail.outbox) == 2
+    notes = " ".join(str(m) for m in response.wsgi_request._messages)
+    assert "not a contact" not in notes and "not contacts" not in notes
+
+
+def test_a_test_for_a_real_contact_goes_to_the_editor_only(editor):
+    contact = make_contact(email="bob@example.com", first_name="Bob")
+    page = make_email()
+    response = editor.post(
+        f"/admin/journeys/emails/{page.pk}/send-test/",
+        {"contact": contact.email, "to": "editor@bookshop.example, friend@elsewhere.example"},
+    )
+    assert "goes to your own address only" in response.content.decode()
+    assert mail.outbox == []
