@@ -248,3 +248,43 @@ def test_a_test_for_a_real_contact_goes_to_the_editor_only(editor):
     )
     assert "goes to your own address only" in response.content.decode()
     assert mail.outbox == []
+
+
+def test_preview_with_images_off_shows_their_alt_text(editor, settings, tmp_path):
+    from wagtail.images.models import Image
+    from wagtail.images.tests.utils import get_test_image_file
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = Image.objects.create(title="Cover", file=get_test_image_file(size=(800, 400)))
+    page = make_email(
+        [{"type": "image", "value": {"image": image.pk, "alt": "The summer covers", "link": ""}}]
+    )
+    modes = dict(page.preview_modes)
+    assert modes["no-images"] == "Images off" and "dark" in modes
+    normal = editor.get(f"/admin/pages/{page.pk}/view_draft/").content.decode()
+    off = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=no-images").content.decode()
+    assert "/media/images/" in normal
+    assert "/media/images/" not in off and "The summer covers" in off
+    assert "&lt;img" in off  # the image is still there, with its alt text and no source
+
+
+def test_preview_in_dark_mode_inverts_the_email_but_not_its_images(editor):
+    page = make_email([text("<p>Night reading</p>")])
+    dark = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=dark").content.decode()
+    normal = editor.get(f"/admin/pages/{page.pk}/view_draft/").content.decode()
+    assert "Night reading" in dark
+    assert "filter:invert(1) hue-rotate(180deg)" in dark
+    assert "invert(1)" not in normal
+
+
+def test_preview_warns_when_gmail_would_clip_the_email(editor):
+    small = make_email([text("<p>Short and sweet</p>")])
+    paragraphs = "".join(f"<p>Chapter {i}: {'words ' * 40}</p>" for i in range(500))
+    big = make_email([text(paragraphs)])
+    warning = "Gmail clips emails over 102 KB"
+    assert warning not in editor.get(f"/admin/pages/{small.pk}/view_draft/").content.decode()
+    html = editor.get(f"/admin/pages/{big.pk}/view_draft/").content.decode()
+    assert warning in html
+    import re
+
+    assert int(re.search(r"HTML weighs (\d+) KB", html)[1]) > 102
