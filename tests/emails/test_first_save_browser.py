@@ -2,6 +2,7 @@
 a segment are created, saved and published from Wagtail's own admin without typing a slug,
 with Wagtail's autosave running (a new page's first autosave creates it, and Publish must
 then update that page rather than create a second one), and no server error is logged.
+The brand's colour pickers and their hex fields stay in step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from tests.browser import ARGS, CHROMIUM, live_server
 from tests.services import services_required
-from wagtail_journeys.models import EmailIndexPage, EmailPage, Segment
+from wagtail_journeys.models import BrandSettings, EmailIndexPage, EmailPage, Segment
 
 pytestmark = pytest.mark.browser
 
@@ -129,6 +130,16 @@ def test_new_folder_email_and_segment_save_and_publish_first_try(server, home, s
         page.fill("#id_slug", "")  # left empty, it is still made from the name on save
         page.locator("footer button[type=submit]").first.click()
         page.wait_for_url(f"{server}/admin/snippets/wagtail_journeys/segment/")
+
+        # Brand colours: the picker writes the hex into the text field, and back.
+        page.goto(f"{server}/admin/settings/wagtail_journeys/brandsettings/")
+        page.fill("#id_primary_color-picker", "#7c2d12")
+        expect(page.locator("#id_primary_color")).to_have_value("#7c2d12")
+        page.fill("#id_heading_color", "#431407")
+        page.press("#id_heading_color", "Tab")
+        expect(page.locator("#id_heading_color-picker")).to_have_value("#431407")
+        page.locator("footer button[type=submit]").first.click()
+        page.locator(".messages .success").wait_for()
         browser.close()
 
     folder = EmailIndexPage.objects.get(title="Newsletters")
@@ -139,4 +150,6 @@ def test_new_folder_email_and_segment_save_and_publish_first_try(server, home, s
     ]
     assert emails[0].get_parent().pk == folder.pk
     assert Segment.objects.get(name="Readers of thrillers").slug == "readers-of-thrillers"
+    brand = BrandSettings.objects.get()
+    assert (brand.primary_color, brand.heading_color) == ("#7c2d12", "#431407")
     assert [f"{r.name}: {r.getMessage()}" for r in server_log] == []

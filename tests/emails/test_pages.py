@@ -288,3 +288,34 @@ def test_preview_warns_when_gmail_would_clip_the_email(editor):
     import re
 
     assert int(re.search(r"HTML weighs (\d+) KB", html)[1]) > 102
+
+
+def test_brand_colours_have_a_colour_picker_and_refuse_what_is_not_hex(editor):
+    from lxml import html as lxml_html
+    from wagtail.models import Site
+
+    from wagtail_journeys.models import BrandSettings
+
+    site = Site.objects.get(is_default_site=True)
+    url = f"/admin/settings/wagtail_journeys/brandsettings/{site.pk}/"
+    tree = lxml_html.fromstring(editor.get(url).content)
+    (picker,) = tree.xpath("//input[@type='color'][@id='id_primary_color-picker']")
+    assert picker.get("value") == "#1d4ed8"
+    assert picker.get("data-w-sync-target-value") == "#id_primary_color"
+    text_input = tree.get_element_by_id("id_primary_color")
+    assert text_input.get("data-w-sync-target-value") == "#id_primary_color-picker"
+    assert len(tree.xpath("//input[@type='color']")) == 7
+
+    brand = BrandSettings.for_site(site)
+    data = {
+        f.name: getattr(brand, f.name)
+        for f in BrandSettings._meta.fields
+        if f.name.endswith(("_color", "family"))
+    }
+    data.update(primary_color="red;}a{", footer_text="", postal_address="")
+    response = editor.post(url, data)
+    assert "Enter a colour such as #1d4ed8." in response.content.decode()
+    assert 'value="red;}a{"' in response.content.decode()  # kept for correcting
+    data["primary_color"] = "#7C2D12"
+    assert editor.post(url, data).status_code == 302
+    assert BrandSettings.for_site(site).primary_color == "#7C2D12"
