@@ -1,7 +1,8 @@
-"""New pages save on the first try, in a real Chromium: an email folder, an email in it and
-a segment are created, saved and published from Wagtail's own admin without typing a slug,
-with Wagtail's autosave running (a new page's first autosave creates it, and Publish must
-then update that page rather than create a second one), and no server error is logged.
+"""New pages save on the first try, in a real Chromium: an email folder, an email in it, a
+scenario folder and a segment are created, saved and published from Wagtail's own admin
+without typing a slug, with Wagtail's autosave running (a new page's first autosave
+creates it, and Publish must then update that page rather than create a second one), and
+no server error is logged.
 The brand's colour pickers and their hex fields stay in step.
 """
 
@@ -14,7 +15,13 @@ import pytest
 
 from tests.browser import ARGS, CHROMIUM, live_server
 from tests.services import services_required
-from wagtail_journeys.models import BrandSettings, EmailIndexPage, EmailPage, Segment
+from wagtail_journeys.models import (
+    BrandSettings,
+    EmailIndexPage,
+    EmailPage,
+    ScenarioIndexPage,
+    Segment,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +47,12 @@ def server(transactional_db, django_db_serialized_rollback):
 def home(server, django_user_model):
     """Database work happens here, before the browser (inside Playwright's event loop the
     ORM would open another connection, which nothing closes)."""
+    from wagtail.models import Page
+
     from tests.conftest import journeys_demo
 
     django_user_model.objects.create_superuser("boss", "boss@staff.example", "x")
-    return journeys_demo(home_only=True).pk
+    return journeys_demo(home_only=True).pk, Page.get_first_root_node().pk
 
 
 @pytest.fixture
@@ -85,6 +94,7 @@ def publish(page) -> None:
 
 def test_new_folder_email_and_segment_save_and_publish_first_try(server, home, server_log):
     chromium()
+    home, root = home
     from playwright.sync_api import expect, sync_playwright
 
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
@@ -122,6 +132,14 @@ def test_new_folder_email_and_segment_save_and_publish_first_try(server, home, s
         page.wait_for_url(f"{server}/admin/pages/{folder_id}/")
         assert page.locator(".messages .error, .help-critical").count() == 0
 
+        # A scenario folder (the demo's home takes none: at the root), the same way.
+        page.goto(f"{server}/admin/pages/add/wagtail_journeys/scenarioindexpage/{root}/")
+        settle(page)
+        page.fill("#id_title", "Journeys")
+        autosave_state(page, "saving")
+        publish(page)
+        page.wait_for_url(f"{server}/admin/pages/{root}/")
+
         # The segment: a name, no slug typed.
         page.goto(f"{server}/admin/snippets/wagtail_journeys/segment/add/")
         page.fill("#id_name", "Readers of thrillers")
@@ -144,6 +162,9 @@ def test_new_folder_email_and_segment_save_and_publish_first_try(server, home, s
 
     folder = EmailIndexPage.objects.get(title="Newsletters")
     assert folder.live and folder.slug == "newsletters"
+    assert [(f.slug, f.live) for f in ScenarioIndexPage.objects.filter(title="Journeys")] == [
+        ("journeys", True)
+    ]
     emails = EmailPage.objects.filter(title="Welcome aboard")
     assert [(e.slug, e.live, e.has_unpublished_changes) for e in emails] == [
         ("welcome-aboard", True, False)
