@@ -27,7 +27,7 @@ class NameFieldPanel(TitleFieldPanel):
 def unique_slug(model, name: str, exclude_pk=None) -> str:
     """``slugify(name)`` (or the model's name when that is empty), suffixed until free."""
     field = model._meta.get_field("slug")
-    base = slugify(name, allow_unicode=True)[: field.max_length - 6] or slugify(
+    base = slugify(name, allow_unicode=field.allow_unicode)[: field.max_length - 6] or slugify(
         str(model._meta.verbose_name)
     )
     taken = model.objects.exclude(pk=exclude_pk)

@@ -53,7 +53,8 @@ class SegmentViewSet(SnippetViewSet):
     edit_handler = ObjectList(
         [
             NameFieldPanel("name", placeholder=False),
-            FieldPanel("slug", widget=SlugInput),
+            # ASCII, as the model's SlugField takes (Wagtail's widget allows Unicode).
+            FieldPanel("slug", widget=SlugInput({"data-w-slug-allow-unicode-value": "false"})),
             FieldPanel("description"),
             FieldPanel("match"),
             FieldPanel("rules"),
