@@ -11,6 +11,7 @@
   window.journeysAutosaveGuard = true;
 
   const pending = new WeakMap(); // form -> Promise resolved when its autosave finishes
+  const held = new WeakSet(); // forms whose submission waits for their autosave
   const finishers = new WeakMap();
 
   document.addEventListener('w-autosave:save', (event) => {
@@ -48,6 +49,7 @@
       const waiting = pending.get(form);
       if (!waiting) return;
       event.preventDefault();
+      held.add(form);
       const { submitter } = event;
       const name = submitter && submitter.name;
       const value = submitter && submitter.value;
@@ -68,4 +70,15 @@
     },
     true,
   );
+
+  // A submission something else stopped (a confirmation dialog…) did not leave the page:
+  // autosave goes on.
+  window.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (event.defaultPrevented && form instanceof HTMLFormElement && !held.has(form)) {
+      if (form.hasAttribute('data-w-autosave-active-value')) {
+        form.setAttribute('data-w-autosave-active-value', 'true');
+      }
+    }
+  });
 })();
