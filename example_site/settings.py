@@ -135,6 +135,8 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# Where the file-based backend (`make demo`'s) writes each message.
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
 DEFAULT_FROM_EMAIL = "The Bookshop <hello@bookshop.example>"
 
 try:  # ESP webhooks (delivered, bounced, complained): pip install "wagtail-journeys[esp]"

@@ -50,6 +50,8 @@ POSTGRES_PASS = (
     "tests/test_delivery.py",  # Message keys, unique constraints, claims of stale rows
     "tests/emails/test_segments.py",  # each contact's variant chosen by segment SQL
     "tests/test_admin_contacts.py",  # listing filters: date ranges, tags, search
+    "tests/test_admin_contact_profile.py",  # every segment in one CASE query, bounded queries
+    "tests/test_admin_contacts_import.py",  # the file as a BinaryField, the engine's upserts
     "tests/test_admin_messages.py",  # message filters (fates, dates), titles in one query
     "tests/test_admin_contact_input.py",  # values the database cannot store, as form errors
     "tests/test_qcluster.py",  # the event log's locked cursor under a real cluster

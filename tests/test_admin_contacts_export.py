@@ -111,3 +111,62 @@ def test_exported_csv_imports_back_to_the_same_values(admin_client, tmp_path):
         ("=1+1@example.com", "+1+1", "-Doe"),
         ("plain@example.com", "Ann", "-12.5"),
     ]
+
+
+def test_csv_export_has_every_field_tags_and_attributes_under_the_import_names(admin_client):
+    import datetime as dt
+
+    contact = ContactFactory(
+        email="ann@example.com",
+        first_name="Ann",
+        civility="mrs",
+        birth_date=dt.date(1980, 5, 17),
+        phone="+33612345678",
+        locale="fr",
+        attributes={"member_since": 2019, "genre": "thriller"},
+        sms_opt_in=True,
+    )
+    contact.tags.add("stephen-king", "horror")
+    rows = export(admin_client, "csv")
+    header, row = rows[0], by_email(rows)["ann@example.com"]
+    assert header[:12] == [
+        "email",
+        "first_name",
+        "last_name",
+        "civility",
+        "birth_date",
+        "phone",
+        "locale",
+        "timezone",
+        "email_status",
+        "sms_opt_in",
+        "tags",
+        "attributes",
+    ]
+    cells = dict(zip(header, row, strict=True))
+    assert cells["civility"] == "mrs" and cells["birth_date"] == "1980-05-17"
+    assert cells["phone"] == "'+33612345678" or cells["phone"] == "+33612345678"
+    assert cells["tags"] == "horror; stephen-king"
+    assert cells["attributes"] == '{"genre": "thriller", "member_since": 2019}'
+    assert cells["timezone"] == "Europe/Paris" and cells["locale"] == "fr"
+    assert {"created_at", "updated_at", "last_activity_at"} <= set(header)
+
+
+def test_export_file_names_say_what_and_when(admin_client):
+    from django.utils import timezone
+
+    from tests.segments.factories import SegmentFactory, rule
+
+    today = timezone.localdate().isoformat()
+    segment = SegmentFactory(slug="king-readers", rules=[rule("tags", tags="king")])
+    index = reverse("journeys_contacts:index")
+
+    def name(**query) -> str:
+        response = admin_client.get(index, {"export": "csv", **query})
+        return response["Content-Disposition"]
+
+    assert name() == f'attachment; filename="contacts-all-{today}.csv"'
+    assert name(segment=segment.pk) == f'attachment; filename="contacts-king-readers-{today}.csv"'
+    assert name(email_status="bounced") == f'attachment; filename="contacts-filtered-{today}.csv"'
+    xlsx = admin_client.get(index, {"export": "xlsx", "segment": segment.pk})
+    assert f"contacts-king-readers-{today}.xlsx" in xlsx["Content-Disposition"]

@@ -59,6 +59,7 @@ from wagtail_journeys.models import (
     BrandSettings,
     ConditionStep,
     Contact,
+    ContactImport,
     EmailPage,
     ExitStep,
     Message,
@@ -368,7 +369,18 @@ def build_world(django_user_model) -> World:
     site = Site.objects.get(is_default_site=True)
     return World(
         pages=one_of_each,
-        objects={Segment: segment, Contact: contacts[0], Message: messages[0]},
+        objects={
+            Segment: segment,
+            Contact: contacts[0],
+            Message: messages[0],
+            ContactImport: ContactImport.objects.create(
+                file_name="contacts.csv",
+                data=f"email\n{HIDDEN_EMAILS[0]}\n".encode(),
+                header=["email"],
+                rejects=f"line,reason,email\n2,bad,{HIDDEN_EMAILS[1]}\n",
+                rejected=1,
+            ),
+        },
         settings=[BrandSettings.for_site(site)],
         email=email,
         superuser=superuser,
@@ -443,6 +455,10 @@ def page_subjects(route: Route, world: World) -> list[Page]:
     return [page for page in world.pages if page.preview_modes]
 
 
+#: The objects of the app's admin URLs that are not a viewset's, by URL namespace.
+OBJECTS_OF = {"journeys_imports": ContactImport}
+
+
 def walk_admin(client: Client, user, world: World) -> Walk:
     walk = Walk(client, user, world)
     client.raise_request_exception = False  # a 500 is reported with its URL, below
@@ -458,7 +474,8 @@ def walk_admin(client: Client, user, world: World) -> Walk:
         if pages or (mine and {"page_id", "parent_page_id", *REPORTED} & set(route.params)):
             subjects = page_subjects(route, world)
         elif mine:
-            subjects = [world.objects[viewset.model] if viewset else None]
+            model = viewset.model if viewset else OBJECTS_OF.get(route.namespace)
+            subjects = [world.objects[model] if model else None]
         elif "app_name" in route.params:
             subjects = world.settings
         elif not route.params:

@@ -233,9 +233,12 @@ def _lines(source: Source, start: int) -> Iterator[IO[str] | Sequence[str]]:
         text.detach()
 
 
-def _check(source: Source, start: int) -> tuple[list[str], list[str]]:
+def _check(
+    source: Source, start: int, columns: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
     """The first pass: decode and parse the whole file, write nothing; return the header
-    as read and its column names.
+    as read and its column names (``columns``, one per header cell, ``""`` for a column
+    to skip, when given; else the header's own names).
 
     Raises ``InvalidFile`` (not UTF-8) or ``InvalidHeader``. A record that cannot be
     parsed is not fatal: the second pass rejects it with its line.
@@ -245,7 +248,16 @@ def _check(source: Source, start: int) -> tuple[list[str], list[str]]:
         check_utf8(source)
     with _lines(source, start) as lines:
         header, records = read_records(lines)
-        names = parse_header(header)
+        if columns is None:
+            names = parse_header(header)
+        else:
+            if len(columns) != len(header):
+                raise InvalidHeader(
+                    f"{len(columns)} columns were mapped, but the header has {len(header)}."
+                )
+            names = [name for name in columns if name]
+            parse_header(names)
+            names = list(columns)
         for _ in records:
             pass
     return header, names
@@ -258,6 +270,7 @@ def import_contacts(
     dry_run: bool = False,
     on_reject: Callable[[Rejection], None] | None = None,
     on_batch: Callable[[ImportReport], None] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> ImportReport:
     """Upsert the contacts of a CSV file, ``batch_size`` rows per transaction.
 
@@ -266,7 +279,9 @@ def import_contacts(
     nothing and raises ``InvalidFile`` when the file is not UTF-8, ``InvalidHeader``
     when its header cannot be used. Then rejected rows are passed to ``on_reject`` and
     counted; ``on_batch`` is called after each batch. With ``dry_run`` the database is
-    read but never written.
+    read but never written. ``columns`` maps the header's cells, in order, to the column
+    names they stand for (``""``: not imported), for headers named otherwise (the admin's
+    import lets its user map them); the names are checked as a header's would be.
     """
     if isinstance(source, str | bytes) or not (
         isinstance(source, Sequence) or (hasattr(source, "seekable") and source.seekable())
@@ -276,7 +291,12 @@ def import_contacts(
             "of lines."
         )
     start = 0 if isinstance(source, Sequence) else source.tell()
-    header, names = _check(source, start)
+    header, names = _check(source, start, columns)
+    keep = [i for i, name in enumerate(names) if name]
+    if len(keep) < len(names):
+        names = [names[i] for i in keep]
+    else:
+        keep = []
     report = ImportReport(header=header)
     seen: set[str] = set()
     batch: list[ContactRow] = []
@@ -304,7 +324,10 @@ def import_contacts(
             try:
                 if isinstance(cells, str):
                     raise InvalidInput(cells)
-                batch.append(validate_row(names, cells, line))
+                if keep and len(cells) == len(header):
+                    batch.append(validate_row(names, [cells[i] for i in keep], line))
+                else:
+                    batch.append(validate_row(names, cells, line))
             except InvalidInput as exc:
                 report.rejected += 1
                 if on_reject:

@@ -16,6 +16,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 VIEW_CONTACT = "wagtail_journeys.view_contact"
 CHANGE_CONTACT = "wagtail_journeys.change_contact"
 EXPORT_CONTACTS = "wagtail_journeys.export_contacts"
+IMPORT_CONTACTS = "wagtail_journeys.import_contacts"
 SEND_TEST_AS_CONTACT = "wagtail_journeys.send_test_as_contact"
 
 
@@ -29,6 +30,12 @@ def can_see_contacts(user: Any) -> bool:
 def can_export_contacts(user: Any) -> bool:
     """May ``user`` download the contacts listing as CSV or XLSX?"""
     return can_see_contacts(user) and user.has_perm(EXPORT_CONTACTS)
+
+
+def can_import_contacts(user: Any) -> bool:
+    """May ``user`` import contacts from a CSV file in the admin (creating and updating
+    contacts, and reading the rejected rows back)?"""
+    return can_see_contacts(user) and user.has_perm(IMPORT_CONTACTS)
 
 
 def can_send_test_as_contact(user: Any) -> bool:

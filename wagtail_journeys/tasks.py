@@ -101,3 +101,10 @@ def roll_up_reports(max_batches: int = 200) -> dict[str, int]:
     from .analytics.rollup import rollup_pass
 
     return rollup_pass(max_batches=max_batches)
+
+
+def import_contacts(import_id: int) -> str:
+    """Run a contacts CSV uploaded in the admin (``contact_imports.run_import``)."""
+    from .contact_imports import run_import
+
+    return run_import(import_id)

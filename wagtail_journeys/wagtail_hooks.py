@@ -13,7 +13,7 @@ from .models import Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
-from .views import canvas, library, reports, suggestions, switching
+from .views import canvas, imports, library, navigation, reports, suggestions, switching
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
@@ -40,14 +40,35 @@ register_permission_policy(Contact, ContactPermissionPolicy(Contact))
 register_permission_policy(Message, MessagePermissionPolicy(Message))
 
 
+# One "Marketing" group in the sidebar (docs/how-to/admin-navigation.md).
+hooks.register("register_admin_menu_item", navigation.marketing_menu_item)
+
+
 @hooks.register("register_admin_viewset")
 def register_contact_viewset():
-    return ContactViewSet("journeys_contacts")
+    return ContactViewSet("journeys_contacts", menu_hook=navigation.MENU_HOOK, menu_order=100)
 
 
 @hooks.register("register_admin_viewset")
 def register_message_viewset():
-    return MessageViewSet("journeys_messages")
+    return MessageViewSet("journeys_messages", menu_hook=navigation.MENU_HOOK, menu_order=500)
+
+
+@hooks.register(navigation.MENU_HOOK)
+def register_emails_menu_item():
+    return navigation.FolderMenuItem("emails", _("Emails"), icon_name="mail", order=300)
+
+
+@hooks.register(navigation.MENU_HOOK)
+def register_scenarios_menu_item():
+    return navigation.FolderMenuItem(
+        "scenarios", _("Scenarios"), icon_name="folder-open-inverse", order=400
+    )
+
+
+@hooks.register("register_admin_urls")
+def register_folder_urls():
+    return [path("journeys/folders/", include((navigation.admin_urls(), "journeys_folders")))]
 
 
 register_snippet(SegmentViewSet)
@@ -153,6 +174,11 @@ def register_suggestion_urls():
 
 
 @hooks.register("register_admin_urls")
+def register_import_urls():
+    return [path("journeys/contacts-import/", include((imports.admin_urls(), "journeys_imports")))]
+
+
+@hooks.register("register_admin_urls")
 def register_library_urls():
     return [path("journeys/library/", include((library.admin_urls(), "journeys_library")))]
 
@@ -162,14 +188,14 @@ def register_report_urls():
     return [path("journeys/reports/", include((reports.admin_urls(), "journeys_reports")))]
 
 
-@hooks.register("register_reports_menu_item")
+@hooks.register(navigation.MENU_HOOK)
 def register_reports_menu_item():
     return reports.ReportsMenuItem(
-        _("Journeys"),
+        _("Reports"),
         reverse("journeys_reports:index"),
         name="journeys-reports",
         icon_name="table",
-        order=1000,
+        order=600,
     )
 
 

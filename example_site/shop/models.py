@@ -17,6 +17,16 @@ class HomePage(Page):
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     subpage_types = ["shop.BookIndexPage", "shop.FormPage", "wagtail_journeys.EmailIndexPage"]
 
+    def get_context(self, request, *args, **kwargs):
+        """The pages a visitor can open: live, public, and served at a URL (the folders
+        of emails and scenarios live here too, but only for the admin)."""
+        context = super().get_context(request, *args, **kwargs)
+        children = self.get_children().live().public().specific()
+        context["links"] = [
+            (child, url) for child in children if (url := child.get_url(request=request))
+        ]
+        return context
+
 
 class BookIndexPage(Page):
     intro = RichTextField(blank=True)

@@ -356,3 +356,23 @@ def test_a_new_scenario_goes_on_to_its_canvas(admin, client, scenario):
     assert not created.live
     html = client.get(reverse("wagtailadmin_pages:edit", args=[created.pk])).content.decode()
     assert 'data-testid="open-canvas"' in html
+
+
+def test_a_draft_email_is_no_problem_on_the_canvas_but_a_missing_one_is(admin, client):
+    """Switch on publishes the draft emails its send steps use: the canvas does not flag
+    them as "no live email" (it did), but still flags a send step with no email."""
+    scenario = add(
+        scenario_index(), ScenarioPage, title="Drafted", trigger_event="signup", publish=False
+    )
+    draft = make_email(title="Not yet live", publish=False)
+    with_draft = add(scenario, SendEmailStep, email=draft, publish=False)
+    without = add(scenario, SendEmailStep, publish=False)
+
+    def node(html: str, page) -> str:
+        part = html[html.index(f'id="node-{page.pk}"') :]
+        return part[: part.index("</li>")]
+
+    html = client.get(url("canvas", scenario)).content.decode()
+    assert "no live email" not in node(html, with_draft)
+    assert "jc-node--error" not in node(html, with_draft)
+    assert "no live email" in node(html, without)

@@ -179,12 +179,15 @@ def test_insert_move_delete_on_the_canvas(server, world):
                 and box["y"] + box["height"] <= viewport["y"] + viewport["height"]
             )
 
-        # Insert a send step after the wait: "+", the type, the email, save.
+        # Insert a send step after the wait: "+", the type, the email (its chooser opens by
+        # itself), save.
         user.click(raw.locator(f"[data-testid=slot][data-after='{world['wait']}']"))
         user.click(raw.locator("[data-testid=insert-sendemailstep]"))
         editor = raw.frame_locator(".jc-editor__frame")
         editor.locator("#id_title").wait_for()
         assert editor.locator("#id_title").input_value() == "Send email"
+        user.click(editor.get_by_role("link", name="Best of Stephen King"))
+        editor.locator("#id_email-chooser:not(.blank)").wait_for()
         raw.screenshot(path=str(DOCS_IMG / "canvas-editor.png"))
         user.click(editor.get_by_role("button", name="Save draft"))
         redrawn(raw, 1)
@@ -279,6 +282,6 @@ def test_insert_move_delete_on_the_canvas(server, world):
     assert list(plan.order) == steps
     assert len(plan.order) == 6  # wait, condition, the new send and an exit, a send, an exit
     print(f"canvas test: {clicks} clicks, {typed} typed fields")
-    # insert: "+", type, save (3); move to: menu, item, place, Move (4); add a branch: menu,
+    # insert: "+", type, email, save (4); move to: menu, item, place, Move (4); add a branch: menu,
     # item (2); delete: menu, item, confirm (3). "Move down" and opening were by keyboard.
-    assert (clicks, typed) == (12, 0), user.log
+    assert (clicks, typed) == (13, 0), user.log

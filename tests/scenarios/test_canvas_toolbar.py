@@ -204,3 +204,37 @@ def test_an_exit_goes_in_without_its_editor_and_a_condition_with_its_first_branc
     (branch,) = Branch.objects.child_of(condition)
     assert not branch.live and branch.get_latest_revision() is not None
     assert response["Location"] == f"{canvas(scenario)}?edit={branch.pk}#node-{branch.pk}"
+
+
+def test_exit_if_goes_in_as_a_condition_whose_branch_exits_with_an_event_row(admin, client):
+    from wagtail_journeys.models import Branch, ConditionStep
+
+    scenario = draft_scenario()
+    insert = reverse("journeys_scenarios:insert", args=[scenario.pk])
+    response = client.post(insert, {"parent": scenario.pk, "type": "exitif"})
+    condition = ConditionStep.objects.child_of(scenario).get()
+    (branch,) = Branch.objects.child_of(condition)
+    (leave,) = ExitStep.objects.child_of(branch)
+    assert response["Location"] == f"{canvas(scenario)}?edit={branch.pk}#node-{branch.pk}"
+    assert not condition.live and not branch.live and not leave.live
+    assert leave.get_latest_revision() is not None
+    # the branch's editor opens on one "Did an event" row to fill in
+    assert [row.block_type for row in branch.rules] == ["event"]
+    draft = branch.get_latest_revision_as_object()
+    assert [(row.block_type, row.value["event"]) for row in draft.rules] == [("event", None)]
+    assert client.get(reverse("wagtailadmin_pages:edit", args=[branch.pk])).status_code == 200
+    # filled in, the branch reads as what it tests
+    branch.rules = [("event", {"event": "purchase", "filters": [], "at_least": 1})]
+    branch.save_revision()
+    assert branch.get_admin_display_title() == "If did purchase"
+
+
+def test_a_new_send_step_opens_its_email_chooser(admin, client):
+    scenario = draft_scenario()
+    insert = reverse("journeys_scenarios:insert", args=[scenario.pk])
+    response = client.post(insert, {"parent": scenario.pk, "type": "sendemailstep"})
+    assert response["Location"].startswith(f"{canvas(scenario)}?edit=")
+    assert "&choose=1#node-" in response["Location"]
+    page = client.get(response["Location"].split("#")[0]).content.decode()
+    assert 'data-journeys-canvas-choose-value="true"' in page
+    assert "choose-value" not in client.get(canvas(scenario)).content.decode()

@@ -369,3 +369,30 @@ def test_scenario_page_type_is_chosen_from_the_sites_page_types(client, admin_us
     response = edit(client, scenario, trigger_page_type="wagtailcore.page")
     assert response.status_code == 302
     assert latest(scenario).trigger_page_type == ("wagtailcore.page")
+
+
+def test_a_branch_asks_only_what_its_parent_uses(client, admin_user):
+    """A condition's branch: rules, match, else; a split's: its share; an event wait's:
+    its outcome. Saving one keeps the others' stored values untouched."""
+    from wagtail_journeys.models import Branch, ConditionStep, SplitStep
+
+    client.force_login(admin_user)
+    scenario = make_scenario(title="Branches")
+    condition = add(scenario, ConditionStep, title="Bought?", publish=False)
+    split = add(scenario, SplitStep, title="A or B", publish=False)
+    wait = add(scenario, WaitStep, amount=3, publish=False)
+    asked = {}
+    for parent in (condition, split, wait):
+        branch = add(parent, Branch, title="One", publish=False)
+        html = client.get(f"/admin/pages/{branch.pk}/edit/").content.decode()
+        fields = ('id="rules"', "id_match", "id_is_else", "id_percent", "id_outcome")
+        asked[type(parent).__name__] = [f for f in fields if f in html]
+    assert asked == {
+        "ConditionStep": ['id="rules"', "id_match", "id_is_else"],
+        "SplitStep": ["id_percent"],
+        "WaitStep": ["id_outcome"],
+    }
+    shared = add(split, Branch, title="Half", percent=50, publish=False)
+    response = edit(client, shared, title="Half of them", percent="60")
+    assert response.status_code == 302
+    assert (latest(shared).title, latest(shared).percent) == ("Half of them", 60)

@@ -4,12 +4,14 @@ preview endpoint, and the contacts listing filtered by segment."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from wagtail.test.utils.form_data import nested_form_data, streamfield
 
+from tests.users import SEGMENT_EDITING, make_user
 from wagtail_journeys.models import Segment
 
 from .factories import ContactFactory, SegmentFactory, rule
@@ -48,7 +50,29 @@ def test_listing_shows_live_counts(admin):
     html = response.content.decode()
     assert "Misters" in html
     cells = re.findall(r"<td\s*>\s*(.*?)\s*</td>", html, re.S)
-    assert cells[cells.index("segment-0") + 1] == "3"
+    members = reverse("journeys_contacts:index") + f"?segment={Segment.objects.get().pk}"
+    assert cells[cells.index("segment-0") + 1] == f'<a href="{members}">3</a>'
+
+
+def test_the_count_opens_the_segments_contacts(admin):
+    segment = SegmentFactory(rules=[rule("civility", civility=["mr"])])
+    ContactFactory(civility="mr", email="in@x.com")
+    ContactFactory(civility="mrs", email="out@x.com")
+    html = admin.get(reverse(LIST)).content.decode()
+    href = re.search(rf'<a href="([^"]*\?segment={segment.pk})">1</a>', html).group(1)
+    listing = admin.get(href.replace("&amp;", "&")).content.decode()
+    assert "in@x.com" in listing
+    assert "out@x.com" not in listing
+
+
+def test_the_count_is_no_link_for_those_who_may_not_see_contacts(client):
+    client.force_login(make_user("segments-only", *SEGMENT_EDITING))
+    SegmentFactory(slug="segment-0", rules=[rule("civility", civility=["mr"])])
+    ContactFactory(civility="mr")
+    html = client.get(reverse(LIST)).content.decode()
+    cells = re.findall(r"<td\s*>\s*(.*?)\s*</td>", html, re.S)
+    assert cells[cells.index("segment-0") + 1] == "1"
+    assert "?segment=" not in html
 
 
 def test_creating_a_segment_from_the_form(admin):
@@ -106,6 +130,25 @@ def test_preview_counts_and_samples_the_in_progress_rules(admin):
     assert data["errors"] == []
     assert data["count"] == 1
     assert data["sample"] == [{"id": data["sample"][0]["id"], "email": "mr@x.com", "name": "Bob"}]
+    assert data["contacts_url"] == ""  # not saved: the listing cannot show these rules
+
+
+def test_preview_links_the_count_while_the_rules_are_the_saved_ones(admin):
+    segment = SegmentFactory(name="Misters", slug="misters", rules=[])
+    edit = reverse("wagtailsnippets_wagtail_journeys_segment:edit", args=[segment.pk])
+    assert admin.post(edit, form([CIVILITY_MR])).status_code == 302
+    url = f"{reverse(PREVIEW)}?pk={segment.pk}"
+    saved = Segment.objects.get().rules
+    posted = form(
+        [(child.block_type, {"negate": "", **child.value}) for child in saved], name="Misters"
+    )
+    posted["rules-0-id"] = saved[0].id
+    members = reverse("journeys_contacts:index") + f"?segment={segment.pk}"
+    assert admin.post(url, posted).json()["contacts_url"] == members
+    mrs = ("field", {"negate": "", "field": "civility", "operator": "equals", "value": "mrs"})
+    changed = admin.post(url, form([mrs], name="Misters")).json()
+    assert changed["errors"] == []
+    assert changed["contacts_url"] == ""
 
 
 @pytest.mark.parametrize(
@@ -116,7 +159,10 @@ def test_preview_counts_and_samples_the_in_progress_rules(admin):
             "Rule 1, value: Enter a number such as 200 or 12.5.",
         ),
         (
-            ("birthday", {"negate": "", "days": "0", "timezone": "Mars/Olympus"}),
+            (
+                "birthday",
+                {"negate": "", "period": "today", "days": "0", "timezone": "Mars/Olympus"},
+            ),
             "Rule 1, timezone: Mars/Olympus is not an IANA timezone.",
         ),
         (("inactive", {"negate": "", "days": "-3", "event": ""}), "Rule 1, days:"),
@@ -184,3 +230,28 @@ def test_contacts_listing_filters_by_segment(admin):
     html = admin.get(reverse("journeys_contacts:index"), {"segment": segment.pk}).content.decode()
     assert "in@x.com" in html
     assert "out@x.com" not in html
+
+
+def editor_definitions(admin) -> str:
+    """The add form's stream editor definitions (telepath JSON in an attribute), readable."""
+    return unescape(admin.get(reverse(ADD)).content.decode())
+
+
+def test_the_rule_editor_offers_event_names_and_property_keys(admin):
+    """The stream editor's widgets ask the scenario forms' suggestion endpoints (the same
+    names and keys scenario triggers offer); their script comes with the form."""
+    html = editor_definitions(admin)
+    assert "scenario-forms.js" in html
+    assert 'data-controller=\\"journeys-suggest\\"' in html
+    assert f'data-journeys-suggest-url-value=\\"{reverse("journeys_suggest:events")}' in html
+    assert 'data-controller=\\"journeys-keys\\"' in html
+    assert f'data-journeys-keys-url-value=\\"{reverse("journeys_suggest:properties")}' in html
+
+
+def test_civility_is_checkboxes_and_birthday_periods_are_radios(admin):
+    html = editor_definitions(admin)
+    civility = html.index('"label": "civility is one of"')
+    assert "w-field--checkbox_select_multiple" in html[civility : civility + 400]
+    period = html.index('"label": "birthday"')
+    assert "w-field--radio_select" in html[period : period + 400]
+    assert 'value=\\"next_days\\"' in html

@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
-from wagtail_journeys.segments import contacts_matching
+from wagtail_journeys.models import Contact
+from wagtail_journeys.segments import contacts_matching, load_facts, reference_matching
 from wagtail_journeys.segments.birthdays import birthday_days, dates_by_timezone, has_birthday_on
+from wagtail_journeys.segments.rules.special import BirthdayRuleBlock
 
 from .factories import ContactFactory, rule
 
@@ -86,3 +88,122 @@ def test_empty_timezone_uses_the_site_default(people, settings):
     matching = birthday_emails(now)
     assert "march-default@x.com" in matching
     assert "leap-default@x.com" not in matching
+
+
+# Periods: today, this week (Monday to Sunday), this month, in the next N days.
+
+
+def period_emails(now: dt.datetime, period: str, days: int = 0, timezone: str = "") -> set[str]:
+    """The contacts the rule matches in SQL, checked against the Python reference."""
+    rules = [rule("birthday", period=period, days=days, timezone=timezone)]
+    sql = set(contacts_matching(rules, now=now).values_list("email", flat=True))
+    facts = load_facts(Contact.objects.all())
+    python = reference_matching(rules, "all", facts, now=now)
+    assert set(Contact.objects.filter(pk__in=python).values_list("email", flat=True)) == sql
+    return sql
+
+
+@pytest.fixture
+def year_end(db):
+    for email, tz, born in [
+        ("dec27@x.com", "UTC", dt.date(1990, 12, 27)),
+        ("dec28@x.com", "UTC", dt.date(1990, 12, 28)),
+        ("jan03@x.com", "UTC", dt.date(1980, 1, 3)),
+        ("jan04@x.com", "UTC", dt.date(1980, 1, 4)),
+        ("jan04-tokyo@x.com", "Asia/Tokyo", dt.date(1980, 1, 4)),
+        ("jan10-tokyo@x.com", "Asia/Tokyo", dt.date(1980, 1, 10)),
+        ("jan11-tokyo@x.com", "Asia/Tokyo", dt.date(1980, 1, 11)),
+        ("jan03-tokyo@x.com", "Asia/Tokyo", dt.date(1980, 1, 3)),
+    ]:
+        ContactFactory(email=email, timezone=tz, birth_date=born)
+
+
+def test_this_week_runs_monday_to_sunday_across_new_year(year_end):
+    thursday = dt.datetime(2026, 12, 31, 12, 0, tzinfo=dt.UTC)  # Friday 1 Jan in Tokyo
+    assert period_emails(thursday, "week") == {"dec28@x.com", "jan03@x.com", "jan03-tokyo@x.com"}
+
+
+def test_this_week_is_each_contacts_own_week(year_end):
+    # Sunday 3 Jan 20:00 UTC is Monday 4 Jan in Tokyo: a new week there.
+    sunday = dt.datetime(2027, 1, 3, 20, 0, tzinfo=dt.UTC)
+    assert period_emails(sunday, "week") == {
+        "dec28@x.com",
+        "jan03@x.com",
+        "jan04-tokyo@x.com",
+        "jan10-tokyo@x.com",
+    }
+    assert period_emails(sunday, "today") == {"jan03@x.com", "jan04-tokyo@x.com"}
+
+
+def test_in_the_next_n_days_counts_today_and_crosses_new_year(year_end):
+    now = dt.datetime(2026, 12, 28, 9, 0, tzinfo=dt.UTC)
+    assert period_emails(now, "next_days", days=1) == {"dec28@x.com"}
+    assert period_emails(now, "next_days", days=7) == {
+        "dec28@x.com",
+        "jan03@x.com",
+        "jan03-tokyo@x.com",
+    }
+    assert period_emails(now, "next_days", days=8) == {
+        "dec28@x.com",
+        "jan03@x.com",
+        "jan04@x.com",
+        "jan03-tokyo@x.com",
+        "jan04-tokyo@x.com",
+    }
+    assert "dec27@x.com" in period_emails(now, "next_days", days=365)
+    assert len(period_emails(now, "next_days", days=366)) == 8
+
+
+def test_this_month_holds_29_february_in_common_years(people):
+    now = dt.datetime(2027, 2, 28, 20, 0, tzinfo=dt.UTC)  # already 1 March in Tokyo
+    assert period_emails(now, "month") == {
+        "leap-ny@x.com",
+        "leap-default@x.com",
+        "feb28-ny@x.com",
+        "march-tokyo@x.com",
+    }
+    leap = dt.datetime(2028, 2, 10, 12, 0, tzinfo=dt.UTC)
+    assert period_emails(leap, "month") == {
+        "leap-ny@x.com",
+        "leap-tokyo@x.com",
+        "leap-default@x.com",
+        "feb28-ny@x.com",
+    }
+
+
+def test_the_next_days_reach_29_february_only_through_28_february(people):
+    now = dt.datetime(2027, 2, 27, 12, 0, tzinfo=dt.UTC)
+    assert "leap-default@x.com" not in period_emails(now, "next_days", days=1)
+    assert "leap-default@x.com" in period_emails(now, "next_days", days=2)
+    leap = dt.datetime(2028, 2, 27, 12, 0, tzinfo=dt.UTC)
+    assert "leap-default@x.com" not in period_emails(leap, "next_days", days=2)
+    assert "leap-default@x.com" in period_emails(leap, "next_days", days=3)
+
+
+def test_the_sites_time_zone_changes_nothing(year_end, settings):
+    """Birth dates are dates: Django's TIME_ZONE (the database session's zone) must not
+    move them, only each contact's own timezone does."""
+    now = dt.datetime(2026, 12, 31, 12, 0, tzinfo=dt.UTC)
+    expected = period_emails(now, "week")
+    for name in ("Pacific/Kiritimati", "America/Adak"):
+        settings.TIME_ZONE = name
+        assert period_emails(now, "week") == expected
+        sunday_noon = dt.datetime(2027, 1, 3, 12, 0, tzinfo=dt.UTC)  # Monday in Kiritimati
+        assert period_emails(sunday_noon, "today", timezone="Pacific/Kiritimati") == {
+            "jan04@x.com",
+            "jan04-tokyo@x.com",
+        }
+
+
+def test_a_rule_saved_before_periods_reads_as_in_exactly_n_days(year_end):
+    now = dt.datetime(2026, 12, 28, 9, 0, tzinfo=dt.UTC)
+    old = [rule("birthday", days=6)]  # no "period" key, as stored before
+    assert set(contacts_matching(old, now=now).values_list("email", flat=True)) == {
+        "jan03@x.com",
+        "jan03-tokyo@x.com",
+    }
+
+
+def test_in_the_next_0_days_is_refused():
+    problems = BirthdayRuleBlock().problems({"period": "next_days", "days": 0})
+    assert problems == {"days": "Enter a number of days between 1 and 366."}

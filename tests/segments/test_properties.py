@@ -22,6 +22,7 @@ NOWS = [
     dt.datetime(2027, 2, 28, 23, 30, tzinfo=dt.UTC),  # common year: 29 Feb celebrates on 28
     dt.datetime(2028, 2, 28, 20, 0, tzinfo=dt.UTC),  # leap year: 29 Feb is tomorrow in Tokyo
     dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC),
+    dt.datetime(2027, 1, 3, 20, 0, tzinfo=dt.UTC),  # Sunday here, Monday in Tokyo: new week
 ]
 TIMEZONES = ["", "UTC", "Europe/Paris", "Asia/Tokyo", "America/New_York", "Pacific/Kiritimati"]
 TIMEZONES_STORED = [*TIMEZONES, "Not/AZone"]  # bad rows fall back to DEFAULT_TIMEZONE
@@ -55,6 +56,9 @@ json_value = st.one_of(
 birth_dates = st.one_of(
     st.none(),
     st.sampled_from([dt.date(2000, 2, 29), dt.date(1999, 2, 28), dt.date(1990, 3, 1)]),
+    # the edges of the weeks, months and years around NOWS
+    st.sampled_from([dt.date(1990, 12, 28), dt.date(1980, 1, 3), dt.date(1980, 1, 4)]),
+    st.sampled_from([dt.date(1970, 12, 31), dt.date(1970, 1, 1), dt.date(1975, 6, 30)]),
     st.dates(dt.date(1950, 1, 1), dt.date(2010, 12, 31)),
 )
 contacts = st.fixed_dictionaries(
@@ -134,9 +138,11 @@ RULE_VALUES = {
     ),
     "birthday": st.fixed_dictionaries(
         {
-            "days": st.sampled_from([0, 1, 2, 365]),
+            "days": st.sampled_from([1, 2, 7, 365]),
             "timezone": st.sampled_from(["", "", "Asia/Tokyo"]),
-        }
+        },
+        # No period: a rule saved before periods existed ("in exactly N days").
+        optional={"period": st.sampled_from(["today", "in_days", "week", "month", "next_days"])},
     ),
     "event": st.fixed_dictionaries(
         {

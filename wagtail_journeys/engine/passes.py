@@ -4,6 +4,8 @@ the pump the ``run_scenarios`` task runs for a minute at a time."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import threading
 import time
 
 from .. import conf
@@ -89,6 +91,23 @@ def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = F
         done += advance_due(priority=priority, max_batches=2)
         if fanout:
             fan_out(fanout)
-        if time.monotonic() + interval >= deadline:
+        if time.monotonic() + interval >= deadline or interrupted.is_set():
             return done
         time.sleep(interval)
+
+
+#: Set in a qcluster worker once Ctrl-C reached it (see :func:`note_interrupts`).
+interrupted = threading.Event()
+
+
+def note_interrupts(**kwargs) -> None:
+    """django-q2's ``post_spawn`` receiver, run in each new worker (``apps.ready``).
+
+    django-q2's workers ignore SIGINT so that their task finishes, and its cluster waits
+    for them: a pump would hold Ctrl-C for up to its 85 s. In a worker, SIGINT is noted
+    instead, and the pump ends after its current pass, its work done (the next pump picks
+    up). Elsewhere (where SIGINT is not ignored) nothing changes.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())

@@ -11,6 +11,7 @@ from .enrollments import (
     StepRun,
 )
 from .events import TRUST, Event, EventCursor, EventSource, Trust, sources_of
+from .imports import ContactImport, ImportStatus
 from .messages import Message, MessageStatus
 from .promo_codes import PromoCode
 from .scenarios import Paused, ScenarioIndexPage, ScenarioPage
@@ -33,6 +34,7 @@ __all__ = [
     "Branch",
     "ConditionStep",
     "Contact",
+    "ContactImport",
     "ContactTag",
     "EmailIndexPage",
     "EmailPage",
@@ -43,6 +45,7 @@ __all__ = [
     "EventCursor",
     "EventSource",
     "ExitStep",
+    "ImportStatus",
     "LinkDay",
     "MailDay",
     "Message",

@@ -9,7 +9,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, PageChooserPanel
 from wagtail.fields import StreamField
 
 from ..scenarios.fields import EventNameInput, PropertyFiltersWidget
-from ..scenarios.forms import PrivatePageForm, StepPageForm, WaitStepForm
+from ..scenarios.forms import BranchForm, PrivatePageForm, StepPageForm, WaitStepForm
 from ..scenarios.panels import RulesPanel, ShownFieldPanel, ShownRowPanel
 from ..segments import RulesBlock
 from .scenarios import STEP_PARENTS, STEP_TYPES, CheckedPage, PrivatePage, Unit
@@ -206,6 +206,7 @@ class Branch(CheckedPage, PrivatePage):
     ]
     subpage_types = STEP_TYPES
     admin_default_ordering = "ord"
+    base_form_class = BranchForm
     content_panels = PrivatePage.content_panels + [
         FieldPanel("rules"),
         FieldRowPanel([FieldPanel("match"), FieldPanel("is_else")]),

@@ -276,6 +276,34 @@ class EventNameInput(forms.TextInput):
     template_name = "wagtail_journeys/widgets/event_name.html"
 
 
+class PropertyKeyInput(forms.TextInput):
+    """A text input offering the property names of the events named in the nearest "event"
+    field of the same rule (fetched on focus from ``journeys_suggest:properties``). Used
+    in the segment rule editor, where fields are named by the stream editor."""
+
+    template_name = "wagtail_journeys/widgets/event_name.html"
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", **(attrs or {})})
+
+    class Media:
+        js = ["wagtail_journeys/js/scenario-forms.js"]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        list_id = f"{context['widget']['attrs'].get('id') or name}-suggestions"
+        context["widget"]["attrs"].update(
+            {
+                "list": list_id,
+                "data-controller": "journeys-keys",
+                "data-action": "focus->journeys-keys#load",
+                "data-journeys-keys-url-value": reverse("journeys_suggest:properties"),
+            }
+        )
+        context["widget"]["list_id"] = list_id
+        return context
+
+
 class PageTagInput(forms.TextInput):
     """One page tag, typed with the site's tags offered (at most ``MAX_TAGS``)."""
 

@@ -85,3 +85,25 @@ class WaitStepForm(StepPageForm):
         super().__init__(*args, **kwargs)
         if "weekdays" in self.fields:
             self.fields["weekdays"].help_text = ""
+
+
+#: A branch's fields by the kind of step it leaves (its parent's model name); the rest
+#: mean nothing there and are left out of its form.
+BRANCH_FIELDS = {
+    "conditionstep": {"rules", "match", "is_else"},
+    "splitstep": {"percent"},
+    "waitstep": {"outcome"},
+}
+
+
+class BranchForm(PrivatePageForm):
+    """A branch asks only what its parent uses: a condition's rules (or "else"), a
+    split's share, an event wait's outcome."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        parent = self.parent_page or (self.instance.get_parent() if self.instance.pk else None)
+        keep = BRANCH_FIELDS.get(type(parent.specific).__name__.lower()) if parent else None
+        if keep is not None:
+            for name in set().union(*BRANCH_FIELDS.values()) - keep:
+                self.fields.pop(name, None)

@@ -108,7 +108,14 @@ def summarize_branch(branch: Any) -> str:
         return f"Else: {branch.title}"
     if branch.percent:
         return f"{branch.percent}%: {branch.title}"
+    if branch.title.strip().lower() in UNNAMED and branch.rules:
+        joiner = " or " if branch.match == "any" else " and "
+        return "If " + joiner.join(r.block.describe(r.value) for r in branch.rules)
     return f"If {branch.title}"
+
+
+#: The title a branch gets when the canvas inserts it: its rules describe it better.
+UNNAMED = {"branch", ""}
 
 
 def parse_weekdays(text: str) -> list[int]:

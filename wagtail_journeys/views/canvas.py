@@ -36,7 +36,7 @@ from ..scenarios import switching
 from ..scenarios.canvas import BRANCHING, lay_out
 from ..scenarios.drafts import draft_plan, draft_tree
 from ..scenarios.loading import scenario_of
-from ..scenarios.report import scenario_problems
+from ..scenarios.report import held_problem
 from ..scenarios.summaries import summarize_trigger
 from .rehearsals import MAX_EVENTS
 from .reports import bad_request, can_view_reports
@@ -54,12 +54,14 @@ KINDS = {
     "start_scenario": (gettext_lazy("Start scenario"), "redirect"),
     "exit": (gettext_lazy("Exit"), "logout"),
     "branch": (gettext_lazy("Branch"), "arrow-down"),
+    "exit_if": (gettext_lazy("Exit if…"), "logout"),
 }
 #: What "+" offers, in this order: model name -> kind.
 INSERTABLE = {
     "sendemailstep": "send_email",
     "waitstep": "wait",
     "conditionstep": "condition",
+    "exitif": "exit_if",
     "splitstep": "split",
     "updatecontactstep": "update_contact",
     "sendsmsstep": "send_sms",
@@ -68,12 +70,17 @@ INSERTABLE = {
     "exitstep": "exit",
 }
 BRANCH = "branch"
+#: Insert types that are a step with more inside: name -> the step's model name. "Exit
+#: if…" is a condition whose first branch ends in an exit ("unless they bought one"),
+#: its rules editor open with a "Did an event" row to fill in.
+COMPOSITES = {"exitif": "conditionstep"}
 
 
 def step_model(name: str) -> type[Page] | None:
     """The step (or branch) model the canvas inserts under this name, or None."""
     from django.apps import apps
 
+    name = COMPOSITES.get(name, name)
     known = {label.split(".")[1].lower() for label in STEP_TYPES} | {BRANCH}
     if name not in known:
         return None
@@ -174,7 +181,10 @@ def canvas_context(
     tree = draft_tree(scenario)
     plan = draft_plan(scenario, tree)
     ids = set(plan.steps) | {b.id for s in plan.steps.values() for b in s.branches}
-    problems = _attach_problems(scenario_problems(scenario, plan), plan, ids)
+    # as "Switch on" checks it: a draft email its steps use goes live with them
+    held = held_problem(scenario.pk)
+    found = switching.draft_problems(scenario, plan) + ([held] if held else [])
+    problems = _attach_problems(found, plan, ids)
     taken: dict[int, int] = {}
     if rehearsal is not None:
         figures, taken = rehearsed_figures(rehearsal)
@@ -241,6 +251,7 @@ def canvas_context(
         "insertable": [(name, *KINDS[kind]) for name, kind in INSERTABLE.items()],
         "can_edit": can_edit,
         "edit_id": request.GET.get("edit", ""),
+        "choose": request.GET.get("choose") == "1",
         "period": period,
         "rehearsal": rehearsal,
         "report_url": (

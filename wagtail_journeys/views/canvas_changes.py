@@ -25,7 +25,7 @@ from wagtail.log_actions import log
 from wagtail.models import Page
 
 from ..exceptions import ScenarioInvalid
-from ..models import ScenarioPage
+from ..models import ExitStep, ScenarioPage
 from ..scenarios import editor
 from ..scenarios.guard import editing_draft, publishing_together
 from .canvas import BRANCH, INSERTABLE, canvas_url, scenario_for, step_model
@@ -115,32 +115,52 @@ def insert_view(request, page_id: int):
         revision = page.save_revision(user=request.user, log_action=False)
         log(instance=page, action="wagtail.create", user=request.user, revision=revision)
         opened = page
-        if form.cleaned_data["type"] in OPENS_ITS_BRANCH:
-            opened = _first_branch(page, request.user)
+        kind = form.cleaned_data["type"]
+        if kind in OPENS_ITS_BRANCH:
+            opened = _first_branch(page, request.user, rules=OPENS_ITS_BRANCH[kind])
+            if kind == "exitif":
+                _add_draft(
+                    opened,
+                    ExitStep(title=str(ExitStep._meta.verbose_name).capitalize()),
+                    request.user,
+                )
     for fn in hooks.get_hooks("after_create_page"):
         result = fn(request, page)
         if hasattr(result, "status_code"):
             return result
-    if form.cleaned_data["type"] in NOTHING_TO_FILL:
+    if kind in NOTHING_TO_FILL:
         return redirect(f"{canvas_url(scenario.pk)}#node-{page.pk}")
-    return redirect(f"{canvas_url(scenario.pk)}?edit={opened.pk}#node-{opened.pk}")
+    choose = "&choose=1" if kind in CHOOSES_FIRST else ""
+    return redirect(f"{canvas_url(scenario.pk)}?edit={opened.pk}{choose}#node-{opened.pk}")
 
 
 #: Steps with nothing to fill in: inserted without opening their editor.
 NOTHING_TO_FILL = {"exitstep"}
 #: Steps inserted with their first branch, whose editor opens (its rules are what is
-#: asked; the step's own title is optional).
-OPENS_ITS_BRANCH = {"conditionstep"}
+#: asked; the step's own title is optional): type -> the rule rows it starts with.
+OPENS_ITS_BRANCH = {"conditionstep": (), "exitif": ("event",)}
+#: Steps whose editor opens on its chooser (the email is all a send step needs).
+CHOOSES_FIRST = {"sendemailstep"}
 
 
-def _first_branch(step: Page, user) -> Page:
+def _add_draft(parent: Page, page: Page, user) -> Page:
+    """``page`` as the last child of ``parent``: a draft with its first revision."""
+    page.live, page.owner = False, user
+    parent.add_child(instance=page)
+    revision = page.save_revision(user=user, log_action=False)
+    log(instance=page, action="wagtail.create", user=user, revision=revision)
+    return page
+
+
+def _first_branch(step: Page, user, rules=()) -> Page:
+    """The first branch of a new condition, with an empty row of each rule type in
+    ``rules`` for the editor to fill in."""
     from ..models import Branch
 
-    branch = Branch(title=str(Branch._meta.verbose_name).capitalize(), live=False, owner=user)
-    step.add_child(instance=branch)
-    revision = branch.save_revision(user=user, log_action=False)
-    log(instance=branch, action="wagtail.create", user=user, revision=revision)
-    return branch
+    branch = Branch(title=str(Branch._meta.verbose_name).capitalize())
+    block = Branch._meta.get_field("rules").stream_block
+    branch.rules = [(name, block.child_blocks[name].get_default()) for name in rules]
+    return _add_draft(step, branch, user)
 
 
 class MoveForm(forms.Form):

@@ -7,7 +7,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 from django.http import JsonResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
@@ -21,6 +23,7 @@ from ..models import Contact, Segment
 from ..permissions import can_see_contacts
 from ..segments.compiler import compile_rules
 from ..segments.forms import NameFieldPanel, SegmentForm
+from .navigation import MENU_HOOK
 
 SAMPLE_SIZE = 10
 
@@ -40,13 +43,30 @@ class CountColumn(Column):
             cache.set(key, count, conf.get("SEGMENT_COUNT_CACHE_SECONDS"))
         return count
 
+    def get_cell_context_data(self, instance, parent_context):
+        """The count links to the contacts listing filtered by the segment, for users who
+        may see contacts."""
+        context = super().get_cell_context_data(instance, parent_context)
+        request = parent_context.get("request")
+        if isinstance(context["raw_value"], int) and request and can_see_contacts(request.user):
+            context["value"] = format_html(
+                '<a href="{}">{}</a>', members_url(instance), context["value"]
+            )
+        return context
+
+
+def members_url(segment: Segment) -> str:
+    """The contacts listing filtered by ``segment`` (its ``segment`` filter)."""
+    return f"{reverse('journeys_contacts:index')}?{urlencode({'segment': segment.pk})}"
+
 
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "group"
     menu_label = _("Segments")
     add_to_admin_menu = True
-    menu_order = 251
+    menu_hook = MENU_HOOK  # in the "Marketing" group
+    menu_order = 200
     list_display = ["name", "slug", CountColumn("count", label=_("Contacts")), "updated_at"]
     search_fields = ["name", "slug", "description"]
     copy_view_enabled = True
@@ -150,4 +170,10 @@ def preview(request, viewset: SegmentViewSet) -> JsonResponse:
         ]
     except InvalidRule as exc:
         return JsonResponse({"errors": [str(exc)]})
-    return JsonResponse({"errors": [], "count": count, "sample": sample, "note": ""})
+    # The listing filtered by the segment shows its saved rules: link the count to it only
+    # while the form's rules are those.
+    saved = instance.pk and not {"rules", "match"} & set(form.changed_data)
+    url = members_url(instance) if saved else ""
+    return JsonResponse(
+        {"errors": [], "count": count, "sample": sample, "note": "", "contacts_url": url}
+    )

@@ -26,6 +26,28 @@ EVENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}\Z")
 MAX_WINDOW_DAYS = 36_525
 
 
+class EventNameBlock(blocks.CharBlock):
+    """An event name, typed with the names seen in the event log offered
+    (``scenarios.suggestions``, the same list the scenario triggers offer)."""
+
+    def __init__(self, *args, **kwargs):
+        from ...scenarios.fields import EventNameInput
+
+        super().__init__(*args, **kwargs)
+        self.field.widget = EventNameInput(self.field.widget.attrs)
+
+
+class PropertyKeyBlock(blocks.CharBlock):
+    """A property name of an event, typed with the names that the latest events named in
+    the same rule carry offered."""
+
+    def __init__(self, *args, **kwargs):
+        from ...scenarios.fields import PropertyKeyInput
+
+        super().__init__(*args, **kwargs)
+        self.field.widget = PropertyKeyInput(self.field.widget.attrs)
+
+
 class RuleBlock(blocks.StructBlock):
     """A rule. Subclasses implement ``problems``, ``to_q`` and ``holds``.
 

@@ -26,6 +26,8 @@ from ..decimals import (
 from ..facts import ContactFacts, EventFact
 from ..jsonpaths import KEY_PATTERN, JSONDecimal, json_condition, json_condition_holds
 from .base import (
+    EventNameBlock,
+    PropertyKeyBlock,
     RuleBlock,
     event_name_problems,
     in_window,
@@ -41,7 +43,7 @@ from .profile import OPERATOR_CHOICES, attribute_problems
 
 
 class PropertyFilterBlock(blocks.StructBlock):
-    key = blocks.CharBlock(max_length=64, label=_("property"))
+    key = PropertyKeyBlock(max_length=64, label=_("property"))
     operator = blocks.ChoiceBlock(choices=OPERATOR_CHOICES, label=_("operator"))
     value = blocks.CharBlock(required=False, max_length=500, label=_("value"))
 
@@ -99,7 +101,7 @@ def matching_events(
 class EventCountRuleBlock(RuleBlock):
     """Did EVENT (with property filters) at least N times in the last D days."""
 
-    event = blocks.CharBlock(max_length=100, label=_("event"), help_text=_("e.g. page_view"))
+    event = EventNameBlock(max_length=100, label=_("event"), help_text=_("e.g. page_view"))
     filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.IntegerBlock(required=False, label=_("at least N times"), default=1)
     days = _days_block()
@@ -108,6 +110,16 @@ class EventCountRuleBlock(RuleBlock):
     class Meta:
         label = _("Did an event")
         icon = "history"
+
+    def describe(self, value: Any) -> str:
+        if not value.get("event"):
+            return str(self.label)
+        text = _("did %(event)s") % {"event": value["event"]}
+        if (value.get("at_least") or 1) > 1:
+            text += " " + _("%(n)s times") % {"n": value["at_least"]}
+        if value.get("days"):
+            text += " " + _("in the last %(days)s days") % {"days": value["days"]}
+        return str(text)
 
     def problems(self, value: Any) -> dict[str, str]:
         at_least = value.get("at_least") or 1
@@ -152,8 +164,8 @@ class EventAggregateRuleBlock(RuleBlock):
         choices=[("sum", _("sum")), ("count", _("count")), ("max", _("maximum"))],
         label=_("function"),
     )
-    property = blocks.CharBlock(max_length=64, label=_("of property"), help_text=_("e.g. amount"))
-    event = blocks.CharBlock(max_length=100, label=_("of event"), help_text=_("e.g. purchase"))
+    property = PropertyKeyBlock(max_length=64, label=_("of property"), help_text=_("e.g. amount"))
+    event = EventNameBlock(max_length=100, label=_("of event"), help_text=_("e.g. purchase"))
     filters = blocks.ListBlock(PropertyFilterBlock(), default=[], label=_("where"))
     at_least = blocks.FloatBlock(label=_("is at least"))
     days = _days_block()
@@ -214,7 +226,7 @@ class InactivityRuleBlock(RuleBlock):
     ``email_sent``, which records what we did to them."""
 
     days = blocks.IntegerBlock(label=_("for N days"))
-    event = blocks.CharBlock(
+    event = EventNameBlock(
         required=False, max_length=100, label=_("event"), help_text=_("Empty: any activity.")
     )
     trust = trust_block()

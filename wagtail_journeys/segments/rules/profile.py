@@ -7,6 +7,7 @@ import re
 import zoneinfo
 from typing import Any
 
+from django import forms
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
@@ -173,7 +174,11 @@ def attribute_problems(value: Any) -> dict[str, str]:
 
 
 class CivilityRuleBlock(RuleBlock):
-    civility = blocks.MultipleChoiceBlock(choices=Civility.choices, label=_("civility is one of"))
+    civility = blocks.MultipleChoiceBlock(
+        choices=Civility.choices,
+        label=_("civility is one of"),
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         label = _("Civility")

@@ -5,16 +5,26 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, Value
-from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django import forms
+from django.db.models import BigIntegerField, ExpressionWrapper, F, IntegerField, Q, Value
+from django.db.models.functions import ExtractDay, ExtractMonth
+from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 from ..birthdays import (
-    birthday_days,
+    IN_DAYS,
+    MONTH,
+    NEXT_DAYS,
+    PERIODS,
+    TODAY,
+    WEEK,
+    birthdays_on,
     dates_by_timezone,
-    has_birthday_on,
+    has_birthday_in,
+    month_day_runs,
+    period_dates,
     resolve_timezone,
     target_date,
 )
@@ -23,15 +33,39 @@ from ..facts import ContactFacts
 from .base import RuleBlock
 
 MAX_BIRTHDAY_DAYS = 366
+PERIOD_CHOICES = [
+    (TODAY, _("today")),
+    (IN_DAYS, _("in exactly N days")),
+    (WEEK, _("this week (Monday to Sunday)")),
+    (MONTH, _("this month")),
+    (NEXT_DAYS, _("in the next N days (today included)")),
+]
+
+
+def birth_month_day() -> ExpressionWrapper:
+    """``month * 100 + day`` of the birth date, in SQL (a date: no timezone applies)."""
+    md = ExtractMonth("birth_date") * Value(100) + ExtractDay("birth_date")
+    return ExpressionWrapper(md, output_field=IntegerField())
 
 
 class BirthdayRuleBlock(RuleBlock):
-    """The contact's birthday is today, or in exactly N days, in the contact's own timezone
-    (empty: the site's ``DEFAULT_TIMEZONE``) unless a timezone is given here. Someone born on
-    29 February has their birthday on 28 February in common years."""
+    """The contact's birthday is today, in exactly N days, this week (Monday to Sunday),
+    this month or in the next N days (today included), in the contact's own timezone
+    (empty: the site's ``DEFAULT_TIMEZONE``) unless a timezone is given here. Someone born
+    on 29 February has their birthday on 28 February in common years.
 
+    Rules saved before the period existed hold only ``days``: they read as "in exactly N
+    days" (0 being today), as they always did."""
+
+    period = blocks.ChoiceBlock(
+        choices=PERIOD_CHOICES, default=TODAY, label=_("birthday"), widget=forms.RadioSelect
+    )
     days = blocks.IntegerBlock(
-        required=False, min_value=0, max_value=MAX_BIRTHDAY_DAYS, label=_("in N days (0: today)")
+        required=False,
+        min_value=0,
+        max_value=MAX_BIRTHDAY_DAYS,
+        label=_("N days"),
+        help_text=_("For “in exactly N days” (0: today) and “in the next N days”."),
     )
     timezone = blocks.CharBlock(
         required=False,
@@ -44,10 +78,21 @@ class BirthdayRuleBlock(RuleBlock):
         label = _("Birthday")
         icon = "date"
 
+    def to_python(self, value):
+        return super().to_python(with_period(value))
+
+    def bulk_to_python(self, values):
+        return super().bulk_to_python([with_period(value) for value in values])
+
     def problems(self, value: Any) -> dict[str, str]:
+        period = value.get("period") or IN_DAYS
+        if period not in PERIODS:
+            return {"period": str(_("Choose when the birthday falls."))}
         days = value.get("days") or 0
         if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
             return {"days": str(_("Enter a number of days between 0 and 366."))}
+        if period == NEXT_DAYS and days < 1:
+            return {"days": str(_("Enter a number of days between 1 and 366."))}
         name = value.get("timezone") or ""
         if name:
             try:
@@ -58,16 +103,18 @@ class BirthdayRuleBlock(RuleBlock):
 
     def to_q(self, value: Any, ctx: RuleContext) -> Q:
         self.ensure_valid(value)
-        days = value.get("days") or 0
+        period, days = value.get("period") or IN_DAYS, value.get("days") or 0
         if value.get("timezone"):
-            groups = {target_date(ctx.now, zoneinfo.ZoneInfo(value["timezone"]), days): None}
+            groups = {target_date(ctx.now, zoneinfo.ZoneInfo(value["timezone"]), 0): None}
         else:
-            groups = dates_by_timezone(ctx.now, days, ctx.contact_timezones(), ctx.default_timezone)
+            groups = dates_by_timezone(ctx.now, 0, ctx.contact_timezones(), ctx.default_timezone)
         q = Q(pk__in=[])
-        for day, names in groups.items():
+        for today, names in groups.items():
             born = Q(pk__in=[])
-            for month, day_of_month in birthday_days(day):
-                born |= Q(birth_date__month=month, birth_date__day=day_of_month)
+            pairs = birthdays_on(period_dates(period, today, days))
+            for start, end in month_day_runs(pairs):
+                md = birth_month_day()
+                born |= Q(GreaterThanOrEqual(md, start)) & Q(LessThanOrEqual(md, end))
             where = Q() if names is None else Q(timezone__in=names)
             q |= where & born & Q(birth_date__isnull=False)
         return q
@@ -76,8 +123,16 @@ class BirthdayRuleBlock(RuleBlock):
         self.ensure_valid(value)
         name = value.get("timezone") or facts.fields.get("timezone") or ""
         tz = resolve_timezone(name, ctx.default_timezone)
-        day = target_date(ctx.now, tz, value.get("days") or 0)
-        return has_birthday_on(facts.fields.get("birth_date"), day)
+        period, days = value.get("period") or IN_DAYS, value.get("days") or 0
+        dates = period_dates(period, target_date(ctx.now, tz, 0), days)
+        return has_birthday_in(facts.fields.get("birth_date"), dates)
+
+
+def with_period(value: Any) -> Any:
+    """A stored birthday rule with its period: "in exactly N days" if it predates periods."""
+    if isinstance(value, dict) and "period" not in value:
+        return {**value, "period": IN_DAYS}
+    return value
 
 
 # Knuth's multiplicative hash on 32 bits, in integer arithmetic that SQLite and

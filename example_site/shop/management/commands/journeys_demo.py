@@ -12,6 +12,7 @@ import random
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -61,6 +62,11 @@ FIRST_NAMES = [
 ]
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]
 TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]
+
+
+def base_url() -> str:
+    """The demo's address (``make demo PORT=…`` sets ``WAGTAILADMIN_BASE_URL``)."""
+    return getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "http://localhost:8000"
 
 
 def demo_now() -> dt.datetime:
@@ -114,9 +120,7 @@ class Command(BaseCommand):
                 f"Demo content ready ({created} new contacts, {scenarios} new scenarios)."
             )
         )
-        self.stdout.write(
-            f"Admin: http://localhost:8000/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
-        )
+        self.stdout.write(f"Admin: {base_url()}/admin/  {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
 
     def home(self) -> HomePage:
         """The home page, as the root of the default site (replacing Wagtail's own)."""

@@ -18,7 +18,7 @@
       'deletePage', 'editor', 'editorLink', 'frame',
     ];
 
-    static values = { edit: String };
+    static values = { edit: String, choose: Boolean };
 
     connect() {
       this.scale = 1;
@@ -215,6 +215,12 @@
         '.sidebar, [data-side-panel-toggle="preview"], .w-breadcrumbs { display: none !important; }' +
         ' .wrapper { padding-inline-start: 0 !important; } body { --w-sidebar-width: 0px; }';
       doc.head.appendChild(style);
+      if (this.chooseValue) {
+        // A new send step: its email is all it needs, so its chooser opens at once.
+        this.chooseValue = false;
+        const choose = doc.querySelector('.chooser.blank .unchosen [data-chooser-action-choose]');
+        if (choose) window.setTimeout(() => choose.click(), 0);
+      }
     }
 
     editorClosed() {
@@ -226,6 +232,7 @@
     async refresh() {
       const url = new URL(window.location.href);
       url.searchParams.delete('edit');
+      url.searchParams.delete('choose');
       url.hash = '';
       window.history.replaceState(null, '', url);
       const response = await fetch(url, { headers: { 'X-Requested-With': 'fetch' } });

@@ -2,11 +2,13 @@
    - journeys-suggest: fills an event name input's <datalist> from the admin's JSON
      endpoint the first time the input takes focus;
    - journeys-filters: property filter rows (add, remove), and the property names of the
-     chosen event offered as the key input's suggestions. */
+     chosen event offered as the key input's suggestions;
+   - journeys-keys: in the segment rule editor, fills a property input's <datalist> with the
+     property names of the event typed in the same rule (its nearest "…-event" field). */
 (() => {
   const { Controller } = window.StimulusModule;
   const app = window.wagtail && window.wagtail.app;
-  if (!app || app.router.modulesByIdentifier.has('journeys-filters')) return;
+  if (!app || app.router.modulesByIdentifier.has('journeys-keys')) return;
 
   async function fetchList(url, field) {
     try {
@@ -80,6 +82,31 @@
     }
   }
 
+  class KeysController extends Controller {
+    static values = { url: String };
+
+    // Stream editor names nest: rules-0-value-filters-1-value-key is in the rule whose
+    // event is rules-0-value-event; the nearest enclosing one wins.
+    eventName() {
+      const form = this.element.closest('form');
+      const parts = (this.element.name || '').split('-value-');
+      for (let i = parts.length - 1; form && i > 0; i -= 1) {
+        const field = form.elements[`${parts.slice(0, i).join('-value-')}-value-event`];
+        if (field && field.value) return field.value.trim();
+      }
+      return '';
+    }
+
+    async load() {
+      const name = this.eventName();
+      const datalist = this.element.list;
+      if (!name || name === this.loadedFor || !datalist) return;
+      this.loadedFor = name;
+      fill(datalist, await fetchList(`${this.urlValue}?event=${encodeURIComponent(name)}`, 'keys'));
+    }
+  }
+
   app.register('journeys-suggest', SuggestController);
+  app.register('journeys-keys', KeysController);
   app.register('journeys-filters', FiltersController);
 })();

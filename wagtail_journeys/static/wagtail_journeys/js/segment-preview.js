@@ -53,7 +53,17 @@
           // Contacts' addresses and names come only to users who may see contacts.
           text(note, data.note || "");
           note.hidden = !data.note;
-          text(count, data.count + (data.count === 1 ? " contact matches" : " contacts match"));
+          const label = data.count + (data.count === 1 ? " contact matches" : " contacts match");
+          if (data.contacts_url) {
+            // The rules are the saved ones: the count opens the contacts listing filtered
+            // by the segment.
+            const link = document.createElement("a");
+            link.href = data.contacts_url;
+            link.textContent = label;
+            count.replaceChildren(link);
+          } else {
+            text(count, label);
+          }
           fill(
             sample,
             data.sample.map(function (c) {
