@@ -188,16 +188,16 @@ def send_test(
     email_page,
     contact: Contact,
     *,
-    to: str,
+    to: str | list[str],
     revision_id: int | None = None,
     context: dict[str, Any] | None = None,
 ) -> tuple[str, ...]:
-    """Send the email as ``contact`` would receive it to ``to`` (an editor), subject
-    prefixed with "[Test]", filled with ``context`` (by default the preview's sample of
-    a scenario's values). Nothing is recorded: no ``Message``, no event, links untracked
-    (they point straight at their targets), and any contact status is allowed. Returns
-    the required merge tags that were empty (a real send would be held); the subject
-    says so too."""
+    """Send the email as ``contact`` would receive it to ``to`` (editors: one address or
+    a few, each getting a mail of their own over one connection), subject prefixed with
+    "[Test]", filled with ``context`` (by default the preview's sample of a scenario's
+    values). Nothing is recorded: no ``Message``, no event, links untracked (they point
+    straight at their targets), and any contact status is allowed. Returns the required
+    merge tags that were empty (a real send would be held); the subject says so too."""
     from .emails.preview import sample_context
     from .emails.render import variant_of
 
@@ -206,14 +206,17 @@ def send_test(
     compiled = compiled_for(email_page, variant_of(email_page, contact), revision_id=revision_id)
     rendered = fill(compiled, contact, context=context, tracked=False)
     held = f", would be held: {held_reason(rendered.missing)}" if rendered.missing else ""
-    mail = EmailMultiAlternatives(
-        subject=f"[Test{held}] {rendered.subject}",
-        body=rendered.text,
-        from_email=sender(email_page),
-        to=[to],
-    )
-    mail.attach_alternative(rendered.html, "text/html")
-    mail.send()
+    mails = []
+    for address in [to] if isinstance(to, str) else to:
+        mail = EmailMultiAlternatives(
+            subject=f"[Test{held}] {rendered.subject}",
+            body=rendered.text,
+            from_email=sender(email_page),
+            to=[address],
+        )
+        mail.attach_alternative(rendered.html, "text/html")
+        mails.append(mail)
+    get_connection().send_messages(mails)
     return rendered.missing
 
 

@@ -1,7 +1,9 @@
 """Wiring only: hooks, permission policies and admin viewsets."""
 
 from django.contrib.auth.models import Permission
+from django.templatetags.static import static
 from django.urls import include, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
@@ -70,6 +72,13 @@ def register_folder_urls():
 
 
 register_snippet(SegmentViewSet)
+
+
+@hooks.register("insert_editor_js")
+def autosave_guard_js():
+    return format_html(
+        '<script src="{}"></script>', static("wagtail_journeys/js/autosave-guard.js")
+    )
 
 
 @hooks.register("register_admin_urls")

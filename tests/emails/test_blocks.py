@@ -30,3 +30,35 @@ def test_demo_emails_are_created_once(bookshop):
     assert (EmailPage.objects.count(), Segment.objects.count()) == before
     assert before[0] >= 7  # the seven seed emails, plus those only the demo scenarios use
     assert {p.slug for p in EmailPage.objects.live()} >= {"welcome", "birthday", "win-back"}
+
+
+def test_every_email_block_has_an_icon_of_its_own(db):
+    """Each block an editor can insert shows a Wagtail icon that exists (a missing one
+    draws nothing) and says what it is; no two of the body's blocks share one."""
+    from wagtail import blocks as wagtail_blocks
+    from wagtail import hooks
+
+    from wagtail_journeys.emails.blocks import EmailBodyBlock
+
+    icons = []
+    for register in hooks.get_hooks("register_icons"):
+        icons = register(icons)
+    available = {path.rsplit("/", 1)[-1].removesuffix(".svg") for path in icons}
+
+    def insertable(stream):
+        for name, block in stream.child_blocks.items():
+            yield name, block
+            children = getattr(block, "child_blocks", {})
+            for child in children.values():
+                if isinstance(child, wagtail_blocks.StreamBlock):
+                    yield from insertable(child)
+
+    body = EmailBodyBlock()
+    seen = dict(insertable(body))
+    assert {"heading", "text", "button", "divider", "spacer", "segment"} <= set(seen)
+    for name, block in seen.items():
+        icon = block.meta.icon
+        assert icon != "placeholder", f"{name} has Wagtail's default icon"
+        assert icon in available, f"{name}: no icon named {icon}"
+    top = [block.meta.icon for block in body.child_blocks.values()]
+    assert len(top) == len(set(top))

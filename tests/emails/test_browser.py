@@ -1,4 +1,5 @@
-"""The email editor in a real Chromium: preview modes show and hide the segment block.
+"""The email editor in a real Chromium: preview modes show and hide the segment block, show
+the email with images off and in dark mode.
 
 Also takes the screenshots of ``docs/how-to/write-emails.md``: into ``docs/img`` when
 ``JOURNEYS_DOCS_SCREENSHOTS=1`` (to refresh them), else into a temporary folder.
@@ -104,11 +105,20 @@ def test_preview_modes_show_and_hide_the_segment_block(server, ids, browser_page
     email_frame(page).get_by_text(SIR).wait_for()
     assert email_frame(page).get_by_text(MADAM).count() == 0
 
+    page.select_option("#id_preview_mode", "no-images")
+    email_frame(page).locator("img[alt]:not([src])").first.wait_for()
+    assert email_frame(page).locator("img[src*='/media/']").count() == 0
+
+    page.select_option("#id_preview_mode", "dark")
+    email_frame(page).locator("style[data-journeys-preview=dark]").wait_for(state="attached")
+    page.screenshot(path=str(DOCS_IMG / "email-preview-dark.png"))
+
     page.select_option("#id_preview_mode", "text")
     envelope.locator("[data-testid=preview-text]").wait_for()
     assert "Our staff picks" in envelope.locator("[data-testid=preview-text]").inner_text()
     page.screenshot(path=str(DOCS_IMG / "email-preview-text.png"))
 
     page.goto(f"{server}/admin/journeys/emails/{ids['welcome']}/send-test/")
-    page.fill("#id_contact", "chloe@example.com")
+    page.fill("#id_to", "admin@bookshop.example, marketing@bookshop.example")
+    page.fill("#id_contact", "")  # a real contact's test goes to your own address only
     page.screenshot(path=str(DOCS_IMG / "email-send-test.png"))

@@ -185,3 +185,137 @@ def test_preview_and_test_send_warn_when_a_required_tag_would_be_empty(editor):
         f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=gold@example.com"
     ).content.decode()
     assert "Tier: gold" in html and "would be held" not in html
+
+
+def test_send_test_to_several_addresses(editor):
+    """Commas, semicolons and new lines separate addresses; each gets a mail of its own;
+    the same address twice gets one; those who may see contacts are told plainly which
+    addresses are not contacts."""
+    make_contact(email="ann@example.com", first_name="Ann")
+    page = make_email(subject="Hello {{ contact.first_name }}")
+    url = f"/admin/journeys/emails/{page.pk}/send-test/"
+    form = editor.get(url).content.decode()
+    assert 'name="to"' in form and "editor@bookshop.example" in form
+    response = editor.post(
+        url, {"to": "ann@example.com, Bob@Team.example;\nann@example.com\ncarl@team.example"}
+    )
+    assert response.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "Bob@Team.example",
+        "ann@example.com",
+        "carl@team.example",
+    ]
+    assert all(len(m.to) == 1 and m.subject == "[Test] Hello Alex" for m in mail.outbox)
+    notes = [str(m) for m in response.wsgi_request._messages]
+    assert "Bob@Team.example, carl@team.example are not contacts." in notes
+
+
+@pytest.mark.parametrize(
+    "to, error",
+    [
+        ("ann@example.com, not-an-address", "This is not an email address: not-an-address."),
+        (", ".join(f"p{i}@team.example" for i in range(11)), "at most 10 addresses at once"),
+        (f"a@team.example {XSS}", "&lt;script&gt;"),
+    ],
+)
+def test_send_test_refuses_bad_or_too_many_addresses(editor, to, error):
+    page = make_email()
+    response = editor.post(f"/admin/journeys/emails/{page.pk}/send-test/", {"to": to})
+    assert response.status_code == 200
+    assert error in response.content.decode() and XSS not in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_send_test_says_nothing_about_contacts_to_those_who_may_not_see_them(client, email_site):
+    from tests.users import editor_without_contacts
+
+    client.force_login(editor_without_contacts(email_index()))
+    page = make_email()
+    response = client.post(
+        f"/admin/journeys/emails/{page.pk}/send-test/", {"to": "editor@staff.example, x@y.example"}
+    )
+    assert response.status_code == 302 and len(mail.outbox) == 2
+    notes = " ".join(str(m) for m in response.wsgi_request._messages)
+    assert "not a contact" not in notes and "not contacts" not in notes
+
+
+def test_a_test_for_a_real_contact_goes_to_the_editor_only(editor):
+    contact = make_contact(email="bob@example.com", first_name="Bob")
+    page = make_email()
+    response = editor.post(
+        f"/admin/journeys/emails/{page.pk}/send-test/",
+        {"contact": contact.email, "to": "editor@bookshop.example, friend@elsewhere.example"},
+    )
+    assert "goes to your own address only" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_preview_with_images_off_shows_their_alt_text(editor, settings, tmp_path):
+    from wagtail.images.models import Image
+    from wagtail.images.tests.utils import get_test_image_file
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = Image.objects.create(title="Cover", file=get_test_image_file(size=(800, 400)))
+    page = make_email(
+        [{"type": "image", "value": {"image": image.pk, "alt": "The summer covers", "link": ""}}]
+    )
+    modes = dict(page.preview_modes)
+    assert modes["no-images"] == "Images off" and "dark" in modes
+    normal = editor.get(f"/admin/pages/{page.pk}/view_draft/").content.decode()
+    off = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=no-images").content.decode()
+    assert "/media/images/" in normal
+    assert "/media/images/" not in off and "The summer covers" in off
+    assert "&lt;img" in off  # the image is still there, with its alt text and no source
+
+
+def test_preview_in_dark_mode_inverts_the_email_but_not_its_images(editor):
+    page = make_email([text("<p>Night reading</p>")])
+    dark = editor.get(f"/admin/pages/{page.pk}/view_draft/?mode=dark").content.decode()
+    normal = editor.get(f"/admin/pages/{page.pk}/view_draft/").content.decode()
+    assert "Night reading" in dark
+    assert "filter:invert(1) hue-rotate(180deg)" in dark
+    assert "invert(1)" not in normal
+
+
+def test_preview_warns_when_gmail_would_clip_the_email(editor):
+    small = make_email([text("<p>Short and sweet</p>")])
+    paragraphs = "".join(f"<p>Chapter {i}: {'words ' * 40}</p>" for i in range(500))
+    big = make_email([text(paragraphs)])
+    warning = "Gmail clips emails over 102 KB"
+    assert warning not in editor.get(f"/admin/pages/{small.pk}/view_draft/").content.decode()
+    html = editor.get(f"/admin/pages/{big.pk}/view_draft/").content.decode()
+    assert warning in html
+    import re
+
+    assert int(re.search(r"HTML weighs (\d+) KB", html)[1]) > 102
+
+
+def test_brand_colours_have_a_colour_picker_and_refuse_what_is_not_hex(editor):
+    from lxml import html as lxml_html
+    from wagtail.models import Site
+
+    from wagtail_journeys.models import BrandSettings
+
+    site = Site.objects.get(is_default_site=True)
+    url = f"/admin/settings/wagtail_journeys/brandsettings/{site.pk}/"
+    tree = lxml_html.fromstring(editor.get(url).content)
+    (picker,) = tree.xpath("//input[@type='color'][@id='id_primary_color-picker']")
+    assert picker.get("value") == "#1d4ed8"
+    assert picker.get("data-w-sync-target-value") == "#id_primary_color"
+    text_input = tree.get_element_by_id("id_primary_color")
+    assert text_input.get("data-w-sync-target-value") == "#id_primary_color-picker"
+    assert len(tree.xpath("//input[@type='color']")) == 7
+
+    brand = BrandSettings.for_site(site)
+    data = {
+        f.name: getattr(brand, f.name)
+        for f in BrandSettings._meta.fields
+        if f.name.endswith(("_color", "family"))
+    }
+    data.update(primary_color="red;}a{", footer_text="", postal_address="")
+    response = editor.post(url, data)
+    assert "Enter a colour such as #1d4ed8." in response.content.decode()
+    assert 'value="red;}a{"' in response.content.decode()  # kept for correcting
+    data["primary_color"] = "#7C2D12"
+    assert editor.post(url, data).status_code == 302
+    assert BrandSettings.for_site(site).primary_color == "#7C2D12"

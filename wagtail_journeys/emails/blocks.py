@@ -45,6 +45,7 @@ class RichTextBlock(MergeTagsMixin, blocks.RichTextBlock):
     def __init__(self, **kwargs):
         kwargs.setdefault("features", RICH_TEXT_FEATURES)
         kwargs.setdefault("template", TEMPLATES + "rich_text.mjml")
+        kwargs.setdefault("icon", "pilcrow")
         super().__init__(**kwargs)
 
     class Meta:
@@ -106,7 +107,7 @@ class ButtonBlock(blocks.StructBlock):
 
 class DividerBlock(blocks.StaticBlock):
     class Meta:
-        icon = "horizontalrule"
+        icon = "minus"
         admin_text = _("A thin line across the email.")
         template = TEMPLATES + "divider.mjml"
         label = _("Divider")
@@ -116,7 +117,7 @@ class SpacerBlock(blocks.StructBlock):
     height = blocks.IntegerBlock(min_value=4, max_value=200, default=24)
 
     class Meta:
-        icon = "arrows-up-down"
+        icon = "order"
         template = TEMPLATES + "spacer.mjml"
         label = _("Spacer")
 
@@ -155,7 +156,7 @@ class TwoColumnsBlock(blocks.StructBlock):
     section_level = True
 
     class Meta:
-        icon = "grip"
+        icon = "grid"
         template = TEMPLATES + "columns.mjml"
         label = _("Two columns")
 
@@ -168,7 +169,7 @@ class ThreeColumnsBlock(blocks.StructBlock):
     section_level = True
 
     class Meta:
-        icon = "grip"
+        icon = "table"
         template = TEMPLATES + "columns.mjml"
         label = _("Three columns")
 

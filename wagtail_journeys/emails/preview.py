@@ -8,6 +8,7 @@ see contacts (``wagtail_journeys.permissions``); anyone else gets the made-up sa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,18 @@ from .mergetags import BUILTINS, EVENT_PREFIX, Scope
 from .render import fill, held_reason, segment_ids, variant_of
 
 SAMPLE, TEXT = "contact", "text"
+NO_IMAGES, DARK = "no-images", "dark"
+#: Gmail shows the first 102 KB of a message's HTML, then "[Message clipped] View entire
+#: message": what follows (the unsubscribe link too) is hidden.
+GMAIL_CLIP_BYTES = 102 * 1024
+IMG_SRC = re.compile(r"(<img\b[^>]*?)\s(?:src|srcset)=(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
+#: What clients that invert light emails (Gmail's and Outlook's apps) roughly do; images
+#: are inverted back, as those clients leave them alone.
+DARK_STYLE = (
+    '<style data-journeys-preview="dark">html{background:#fff;filter:invert(1) '
+    "hue-rotate(180deg)}img,[style*=background-image]{filter:invert(1) hue-rotate(180deg)}"
+    "</style>"
+)
 
 
 def preview_modes(page) -> list[tuple[str, str]]:
@@ -32,8 +45,35 @@ def preview_modes(page) -> list[tuple[str, str]]:
 
         names = dict(Segment.objects.filter(pk__in=ids).values_list("pk", "name"))
         modes += [(f"segment-{pk}", _("Segment: %s") % names.get(pk, pk)) for pk in ids]
-    modes += [(SAMPLE, _("A sample contact")), (TEXT, _("Plain text"))]
+    modes += [
+        (SAMPLE, _("A sample contact")),
+        (NO_IMAGES, _("Images off")),
+        (DARK, _("Dark mode (approximation)")),
+        (TEXT, _("Plain text")),
+    ]
     return modes
+
+
+def without_images(html: str) -> str:
+    """The email as a client that blocks images shows it: each image's alt text in its
+    place (the browser draws an ``<img>`` without a source as its alt text)."""
+    while True:
+        stripped = IMG_SRC.sub(r"\1", html)
+        if stripped == html:
+            return html
+        html = stripped
+
+
+def in_dark_mode(html: str) -> str:
+    """The email as a client that inverts light emails roughly shows it."""
+    head = html.find("</head>")
+    return html[:head] + DARK_STYLE + html[head:] if head >= 0 else DARK_STYLE + html
+
+
+def clipped_size(html: str) -> int:
+    """The HTML's size in bytes when Gmail would clip it, else 0."""
+    size = len(html.encode())
+    return size if size > GMAIL_CLIP_BYTES else 0
 
 
 @dataclass(frozen=True)
@@ -200,7 +240,7 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
     contact = sample.contact
     if mode_name.startswith("segment-") and mode_name[8:].isdigit():
         variant: tuple[int, ...] = (int(mode_name[8:]),)
-    elif mode_name in (SAMPLE, TEXT):
+    elif mode_name in (SAMPLE, TEXT, NO_IMAGES, DARK):
         variant = variant_of(page, contact)
     else:
         variant = ()
@@ -216,4 +256,11 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
         context["error"] = str(exc)
     else:
         context["email"] = rendered
+        html = rendered.html
+        context["clipped_kb"] = -(-clipped_size(html) // 1024)
+        if mode_name == NO_IMAGES:
+            html = without_images(html)
+        elif mode_name == DARK:
+            html = in_dark_mode(html)
+        context["body_html"] = html
     return TemplateResponse(request, "wagtail_journeys/emails/preview.html", context)

@@ -19,6 +19,7 @@ from wagtail.models import Page
 
 from ..emails import mergetags
 from ..emails.blocks import EmailBodyBlock
+from ..emails.widgets import ColourInput
 from ..scenarios.forms import PrivatePageForm
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour such as #1d4ed8."))
@@ -175,13 +176,13 @@ class BrandSettings(BaseSiteSetting):
         FieldPanel("logo"),
         MultiFieldPanel(
             [
-                FieldPanel("primary_color"),
-                FieldPanel("button_text_color"),
-                FieldPanel("text_color"),
-                FieldPanel("heading_color"),
-                FieldPanel("accent_color"),
-                FieldPanel("background_color"),
-                FieldPanel("content_background_color"),
+                FieldPanel("primary_color", widget=ColourInput),
+                FieldPanel("button_text_color", widget=ColourInput),
+                FieldPanel("text_color", widget=ColourInput),
+                FieldPanel("heading_color", widget=ColourInput),
+                FieldPanel("accent_color", widget=ColourInput),
+                FieldPanel("background_color", widget=ColourInput),
+                FieldPanel("content_background_color", widget=ColourInput),
             ],
             heading=_("Colours"),
         ),

@@ -8,6 +8,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 from wagtail.rich_text import expand_db_html
 
+from ..emails import brand
 from ..emails.links import base_url
 
 register = template.Library()
@@ -50,6 +51,18 @@ def richtext_absolute(value) -> SafeString:
 def absolute_image_url(rendition) -> str:
     url = rendition.url
     return base_url() + url if url.startswith("/") else url
+
+
+@register.filter
+def css_font(value) -> SafeString:
+    """A brand font stack as CSS (quoted, checked), not HTML-escaped."""
+    return brand.css_font_stack(value)
+
+
+@register.filter
+def css_colour(value) -> SafeString:
+    """A brand colour as CSS (``#rrggbb`` or black)."""
+    return brand.css_colour(value)
 
 
 @register.filter

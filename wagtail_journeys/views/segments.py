@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.widgets.slug import SlugInput
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .. import conf
@@ -22,6 +23,7 @@ from ..exceptions import InvalidRule
 from ..models import Contact, Segment
 from ..permissions import can_see_contacts
 from ..segments.compiler import compile_rules
+from ..segments.forms import NameFieldPanel, SegmentForm
 from .navigation import MENU_HOOK
 
 SAMPLE_SIZE = 10
@@ -71,8 +73,9 @@ class SegmentViewSet(SnippetViewSet):
     copy_view_enabled = True
     edit_handler = ObjectList(
         [
-            FieldPanel("name"),
-            FieldPanel("slug"),
+            NameFieldPanel("name", placeholder=False),
+            # ASCII, as the model's SlugField takes (Wagtail's widget allows Unicode).
+            FieldPanel("slug", widget=SlugInput({"data-w-slug-allow-unicode-value": "false"})),
             FieldPanel("description"),
             FieldPanel("match"),
             FieldPanel("rules"),
@@ -80,7 +83,8 @@ class SegmentViewSet(SnippetViewSet):
                 template="wagtail_journeys/segments/preview_panel.html",
                 heading=_("Matching contacts"),
             ),
-        ]
+        ],
+        base_form_class=SegmentForm,
     )
 
     def get_urlpatterns(self):
