@@ -168,6 +168,14 @@ def test_segments_messages_and_why_a_mail_was_not_sent(admin_client):
     assert "<td>3</td>" in messages
 
 
+def test_a_segment_without_rules_holds_every_contact_on_the_profile(admin_client):
+    SegmentFactory(name="Everyone", rules=[])
+    SegmentFactory(name="Silver readers", rules=[rule("tags", tags="silver")])
+    html = profile(admin_client, ContactFactory())
+    segments = html[html.index("journeys-segments") : html.index("journeys-timeline")]
+    assert "Everyone" in segments and "Silver readers" not in segments
+
+
 def test_a_contact_with_nothing_has_no_empty_headers(admin_client):
     html = profile(admin_client, ContactFactory())
     for line in (

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ImportStatus(models.TextChoices):
@@ -35,9 +36,11 @@ class ContactImport(models.Model):
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
     )
     bytes_read = models.BigIntegerField(default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
-    updated = models.PositiveIntegerField(_("updated"), default=0)
-    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("contacts counted", "created"), default=0)
+    updated = models.PositiveIntegerField(pgettext_lazy("contacts counted", "updated"), default=0)
+    unchanged = models.PositiveIntegerField(
+        pgettext_lazy("contacts counted", "unchanged"), default=0
+    )
     merged = models.PositiveIntegerField(_("merged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     rejects = models.TextField(blank=True, editable=False)

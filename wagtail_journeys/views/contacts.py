@@ -344,8 +344,11 @@ class ContactInspectView(generic.InspectView):
                 q = segment.compile()
             except InvalidRule:
                 continue
-            checks[f"in_{segment.pk}"] = Case(
-                When(q, then=Value(True)), default=Value(False), output_field=BooleanField()
+            # No rules: every contact (When() refuses an empty Q).
+            checks[f"in_{segment.pk}"] = (
+                Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
+                if q
+                else Value(True, output_field=BooleanField())
             )
         if not checks:
             return []
