@@ -46,3 +46,9 @@ def test_titles_come_from_the_pages_named_and_long_texts_are_cut():
     text = describe("email_clicked", "email", {"email_page_id": 4, "url": "u" * 200}, {4: XSS})
     assert str(text.text).endswith("…</em> in <em>&lt;b&gt;x&lt;/b&gt;</em>")
     assert money("1234.5", "USD") == "$1234.50" and money("abc") is None
+
+
+def test_a_form_post_names_its_form_when_it_can():
+    assert describe("form_submitted", "form", {}, {}).text == "Submitted a form"
+    named = describe("form_submitted", "form", {"form": XSS}, {}).text
+    assert named == "Submitted the form <em>&lt;b&gt;x&lt;/b&gt;</em>"

@@ -124,7 +124,9 @@ def describe(
         title = _title(props, titles, "page_id") or _short(props.get("path") or _("a page"))
         return Activity("doc-empty", format_html(_("Viewed <em>{page}</em>"), page=title))
     if name == "form_submitted":
-        title = _title(props, titles, "page_id") or _short(props.get("form") or _("a form"))
+        title = _title(props, titles, "page_id") or _short(props.get("form") or "")
+        if not title:
+            return Activity("form", _("Submitted a form"))
         return Activity("form", format_html(_("Submitted the form <em>{form}</em>"), form=title))
     if name == "email_sent":
         return Activity("mail", _email(_("Was sent <em>{email}</em>"), email, an_email))
