@@ -135,10 +135,10 @@ class _Placeholders:
                     _, found = self.link(self.targets[number])
                     out.append("".join(f"{{{{ ({e}) }}}}" for e in found))
                 elif html:
-                    args = "".join(f", ({e})" for e in links[number])
-                    out.append(f"{{{{ _link({number}{args}) }}}}")
+                    args = ", ".join(f"({e})" for e in links[number])
+                    out.append(f"{{{{ {number}|_link({args}) }}}}")
                 else:
-                    out.append(f"{{{{ _text_link({number}) }}}}")
+                    out.append(f"{{{{ {number}|_text_link }}}}")
             else:
                 out.append("{{ _open }}" if links is not None else "")
             position = match.end()

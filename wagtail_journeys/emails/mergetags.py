@@ -272,29 +272,16 @@ class _Undefined(Undefined):
         return 0
 
 
-class callable_from_templates:  # noqa: N801 — used as a function
-    """One of our own functions, callable from a compiled template (nothing else is)."""
-
-    __slots__ = ("function",)
-    journeys_callable = True
-
-    def __init__(self, function: Callable):
-        self.function = function
-
-    def __call__(self, *args):
-        return self.function(*args)
-
-
 class Sandbox(SandboxedEnvironment):
     """Jinja2's sandbox, stricter: attributes are keys of plain dicts (and the four fields
-    of ``loop``), no Python attribute or method is ever reached, and only the functions
-    the compiler itself puts in a template (``_link``…) may be called."""
+    of ``loop``), no Python attribute or method is ever reached, and nothing may be called
+    (filters are the only functions a template runs)."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return False
 
     def is_safe_callable(self, obj: Any) -> bool:
-        return obj.__class__ is callable_from_templates
+        return False
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if obj.__class__ is dict:
@@ -324,6 +311,11 @@ def _environment(*, html: bool) -> Sandbox:
     env.filters = {name: function for name, (_, _, function) in FILTERS.items()}
     env.filters["_list"] = lambda v: v[:MAX_ITEMS] if isinstance(v, list) else []
     env.filters["_compare"] = _compare
+    # The compiler's own link holes (never an editor's: the checker knows only FILTERS).
+    env.filters["_link"] = pass_context(
+        lambda ctx, hole, *values: ctx["_links"].html(hole, *values)
+    )
+    env.filters["_text_link"] = pass_context(lambda ctx, hole: ctx["_links"].text(hole))
     env.tests = {}
     env.globals = {}
     env.intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
@@ -577,6 +569,16 @@ def template(source: str, *, html: bool = False, checked: bool = True):
         return env.template_class.from_code(env, code, env.make_globals(None))
     except RecursionError:
         raise MergeTagError("A merge tag is nested too deeply.") from None
+
+
+def fill_template(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
+    """A compiler-made template filled with ``Scope.variables()`` (shared, not copied:
+    the fills of one email share them); a source without tags is its own text."""
+    if "{" not in source:
+        return source
+    compiled = template(source, html=html, checked=False)
+    context = compiled.new_context(variables, shared=True)
+    return compiled.environment.concat(compiled.root_render_func(context))
 
 
 def _scalars(data: Any) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def variant_of(page, contact) -> tuple[int, ...]:
 
 class _Links:
     """The links of one fill, numbered as the HTML meets them (a link in a loop once per
-    item): what ``_link`` and ``_text_link`` in a compiled template call."""
+    item): what the ``_link`` and ``_text_link`` filters of a compiled template call."""
 
     def __init__(self, compiled: CompiledEmail, url_for):
         self.compiled = compiled
@@ -200,13 +200,12 @@ def _render(compiled: CompiledEmail, scope: Scope, links: _Links, open_url: str)
     """Subject, preheader, HTML and text of ``compiled`` for ``scope``, and the required
     tags left empty. Raises what the template raised (``fill`` turns it into a hold)."""
     variables = scope.variables()
-    variables["_link"] = mergetags.callable_from_templates(links.html)
-    variables["_text_link"] = mergetags.callable_from_templates(links.text)
+    variables["_links"] = links
     variables["_open"] = open_url
-    html = mergetags.template(compiled.html, html=True, checked=False).render(variables)
-    text = mergetags.template(compiled.text, checked=False).render(variables)
-    subject = mergetags.template(compiled.subject, checked=False).render(variables)
-    preheader = mergetags.template(compiled.preheader, checked=False).render(variables)
+    html = mergetags.fill_template(compiled.html, variables, html=True)
+    text = mergetags.fill_template(compiled.text, variables)
+    subject = mergetags.fill_template(compiled.subject, variables)
+    preheader = mergetags.fill_template(compiled.preheader, variables)
     return subject, preheader, html, text, variables["_missing"]
 
 
