@@ -185,3 +185,25 @@ def test_preview_and_test_send_warn_when_a_required_tag_would_be_empty(editor):
         f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=gold@example.com"
     ).content.decode()
     assert "Tier: gold" in html and "would be held" not in html
+
+
+def test_preview_warns_about_tags_that_are_empty_for_the_contact(editor):
+    page = make_email(
+        [text("<p>Hi {{ contact.first_name }}, {{ contact.attributes.tier }}!</p>")],
+        subject='For {{ contact.last_name|default("you") }} {{ event.title }}',
+    )
+    make_contact(email="nameless@example.com", first_name="", last_name="")
+    html = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=nameless@example.com"
+    ).content.decode()
+    warning = html[html.index('data-testid="preview-empty"') :].split("</p>")[0]
+    assert 'Empty for this contact (add a fallback such as default("there"))' in warning
+    assert "<code>{{ contact.first_name }}</code>" in warning
+    assert "<code>{{ contact.attributes.tier }}</code>" in warning
+    assert "last_name" not in warning  # it has a fallback
+    assert "event.title" not in warning  # the preview's sample fills it
+    make_contact(email="full@example.com", first_name="Ada", attributes={"tier": "gold"})
+    html = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=full@example.com"
+    ).content.decode()
+    assert "Hi Ada, gold!" in html and 'data-testid="preview-empty"' not in html

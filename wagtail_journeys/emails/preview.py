@@ -195,6 +195,45 @@ def sample_values(page, context: dict) -> list[tuple[str, object]]:
     ]
 
 
+def _texts(data) -> list[str]:
+    """Every text in a body's raw data (where editors write merge tags)."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [text for value in data.values() for text in _texts(value)]
+    if isinstance(data, list):
+        return [text for value in data for text in _texts(value)]
+    return []
+
+
+def empty_tags(page, contact, context: dict) -> list[str]:
+    """The ``{{ … }}`` tags of the email that show nothing for this contact (a fallback,
+    ``default("there")``, would help), for the preview to warn about. A tag naming a loop's
+    item is left out: it is filled per item."""
+    import html
+
+    from .mergetags import TAG, MergeTagError, render
+
+    urls = dict.fromkeys(("unsubscribe_url", "preferences_url", "site_name"), "x")
+    scope = Scope(contact, context, urls)
+    sources = [page.subject or "", page.preheader or "", *_texts(list(page.body.raw_data))]
+    found: list[str] = []
+    for source in sources:
+        for match in TAG.finditer(html.unescape(source)):
+            if match[1] is None:
+                continue
+            tag = "{{ " + " ".join(match[1].split()) + " }}"
+            if tag in found:
+                continue
+            try:
+                shown, _ = render(tag, scope)
+            except MergeTagError:
+                continue
+            if not shown.strip():
+                found.append(tag)
+    return found
+
+
 def serve_preview(page, request: HttpRequest, mode_name: str):
     sample = preview_sample(page, request)
     contact = sample.contact
@@ -212,6 +251,7 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
         # Previews show unsaved edits: compile the object as given, never from the cache.
         rendered = fill(compile_email(page, variant), contact, context=values, tracked=False)
         context["held_reason"] = held_reason(rendered.missing)
+        context["empty_tags"] = empty_tags(page, contact, values)
     except EmailNotReady as exc:
         context["error"] = str(exc)
     else:
