@@ -19,6 +19,7 @@ from wagtail.models import Page
 
 from ..emails import mergetags
 from ..emails.blocks import EmailBodyBlock
+from ..emails.widgets import MergeTagPickerInput
 from ..scenarios.forms import PrivatePageForm
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour such as #1d4ed8."))
@@ -107,7 +108,7 @@ class EmailPage(NotRoutable, Page):
     base_form_class = PrivatePageForm
     content_panels = [
         TitleFieldPanel("title"),
-        FieldPanel("subject"),
+        FieldPanel("subject", widget=MergeTagPickerInput),
         FieldPanel("preheader"),
         FieldPanel("body"),
         # A contact's address: shown and set only by those who may see contacts.
