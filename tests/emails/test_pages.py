@@ -75,6 +75,12 @@ def edit_data(page, **fields):
         ("subject", "Hi {{ contact.__class__ }}", "is not a merge tag"),
         ("subject", "Hi {{ contact.firstname }}", "Did you mean"),
         ("preheader", "{% include 'secret.html' %}", "template tags"),
+        ("subject", "{{ contact.first_name|attr('__class__') }}", "Unknown filter"),
+        ("subject", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "merge tag"),
+        ("subject", "{% for x in event.items %}{{ x.name }}", "cannot be read"),
+        ("subject", "{{ ((((((((((((((((((((( }}", "cannot be read"),
+        ("preheader", "{% raw %}{{ x }}{% endraw %}", "template tags"),
+        ("preheader", "{{ event.total + 1 }}", "merge tag"),
     ],
 )
 def test_bad_merge_tags_are_reported_on_save(editor, field, value, message):
