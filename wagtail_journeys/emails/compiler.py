@@ -52,10 +52,12 @@ class CompiledEmail:
     subject: str
     preheader: str
     html: str
+    html_tracked: str  # the same, its links without their addresses (clicks look them up)
     text: str
     links: tuple[tuple[Part, ...], ...]
     variant: tuple[int, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    uses_today: bool = True  # else a fill need not ask the clock
 
 
 def _literal(text: str) -> str:
@@ -190,6 +192,7 @@ def compile_source(subject: str, preheader: str, mjml_source: str, variant=()) -
         "subject": (holders.jinja(subject_ph, html=False), False),
         "preheader": (holders.jinja(preheader_ph, html=False), False),
         "html": (holders.jinja(document, expressions, html=True), True),
+        "html_tracked": (holders.jinja(document, [[] for _ in expressions], html=True), True),
         "text": (holders.jinja(plain, expressions, html=False), False),
     }
     try:
@@ -206,9 +209,11 @@ def compile_source(subject: str, preheader: str, mjml_source: str, variant=()) -
         subject=sources["subject"][0],
         preheader=sources["preheader"][0],
         html=sources["html"][0],
+        html_tracked=sources["html_tracked"][0],
         text=sources["text"][0],
         links=tuple(parts for parts, _ in links),
         variant=tuple(sorted(variant)),
+        uses_today=any("today" in source for source, _ in sources.values()),
     )
 
 

@@ -587,7 +587,7 @@ def _scalars(data: Any) -> dict[str, Any]:
     return {
         key: value
         for key, value in data.items()
-        if isinstance(key, str) and isinstance(value, str | int | float)
+        if isinstance(key, str) and isinstance(value, (str, int, float))
     }
 
 
@@ -609,6 +609,9 @@ def _event(data: Any) -> dict[str, Any]:
                 if isinstance(item, dict | str | int | float)
             ]
     return out
+
+
+_VALUE_TYPES = (str, int, float, dt.date)
 
 
 class Scope:
@@ -640,15 +643,13 @@ class Scope:
         out: dict[str, Any] = {
             key: value
             for key, value in self.context.items()
-            if isinstance(key, str)
-            and key not in RESERVED
-            and isinstance(value, str | int | float | dt.date)
+            if isinstance(key, str) and key not in RESERVED and isinstance(value, _VALUE_TYPES)
         }
         for name in (*VALUES, *ALIASES):
             value = self.context.get(name, "")
             if _empty(value) and name in ALIASES:
                 value = self.context.get(ALIASES[name], "")
-            out[name] = value if isinstance(value, str | int | float | dt.date) else ""
+            out[name] = value if isinstance(value, _VALUE_TYPES) else ""
         out.update(self.urls)
         out.update(
             contact=fields,

@@ -170,15 +170,18 @@ class _Links:
     """The links of one fill, numbered as the HTML meets them (a link in a loop once per
     item): what the ``_link`` and ``_text_link`` filters of a compiled template call."""
 
-    def __init__(self, compiled: CompiledEmail, url_for):
+    def __init__(self, compiled: CompiledEmail, url_for, *, addresses: bool = True):
         self.compiled = compiled
         self.url_for = url_for
+        self.addresses = addresses  # False: tracked, the address is looked up on click
         self.targets: list[str] = []
         self.by_hole: dict[int, list[str]] = {}
         self.text_seen: dict[int, int] = {}
 
     def html(self, hole: int, *values) -> str:
         parts = self.compiled.links[hole] if 0 <= hole < len(self.compiled.links) else ()
+        if not self.addresses:
+            parts = ()
         target = "".join(
             p if p.__class__ is str else mergetags._text(mergetags.shown(values[p]))
             for p in parts
@@ -196,13 +199,15 @@ class _Links:
         return urls[seen] if seen < len(urls) else ""
 
 
-def _render(compiled: CompiledEmail, scope: Scope, links: _Links, open_url: str):
+def _render(compiled: CompiledEmail, scope: Scope, links: _Links, open_url: str, *, tracked=False):
     """Subject, preheader, HTML and text of ``compiled`` for ``scope``, and the required
-    tags left empty. Raises what the template raised (``fill`` turns it into a hold)."""
+    tags left empty. Raises what the template raised (``fill`` turns it into a hold).
+    ``tracked``: links become click URLs, their addresses are not even computed."""
     variables = scope.variables()
     variables["_links"] = links
     variables["_open"] = open_url
-    html = mergetags.fill_template(compiled.html, variables, html=True)
+    source = compiled.html_tracked if tracked else compiled.html
+    html = mergetags.fill_template(source, variables, html=True)
     text = mergetags.fill_template(compiled.text, variables)
     subject = mergetags.fill_template(compiled.subject, variables)
     preheader = mergetags.fill_template(compiled.preheader, variables)
@@ -232,13 +237,13 @@ def fill(
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
     scope = Scope(contact, context, urls)
-    scope.today = today
+    scope.today = today if today is not None or compiled.uses_today else ""
     if tracked:
         raw_uuid = message_uuid.bytes
 
         def url_for(index: int, target: str) -> str:
-            if index >= links.MAX_LINKS:
-                return _safe_url(target)
+            if index >= links.MAX_LINKS:  # beyond what a token can number: not counted
+                return "#"
             return links.click_url(raw_uuid, index, root=root, key=key)
 
         open_url = links.open_url(message_uuid, root=root, key=key)
@@ -250,7 +255,11 @@ def fill(
         open_url = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
     try:
         subject, preheader, html, text, held = _render(
-            compiled, scope, _Links(compiled, url_for), open_url
+            compiled,
+            scope,
+            _Links(compiled, url_for, addresses=not tracked),
+            open_url,
+            tracked=tracked,
         )
     except Exception as exc:  # noqa: BLE001 — data the template did not expect: held
         reason = f"the email could not be filled for this contact ({exc})"[:300]
