@@ -166,3 +166,12 @@ def test_the_blocks_have_labels_and_icons():
     assert str(ShowIfBlock().label) == "Show if…"
     assert str(TriggerItemsBlock().label) == "Items from the trigger event"
     assert ShowIfBlock().meta.icon and TriggerItemsBlock().meta.icon
+
+
+def test_the_preview_fills_the_items_block_with_sample_items(client, cart_email):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("items", "items@example.com", "pw")
+    client.force_login(admin)
+    html = client.get(f"/admin/pages/{cart_email.pk}/view_draft/").content.decode()
+    assert "The Shining" in html and "Misery" in html and "Your cart is empty." not in html

@@ -111,6 +111,11 @@ SAMPLE_EVENT = {
     "form": "newsletter",
 }
 SAMPLE_CODE = "7F3A9C21D0"  # ten hex digits, as an Update-contact step draws them
+#: Made-up items for an "Items from the trigger event" block (a cart's).
+SAMPLE_ITEMS = [
+    {"name": "The Shining", "price": "9.90", "quantity": 1, "url": "https://www.example.com/"},
+    {"name": "Misery", "price": "12.50", "quantity": 2, "url": "https://www.example.com/"},
+]
 
 
 def _names_used(page) -> list[str]:
@@ -181,6 +186,8 @@ def sample_context(page=None) -> dict:
         values["event"] = {
             key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " "))) for key in keys
         }
+        for block in _item_blocks(list(page.body.raw_data)):
+            values["event"][block.get("list_name") or "items"] = SAMPLE_ITEMS
     return values
 
 
@@ -193,6 +200,17 @@ def sample_values(page, context: dict) -> list[tuple[str, object]]:
         for name in _names_used(page)
         if not name.startswith("contact.") and name not in BUILTINS
     ]
+
+
+def _item_blocks(data) -> list[dict]:
+    """The values of the body's "Items from the trigger event" blocks."""
+    if isinstance(data, list):
+        return [found for value in data for found in _item_blocks(value)]
+    if not isinstance(data, dict):
+        return []
+    if data.get("type") == "trigger_items" and isinstance(data.get("value"), dict):
+        return [data["value"]]
+    return [found for value in data.values() for found in _item_blocks(value)]
 
 
 def _texts(data) -> list[str]:
