@@ -79,6 +79,14 @@ def test_conditions_compare_text_numbers_and_absent_values():
         == "no"
     )
     assert mergetags.validate("{% if 1 < event.n < 3 %}x{% endif %}")  # two at a time
+    truth = "{% if event.n %}yes{% else %}no{% endif %}"
+    assert [render(truth, Contact(), event={"n": n}) for n in (0, "", 2, "x")] == [
+        "no",
+        "no",
+        "yes",
+        "yes",
+    ]
+    assert render(truth, Contact(), event={}) == "no"
 
 
 def test_loops_go_through_the_trigger_events_items():
@@ -89,6 +97,8 @@ def test_loops_go_through_the_trigger_events_items():
     )
     assert render(text, Contact(locale="en"), event=CART) == "1/2 Dune €12.50, 2/2 Carrie €30.00."
     assert render(text, Contact(), event={}) == "Your cart is empty."
+    first = "{% for i in event.items %}{% if loop.first %}[{% endif %}{{ i.name }}{% endfor %}"
+    assert render(first, Contact(), event=CART) == "[DuneCarrie"
     assert render(text, Contact(), event={"items": "not a list"}) == "Your cart is empty."
     many = {"items": [{"name": "x"}] * 500}
     assert (
