@@ -1,5 +1,6 @@
 """The email editor in a real Chromium: preview modes show and hide the segment block, show
-the email with images off and in dark mode.
+the email with images off and in dark mode; a merge tag inserted from the picker shows the
+contact's value in the preview.
 
 Also takes the screenshots of ``docs/how-to/write-emails.md``: into ``docs/img`` when
 ``JOURNEYS_DOCS_SCREENSHOTS=1`` (to refresh them), else into a temporary folder.
@@ -14,7 +15,8 @@ import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.test.testcases import LiveServerThread
 
-from tests.emails.factories import make_contact
+from tests.emails.factories import make_contact, make_email, text
+from tests.processes import free_port
 from tests.services import services_required
 from wagtail_journeys.models import EmailPage, Segment
 
@@ -22,7 +24,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PORT = 18210
 DOCS_IMG = (
     Path(__file__).resolve().parents[2] / "docs" / "img"
     if os.environ.get("JOURNEYS_DOCS_SCREENSHOTS") == "1"
@@ -35,13 +36,14 @@ SIR = "For you, Sir"
 
 @pytest.fixture
 def server(transactional_db, django_db_serialized_rollback, bookshop):
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=PORT)
+    port = free_port()  # within JOURNEYS_TEST_PORTS
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
     if thread.error:
         raise thread.error
-    yield f"http://127.0.0.1:{PORT}"
+    yield f"http://127.0.0.1:{port}"
     thread.terminate()
 
 
@@ -54,6 +56,7 @@ def ids(server):
         "welcome": EmailPage.objects.get(slug="welcome").pk,
         "mrs": Segment.objects.get(slug="mrs").pk,
         "mr": Segment.objects.get(slug="mr").pk,
+        "picker": make_email([text("<p>Hello reader</p>")], subject="News for", title="Picker").pk,
     }
 
 
@@ -122,3 +125,43 @@ def test_preview_modes_show_and_hide_the_segment_block(server, ids, browser_page
     page.fill("#id_to", "admin@bookshop.example, marketing@bookshop.example")
     page.fill("#id_contact", "")  # a real contact's test goes to your own address only
     page.screenshot(path=str(DOCS_IMG / "email-send-test.png"))
+
+
+def test_a_merge_tag_from_the_picker_shows_the_contacts_value(server, ids, browser_page):
+    page = browser_page
+    page.goto(f"{server}/admin/pages/{ids['picker']}/edit/")
+    picker = page.locator("[data-testid=merge-tag-picker]")
+
+    page.click("#id_subject")
+    page.keyboard.press("End")
+    page.keyboard.type(" ")
+    picker.locator("button[aria-expanded]").click()
+    picker.locator(".jy-mt-fallback").fill("friend")
+    picker.locator("[data-merge-tag='contact.first_name']").click()
+    assert page.input_value("#id_subject") == 'News for {{ contact.first_name|default("friend") }}'
+
+    page.click(".public-DraftEditor-content")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(", dear ")
+    picker.locator("button[aria-expanded]").click()
+    picker.locator(".jy-mt-fallback").fill("")
+    picker.locator("[data-merge-tag='contact.first_name']").click()
+    page.wait_for_function(
+        "document.querySelector('.public-DraftEditor-content').innerText.includes('first_name')"
+    )
+    page.keyboard.type("!")
+    editor_text = page.locator(".public-DraftEditor-content").inner_text()
+    assert "Hello reader, dear {{ contact.first_name }}!" in editor_text
+
+    page.wait_for_function(  # Draftail writes its content to a hidden input
+        "[...document.querySelectorAll('input[type=hidden]')]"
+        ".some((i) => i.value.includes('dear {{ contact.first_name }}!'))"
+    )
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_selector(".messages .success, [data-w-messages] .success, .w-message--success")
+    page.goto(
+        f"{server}/admin/pages/{ids['picker']}/view_draft/?mode=contact&contact=chloe@example.com"
+    )
+    assert page.locator("[data-testid=preview-subject]").inner_text() == "News for Chloé"
+    body = page.frame_locator("[data-testid=preview-body]").locator("body")
+    assert "Hello reader, dear Chloé!" in " ".join(body.inner_text().split())

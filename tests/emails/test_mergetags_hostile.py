@@ -5,11 +5,10 @@ and escapes every value in HTML. Pure code, no database."""
 
 from __future__ import annotations
 
-import html
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from tests import strategies
 from wagtail_journeys.emails import mergetags
@@ -42,13 +41,12 @@ def test_validation_raises_only_merge_tag_errors(text):
     problems = mergetags.validate(text)
     assert isinstance(problems, list) and all(isinstance(p, str) for p in problems)
     try:
-        parts = mergetags.parse(text)
+        value, _ = mergetags.render(text, Scope(None, {}, {}))  # what validates can be filled
     except MergeTagError:
+        assert problems
         return
-    for part in parts:
-        if isinstance(part, mergetags.MergeTag):  # what validates can be filled
-            value, _ = part.resolve(Scope(None, {}, {}))
-            value.encode("utf-8")
+    assert not problems
+    value.encode("utf-8")
 
 
 values = st.one_of(
@@ -87,5 +85,90 @@ def test_filling_never_raises_and_escapes_every_value_in_html(
         assert "\n" not in rendered.subject and "\r" not in rendered.subject
         assert "<script>" not in rendered.html
         shown = mergetags._text(name)
-        assert html.escape(shown) in rendered.html
+        assert str(escape(shown)) in rendered.html
         assert shown.replace("\r\n", "\n").strip()[:20] in rendered.text.replace("\r\n", "\n")
+
+
+#: The template language's own syntax, and the ways out of a Jinja sandbox people try.
+LANGUAGE = (
+    *("{{ ", " }}", "{% ", " %}", "{# ", " #}", "if ", "elif ", "else", "endif"),
+    *("for ", "endfor", " in ", "item", "loop", "loop.index", "contact", "event", "."),
+    *("first_name", "items", "name", "total", "attributes", "secret", "key", "__class__"),
+    *("__globals__", "__mro__", "__subclasses__", "__dict__", "mro", "_", "self", "config"),
+    *("cycler", "namespace", "lipsum", "range", "joiner", "dict", "|", "attr(", "safe"),
+    *('default("x")', 'money("EUR")', "number(2)", 'date("Y")', "required", "(", ")"),
+    *("[", "]", "0", "1", "'__class__'", '"x"', " > ", " == ", " and ", " not ", "~", "+"),
+    *("*", ",", ":", "{% set x = ", "{% include ", "{% import ", "{% macro m() %}"),
+    *("{% call ", "{% raw %}", "{% endraw %}", "{% with %}", "{% filter upper %}"),
+)
+NAMES = ("contact.first_name", "contact.attributes.tier", "event.title", "promo_code", "today")
+FILTER_PIECES = ("|upper", '|default("x")', '|money("EUR")', "|number(2)", '|date("j F")')
+output_tags = st.builds(
+    lambda name, filters: "{{ " + name + "".join(filters) + " }}",
+    st.sampled_from(NAMES),
+    st.lists(st.sampled_from(FILTER_PIECES), max_size=3),
+)
+valid = st.builds(
+    lambda tag, test, literal: (
+        f"{{% if {test} %}}{tag}{{% else %}}{literal}{{% endif %}}"
+        f"{{% for item in event.items %}}{{{{ item.name }}}}{tag}{{% endfor %}}"
+    ),
+    output_tags,
+    st.sampled_from(("event.title", "event.title > 3", 'contact.first_name == "x"', "not today")),
+    hostile,
+)
+#: Mostly broken templates from the language's pieces, and valid ones to fill.
+templates = st.one_of(strategies.hostile_text(LANGUAGE, max_pieces=40), valid)
+LEAKS = ("<class", "object at 0x", "<bound", "<function", "<built-in", "jinja2", "Undefined")
+
+
+class Secret:
+    """An object a template must never reach into (our variables hold none, but a
+    sandbox is judged by what it refuses)."""
+
+    key = "S3CRET-KEY"
+
+    def __repr__(self):
+        return "S3CRET-REPR"
+
+
+def hostile_variables(name, title, items) -> dict:
+    contact = Contact(first_name=name, attributes={"secret": Secret(), "tier": title})
+    scope = Scope(contact, {"event": {"title": title, "items": items}}, {})
+    variables = scope.variables()
+    variables["secret"] = Secret()
+    variables["contact"]["secret"] = Secret()
+    return variables
+
+
+@BOUNDED
+@given(text=templates, name=hostile, title=values, items=strategies.hostile_json())
+def test_hostile_templates_are_refused_or_filled_without_leaking(text, name, title, items):
+    problems = mergetags.validate(text)
+    assert isinstance(problems, list) and all(isinstance(p, str) for p in problems)
+    if problems:
+        return
+    contact = Contact(first_name=name, attributes={"tier": title})
+    scope = Scope(contact, {"event": {"title": title, "items": items}}, {})
+    for html in (False, True):
+        shown, _ = mergetags.render(text, scope, html=html)  # never raises once valid
+        shown.encode("utf-8")
+        assert not any(leak in shown for leak in LEAKS), shown
+
+
+@BOUNDED
+@given(text=templates, name=hostile, title=values, items=strategies.hostile_json())
+def test_the_sandbox_itself_never_reaches_a_python_attribute(text, name, title, items):
+    """Without the save-time checks, a template that compiles still cannot read an
+    object's attributes, call anything or show a Python object."""
+    try:
+        compiled = mergetags.template(text, checked=False)
+    except MergeTagError:
+        return
+    try:
+        shown = compiled.render(hostile_variables(name, title, items))
+    except Exception as exc:  # noqa: BLE001 — refused at run time: what counts is no leak
+        assert "S3CRET" not in str(exc)
+        return
+    assert "S3CRET" not in shown
+    assert not any(leak in shown for leak in LEAKS), shown

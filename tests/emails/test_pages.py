@@ -75,6 +75,12 @@ def edit_data(page, **fields):
         ("subject", "Hi {{ contact.__class__ }}", "is not a merge tag"),
         ("subject", "Hi {{ contact.firstname }}", "Did you mean"),
         ("preheader", "{% include 'secret.html' %}", "template tags"),
+        ("subject", "{{ contact.first_name|attr('__class__') }}", "Unknown filter"),
+        ("subject", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "merge tag"),
+        ("subject", "{% for x in event.items %}{{ x.name }}", "cannot be read"),
+        ("subject", "{{ ((((((((((((((((((((( }}", "cannot be read"),
+        ("preheader", "{% raw %}{{ x }}{% endraw %}", "template tags"),
+        ("preheader", "{{ event.total + 1 }}", "merge tag"),
     ],
 )
 def test_bad_merge_tags_are_reported_on_save(editor, field, value, message):
@@ -319,3 +325,25 @@ def test_brand_colours_have_a_colour_picker_and_refuse_what_is_not_hex(editor):
     data["primary_color"] = "#7C2D12"
     assert editor.post(url, data).status_code == 302
     assert BrandSettings.for_site(site).primary_color == "#7C2D12"
+
+
+def test_preview_warns_about_tags_that_are_empty_for_the_contact(editor):
+    page = make_email(
+        [text("<p>Hi {{ contact.first_name }}, {{ contact.attributes.tier }}!</p>")],
+        subject='For {{ contact.last_name|default("you") }} {{ event.title }}',
+    )
+    make_contact(email="nameless@example.com", first_name="", last_name="")
+    html = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=nameless@example.com"
+    ).content.decode()
+    warning = html[html.index('data-testid="preview-empty"') :].split("</p>")[0]
+    assert 'Empty for this contact (add a fallback such as default("there"))' in warning
+    assert "<code>{{ contact.first_name }}</code>" in warning
+    assert "<code>{{ contact.attributes.tier }}</code>" in warning
+    assert "last_name" not in warning  # it has a fallback
+    assert "event.title" not in warning  # the preview's sample fills it
+    make_contact(email="full@example.com", first_name="Ada", attributes={"tier": "gold"})
+    html = editor.get(
+        f"/admin/pages/{page.pk}/view_draft/?mode=contact&contact=full@example.com"
+    ).content.decode()
+    assert "Hi Ada, gold!" in html and 'data-testid="preview-empty"' not in html

@@ -188,6 +188,55 @@ class CardsBlock(blocks.StructBlock):
         label = _("Cards")
 
 
+class TriggerItemsBlock(blocks.StructBlock):
+    """The items of a list in the trigger event (a cart's), one row each: image, name,
+    price and a button to the item; a text of its own when there is none."""
+
+    list_name = blocks.RegexBlock(
+        regex=r"^[a-z][a-z0-9_]*$",
+        default="items",
+        label=_("Event property"),
+        help_text=_(
+            "The list in the trigger event's properties, e.g. items: each item may have "
+            "a name, image (URL), price and url."
+        ),
+        error_messages={"invalid": _("Letters a–z, digits and _ only.")},
+    )
+    currency = blocks.RegexBlock(
+        regex=r"^[A-Z]{3}$",
+        default="EUR",
+        help_text=_("The prices' currency (EUR, USD, GBP…)."),
+        error_messages={"invalid": _("A three-letter currency code such as EUR.")},
+    )
+    button_text = TextBlock(default="View", max_length=40)
+    empty_text = TextBlock(
+        required=False,
+        default="",
+        help_text=_("Shown when the event has no items (nothing is shown when empty)."),
+    )
+
+    section_level = True
+
+    class Meta:
+        icon = "list-ul"
+        template = TEMPLATES + "trigger_items.mjml"
+        label = _("Items from the trigger event")
+
+
+class ConditionBlock(blocks.CharBlock):
+    """A condition in the merge-tag language, without ``{% %}``: ``contact.attributes.vip``,
+    ``event.total > 50``."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if any(c in value for c in "{}%"):
+            raise ValidationError(_("Write the condition without {% %} or {{ }}."))
+        problems = mergetags.validate(f"{{% if {value} %}}{{% endif %}}")
+        if problems:
+            raise ValidationError(" ".join(problems))
+        return value
+
+
 def content_blocks() -> list[tuple[str, blocks.Block]]:
     """The blocks allowed at the top of an email and inside a segment block."""
     return [
@@ -201,6 +250,7 @@ def content_blocks() -> list[tuple[str, blocks.Block]]:
         ("three_columns", ThreeColumnsBlock()),
         ("cards", CardsBlock()),
         ("voucher", VoucherBlock()),
+        ("trigger_items", TriggerItemsBlock()),
     ]
 
 
@@ -227,11 +277,38 @@ class SegmentBlock(blocks.StructBlock):
         label = _("Segment-specific content")
 
 
+class ShowIfBlock(blocks.StructBlock):
+    """Blocks shown only when a condition on merge values holds for the contact, with an
+    optional alternative (decided per contact when the email is filled: one compiled
+    email serves everyone)."""
+
+    condition = ConditionBlock(
+        max_length=300,
+        label=_("Show if"),
+        help_text=_(
+            "A merge value, or a comparison: contact.attributes.vip, event.total > 50, "
+            'contact.locale == "fr".'
+        ),
+    )
+    body = SegmentContentBlock(help_text=_("Shown when the condition holds."))
+    otherwise = SegmentContentBlock(required=False, help_text=_("Shown otherwise (optional)."))
+
+    section_level = True
+
+    class Meta:
+        icon = "help"
+        template = TEMPLATES + "show_if.mjml"
+        label = _("Show if…")
+
+
 class EmailBodyBlock(blocks.StreamBlock):
     """Everything an email's body can hold."""
 
     def __init__(self, **kwargs):
-        super().__init__([*content_blocks(), ("segment", SegmentBlock())], **kwargs)
+        super().__init__(
+            [*content_blocks(), ("segment", SegmentBlock()), ("show_if", ShowIfBlock())],
+            **kwargs,
+        )
 
     class Meta:
         label = _("Body")
@@ -262,3 +339,10 @@ _label_children(CardsBlock, pages=_("Pages"), button_text=_("Button text"))
 _label_children(
     SegmentBlock, segment=_("Segment"), body=_("Body"), everyone_else=_("Everyone else")
 )
+_label_children(
+    TriggerItemsBlock,
+    currency=_("Currency"),
+    button_text=_("Button text"),
+    empty_text=_("Empty text"),
+)
+_label_children(ShowIfBlock, body=_("Body"), otherwise=_("Otherwise"))

@@ -1,14 +1,20 @@
-"""Merge tags: the small, sandboxed language editors personalise emails with.
+"""Merge tags: the sandboxed language editors personalise emails with.
 
-``{{ contact.first_name|default("there") }}`` — a documented name, then filters. There is
-no attribute walking, no template tag and no code: a name is looked up in a fixed table
-of getters, never with ``getattr``, so ``{{ contact.__class__ }}`` or ``{% include %}`` is
+``{{ contact.first_name|default("there") }}``, ``{% if event.total > 50 %}…{% endif %}``,
+``{% for item in event.items %}{{ item.name }} {{ item.price|money("EUR") }}{% endfor %}``.
+The engine is Jinja2's ``SandboxedEnvironment`` with stricter rules on top: a name is one
+of a fixed table (``contact.first_name``…, ``event.<property>``, the enrolment's values),
+a loop variable or ``loop.index``/``first``/``last``/``length``; attributes are looked up
+in plain dicts only, never with ``getattr`` on a Python object; the filters are ours alone;
+the only template tags are ``if``/``elif``/``else`` and ``for``/``else``. Anything else is
 a validation error, reported to the editor on save (``validate``), never rendered.
 
-The merge scope of a send (``docs/reference/merge-tags.md``) has one rule: ``contact.…``
-is the contact, ``event.<property>`` the event that started the enrolment, a bare name
+Contact values are data: they are escaped in HTML (autoescape) and never parsed as a
+template. A template is compiled once per source (``template``, cached) and rendered per
+contact. The merge scope of a send (``docs/reference/merge-tags.md``): ``contact.…`` is
+the contact, ``event.<property>`` the event that started the enrolment, a bare name
 (``promo_code``, the ``EMAIL_CONTEXT_VARIABLES``) one of the enrolment's values, plus the
-built-ins. Filling never raises: hostile text or data gives text, never an exception.
+built-ins.
 """
 
 from __future__ import annotations
@@ -17,11 +23,17 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from django.utils import dateformat
+from django.utils import dateformat, translation
+from jinja2 import Undefined, nodes, pass_context
+from jinja2.exceptions import TemplateError
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from .. import conf
 
@@ -30,9 +42,12 @@ from .. import conf
 TAG = re.compile(
     r"\{\{((?:(?!\}\}|\{\{).)*)\}\}|\{%(?:(?!%\}|\{%).)*%\}|\{#(?:(?!#\}|\{#).)*#\}", re.S
 )
-MAX_TAG = 1000  # characters inside one {{ … }}
-NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*\Z")
-FILTER = re.compile(r"""\s*([a-z_]+)\s*(?:\(\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*\))?\s*\Z""")
+MAX_TAG = 1000  # characters inside one {{ … }} or {% … %}
+MAX_DEPTH = 20  # {% if %} and {% for %} inside one another
+MAX_ITEMS = 100  # items of a list a loop goes through
+SEGMENT = re.compile(r"[a-z][a-z0-9_]*\Z")
+STATEMENTS = ("if", "elif", "else", "endif", "for", "endfor")
+LOOP_FIELDS = ("index", "first", "last", "length")
 
 CONTACT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "contact.first_name": lambda c: c.first_name,
@@ -55,17 +70,16 @@ EVENT_PREFIX = "event."
 RESERVED = frozenset({"contact", "event", *BUILTINS, *VALUES, *ALIASES})
 
 
-def _date(value: Any, arg: str | None) -> str:
-    if not isinstance(value, dt.date):
-        return "" if value is None else str(value)
-    try:
-        return dateformat.format(value, arg or "j F Y")
-    except (TypeError, ValueError, AttributeError):  # a time format on a date (refused on save)
-        return dateformat.format(value, "j F Y")
+class MergeTagError(ValueError):
+    """A merge tag that is not in the documented language (with a hint for the editor)."""
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    if value is None or isinstance(value, Undefined):
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict) and not value
 
 
 def _text(value: Any) -> str:
@@ -79,51 +93,237 @@ def _text(value: Any) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
-FILTERS: dict[str, tuple[bool, Callable[[Any, str | None], Any]]] = {
-    # name: (takes an argument, function)
-    "default": (True, lambda v, arg: v if not _empty(v) else arg),
-    "upper": (False, lambda v, arg: _text(v).upper()),
-    "lower": (False, lambda v, arg: _text(v).lower()),
-    "title": (False, lambda v, arg: _text(v).title()),
-    "capfirst": (False, lambda v, arg: _text(v)[:1].upper() + _text(v)[1:]),
-    "date": (True, _date),
-    "urlencode": (False, lambda v, arg: quote(_text(v), safe="")),
-    # Checked by ``MergeTag.resolve``: an empty value holds the contact's send.
-    "required": (False, lambda v, arg: v),
+def shown(value: Any) -> Any:
+    """What a ``{{ … }}`` shows of a value: text, a number, a date in words; nothing for
+    an absent value, a list or a mapping (the ``finalize`` of both environments)."""
+    if value.__class__ is str:
+        return _text(value)
+    if isinstance(value, Markup):
+        return value
+    if value is None or isinstance(value, Undefined | list | dict | tuple):
+        return ""
+    if isinstance(value, dt.date):
+        return _date_text(value, None, None)
+    if isinstance(value, int | float | Decimal):
+        return value
+    return _text(value)
+
+
+def _locale(context) -> str:
+    return context.get("_locale") or ""
+
+
+def _date_text(value: dt.date, fmt: str | None, locale: str | None) -> str:
+    try:
+        if locale:
+            with translation.override(locale):
+                return dateformat.format(value, fmt or "j F Y")
+        return dateformat.format(value, fmt or "j F Y")
+    except (TypeError, ValueError, AttributeError):  # a time format on a date (refused on save)
+        return dateformat.format(value, "j F Y")
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+@pass_context
+def _date(context, value: Any, fmt: str | None = None) -> str:
+    """A date (or an ISO ``2026-07-14…`` text) in Django's date format, in the contact's
+    language."""
+    day = _as_date(value)
+    if day is None:
+        return "" if _empty(value) else _text(value)
+    return _date_text(day, fmt, _locale(context))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None or isinstance(value, Undefined):
+        return None
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() and abs(number) < Decimal("1e15") else None
+
+
+def _babel_locale(name: str) -> str:
+    from babel import Locale, UnknownLocaleError
+    from django.conf import settings
+
+    for candidate in (name, getattr(settings, "LANGUAGE_CODE", ""), "en"):
+        try:
+            return str(Locale.parse((candidate or "").replace("-", "_")))
+        except (UnknownLocaleError, ValueError, TypeError):
+            continue
+    return "en"
+
+
+@pass_context
+def _money(context, value: Any, currency: str = "EUR") -> str:
+    """An amount with its currency, in the contact's locale: ``€34.90``, ``34,90 €``."""
+    from babel.numbers import UnknownCurrencyError, format_currency
+
+    number = _decimal(value)
+    if number is None:
+        return "" if _empty(value) else _text(value)
+    try:
+        return format_currency(number, currency.upper(), locale=_babel_locale(_locale(context)))
+    except (UnknownCurrencyError, ValueError):
+        return format_currency(number, "EUR", locale=_babel_locale(_locale(context)))
+
+
+@pass_context
+def _number(context, value: Any, digits: int | None = None) -> str:
+    """A number in the contact's locale (``1,234.5``, ``1 234,5``), optionally rounded."""
+    from babel.numbers import format_decimal
+
+    number = _decimal(value)
+    if number is None:
+        return "" if _empty(value) else _text(value)
+    if isinstance(digits, int) and not isinstance(digits, bool) and 0 <= digits <= 6:
+        number = round(number, digits)
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(number, format=pattern, locale=_babel_locale(_locale(context)))
+    return format_decimal(number, locale=_babel_locale(_locale(context)))
+
+
+@pass_context
+def _required(context, value: Any, name: str = "") -> Any:
+    """Marks the send held when ``value`` is empty here (the name is filled in on compile)."""
+    if _empty(value):
+        missing = context.get("_missing")
+        if isinstance(missing, list):
+            missing.append(name)
+    return value
+
+
+#: name: (argument types it takes, at least how many, the function)
+FILTERS: dict[str, tuple[tuple[type, ...], int, Callable]] = {
+    "default": ((str, int, float), 1, lambda v, arg: arg if _empty(v) else v),
+    "upper": ((), 0, lambda v: _text(shown(v)).upper()),
+    "lower": ((), 0, lambda v: _text(shown(v)).lower()),
+    "title": ((), 0, lambda v: _text(shown(v)).title()),
+    "capfirst": ((), 0, lambda v: _text(shown(v))[:1].upper() + _text(shown(v))[1:]),
+    "date": ((str,), 0, _date),
+    "urlencode": ((), 0, lambda v: quote(_text(shown(v)), safe="")),
+    "money": ((str,), 0, _money),
+    "number": ((int,), 0, _number),
+    "required": ((), 0, _required),
+}
+COMPARISONS = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gteq": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lteq": lambda a, b: a <= b,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
 }
 
 
-class MergeTagError(ValueError):
-    """A merge tag that is not in the documented set (with a hint for the editor)."""
+def _compare(left: Any, op: str, right: Any) -> bool:
+    """``left op right`` that never raises: a text holding a number compares as a number,
+    an absent value as an empty text, and values that cannot be compared are not equal."""
+    values = []
+    for value in (left, right):
+        if value is None or isinstance(value, Undefined):
+            value = ""
+        values.append(value)
+    if op not in ("in", "notin"):
+        numbers = [_decimal(v) if not isinstance(v, bool) else None for v in values]
+        if None not in numbers:
+            values = numbers
+    elif not isinstance(values[1], str | list):
+        values[1] = _text(shown(values[1]))
+    if op in ("in", "notin") and isinstance(values[1], str) and not isinstance(values[0], str):
+        values[0] = _text(shown(values[0]))
+    try:
+        return bool(COMPARISONS[op](*values))
+    except TypeError:
+        return op in ("ne", "notin")
 
 
-@dataclass(frozen=True)
-class MergeTag:
-    """One parsed ``{{ … }}``: a documented name and its filters, in order."""
+class _Undefined(Undefined):
+    """An absent value: shows as nothing, compares false, loops zero times."""
 
-    name: str
-    filters: tuple[tuple[str, str | None], ...] = ()
+    __slots__ = ()
 
-    def resolve(self, scope: Scope) -> tuple[str, bool]:
-        """The tag's text for this scope, and whether it may be sent: ``False`` when a
-        ``required`` filter met an empty value. Never raises."""
-        value = scope.lookup(self.name)
-        complete = True
-        for name, arg in self.filters:
-            if name == "required" and _empty(value):
-                complete = False
-            value = FILTERS[name][1](value, arg)
-        if isinstance(value, dt.date):
-            value = _date(value, None)
-        return _text(value), complete
+    def __eq__(self, other):
+        return isinstance(other, Undefined)
 
-    def evaluate(self, scope: Scope) -> str:
-        """The tag's text for this scope (never raises)."""
-        return self.resolve(scope)[0]
+    def __ne__(self, other):
+        return not isinstance(other, Undefined)
 
-    @property
-    def required(self) -> bool:
-        return any(name == "required" for name, _ in self.filters)
+    def __lt__(self, other):
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __hash__(self):
+        return 0
+
+
+class Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, stricter: attributes are keys of plain dicts (and the four fields
+    of ``loop``), no Python attribute or method is ever reached, and nothing may be called
+    (filters are the only functions a template runs)."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return False
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        return False
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if obj.__class__ is dict:
+            value = obj.get(attribute, self.undefined)
+            return self.undefined(name=attribute) if value is self.undefined else value
+        if isinstance(obj, LoopContext) and attribute in LOOP_FIELDS:
+            return getattr(obj, attribute)
+        return self.undefined(name=attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(argument, str):
+            return self.getattr(obj, argument)
+        return self.undefined(name=str(argument)[:40])
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        return self.undefined(name=operator)
+
+
+def _environment(*, html: bool) -> Sandbox:
+    env = Sandbox(
+        autoescape=html,
+        keep_trailing_newline=True,
+        finalize=shown,
+        undefined=_Undefined,
+        cache_size=0,
+    )
+    env.filters = {name: function for name, (_, _, function) in FILTERS.items()}
+    env.filters["_list"] = lambda v: v[:MAX_ITEMS] if isinstance(v, list) else []
+    env.filters["_compare"] = _compare
+    # The compiler's own link holes (never an editor's: the checker knows only FILTERS).
+    env.filters["_link"] = pass_context(
+        lambda ctx, hole, *values: ctx["_links"].html(hole, *values)
+    )
+    env.filters["_text_link"] = pass_context(lambda ctx, hole: ctx["_links"].text(hole))
+    env.tests = {}
+    env.globals = {}
+    env.intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
+    return env
+
+
+HTML_ENV = _environment(html=True)
+TEXT_ENV = _environment(html=False)
 
 
 def known_names() -> list[str]:
@@ -140,72 +340,278 @@ def _keyed(name: str) -> bool:
     return name.startswith(EVENT_PREFIX) and name.count(".") == 1
 
 
-def parse_tag(source: str) -> MergeTag:
-    """Parse the inside of ``{{ … }}``; raise ``MergeTagError`` with an editor's message."""
-    if len(source) > MAX_TAG:
-        raise MergeTagError(f"A merge tag is too long ({MAX_TAG} characters at most).")
-    expression, *filters = source.split("|")
-    name = expression.strip()
-    if not NAME.match(name):
-        raise MergeTagError(f"“{{{{ {source.strip()[:80]} }}}}” is not a merge tag.")
-    if name not in known_names() and not _keyed(name):
-        close = difflib.get_close_matches(name, known_names(), n=1)
-        hint = f" Did you mean “{close[0]}”?" if close else ""
-        raise MergeTagError(f"Unknown merge tag “{name}”.{hint}")
-    parsed = []
-    for text in filters:
-        match = FILTER.match(text)
-        if not match or match[1] not in FILTERS:
-            known = ", ".join(FILTERS)
-            raise MergeTagError(f"Unknown filter “{text.strip()[:40]}” (known filters: {known}).")
-        arg = match[2] if match[2] is not None else match[3]
-        takes_arg = FILTERS[match[1]][0]
-        if match[1] == "default" and arg is None:
+def _path(node: nodes.Node) -> str | None:
+    """``contact.first_name`` of a chain of names and attributes, else ``None``."""
+    parts: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        parts.append(node.attr)
+        node = node.node
+    if isinstance(node, nodes.Name):
+        parts.append(node.name)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _unknown(name: str) -> MergeTagError:
+    close = difflib.get_close_matches(name, known_names(), n=1)
+    hint = f" Did you mean “{close[0]}”?" if close else ""
+    return MergeTagError(f"Unknown merge tag “{name}”.{hint}")
+
+
+class _Checker:
+    """Walks a parsed template and refuses what is not in the language."""
+
+    def __init__(self):
+        self.loop_names: list[str] = []
+
+    def name(self, node: nodes.Node) -> str:
+        name = _path(node)
+        if name is None:
+            raise MergeTagError("A merge tag names a value, as in {{ contact.first_name }}.")
+        if not all(SEGMENT.match(part) for part in name.split(".")):
+            raise MergeTagError(f"“{{{{ {name[:80]} }}}}” is not a merge tag.")
+        root, _, rest = name.partition(".")
+        if root in self.loop_names:
+            if rest.count(".") == 0:
+                return name
+            raise _unknown(name)
+        if root == "loop" and self.loop_names and rest in LOOP_FIELDS:
+            return name
+        if name in known_names() or _keyed(name):
+            return name
+        raise _unknown(name)
+
+    def expression(self, node: nodes.Node) -> None:
+        if isinstance(node, nodes.Const):
+            if not isinstance(node.value, str | int | float | bool | None):
+                raise MergeTagError("A merge tag holds names, filters and plain values only.")
+        elif isinstance(node, nodes.Name | nodes.Getattr):
+            self.name(node)
+        elif isinstance(node, nodes.Filter):
+            self.filter(node)
+        elif isinstance(node, nodes.Compare):
+            if len(node.ops) != 1:
+                raise MergeTagError("Compare two values at a time, as in event.total > 50.")
+            self.expression(node.expr)
+            for operand in node.ops:
+                if operand.op not in COMPARISONS:
+                    raise MergeTagError(f"The comparison “{operand.op}” is not allowed.")
+                self.expression(operand.expr)
+        elif isinstance(node, nodes.And | nodes.Or):
+            self.expression(node.left)
+            self.expression(node.right)
+        elif isinstance(node, nodes.Not):
+            self.expression(node.node)
+        else:
+            raise MergeTagError(
+                "A merge tag holds names, filters and comparisons only, "
+                'as in {{ contact.first_name|default("there") }}.'
+            )
+
+    def filter(self, node: nodes.Filter) -> None:
+        known = ", ".join(FILTERS)
+        if node.name not in FILTERS:
+            raise MergeTagError(f"Unknown filter “{node.name[:40]}” (known filters: {known}).")
+        types, least, _ = FILTERS[node.name]
+        if node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise MergeTagError(f"The {node.name} filter is written name|{node.name}(…).")
+        self.expression(node.node)
+        if len(node.args) < least:
             raise MergeTagError('The default filter needs a value, as in default("there").')
-        if arg is not None and not takes_arg:
-            raise MergeTagError(f"The {match[1]} filter takes no value.")
-        if match[1] == "date" and arg is not None:
+        if len(node.args) > len(types):
+            if not types:
+                raise MergeTagError(f"The {node.name} filter takes no value.")
+            raise MergeTagError(f"The {node.name} filter takes one value.")
+        for arg, kind in zip(node.args, types, strict=False):
+            if not isinstance(arg, nodes.Const) or not isinstance(arg.value, kind):
+                raise MergeTagError(f"The {node.name} filter's value is not of the right kind.")
+            if isinstance(arg.value, bool):
+                raise MergeTagError(f"The {node.name} filter's value is not of the right kind.")
+        if node.name == "date" and node.args:
             try:
-                dateformat.format(dt.date(2000, 1, 1), arg)
+                dateformat.format(dt.date(2000, 1, 1), node.args[0].value)
             except (TypeError, ValueError, AttributeError) as exc:
                 raise MergeTagError(
-                    f"The date filter's format “{arg[:40]}” is not a date format ({exc})."
+                    f"The date filter's format “{node.args[0].value[:40]}” is not a date "
+                    f"format ({exc})."
                 ) from None
-        parsed.append((match[1], arg))
-    return MergeTag(name, tuple(parsed))
+        if node.name == "number" and node.args and not 0 <= node.args[0].value <= 6:
+            raise MergeTagError("The number filter rounds to 0 to 6 digits.")
 
-
-def parse(text: str) -> list[str | MergeTag]:
-    """Split text into literal strings and merge tags; raise ``MergeTagError`` on the first
-    tag that is not allowed (``{% … %}`` template tags never are)."""
-    parts: list[str | MergeTag] = []
-    position = 0
-    for match in TAG.finditer(text):
-        if match.start() > position:
-            parts.append(text[position : match.start()])
-        if match[1] is None:
+    def body(self, body: list[nodes.Node], depth: int) -> None:
+        if depth > MAX_DEPTH:
             raise MergeTagError(
-                f"“{match[0][:40]}”: template tags and comments are not allowed in emails; "
+                f"Too many {{% if %}}/{{% for %}} inside one another ({MAX_DEPTH} at most)."
+            )
+        for node in body:
+            if isinstance(node, nodes.Output):
+                for child in node.nodes:
+                    if not isinstance(child, nodes.TemplateData):
+                        self.expression(child)
+            elif isinstance(node, nodes.If):
+                self.expression(node.test)
+                self.body(node.body, depth + 1)
+                for branch in node.elif_:
+                    self.expression(branch.test)
+                    self.body(branch.body, depth + 1)
+                self.body(node.else_, depth + 1)
+            elif isinstance(node, nodes.For):
+                self.loop(node, depth)
+            else:
+                raise MergeTagError(
+                    "The only template tags are {% if … %}…{% endif %} and "
+                    "{% for item in … %}…{% endfor %}."
+                )
+
+    def loop(self, node: nodes.For, depth: int) -> None:
+        if node.recursive or node.test is not None or not isinstance(node.target, nodes.Name):
+            raise MergeTagError("A loop is written {% for item in event.items %}…{% endfor %}.")
+        variable = node.target.name
+        if not SEGMENT.match(variable) or variable in ("loop", "contact", "event"):
+            raise MergeTagError(f"“{variable[:40]}” cannot name a loop's item.")
+        if variable in known_names():
+            raise MergeTagError(f"“{variable}” is already a merge tag: name the item otherwise.")
+        self.name(node.iter)
+        self.loop_names.append(variable)
+        try:
+            self.body(node.body, depth + 1)
+        finally:
+            self.loop_names.pop()
+        self.body(node.else_, depth + 1)
+
+
+def scan(text: str) -> list[str]:
+    """Problems visible without parsing: tag length, comments, unknown template tags and
+    unclosed tags."""
+    problems = []
+    for match in TAG.finditer(text):
+        inside = match[0][2:-2].strip()
+        if len(inside) > MAX_TAG:
+            problems.append(f"A merge tag is too long ({MAX_TAG} characters at most).")
+        elif match[0].startswith("{#"):
+            problems.append(
+                f"“{match[0][:40]}”: comments are not allowed in emails; "
                 "only merge tags such as {{ contact.first_name }}."
             )
-        parts.append(parse_tag(match[1]))
-        position = match.end()
-    if position < len(text):
-        parts.append(text[position:])
-    return parts
+        elif match[0].startswith("{%") and (inside.split() or [""])[0] not in STATEMENTS:
+            problems.append(
+                f"“{match[0][:40]}”: the only template tags are {{% if … %}}…{{% endif %}} "
+                "and {% for item in … %}…{% endfor %}."
+            )
+    rest = TAG.sub("", text)
+    if "{{" in rest or "{%" in rest or "{#" in rest:
+        problems.append("A merge tag is not closed (“{{” without “}}”).")
+    return problems
+
+
+def check(source: str, env: Sandbox = TEXT_ENV, *, scanned: bool = False) -> nodes.Template:
+    """The parsed, checked template of ``source``; ``MergeTagError`` with an editor's
+    message otherwise. ``scanned`` when the caller scanned each tag itself."""
+    problems = [] if scanned else scan(source)
+    if problems:
+        raise MergeTagError(problems[0])
+    try:
+        tree = env.parse(source)
+    except TemplateError as exc:
+        raise MergeTagError(f"A merge tag cannot be read: {exc.message or exc}.") from None
+    except RecursionError:
+        raise MergeTagError("A merge tag is nested too deeply.") from None
+    _Checker().body(tree.body, 0)
+    return tree
 
 
 def validate(text: str) -> list[str]:
-    """Every problem with the merge tags of ``text`` (an empty list when all is well)."""
-    problems = []
-    for match in TAG.finditer(text or ""):
+    """Every problem with the merge tags of ``text`` (an empty list when all is well; the
+    first problem the parser meets when the text cannot be parsed)."""
+    text = str(text or "")
+    problems = scan(text)
+    if problems:
+        return problems
+    try:
+        check(text)
+    except MergeTagError as exc:
+        return [str(exc)]
+    return []
+
+
+def _prepare(tree: nodes.Template) -> nodes.Template:
+    """Name each ``required`` filter's value (for the held reason) and bound each loop to
+    a list of at most ``MAX_ITEMS`` (anything else loops zero times)."""
+    for node in list(tree.find_all(nodes.Filter)):
+        if node.name == "required":
+            node.args = [nodes.Const(_path(node.node) or "value", lineno=node.lineno)]
+    for node in list(tree.find_all(nodes.Compare)):
+        if len(node.ops) == 1:  # comparisons go through ``_compare`` (never raises)
+            (operand,) = node.ops
+            node.expr = nodes.Filter(
+                node.expr, "_compare", [nodes.Const(operand.op), operand.expr], [], None, None
+            )
+            node.ops = [nodes.Operand("eq", nodes.Const(True))]
+    for node in list(tree.find_all(nodes.For)):
+        node.iter = nodes.Filter(node.iter, "_list", [], [], None, None, lineno=node.lineno)
+    return tree
+
+
+@lru_cache(maxsize=512)
+def template(source: str, *, html: bool = False, checked: bool = True):
+    """The compiled template of ``source`` (once per source and process). ``checked=False``
+    is for the compiler's own templates, whose editor-written parts it checked itself."""
+    env = HTML_ENV if html else TEXT_ENV
+    if checked:
+        tree = check(source, env)
+    else:
         try:
-            parse(match[0])
-        except MergeTagError as exc:
-            problems.append(str(exc))
-    if "{{" in TAG.sub("", text or "") or "{%" in TAG.sub("", text or ""):
-        problems.append("A merge tag is not closed (“{{” without “}}”).")
-    return problems
+            tree = env.parse(source)
+        except TemplateError as exc:
+            raise MergeTagError(f"A merge tag cannot be read: {exc.message or exc}.") from None
+    try:
+        code = env.compile(_prepare(tree))
+        return env.template_class.from_code(env, code, env.make_globals(None))
+    except RecursionError:
+        raise MergeTagError("A merge tag is nested too deeply.") from None
+
+
+def fill_template(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
+    """A compiler-made template filled with ``Scope.variables()`` (shared, not copied:
+    the fills of one email share them); a source without tags is its own text."""
+    if "{" not in source:
+        return source
+    compiled = template(source, html=html, checked=False)
+    context = compiled.new_context(variables, shared=True)
+    return compiled.environment.concat(compiled.root_render_func(context))
+
+
+def _scalars(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: value
+        for key, value in data.items()
+        if isinstance(key, str) and isinstance(value, (str, int, float))
+    }
+
+
+def _event(data: Any) -> dict[str, Any]:
+    """The trigger event as a merge tag sees it: text, numbers, and lists (of values or of
+    flat objects, such as a cart's items) a loop can go through."""
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            continue
+        if isinstance(value, str | int | float):
+            out[key] = value
+        elif isinstance(value, list):
+            out[key] = [
+                _scalars(item) if isinstance(item, dict) else item
+                for item in value[:MAX_ITEMS]
+                if isinstance(item, dict | str | int | float)
+            ]
+    return out
+
+
+_VALUE_TYPES = (str, int, float, dt.date)
 
 
 class Scope:
@@ -221,27 +627,55 @@ class Scope:
         self.urls = urls
         self.today = None
 
-    def lookup(self, name: str) -> Any:
-        getter = CONTACT_FIELDS.get(name)
-        if getter is not None:
-            return getter(self.contact) if self.contact is not None else ""
-        if name.startswith(ATTRIBUTE_PREFIX):
-            attributes = getattr(self.contact, "attributes", None) or {}
-            value = attributes.get(name[len(ATTRIBUTE_PREFIX) :], "")
-            return value if isinstance(value, str | int | float) else ""
-        if name in self.urls:
-            return self.urls[name]
-        if name == "today":
-            if self.today is None:
-                from django.utils import timezone
+    def variables(self) -> dict[str, Any]:
+        """The template's variables (plain dicts, text, numbers and dates only)."""
+        contact = self.contact
+        fields: dict[str, Any] = {}
+        if contact is not None:
+            for name, getter in CONTACT_FIELDS.items():
+                fields[name[8:]] = getter(contact)
+            fields["attributes"] = _scalars(getattr(contact, "attributes", None) or {})
+        today = self.today
+        if today is None:
+            from django.utils import timezone
 
-                self.today = timezone.localdate()
-            return self.today
-        if name.startswith(EVENT_PREFIX):
-            event = self.context.get("event")
-            value = event.get(name[len(EVENT_PREFIX) :], "") if isinstance(event, dict) else ""
-            return value if isinstance(value, str | int | float) else ""
-        value = self.context.get(name, "")
-        if _empty(value) and name in ALIASES:
-            value = self.context.get(ALIASES[name], "")
+            today = timezone.localdate()
+        out: dict[str, Any] = {
+            key: value
+            for key, value in self.context.items()
+            if isinstance(key, str) and key not in RESERVED and isinstance(value, _VALUE_TYPES)
+        }
+        for name in (*VALUES, *ALIASES):
+            value = self.context.get(name, "")
+            if _empty(value) and name in ALIASES:
+                value = self.context.get(ALIASES[name], "")
+            out[name] = value if isinstance(value, _VALUE_TYPES) else ""
+        out.update(self.urls)
+        out.update(
+            contact=fields,
+            event=_event(self.context.get("event")),
+            today=today,
+            _locale=(getattr(contact, "locale", "") or "") if contact is not None else "",
+            _missing=[],
+        )
+        return out
+
+    def lookup(self, name: str) -> Any:
+        """The value of one dotted name (``""`` when absent)."""
+        value: Any = self.variables()
+        for part in name.split("."):
+            value = value.get(part, "") if isinstance(value, dict) else ""
         return value if isinstance(value, str | int | float | dt.date) else ""
+
+
+def render(source: str, scope: Scope, *, html: bool = False) -> tuple[str, list[str]]:
+    """``source`` filled for ``scope``, and the names of ``required`` tags left empty.
+    Raises ``MergeTagError`` only for a source that is not valid (checked on save)."""
+    variables = scope.variables()
+    try:
+        text = template(source, html=html).render(variables)
+    except MergeTagError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — data the template did not expect
+        raise MergeTagError(f"The email could not be filled: {exc}"[:300]) from None
+    return _text(text), variables["_missing"]

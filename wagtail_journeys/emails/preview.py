@@ -151,6 +151,11 @@ SAMPLE_EVENT = {
     "form": "newsletter",
 }
 SAMPLE_CODE = "7F3A9C21D0"  # ten hex digits, as an Update-contact step draws them
+#: Made-up items for an "Items from the trigger event" block (a cart's).
+SAMPLE_ITEMS = [
+    {"name": "The Shining", "price": "9.90", "quantity": 1, "url": "https://www.example.com/"},
+    {"name": "Misery", "price": "12.50", "quantity": 2, "url": "https://www.example.com/"},
+]
 
 
 def _names_used(page) -> list[str]:
@@ -221,6 +226,8 @@ def sample_context(page=None) -> dict:
         values["event"] = {
             key: filters.get(key, SAMPLE_EVENT.get(key, key.replace("_", " "))) for key in keys
         }
+        for block in _item_blocks(list(page.body.raw_data)):
+            values["event"][block.get("list_name") or "items"] = SAMPLE_ITEMS
     return values
 
 
@@ -233,6 +240,56 @@ def sample_values(page, context: dict) -> list[tuple[str, object]]:
         for name in _names_used(page)
         if not name.startswith("contact.") and name not in BUILTINS
     ]
+
+
+def _item_blocks(data) -> list[dict]:
+    """The values of the body's "Items from the trigger event" blocks."""
+    if isinstance(data, list):
+        return [found for value in data for found in _item_blocks(value)]
+    if not isinstance(data, dict):
+        return []
+    if data.get("type") == "trigger_items" and isinstance(data.get("value"), dict):
+        return [data["value"]]
+    return [found for value in data.values() for found in _item_blocks(value)]
+
+
+def _texts(data) -> list[str]:
+    """Every text in a body's raw data (where editors write merge tags)."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [text for value in data.values() for text in _texts(value)]
+    if isinstance(data, list):
+        return [text for value in data for text in _texts(value)]
+    return []
+
+
+def empty_tags(page, contact, context: dict) -> list[str]:
+    """The ``{{ … }}`` tags of the email that show nothing for this contact (a fallback,
+    ``default("there")``, would help), for the preview to warn about. A tag naming a loop's
+    item is left out: it is filled per item."""
+    import html
+
+    from .mergetags import TAG, MergeTagError, render
+
+    urls = dict.fromkeys(("unsubscribe_url", "preferences_url", "site_name"), "x")
+    scope = Scope(contact, context, urls)
+    sources = [page.subject or "", page.preheader or "", *_texts(list(page.body.raw_data))]
+    found: list[str] = []
+    for source in sources:
+        for match in TAG.finditer(html.unescape(source)):
+            if match[1] is None:
+                continue
+            tag = "{{ " + " ".join(match[1].split()) + " }}"
+            if tag in found:
+                continue
+            try:
+                shown, _ = render(tag, scope)
+            except MergeTagError:
+                continue
+            if not shown.strip():
+                found.append(tag)
+    return found
 
 
 def serve_preview(page, request: HttpRequest, mode_name: str):
@@ -252,6 +309,7 @@ def serve_preview(page, request: HttpRequest, mode_name: str):
         # Previews show unsaved edits: compile the object as given, never from the cache.
         rendered = fill(compile_email(page, variant), contact, context=values, tracked=False)
         context["held_reason"] = held_reason(rendered.missing)
+        context["empty_tags"] = empty_tags(page, contact, values)
     except EmailNotReady as exc:
         context["error"] = str(exc)
     else:

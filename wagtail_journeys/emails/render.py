@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html as html_lib
 import threading
 import time
 import uuid
@@ -23,9 +22,9 @@ from django.core.cache import caches
 from django.utils import translation
 
 from .. import conf
-from . import links
+from . import links, mergetags
 from .compiler import VERSION, CompiledEmail, compile_email
-from .languages import language_of, texts_in
+from .languages import TEXTS, language_of, texts_in
 from .mergetags import Scope
 
 LRU_SIZE = 256
@@ -49,15 +48,22 @@ class RenderedEmail:
 
 
 def held_reason(missing: tuple[str, ...] | list[str]) -> str:
-    """Why a send is held: the required merge tags that were empty ("" when none)."""
-    if not missing:
-        return ""
-    tags = ", ".join(f"{{{{ {name} }}}}" for name in missing)
-    return translation.ngettext(
-        "required merge tag %(tags)s is empty",
-        "required merge tags %(tags)s are empty",
-        len(missing),
-    ) % {"tags": tags}
+    """Why a send is held: the required merge tags that were empty ("" when none). An
+    entry with a space is a reason of its own (the email could not be filled)."""
+    reasons = [name for name in missing if " " in name]
+    names = [name for name in missing if " " not in name]
+    if names:
+        tags = ", ".join(f"{{{{ {name} }}}}" for name in names)
+        reasons.insert(
+            0,
+            translation.ngettext(
+                "required merge tag %(tags)s is empty",
+                "required merge tags %(tags)s are empty",
+                len(names),
+            )
+            % {"tags": tags},
+        )
+    return "; ".join(reasons)
 
 
 def brand_for(site):
@@ -168,6 +174,64 @@ def variant_of(page, contact) -> tuple[int, ...]:
     return tuple(sorted(s.pk for s in Segment.objects.filter(pk__in=ids) if s.contains(contact)))
 
 
+class _Links:
+    """The links of one fill, numbered as the HTML meets them (a link in a loop once per
+    item): what the ``_link`` and ``_text_link`` filters of a compiled template call."""
+
+    def __init__(self, compiled: CompiledEmail, url_for, *, addresses: bool = True):
+        self.compiled = compiled
+        self.url_for = url_for
+        self.addresses = addresses  # False: tracked, the address is looked up on click
+        self.targets: list[str] = []
+        self.by_hole: dict[int, list[str]] = {}
+        self.text_seen: dict[int, int] = {}
+
+    def html(self, hole: int, *values) -> str:
+        parts = self.compiled.links[hole] if 0 <= hole < len(self.compiled.links) else ()
+        if not self.addresses:
+            parts = ()
+        target = "".join(
+            p if p.__class__ is str else mergetags._text(mergetags.shown(values[p]))
+            for p in parts
+            if p.__class__ is str or p < len(values)
+        )
+        self.targets.append(target)
+        url = self.url_for(len(self.targets) - 1, target)
+        self.by_hole.setdefault(hole, []).append(url)
+        return url
+
+    def text(self, hole: int) -> str:
+        seen = self.text_seen.get(hole, 0)
+        self.text_seen[hole] = seen + 1
+        urls = self.by_hole.get(hole, [])
+        return urls[seen] if seen < len(urls) else ""
+
+
+def _render(
+    compiled: CompiledEmail,
+    scope: Scope,
+    links: _Links,
+    open_url: str,
+    *,
+    tracked=False,
+    words: tuple[str, ...] = (),
+):
+    """Subject, preheader, HTML and text of ``compiled`` for ``scope``, and the required
+    tags left empty. Raises what the template raised (``fill`` turns it into a hold).
+    ``tracked``: links become click URLs, their addresses are not even computed."""
+    variables = scope.variables()
+    variables["_links"] = links
+    variables["_open"] = open_url
+    for number, word in enumerate(words):  # the footer's words (escaped where HTML)
+        variables[f"_tx{number}"] = word
+    source = compiled.html_tracked if tracked else compiled.html
+    html = mergetags.fill_template(source, variables, html=True)
+    text = mergetags.fill_template(compiled.text, variables)
+    subject = mergetags.fill_template(compiled.subject, variables)
+    preheader = mergetags.fill_template(compiled.preheader, variables)
+    return subject, preheader, html, text, variables["_missing"]
+
+
 def fill(
     compiled: CompiledEmail,
     contact,
@@ -180,8 +244,9 @@ def fill(
     today: dt.date | None = None,
 ) -> RenderedEmail:
     """Personalise a compiled email: the only per-contact work of a send. Never raises;
-    required tags left empty are named in ``missing``. ``{{ today }}`` is ``today``
-    (by default, the current date)."""
+    required tags left empty are named in ``missing`` (and an email the contact's data
+    cannot fill says why there). ``{{ today }}`` is ``today`` (by default, the current
+    date)."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
     key = links.signing_key()
@@ -190,42 +255,41 @@ def fill(
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
     urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
     scope = Scope(contact, context, urls)
-    scope.today = today
-    resolved = [tag.resolve(scope) for tag in compiled.tags]
-    raw = [text for text, _ in resolved]
-    held = [tag.name for tag, (_, ok) in zip(compiled.tags, resolved, strict=True) if not ok]
-    missing = tuple(dict.fromkeys(held))
-    escape = html_lib.escape
+    scope.today = today if today is not None or compiled.uses_today else ""
     if tracked:
-        click, raw_uuid = links.click_url, message_uuid.bytes
-        link_urls = [click(raw_uuid, i, root=root, key=key) for i in range(len(compiled.links))]
-        link_urls.append(links.open_url(message_uuid, root=root, key=key))
-        html_urls = link_urls
+        raw_uuid = message_uuid.bytes
+
+        def url_for(index: int, target: str) -> str:
+            if index >= links.MAX_LINKS:  # beyond what a token can number: not counted
+                return "#"
+            return links.click_url(raw_uuid, index, root=root, key=key)
+
+        open_url = links.open_url(message_uuid, root=root, key=key)
     else:  # previews and test sends: links point straight at their targets
-        n = len(raw)
-        link_urls = [
-            _safe_url("".join(p if p.__class__ is str else raw[p - n] for p in link))
-            for link in compiled.links
-        ]
-        link_urls.append("data:image/gif;base64,R0lGODlhAQABAAAAACw=")
-        html_urls = [escape(u) for u in link_urls]
-    # Fill list: [html-escaped tag values…, raw tag values…, link URLs…, open pixel,
-    # html-escaped texts…, raw texts…]
-    words = list(texts_in(language_of(contact)))
-    text_values = [escape(v) for v in raw] + raw + link_urls + words
-    html_values = text_values if tracked else text_values[: 2 * len(raw)] + html_urls + words
 
-    def join(parts, values=text_values) -> str:
-        return "".join([p if p.__class__ is str else values[p] for p in parts])
+        def url_for(index: int, target: str) -> str:
+            return _safe_url(target)
 
-    html = join(compiled.html, html_values)
+        open_url = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    try:
+        subject, preheader, html, text, held = _render(
+            compiled,
+            scope,
+            _Links(compiled, url_for, addresses=not tracked),
+            open_url,
+            tracked=tracked,
+            words=texts_in(language_of(contact))[len(TEXTS) :],
+        )
+    except Exception as exc:  # noqa: BLE001 — data the template did not expect: held
+        reason = f"the email could not be filled for this contact ({exc})"[:300]
+        return RenderedEmail("", "", "", "", message_uuid, missing=(reason,))
     return RenderedEmail(
-        subject=" ".join(join(compiled.subject).split()),
-        preheader=join(compiled.preheader),
+        subject=" ".join(subject.split()),
+        preheader=preheader,
         html=html,
-        text=join(compiled.text),
+        text=text,
         message_uuid=message_uuid,
-        missing=missing,
+        missing=tuple(dict.fromkeys(held)),
     )
 
 
@@ -236,13 +300,16 @@ def _safe_url(url: str) -> str:
 
 
 def link_target(compiled: CompiledEmail, index: int, contact, context=None) -> str | None:
-    """The URL link ``index`` of a compiled email points to, for one contact."""
-    if not 0 <= index < len(compiled.links):
+    """The URL link ``index`` of a message points to, for one contact (the HTML is
+    filled again to find it: a link inside a loop is one link per item)."""
+    if not 0 <= index < links.MAX_LINKS:
         return None
-    scope = Scope(contact, context, {})
-    raw = [tag.evaluate(scope) for tag in compiled.tags]
-    n = len(raw)
-    return "".join(p if p.__class__ is str else raw[p - n] for p in compiled.links[index])
+    found = _Links(compiled, lambda i, target: "")
+    try:
+        _render(compiled, Scope(contact, context, {}), found, "")
+    except Exception:  # noqa: BLE001 — the same data could not be mailed either
+        return None
+    return found.targets[index] if index < len(found.targets) else None
 
 
 def render_for(

@@ -20,7 +20,7 @@ def from_html(document: str) -> str:
     def walk(node) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         if not tag or tag in SKIP or HIDDEN.search(node.get("style", "")):
-            if node.tail and tag:
+            if node.tail:  # after a comment too: a {% if %} of a "Show if…" block sits there
                 out.append(node.tail)
             return
         if tag in BLOCK:

@@ -1,16 +1,25 @@
-"""The brand settings' colour field: the ``#rrggbb`` text and a colour picker, side by side.
+"""Widgets of the email editor.
 
-Both stay in step through Wagtail's own ``w-sync`` Stimulus controller (no script of our
-own): picking a colour writes its hex into the text, typing a hex moves the picker. The
-text is what the form posts, so the model's validator still checks it.
+- ``ColourInput``, the brand settings' colour field: the ``#rrggbb`` text and a colour
+  picker, side by side. Both stay in step through Wagtail's own ``w-sync`` Stimulus
+  controller (no script of our own): picking a colour writes its hex into the text,
+  typing a hex moves the picker. The text is what the form posts, so the model's
+  validator still checks it.
+- ``MergeTagPickerInput``, the merge-tag picker: the subject's widget carries the list of
+  merge tags, and ``merge-tag-picker.js`` offers it in every text field of the email
+  (subject, preheader, text and rich-text blocks), inserting at the cursor.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from django import forms
 from django.utils.translation import gettext as _
+
+from .. import conf
+from . import mergetags
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -49,4 +58,38 @@ class ColourInput(forms.TextInput):
             "label": _("Pick a colour"),
             "target": f"#{text_id}",
         }
+        return context
+
+
+def picker_groups() -> list[dict]:
+    """The picker's entries, grouped: the contact's fields, the scenario's values, the
+    built-ins. Each inserts ``{{ name }}`` or ``{{ name|default("…") }}``."""
+    extra = [n for n in conf.get("EMAIL_CONTEXT_VARIABLES") if n not in mergetags.RESERVED]
+    return [
+        {"label": _("Contact"), "names": list(mergetags.CONTACT_FIELDS)},
+        {
+            "label": _("Scenario values"),
+            "names": [*mergetags.VALUES, *extra, "event.title", "event.total"],
+        },
+        {"label": _("Other"), "names": ["today", "site_name"]},
+    ]
+
+
+class MergeTagPickerInput(forms.TextInput):
+    """A text input that also turns on the merge-tag picker for the whole email form."""
+
+    class Media:
+        js = ["wagtail_journeys/js/merge-tag-picker.js"]
+        css = {"all": ["wagtail_journeys/css/merge-tag-picker.css"]}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-journeys-merge-tags"] = json.dumps(
+            {
+                "groups": picker_groups(),
+                "button": _("Insert a merge tag"),
+                "fallback": _("Fallback when empty"),
+                "fallbackDefault": _("there"),
+            }
+        )
         return context

@@ -27,6 +27,9 @@ from ..inputs import number_problem
 #: Bounds of the copy of a trigger event kept on each enrolment (≈ 50 × 600 bytes at most).
 MAX_EVENT_KEYS = 50
 MAX_TEXT = 500
+#: Lists of a trigger event (a cart's items) kept for ``{% for %}``: bounded the same way.
+MAX_LIST_ITEMS = 50
+MAX_ITEM_KEYS = 10
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")  # what ``{{ event.<property> }}`` can name
 CODE_ATTEMPTS = 5
 
@@ -55,11 +58,30 @@ def _scalar(value: Any) -> str | int | float | bool | None:
     return None
 
 
+def _items(value: list) -> list:
+    """A list a loop can go through: its first ``MAX_LIST_ITEMS`` values or flat objects
+    (each with at most ``MAX_ITEM_KEYS`` keys of text, numbers or true/false)."""
+    items: list = []
+    for item in value[:MAX_LIST_ITEMS]:
+        if isinstance(item, Mapping):
+            flat = {}
+            for key, field in item.items():
+                if len(flat) >= MAX_ITEM_KEYS:
+                    break
+                if isinstance(key, str) and KEY.match(key) and _scalar(field) is not None:
+                    flat[key] = _scalar(field)
+            items.append(flat)
+        elif _scalar(item) is not None:
+            items.append(_scalar(item))
+    return items
+
+
 def event_values(properties: Any) -> dict[str, Any]:
     """The trigger event's properties a merge tag can name, to keep on the enrolment: at
     most ``MAX_EVENT_KEYS`` top-level keys shaped like a merge-tag name, each with text
-    (cut at ``MAX_TEXT`` characters, without NUL or lone surrogates), a finite number or
-    true/false. Nested objects, lists and the rest stay in the event log only."""
+    (cut at ``MAX_TEXT`` characters, without NUL or lone surrogates), a finite number,
+    true/false, or a list for ``{% for %}`` (``_items``: a cart's items). Deeper objects
+    and the rest stay in the event log only."""
     out: dict[str, Any] = {}
     if not isinstance(properties, Mapping):
         return out
@@ -67,7 +89,7 @@ def event_values(properties: Any) -> dict[str, Any]:
         if len(out) >= MAX_EVENT_KEYS:
             break
         if isinstance(key, str) and KEY.match(key):
-            kept = _scalar(value)
+            kept = _items(value) if isinstance(value, list) else _scalar(value)
             if kept is not None:
                 out[key] = kept
     return out

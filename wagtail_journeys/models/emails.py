@@ -19,7 +19,7 @@ from wagtail.models import Page
 
 from ..emails import mergetags
 from ..emails.blocks import EmailBodyBlock
-from ..emails.widgets import ColourInput
+from ..emails.widgets import ColourInput, MergeTagPickerInput
 from ..scenarios.forms import PrivatePageForm
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour such as #1d4ed8."))
@@ -108,7 +108,7 @@ class EmailPage(NotRoutable, Page):
     base_form_class = PrivatePageForm
     content_panels = [
         TitleFieldPanel("title"),
-        FieldPanel("subject"),
+        FieldPanel("subject", widget=MergeTagPickerInput),
         FieldPanel("preheader"),
         FieldPanel("body", heading=_("Body")),
         # A contact's address: shown and set only by those who may see contacts.
