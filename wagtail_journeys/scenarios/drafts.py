@@ -100,9 +100,9 @@ def _latest(pages: list[Any]) -> list[Any]:
     return [saved.get(page.pk, page) for page in pages]
 
 
-def _prefetch_targets(pages: list[Any]) -> None:
+def prefetch_targets(pages: list[Any]) -> None:
     """Load the emails and scenarios the steps name in two queries, instead of two per
-    step (``step_config`` reads them)."""
+    step (``step_config`` and the steps' summaries read them)."""
     from wagtail.models import Page
 
     from ..models import ScenarioPage
@@ -125,7 +125,7 @@ def draft_tree(scenario: Any) -> DraftPage:
     from wagtail.models import Page
 
     pages = _latest(list(Page.objects.descendant_of(scenario).specific().order_by("path")))
-    _prefetch_targets(pages)
+    prefetch_targets(pages)
     root = DraftPage(scenario, "scenario", scenario.title)
     by_path = {scenario.path: root}
     for page in pages:
