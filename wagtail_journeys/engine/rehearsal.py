@@ -21,6 +21,7 @@ import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
+from json import loads
 from typing import Any
 
 from .. import conf
@@ -41,6 +42,9 @@ REHEARSED_TRIGGERS = ("event", "page_view", "email_engagement")
 #: where a worker makes fifteen (a send comes at most that much later), which keeps a
 #: month of a busy log within a minute (see ``benchmarks/bench_rehearsal.py``).
 TICK = dt.timedelta(minutes=15)
+#: Passes ahead whose due contacts a condition is evaluated for with the current pass's
+#: (``RehearsalEnv.matches``): one query where each pass made one.
+AHEAD = 32
 BATCH = 5000
 BLOCK = 4096  # contact ids read together
 MAX_PASSES = 1000  # as ``advance_due`` per pass
@@ -86,20 +90,42 @@ def _log(plan: Plan, start: dt.datetime, end: dt.datetime):
     return rows.filter(name__in=sorted(names))
 
 
+def _moment(text: str) -> dt.datetime:
+    """A datetime column read as text: ISO 8601 on both databases (PostgreSQL's output
+    in the ``ISO`` DateStyle, which psycopg requires as well; SQLite's stored UTC text).
+    Parsing it here takes a quarter of the time the driver's loader takes, which was
+    the larger part of reading the log."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def read_log(
     plan: Plan, start: dt.datetime, end: dt.datetime, batch: int = BATCH
-) -> Iterator[list[LoggedEvent]]:
+) -> Iterator[LoggedEvent]:
     """The contacts' events that occurred in ``[start, end]`` that the Plan may react to
-    (``_log``), in id order, ``batch`` at a time (keyset pages: one bounded query each)."""
-    rows = _log(plan, start, end)
-    columns = ("id", "contact_id", "name", "occurred_at", "received_at", "source", "properties")
+    (``_log``), in id order, read ``batch`` at a time (keyset pages: one bounded query
+    each). Each is made when it is needed: a page of rows (plain tuples) costs Python's
+    cyclic collector nothing, a page of events and their properties would outlive a few
+    of its passes and set off full ones over everything the rehearsal keeps."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    rows = _log(plan, start, end).annotate(
+        occurred=Cast("occurred_at", CharField()),
+        received=Cast("received_at", CharField()),
+        data=Cast("properties", CharField()),
+    )
+    columns = ("id", "contact_id", "name", "occurred", "received", "source", "data")
     last = 0
     while True:
         page = list(rows.filter(id__gt=last).order_by("id").values_list(*columns)[:batch])
         if not page:
             return
         last = page[-1][0]
-        yield [LoggedEvent(*row) for row in page]
+        for pk, contact, name, occurred, received, source, data in page:
+            yield LoggedEvent(
+                pk, contact, name, _moment(occurred), _moment(received), source, loads(data)
+            )
 
 
 class Simulation:
@@ -110,6 +136,7 @@ class Simulation:
         self.plan, self.result, self.tick = plan, result, tick
         self.tally = Tally(result, plan)
         self.env = RehearsalEnv(self.tally, plan.scenario_id)
+        self.env.upcoming = self.upcoming
         self.clock = result.start
         self.pending: list[LoggedEvent] = []
         self.heap: list[tuple[dt.datetime, int, Visit]] = []
@@ -134,7 +161,8 @@ class Simulation:
 
     def feed(self, event: LoggedEvent) -> None:
         """An event of the log, seen at the first tick after it was received."""
-        at = max(self.tick_of(max(event.received_at, event.occurred_at)), self.clock)
+        seen = max(event.received_at, event.occurred_at)
+        at = self.clock if seen <= self.clock else self.tick_of(seen)
         if at > self.clock:
             self.run_until(at)
         self.pending.append(event)
@@ -173,6 +201,25 @@ class Simulation:
                 return due
             heapq.heappop(self.heap)
         return None
+
+    def upcoming(self, now: dt.datetime) -> dict[dt.datetime, set[int]]:
+        """The contacts due in the passes after ``now``, up to ``AHEAD`` of them (and
+        ``ADVANCE_BATCH_SIZE`` contacts), by the pass they are due at: a guess of whom
+        the passes will ask about (a wait an event ends, or a new enrolment, comes
+        sooner; a goal reached, later), which decides nothing."""
+        limit, most = now + AHEAD * self.tick, conf.get("ADVANCE_BATCH_SIZE")
+        heap, found, stack = self.heap, [], [0]
+        while stack:  # the heap's entries due by ``limit``: prune subtrees due later
+            index = stack.pop()
+            if index < len(heap) and heap[index][0] <= limit:
+                found.append(heap[index])
+                stack += (2 * index + 1, 2 * index + 2)
+        found.sort(key=lambda entry: entry[:2])
+        out: dict[dt.datetime, set[int]] = {}
+        for due, _n, visit in found[:most]:
+            if visit.status == "active" and visit.due_at == due and due > now:
+                out.setdefault(self.tick_of(due), set()).add(visit.contact_id)
+        return out
 
     def _schedule(self, visit: Visit) -> None:
         if visit.status == "active" and visit.due_at is not None:
@@ -435,9 +482,8 @@ def rehearse(
             ran_at__lte=end,
         ).exclude(scenario_id=plan.scenario_id)
         env.others_send = others.exists()
-    for events in read_log(plan, start, end, batch):
-        for event in events:
-            simulation.feed(event)
+    for event in read_log(plan, start, end, batch):
+        simulation.feed(event)
     simulation.finish()
     result.subscribed = Contact.objects.filter(email_status="subscribed").count()
     result.days = simulation.tally.days(share, result.subscribed)

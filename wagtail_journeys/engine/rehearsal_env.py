@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,39 +101,71 @@ class RehearsalEnv:
         self.scenario_id = scenario_id
         self.now: dt.datetime | None = None
         self.batch_ids: set[int] = set()
-        self._rules: dict[int, tuple[Any, set[int]]] = {}
+        #: (rules, match, moment) -> (contacts asked, contacts inside)
+        self._verdicts: dict[tuple[int, str, dt.datetime], tuple[Any, set[int], set[int]]] = {}
         self._streams: dict[int, tuple[Any, Any]] = {}
+        #: The contacts due at the next passes after a moment, by pass (``Simulation``).
+        self.upcoming: Callable[[dt.datetime], dict[dt.datetime, set[int]]] = lambda now: {}
         self._other_sends: dict[int, list[dt.datetime]] | None = None
         self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
         self._email_live: dict[int, bool] = {}
         self.others_send = True  # do other scenarios' sends count? (see ``Simulation``)
 
     def begin(self, now: dt.datetime, contact_ids: set[int]) -> None:
-        """A new batch at ``now``: rules and sends are read again, for these contacts."""
+        """A new batch at ``now``, of these contacts: sends are read again; the rules'
+        verdicts of earlier passes are dropped."""
+        if now != self.now:
+            self._verdicts = {k: v for k, v in self._verdicts.items() if k[2] >= now}
         self.now, self.batch_ids = now, contact_ids
-        self._rules, self._other_sends = {}, None
+        self._other_sends = None
 
     def timezone(self, contact: Any) -> zoneinfo.ZoneInfo:
         return contact.get_timezone()
 
     def matches(self, contact: Any, rules: Any, match: str) -> bool:
-        """One query per branch per batch, with the rules' clock at the simulated ``now``
-        (an event rule sees the log up to then, not what came after)."""
+        """Whether the contact matches ``rules`` at the simulated ``now`` (an event rule
+        sees the log up to then, not what came after). The log does not change while it
+        is rehearsed, so a verdict does not depend on when it is read: the first contact
+        asked about at a pass is asked about with the rest of its batch and with those
+        due at the next passes (``upcoming``), each at its own pass's time, in one query;
+        a pass whose contacts were all asked about already makes none."""
+        known = self._verdicts.get((id(rules), match, self.now))
+        if known is None or known[0] is not rules or contact.id not in known[1]:
+            self._ask(rules, match, contact.id)
+            known = self._verdicts[(id(rules), match, self.now)]
+        return contact.id in known[2]
+
+    def _ask(self, rules: Any, match: str, contact_id: int) -> None:
+        from django.db.models import IntegerField, Value
+
         from ..segments import compile_rules
         from ..segments.compiler import as_stream
 
-        cached = self._rules.get(id(rules))
-        if cached is None or cached[0] is not rules:
-            stream = self._streams.get(id(rules))
-            if stream is None or stream[0] is not rules:  # parsed once, compiled per batch
-                stream = self._streams[id(rules)] = (rules, as_stream(_thaw(rules)))
-            q = compile_rules(stream[1], match, now=self.now)
-            ids = self.batch_ids | {contact.id}
+        stream = self._streams.get(id(rules))
+        if stream is None or stream[0] is not rules:  # parsed once, compiled per pass
+            stream = self._streams[id(rules)] = (rules, as_stream(_thaw(rules)))
+        wanted = {self.now: self.batch_ids | {contact_id}}
+        for moment, ids in self.upcoming(self.now).items():
+            wanted.setdefault(moment, set()).update(ids)
+        queries, inside = [], []
+        for moment, ids in wanted.items():
+            key = (id(rules), match, moment)
+            known = self._verdicts.get(key)
+            if known is None or known[0] is not rules:
+                known = self._verdicts[key] = (rules, set(), set())
+            ids = ids - known[1]
+            if not ids:
+                continue
+            known[1].update(ids)
+            q = compile_rules(stream[1], match, now=moment)
             rows = Contact.objects.filter(q, pk__in=ids).order_by()
-            inside = set(rows.values_list("pk", flat=True))
-            cached = (rules, inside)
-            self._rules[id(rules)] = cached
-        return contact.id in cached[1]
+            at = Value(len(inside), output_field=IntegerField())
+            queries.append(rows.annotate(at=at).values_list("pk", "at"))
+            inside.append(known[2])
+        if queries:
+            rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
+            for pk, index in rows:
+                inside[index].add(pk)
 
     def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
         """The rehearsal's own sends to the contact, and the real sends of the other

@@ -37,6 +37,49 @@ class DraftPage:
         return not self.page.live or self.page.has_unpublished_changes
 
 
+#: What a revision never changes: ``Page.with_content_json`` keeps the row's.
+_KEPT = (
+    *("id", "content_type_id", "path", "depth", "numchild", "url_path", "draft_title"),
+    *("live", "has_unpublished_changes", "owner_id", "locked", "locked_by_id", "locked_at"),
+    *("latest_revision_id", "latest_revision_created_at", "translation_key", "locale_id"),
+    "alias_of_id",
+)
+
+
+def _as_saved(changed: list[tuple[Any, dict]]) -> dict[int, Any]:
+    """Each page as its revision's content reads, as ``Page.with_content_json`` gives it
+    (the fields in ``_KEPT`` from the row; a foreign key to a row deleted since, empty),
+    in one query per related model rather than a few per page (modelcluster checks each
+    foreign key of each page on its own). Comments, which the canvas never shows, are
+    not read."""
+    from django.db import models
+
+    out: dict[int, Any] = {}
+    links: dict[tuple[Any, str], list[tuple[Any, Any]]] = {}
+    for page, content in changed:
+        obj = page.specific_class.from_serializable_data(content, check_fks=False)
+        for name in _KEPT:
+            setattr(obj, name, getattr(page, name))
+        obj.pk = page.pk
+        if obj.first_published_at is None:
+            obj.first_published_at = page.first_published_at
+        out[page.pk] = obj
+        for fk in obj._meta.concrete_fields:
+            if fk.many_to_one and fk.attname not in _KEPT and getattr(obj, fk.attname) is not None:
+                key = (fk.related_model, fk.remote_field.field_name)
+                links.setdefault(key, []).append((obj, fk))
+    for (model, to), uses in links.items():
+        wanted = {getattr(obj, fk.attname) for obj, fk in uses}
+        there = set(
+            model._default_manager.filter(**{f"{to}__in": wanted}).values_list(to, flat=True)
+        )
+        for obj, fk in uses:
+            gone = getattr(obj, fk.attname) not in there
+            if gone and fk.remote_field.on_delete is not models.DO_NOTHING:
+                setattr(obj, fk.attname, None)
+    return out
+
+
 def _latest(pages: list[Any]) -> list[Any]:
     """Each page with its latest revision's content when it has unpublished changes. A
     page that is not live needs none: Wagtail's editor saves it into its row as well as
@@ -47,16 +90,19 @@ def _latest(pages: list[Any]) -> list[Any]:
     revisions = dict(
         Revision.page_revisions.filter(pk__in=[r for r in wanted if r]).values_list("pk", "content")
     )
-    out = []
-    for page in pages:
-        content = revisions.get(page.latest_revision_id) if page.live else None
-        out.append(page.with_content_json(content) if content else page)
-    return out
+    saved = _as_saved(
+        [
+            (page, revisions[page.latest_revision_id])
+            for page in pages
+            if page.live and revisions.get(page.latest_revision_id)
+        ]
+    )
+    return [saved.get(page.pk, page) for page in pages]
 
 
-def _prefetch_targets(pages: list[Any]) -> None:
+def prefetch_targets(pages: list[Any]) -> None:
     """Load the emails and scenarios the steps name in two queries, instead of two per
-    step (``step_config`` reads them)."""
+    step (``step_config`` and the steps' summaries read them)."""
     from wagtail.models import Page
 
     from ..models import ScenarioPage
@@ -79,7 +125,7 @@ def draft_tree(scenario: Any) -> DraftPage:
     from wagtail.models import Page
 
     pages = _latest(list(Page.objects.descendant_of(scenario).specific().order_by("path")))
-    _prefetch_targets(pages)
+    prefetch_targets(pages)
     root = DraftPage(scenario, "scenario", scenario.title)
     by_path = {scenario.path: root}
     for page in pages:

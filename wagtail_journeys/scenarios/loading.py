@@ -178,9 +178,13 @@ def load_tree(scenario: Any, *, replace: Any = None, without: Any = None) -> Nod
         pages = pages | Page.objects.filter(pk=replace.pk)
     if without is not None:
         pages = pages.exclude(path__startswith=without.path)
+    from .drafts import prefetch_targets
+
     root = Node(id=scenario.pk, kind="scenario", summary=scenario.title)
     by_path = {scenario.path: root}
-    for page in pages.specific().order_by("path"):
+    pages = list(pages.specific().order_by("path"))
+    prefetch_targets(pages)
+    for page in pages:
         if replace is not None and page.pk == replace.pk:
             page = replace.specific
         parent = by_path.get(page.path[: -Page.steplen])

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from ..exceptions import InvalidInput, ScenarioInvalid
 from .checker import ERROR, Problem
-from .drafts import draft_plan
+from .drafts import draft_plan, prefetch_targets
 from .guard import changed, publishing_together
 from .loading import current_plan
 from .plan import Plan
@@ -127,6 +127,7 @@ def _go_live(pages: list[Any], user: Any) -> None:
     revisions.exclude(approved_go_live_at=None).update(approved_go_live_at=None)
     by_id = {r.pk: r for r in revisions.defer("content")}
     published = list(Page.objects.filter(pk__in=ids).specific().order_by("path"))
+    prefetch_targets(published)  # their labels name them
     PageLogEntry.objects.bulk_create(
         PageLogEntry(
             content_type_id=page.content_type_id,
@@ -220,15 +221,16 @@ def publish_changes(scenario: Any, user: Any) -> Plan:
     return _publish_tree(scenario, user, "wagtail_journeys.publish_changes")
 
 
-def has_changes(scenario: Any) -> bool:
+def has_changes(scenario: Any, plan: Plan | None = None) -> bool:
     """Whether the scenario has draft changes to publish, or a Plan to catch up with (a
-    step moved or deleted since its last publish)."""
+    step moved or deleted since its last publish). ``plan``: its ``draft_plan`` if the
+    caller has it."""
     if _unpublished(scenario):
         return True
     running = current_plan(scenario.pk)
     if running is None:
         return True
-    draft = draft_plan(scenario).to_json()
+    draft = (plan or draft_plan(scenario)).to_json()
     stored = running.to_json()
     return any(draft[key] != stored[key] for key in ("first", "order", "steps"))
 

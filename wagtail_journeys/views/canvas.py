@@ -105,6 +105,8 @@ class CanvasNode:
     descendants: int = 0
     last_branch: int | None = None
     taken: int | None = None
+    #: Wagtail's page editor and the side panel's, of page 0 (reversed once a canvas).
+    urls: tuple[str, str] = ("", "")
 
     @property
     def id(self) -> int:
@@ -112,11 +114,11 @@ class CanvasNode:
 
     @property
     def edit_url(self) -> str:
-        return _EDIT.replace("/0/", f"/{self.id}/", 1)
+        return (self.urls[0] or str(_EDIT)).replace("/0/", f"/{self.id}/", 1)
 
     @property
     def panel_url(self) -> str:
-        return _PANEL.replace("/0/", f"/{self.id}/", 1)
+        return (self.urls[1] or str(_PANEL)).replace("/0/", f"/{self.id}/", 1)
 
     @property
     def level(self) -> str:
@@ -210,6 +212,7 @@ def canvas_context(
         scenario.get_latest_revision_as_object() if scenario.has_unpublished_changes else scenario
     )
     nodes = []
+    urls = (str(_EDIT), str(_PANEL))
     for box in layout.boxes:
         node = box.node
         label, icon = KINDS[node.kind]
@@ -230,6 +233,7 @@ def canvas_context(
                 can_branch=node.kind in BRANCHING,
                 descendants=under.get(node.id, 0),
                 last_branch=next((c.id for c in reversed(node.children) if c.kind == BRANCH), None),
+                urls=urls,
             )
         )
     slots = [
@@ -237,7 +241,7 @@ def canvas_context(
         for slot in layout.slots
     ]
     can_edit = scenario.permissions_for_user(request.user).can_edit()
-    state, buttons = toolbar(request, scenario)
+    state, buttons = toolbar(request, scenario, plan)
     return {
         "state": state,
         "state_label": STATES[state],
@@ -281,20 +285,20 @@ class ToolbarButton:
     primary: bool = False
 
 
-def scenario_state(scenario: ScenarioPage) -> str:
+def scenario_state(scenario: ScenarioPage, plan: Any = None) -> str:
     """``"draft"`` (never switched on), ``"paused"``, ``"changes"`` (on, with draft
-    changes to publish) or ``"on"``."""
+    changes to publish) or ``"on"``; ``plan``: its draft Plan, if already compiled."""
     if not scenario.live:
         return "draft"
     if scenario.paused:
         return "paused"
-    return "changes" if switching.has_changes(scenario) else "on"
+    return "changes" if switching.has_changes(scenario, plan) else "on"
 
 
-def toolbar(request, scenario: ScenarioPage) -> tuple[str, list[ToolbarButton]]:
+def toolbar(request, scenario: ScenarioPage, plan: Any = None) -> tuple[str, list[ToolbarButton]]:
     """The scenario's state and the canvas's buttons that apply to it: each leads to its
     view (``views.switching``, ``views.rehearsals``) and comes back to the canvas."""
-    state = scenario_state(scenario)
+    state = scenario_state(scenario, plan)
     back = "?" + urlencode({"next": canvas_url(scenario.pk)})
 
     def button(name: str, label: str, url_name: str, icon: str, primary=False) -> ToolbarButton:
