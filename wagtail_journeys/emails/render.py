@@ -187,9 +187,13 @@ class _Links:
         self.text_seen: dict[int, int] = {}
 
     def html(self, hole: int, *values) -> str:
+        if not self.addresses:  # tracked: the address is looked up on click
+            targets = self.targets
+            targets.append("")
+            url = self.url_for(len(targets) - 1, "")
+            self.by_hole.setdefault(hole, []).append(url)
+            return url
         parts = self.compiled.links[hole] if 0 <= hole < len(self.compiled.links) else ()
-        if not self.addresses:
-            parts = ()
         target = "".join(
             p if p.__class__ is str else mergetags._text(mergetags.shown(values[p]))
             for p in parts

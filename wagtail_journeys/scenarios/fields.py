@@ -249,9 +249,13 @@ class WeekdaysField(forms.TypedMultipleChoiceField):
         return self.prepare_value(initial or "") != sorted(set(data or []))
 
 
-class EventNameInput(forms.TextInput):
-    """A text input offering the event names seen in the event log (fetched on focus from
-    ``journeys_suggest:events``, which checks the editor's permissions)."""
+class SuggestInput(forms.TextInput):
+    """A text input offering suggestions fetched on focus by a Stimulus ``controller``
+    from the URL named ``url_name`` (which checks the editor's permissions)."""
+
+    template_name = "wagtail_journeys/widgets/event_name.html"
+    controller = ""
+    url_name = ""
 
     def __init__(self, attrs=None):
         super().__init__({"autocomplete": "off", **(attrs or {})})
@@ -265,43 +269,29 @@ class EventNameInput(forms.TextInput):
         context["widget"]["attrs"].update(
             {
                 "list": list_id,
-                "data-controller": "journeys-suggest",
-                "data-action": "focus->journeys-suggest#load",
-                "data-journeys-suggest-url-value": reverse("journeys_suggest:events"),
+                "data-controller": self.controller,
+                "data-action": f"focus->{self.controller}#load",
+                f"data-{self.controller}-url-value": reverse(self.url_name),
             }
         )
         context["widget"]["list_id"] = list_id
         return context
 
-    template_name = "wagtail_journeys/widgets/event_name.html"
+
+class EventNameInput(SuggestInput):
+    """Offers the event names seen in the event log (``journeys_suggest:events``)."""
+
+    controller = "journeys-suggest"
+    url_name = "journeys_suggest:events"
 
 
-class PropertyKeyInput(forms.TextInput):
-    """A text input offering the property names of the events named in the nearest "event"
-    field of the same rule (fetched on focus from ``journeys_suggest:properties``). Used
-    in the segment rule editor, where fields are named by the stream editor."""
+class PropertyKeyInput(SuggestInput):
+    """Offers the property names of the events named in the nearest "event" field of the
+    same rule (``journeys_suggest:properties``). Used in the segment rule editor, where
+    fields are named by the stream editor."""
 
-    template_name = "wagtail_journeys/widgets/event_name.html"
-
-    def __init__(self, attrs=None):
-        super().__init__({"autocomplete": "off", **(attrs or {})})
-
-    class Media:
-        js = ["wagtail_journeys/js/scenario-forms.js"]
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        list_id = f"{context['widget']['attrs'].get('id') or name}-suggestions"
-        context["widget"]["attrs"].update(
-            {
-                "list": list_id,
-                "data-controller": "journeys-keys",
-                "data-action": "focus->journeys-keys#load",
-                "data-journeys-keys-url-value": reverse("journeys_suggest:properties"),
-            }
-        )
-        context["widget"]["list_id"] = list_id
-        return context
+    controller = "journeys-keys"
+    url_name = "journeys_suggest:properties"
 
 
 class PageTagInput(forms.TextInput):

@@ -37,7 +37,7 @@ from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.admin.widgets.button import HeaderButton
 
 from ..activity import describe, titles_needed
-from ..contacts import normalize_email
+from ..contacts import CONTACT_FIELDS, normalize_email
 from ..exceptions import InvalidInput, InvalidRule
 from ..inputs import json_problem, text_problem
 from ..models import Contact, EmailStatus, Segment, StepRun
@@ -415,15 +415,7 @@ class ContactViewSet(ModelViewSet):
     #: Named as the import's columns (``contact_rows.COLUMNS``), so an export reads back.
     list_export = [
         "email",
-        "first_name",
-        "last_name",
-        "civility",
-        "birth_date",
-        "phone",
-        "locale",
-        "timezone",
-        "email_status",
-        "sms_opt_in",
+        *CONTACT_FIELDS,
         "tags",
         "attributes",
         "created_at",
