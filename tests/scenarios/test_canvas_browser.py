@@ -188,6 +188,7 @@ def test_insert_move_delete_on_the_canvas(server, world):
         assert editor.locator("#id_title").input_value() == "Send email"
         user.click(editor.get_by_role("link", name="Best of Stephen King"))
         editor.locator("#id_email-chooser:not(.blank)").wait_for()
+        raw.wait_for_timeout(600)  # the chooser's fade-out, for the docs' screenshot
         raw.screenshot(path=str(DOCS_IMG / "canvas-editor.png"))
         user.click(editor.get_by_role("button", name="Save draft"))
         redrawn(raw, 1)
