@@ -159,7 +159,7 @@ def test_the_inspect_page_gives_a_stored_reason_in_the_editors_language(admin_cl
     preferences.preferred_language = "fr"
     preferences.save()
     page = admin_client.get(url("inspect", message.pk)).content.decode()
-    assert "le contact est unsubscribed" in page and "contact is unsubscribed" not in page
+    assert "le contact est désinscrit" in page and "contact is unsubscribed" not in page
 
 
 def test_the_contacts_page_lists_their_messages(admin_client):

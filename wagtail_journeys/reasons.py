@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 #: Stored reasons with values: the pattern that reads one back, and its catalog text.
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -39,12 +39,41 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+#: A held send's empty required merge tags (``emails.render.held_reason``, plural-aware).
+EMPTY_TAGS = re.compile(
+    r"required merge tags? (?P<tags>\{\{ .+? \}\}(?:, \{\{ .+? \}\})*) (?:is|are) empty"
+)
+
+
+def _status(value: str) -> str:
+    from .models.contacts import EmailStatus
+
+    try:
+        return str(EmailStatus(value).label).lower()
+    except ValueError:
+        return value
+
+
 def display(reason: str | None) -> str:
-    """``reason`` (stored in English) in the active language."""
+    """``reason`` (stored in English) in the active language; reasons joined with "; "
+    (a held send's) one by one."""
     if not reason:
         return ""
     for pattern, text in PATTERNS:
         match = pattern.fullmatch(reason)
         if match:
-            return gettext(text) % match.groupdict()
+            values = match.groupdict()
+            if "status" in values:
+                values["status"] = _status(values["status"])
+            return gettext(text) % values
+    match = EMPTY_TAGS.fullmatch(reason)
+    if match:
+        tags = match["tags"]
+        return ngettext(
+            "required merge tag %(tags)s is empty",
+            "required merge tags %(tags)s are empty",
+            tags.count("{{"),
+        ) % {"tags": tags}
+    if "; " in reason:
+        return "; ".join(display(part) for part in reason.split("; "))
     return gettext(reason)
