@@ -222,3 +222,45 @@ def test_the_profile_costs_the_same_queries_for_ten_or_a_thousand_events(
         html = profile(admin_client, large)
     assert feed(html).count("journeys-feed__item") == 100
     assert "1000 events in all" in html
+
+
+def test_stored_reasons_read_in_the_editors_language(admin_client):
+    from wagtail.users.models import UserProfile
+
+    from tests.scenarios.factories import make_scenario
+    from wagtail_journeys.delivery import UNCERTAIN
+    from wagtail_journeys.models import Enrollment, StepRun
+
+    contact = ContactFactory()
+    scenario = make_scenario(title="Welcome", trigger_kind="manual")
+    ended = Enrollment.objects.create(
+        contact=contact, scenario=scenario, status="exited", end_reason="no longer in the audience"
+    )
+    for reason in ("quiet hours", "frequency cap (3 in 7 days)", "an ESP's own words"):
+        StepRun.objects.create(
+            enrollment=ended,
+            contact_id=contact.pk,
+            scenario_id=scenario.pk,
+            kind="send_email",
+            outcome="deferred",
+            reason=reason,
+        )
+    Message.objects.create(
+        contact=contact,
+        email_page=make_email(title="Welcome mail"),
+        subject="Hi",
+        status=MessageStatus.UNCERTAIN,
+        error=UNCERTAIN,
+    )
+    english = profile(admin_client, contact)
+    assert "frequency cap (3 in 7 days)" in english and "no longer in the audience" in english
+    user = get_user_model().objects.get(username="boss")
+    preferences = UserProfile.get_for_user(user)
+    preferences.preferred_language = "fr"
+    preferences.save()
+    french = profile(admin_client, contact)
+    assert "limite de fréquence (3 en 7 jours)" in french
+    assert "heures de silence" in french and "n&#x27;est plus dans l&#x27;audience" in french
+    assert "Le worker s&#x27;est arrêté" in french
+    assert "an ESP&#x27;s own words" in french  # not a text of the app: shown as stored
+    assert "frequency cap" not in french and "quiet hours" not in french

@@ -149,6 +149,19 @@ def test_a_message_whose_revision_is_gone_says_so(admin_client):
     assert b"cannot be shown again" in response.content
 
 
+def test_the_inspect_page_gives_a_stored_reason_in_the_editors_language(admin_client):
+    from wagtail.users.models import UserProfile
+
+    (message,) = scenario_send()
+    Message.objects.filter(pk=message.pk).update(error="contact is unsubscribed")
+    assert b"contact is unsubscribed" in admin_client.get(url("inspect", message.pk)).content
+    preferences = UserProfile.get_for_user(get_user_model().objects.get(username="boss"))
+    preferences.preferred_language = "fr"
+    preferences.save()
+    page = admin_client.get(url("inspect", message.pk)).content.decode()
+    assert "le contact est désinscrit" in page and "contact is unsubscribed" not in page
+
+
 def test_the_contacts_page_lists_their_messages(admin_client):
     (message,) = scenario_send()
     response = admin_client.get(reverse("journeys_contacts:inspect", args=[message.contact_id]))

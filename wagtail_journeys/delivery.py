@@ -21,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from . import conf
 from .emails import links
@@ -42,9 +43,9 @@ def stale_after() -> dt.timedelta:
 def refusal(contact: Contact, *, transactional: bool) -> str | None:
     """Why ``contact`` may not receive this email, or ``None`` when they may."""
     if contact.email_status in NEVER:
-        return f"contact is {contact.email_status}"
+        return gettext_noop("contact is %(status)s") % {"status": contact.email_status}
     if contact.email_status == EmailStatus.PENDING and not transactional:
-        return "contact has not confirmed their subscription (double opt-in pending)"
+        return gettext_noop("contact has not confirmed their subscription (double opt-in pending)")
     return None
 
 
@@ -271,7 +272,7 @@ def _hold(messages: list[Message]) -> None:
         )
 
 
-UNCERTAIN = (
+UNCERTAIN = gettext_noop(
     "The worker stopped while handing this message to the backend: it may have been sent. "
     "It is not sent again, so that nobody gets it twice."
 )

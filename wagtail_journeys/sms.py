@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from . import conf
 
@@ -28,9 +29,9 @@ def render_sms(text: str, contact: Any) -> str:
 def send_sms(contact: Any, text: str, *, key: str) -> str | None:
     """Send one SMS; return why it was not sent (no opt-in, no phone) or ``None``."""
     if not contact.sms_opt_in:
-        return "no SMS opt-in"
+        return gettext_noop("no SMS opt-in")
     if not contact.phone:
-        return "no phone number"
+        return gettext_noop("no phone number")
     backend = import_string(conf.get("SMS_BACKEND"))()
     backend.send(contact.phone, render_sms(text, contact), key=key)
     return None

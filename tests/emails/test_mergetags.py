@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from wagtail_journeys.emails import mergetags
 from wagtail_journeys.emails.mergetags import MergeTagError, Scope
@@ -62,6 +63,19 @@ def test_misspelled_tag_gets_a_suggestion():
     assert "contact.firstname" in problem and "contact.first_name" in problem
     with pytest.raises(MergeTagError):
         mergetags.template("{{ contact.firstname }}")
+
+
+def test_a_french_editor_reads_merge_tag_problems_in_french():
+    with translation.override("fr"):
+        (problem,) = mergetags.validate("Salut {{ contact.firstname }}")
+        (comment,) = mergetags.validate("{# note #}")
+    assert problem == (
+        "Balise de personnalisation inconnue «\u00a0contact.firstname\u00a0». "
+        "Vouliez-vous dire «\u00a0contact.first_name\u00a0»\u00a0?"
+    )
+    assert comment.startswith("«\u00a0{# note #}\u00a0»\u00a0: les commentaires")
+    (english,) = mergetags.validate("Hi {{ contact.firstname }}")
+    assert english.startswith("Unknown merge tag")
 
 
 def test_plain_text_is_valid():

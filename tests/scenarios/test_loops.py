@@ -6,6 +6,7 @@ contact changes that bring a contact into a watched segment. Pure: no database."
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.scenarios.test_compiler import TRIGGER, branch, email, plan
 from wagtail_journeys.scenarios.checker import check_loops
@@ -102,6 +103,27 @@ def test_views_and_form_posts_of_linked_pages_fire_page_and_form_triggers():
     other_tag = trigger("page_view", "page_view", page_tag="jane-austen")
     other_form = trigger(event="form_submitted", filters={"form": "white-paper"})
     assert check_loops([sends, back(other_tag), plan(id=21, trigger=other_form)], world) == []
+
+
+def test_the_loop_descriptions_are_in_the_editors_language():
+    world = World(pages={8: PageFacts("shop.formpage", (), "newsletter", "Newsletter", form=True)})
+    sends = mailer(email(2, links=[8]))
+    by_form = trigger(event="form_submitted", filters={"form": "newsletter"})
+    with translation.override("fr"):
+        message = loop_of(sends, back(by_form), world=world)
+        tagged = loop_of(
+            mailer(update(2, add_tags=["vip"])),
+            back(trigger("segment_entered", segment_id=5)),
+            world=World(
+                segments={
+                    5: segment_inputs(
+                        [{"type": "tags", "value": {"tags": "vip"}}], lambda _id: None
+                    )[0]
+                }
+            ),
+        )
+    assert "form_submitted de «\u00a0Newsletter\u00a0» → Back" in message
+    assert "étiquette vip ajoutée → Back" in tagged
 
 
 def test_a_webhook_receiver_that_posts_events_back_is_an_edge_when_said_so():

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.utils import dateformat, translation
+from django.utils.translation import gettext as _
 from jinja2 import Undefined, nodes, pass_context
 from jinja2.exceptions import TemplateError
 from jinja2.runtime import LoopContext
@@ -308,7 +309,7 @@ def _environment(*, html: bool) -> Sandbox:
         undefined=_Undefined,
         cache_size=0,
     )
-    env.filters = {name: function for name, (_, _, function) in FILTERS.items()}
+    env.filters = {name: function for name, (_types, _least, function) in FILTERS.items()}
     env.filters["_list"] = lambda v: v[:MAX_ITEMS] if isinstance(v, list) else []
     env.filters["_compare"] = _compare
     # The compiler's own link holes (never an editor's: the checker knows only FILTERS).
@@ -354,8 +355,12 @@ def _path(node: nodes.Node) -> str | None:
 
 def _unknown(name: str) -> MergeTagError:
     close = difflib.get_close_matches(name, known_names(), n=1)
-    hint = f" Did you mean “{close[0]}”?" if close else ""
-    return MergeTagError(f"Unknown merge tag “{name}”.{hint}")
+    if close:
+        return MergeTagError(
+            _("Unknown merge tag “%(name)s”. Did you mean “%(close)s”?")
+            % {"name": name, "close": close[0]}
+        )
+    return MergeTagError(_("Unknown merge tag “%(name)s”.") % {"name": name})
 
 
 class _Checker:
@@ -367,10 +372,10 @@ class _Checker:
     def name(self, node: nodes.Node) -> str:
         name = _path(node)
         if name is None:
-            raise MergeTagError("A merge tag names a value, as in {{ contact.first_name }}.")
+            raise MergeTagError(_("A merge tag names a value, as in {{ contact.first_name }}."))
         if not all(SEGMENT.match(part) for part in name.split(".")):
-            raise MergeTagError(f"“{{{{ {name[:80]} }}}}” is not a merge tag.")
-        root, _, rest = name.partition(".")
+            raise MergeTagError(_("“{{ %(name)s }}” is not a merge tag.") % {"name": name[:80]})
+        root, _dot, rest = name.partition(".")
         if root in self.loop_names:
             if rest.count(".") == 0:
                 return name
@@ -384,18 +389,20 @@ class _Checker:
     def expression(self, node: nodes.Node) -> None:
         if isinstance(node, nodes.Const):
             if not isinstance(node.value, str | int | float | bool | None):
-                raise MergeTagError("A merge tag holds names, filters and plain values only.")
+                raise MergeTagError(_("A merge tag holds names, filters and plain values only."))
         elif isinstance(node, nodes.Name | nodes.Getattr):
             self.name(node)
         elif isinstance(node, nodes.Filter):
             self.filter(node)
         elif isinstance(node, nodes.Compare):
             if len(node.ops) != 1:
-                raise MergeTagError("Compare two values at a time, as in event.total > 50.")
+                raise MergeTagError(_("Compare two values at a time, as in event.total > 50."))
             self.expression(node.expr)
             for operand in node.ops:
                 if operand.op not in COMPARISONS:
-                    raise MergeTagError(f"The comparison “{operand.op}” is not allowed.")
+                    raise MergeTagError(
+                        _("The comparison “%(op)s” is not allowed.") % {"op": operand.op}
+                    )
                 self.expression(operand.expr)
         elif isinstance(node, nodes.And | nodes.Or):
             self.expression(node.left)
@@ -404,44 +411,56 @@ class _Checker:
             self.expression(node.node)
         else:
             raise MergeTagError(
-                "A merge tag holds names, filters and comparisons only, "
-                'as in {{ contact.first_name|default("there") }}.'
+                _(
+                    "A merge tag holds names, filters and comparisons only, "
+                    'as in {{ contact.first_name|default("there") }}.'
+                )
             )
 
     def filter(self, node: nodes.Filter) -> None:
         known = ", ".join(FILTERS)
         if node.name not in FILTERS:
-            raise MergeTagError(f"Unknown filter “{node.name[:40]}” (known filters: {known}).")
-        types, least, _ = FILTERS[node.name]
+            raise MergeTagError(
+                _("Unknown filter “%(name)s” (known filters: %(known)s).")
+                % {"name": node.name[:40], "known": known}
+            )
+        types, least, _function = FILTERS[node.name]
         if node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
-            raise MergeTagError(f"The {node.name} filter is written name|{node.name}(…).")
+            raise MergeTagError(
+                _("The %(name)s filter is written name|%(name)s(…).") % {"name": node.name}
+            )
         self.expression(node.node)
         if len(node.args) < least:
-            raise MergeTagError('The default filter needs a value, as in default("there").')
+            raise MergeTagError(_('The default filter needs a value, as in default("there").'))
         if len(node.args) > len(types):
             if not types:
-                raise MergeTagError(f"The {node.name} filter takes no value.")
-            raise MergeTagError(f"The {node.name} filter takes one value.")
+                raise MergeTagError(_("The %(name)s filter takes no value.") % {"name": node.name})
+            raise MergeTagError(_("The %(name)s filter takes one value.") % {"name": node.name})
         for arg, kind in zip(node.args, types, strict=False):
-            if not isinstance(arg, nodes.Const) or not isinstance(arg.value, kind):
-                raise MergeTagError(f"The {node.name} filter's value is not of the right kind.")
-            if isinstance(arg.value, bool):
-                raise MergeTagError(f"The {node.name} filter's value is not of the right kind.")
+            if (
+                not isinstance(arg, nodes.Const)
+                or not isinstance(arg.value, kind)
+                or isinstance(arg.value, bool)
+            ):
+                raise MergeTagError(
+                    _("The %(name)s filter's value is not of the right kind.") % {"name": node.name}
+                )
         if node.name == "date" and node.args:
             try:
                 dateformat.format(dt.date(2000, 1, 1), node.args[0].value)
             except (TypeError, ValueError, AttributeError) as exc:
                 raise MergeTagError(
-                    f"The date filter's format “{node.args[0].value[:40]}” is not a date "
-                    f"format ({exc})."
+                    _("The date filter's format “%(format)s” is not a date format (%(error)s).")
+                    % {"format": node.args[0].value[:40], "error": exc}
                 ) from None
         if node.name == "number" and node.args and not 0 <= node.args[0].value <= 6:
-            raise MergeTagError("The number filter rounds to 0 to 6 digits.")
+            raise MergeTagError(_("The number filter rounds to 0 to 6 digits."))
 
     def body(self, body: list[nodes.Node], depth: int) -> None:
         if depth > MAX_DEPTH:
             raise MergeTagError(
-                f"Too many {{% if %}}/{{% for %}} inside one another ({MAX_DEPTH} at most)."
+                _("Too many {%% if %%}/{%% for %%} inside one another (%(most)s at most).")
+                % {"most": MAX_DEPTH}
             )
         for node in body:
             if isinstance(node, nodes.Output):
@@ -459,18 +478,25 @@ class _Checker:
                 self.loop(node, depth)
             else:
                 raise MergeTagError(
-                    "The only template tags are {% if … %}…{% endif %} and "
-                    "{% for item in … %}…{% endfor %}."
+                    _(
+                        "The only template tags are {% if … %}…{% endif %} and "
+                        "{% for item in … %}…{% endfor %}."
+                    )
                 )
 
     def loop(self, node: nodes.For, depth: int) -> None:
         if node.recursive or node.test is not None or not isinstance(node.target, nodes.Name):
-            raise MergeTagError("A loop is written {% for item in event.items %}…{% endfor %}.")
+            raise MergeTagError(_("A loop is written {% for item in event.items %}…{% endfor %}."))
         variable = node.target.name
         if not SEGMENT.match(variable) or variable in ("loop", "contact", "event"):
-            raise MergeTagError(f"“{variable[:40]}” cannot name a loop's item.")
+            raise MergeTagError(
+                _("“%(name)s” cannot name a loop's item.") % {"name": variable[:40]}
+            )
         if variable in known_names():
-            raise MergeTagError(f"“{variable}” is already a merge tag: name the item otherwise.")
+            raise MergeTagError(
+                _("“%(name)s” is already a merge tag: name the item otherwise.")
+                % {"name": variable}
+            )
         self.name(node.iter)
         self.loop_names.append(variable)
         try:
@@ -487,20 +513,28 @@ def scan(text: str) -> list[str]:
     for match in TAG.finditer(text):
         inside = match[0][2:-2].strip()
         if len(inside) > MAX_TAG:
-            problems.append(f"A merge tag is too long ({MAX_TAG} characters at most).")
+            problems.append(
+                _("A merge tag is too long (%(most)s characters at most).") % {"most": MAX_TAG}
+            )
         elif match[0].startswith("{#"):
             problems.append(
-                f"“{match[0][:40]}”: comments are not allowed in emails; "
-                "only merge tags such as {{ contact.first_name }}."
+                _(
+                    "“%(tag)s”: comments are not allowed in emails; "
+                    "only merge tags such as {{ contact.first_name }}."
+                )
+                % {"tag": match[0][:40]}
             )
         elif match[0].startswith("{%") and (inside.split() or [""])[0] not in STATEMENTS:
             problems.append(
-                f"“{match[0][:40]}”: the only template tags are {{% if … %}}…{{% endif %}} "
-                "and {% for item in … %}…{% endfor %}."
+                _(
+                    "“%(tag)s”: the only template tags are {%% if … %%}…{%% endif %%} "
+                    "and {%% for item in … %%}…{%% endfor %%}."
+                )
+                % {"tag": match[0][:40]}
             )
     rest = TAG.sub("", text)
     if "{{" in rest or "{%" in rest or "{#" in rest:
-        problems.append("A merge tag is not closed (“{{” without “}}”).")
+        problems.append(_("A merge tag is not closed (“{{” without “}}”)."))
     return problems
 
 
@@ -513,9 +547,11 @@ def check(source: str, env: Sandbox = TEXT_ENV, *, scanned: bool = False) -> nod
     try:
         tree = env.parse(source)
     except TemplateError as exc:
-        raise MergeTagError(f"A merge tag cannot be read: {exc.message or exc}.") from None
+        raise MergeTagError(
+            _("A merge tag cannot be read: %(error)s.") % {"error": exc.message or exc}
+        ) from None
     except RecursionError:
-        raise MergeTagError("A merge tag is nested too deeply.") from None
+        raise MergeTagError(_("A merge tag is nested too deeply.")) from None
     _Checker().body(tree.body, 0)
     return tree
 
@@ -563,12 +599,14 @@ def template(source: str, *, html: bool = False, checked: bool = True):
         try:
             tree = env.parse(source)
         except TemplateError as exc:
-            raise MergeTagError(f"A merge tag cannot be read: {exc.message or exc}.") from None
+            raise MergeTagError(
+                _("A merge tag cannot be read: %(error)s.") % {"error": exc.message or exc}
+            ) from None
     try:
         code = env.compile(_prepare(tree))
         return env.template_class.from_code(env, code, env.make_globals(None))
     except RecursionError:
-        raise MergeTagError("A merge tag is nested too deeply.") from None
+        raise MergeTagError(_("A merge tag is nested too deeply.")) from None
 
 
 def fill_template(source: str, variables: dict[str, Any], *, html: bool = False) -> str:
@@ -677,5 +715,7 @@ def render(source: str, scope: Scope, *, html: bool = False) -> tuple[str, list[
     except MergeTagError:
         raise
     except Exception as exc:  # noqa: BLE001 — data the template did not expect
-        raise MergeTagError(f"The email could not be filled: {exc}"[:300]) from None
+        raise MergeTagError(
+            (_("The email could not be filled: %(error)s") % {"error": exc})[:300]
+        ) from None
     return _text(text), variables["_missing"]

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from .. import conf
 from . import links, mergetags
@@ -285,7 +286,10 @@ def fill(
             words=texts_in(language_of(contact))[len(TEXTS) :],
         )
     except Exception as exc:  # noqa: BLE001 — data the template did not expect: held
-        reason = f"the email could not be filled for this contact ({exc})"[:300]
+        reason = (
+            gettext_noop("the email could not be filled for this contact (%(error)s)")
+            % {"error": exc}
+        )[:300]
         return RenderedEmail("", "", "", "", message_uuid, missing=(reason,))
     return RenderedEmail(
         subject=" ".join(subject.split()),

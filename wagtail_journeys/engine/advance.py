@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 
 from .. import conf
 from ..models import Contact, Enrollment, EnrollmentStatus, Paused, StepRun
@@ -48,9 +49,9 @@ def _precheck(enr: Enrollment, plan, env: DatabaseEnv, now: dt.datetime, audienc
     """Ends that apply before any step: hard end date, audience lost, trigger undone."""
     end_at = plan.goal.get("end_at")
     if end_at and dt.datetime.fromisoformat(end_at) <= now:
-        return End("exited", "the scenario's end date passed")
+        return End("exited", gettext_noop("the scenario's end date passed"))
     if audience is not None and enr.contact_id not in audience:
-        return End("exited", "no longer in the audience")
+        return End("exited", gettext_noop("no longer in the audience"))
     return None
 
 
@@ -97,7 +98,7 @@ def advance_batch(
         for enr in rows:
             plan = plans[enr.scenario_id]
             if plan is None:
-                _finish(enr, env, now, End("exited", "the scenario has no plan"))
+                _finish(enr, env, now, End("exited", gettext_noop("the scenario has no plan")))
                 continue
             if plan.errors:
                 _hold(enr, plan, env, now, told)
@@ -133,7 +134,9 @@ def _hold(enr: Enrollment, plan, env: DatabaseEnv, now: dt.datetime, told: set) 
     """The scenario's Plan failed the checker: the enrolment stays on its step, says why
     once (a ``held`` step run), and is looked at again after ``HOLD_RECHECK``."""
     if (enr.pk, enr.iteration) not in told:
-        reason = f"held: the scenario fails the checker: {plan.errors[0]}"
+        reason = gettext_noop("held: the scenario fails the checker: %(error)s") % {
+            "error": plan.errors[0]
+        }
         env.log(enr, plan.steps.get(enr.step_id), "held", reason)
     enr.due_at = now + HOLD_RECHECK
 
@@ -154,7 +157,7 @@ def _opened_since(enr: Enrollment):
         .exclude(machine_q())  # Apple's proxy fetching the pixel is not an open
         .exists()
     )
-    return End("exited", "the email was opened") if opened else None
+    return End("exited", gettext_noop("the email was opened")) if opened else None
 
 
 def advance_due(

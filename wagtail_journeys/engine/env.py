@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .. import conf
 from ..models import StepRun
@@ -98,7 +99,7 @@ class DatabaseEnv:
         """Nothing is sent here: ``log`` records the send ``queued`` with its key, and
         ``engine.outbox.deliver`` sends it after the batch commits."""
         if self._email(step.config["email_id"]) is None:
-            return "the email is not live"
+            return gettext_noop("the email is not live")
         if not step.config["transactional"]:
             self._sends[contact.id].append(self.now)
         return None
@@ -147,7 +148,7 @@ class DatabaseEnv:
         from .enroll import enroll
 
         if not enroll(scenario_id, [contact.id], now=self.now, depth=depth):
-            return "not eligible to enter that scenario"
+            return gettext_noop("not eligible to enter that scenario")
         return None
 
     def log(

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from ..models import Enrollment, EnrollmentStatus, Event, ScenarioPage, StepRun
 from ..models.events import is_activity, is_machine, revenue_of
@@ -24,7 +25,7 @@ from ..scenarios.plan import Plan
 from .enroll import after_start, enrollment_starts
 from .triggers import filters_match
 
-AUDIENCE_LOST = "no longer in the audience"
+AUDIENCE_LOST = gettext_noop("no longer in the audience")
 
 
 def goal_events(goal: Mapping) -> list[str]:
@@ -139,7 +140,7 @@ def _reach_goal(
                     waiting=False,
                     wait_event="",
                     priority=False,
-                    end_reason=f"goal: {name}",
+                    end_reason=gettext_noop("goal: %(name)s") % {"name": name},
                 )
     return done
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-QUIET_HOURS = "quiet hours"
+QUIET_HOURS = gettext_noop("quiet hours")
 FREQUENCY_CAP = "frequency cap"
 
 

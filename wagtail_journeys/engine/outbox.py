@@ -23,6 +23,7 @@ from django.core.mail import get_connection, send_mail
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Left
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .. import conf
 from ..delivery import stale_after
@@ -96,7 +97,11 @@ def send(
         if email_id and email_id not in pages:
             pages[email_id] = Page.objects.filter(pk=email_id, live=True).specific().first()
         if pages.get(email_id) is None or run.contact_id not in contacts:
-            run.outcome, run.reason, run.marketing_send = "skipped", "the email is not live", False
+            run.outcome, run.reason, run.marketing_send = (
+                "skipped",
+                gettext_noop("the email is not live"),
+                False,
+            )
             continue
         groups.setdefault((email_id, bool(step.config["transactional"])), []).append(run)
     connection = get_connection()
@@ -174,7 +179,7 @@ def notify(runs: list[StepRun], contacts: dict[int, Contact], steps: dict) -> No
         for run in runs:
             step, contact = steps[run.pk], contacts.get(run.contact_id)
             if step is None or contact is None:
-                run.outcome, run.reason = "skipped", "the step or the contact is gone"
+                run.outcome, run.reason = "skipped", gettext_noop("the step or the contact is gone")
                 continue
             try:
                 _notify(run, step, contact)

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from json import loads
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from .. import conf
 from ..exceptions import InvalidInput
 from ..models import Contact, Event, StepRun
@@ -380,7 +382,7 @@ class Simulation:
                 self._schedule(visit)
             else:
                 visit.status, visit.ended_at, visit.due_at = "converted", now, None
-                visit.end_reason = f"goal: {e.name}"
+                visit.end_reason = gettext_noop("goal: %(name)s") % {"name": e.name}
                 self._forget(visit)
 
     def _forget(self, visit: Visit) -> None:
@@ -420,9 +422,9 @@ class Simulation:
                 if early is None and visit.iteration == 0 and visit.context.get("unless_opened"):
                     opened = self.opened.get(visit.contact_id)
                     if opened is not None and opened >= visit.context["since"]:
-                        early = End("exited", "the email was opened")
+                        early = End("exited", gettext_noop("the email was opened"))
                 if visit.contact_id not in contacts:
-                    early = early or End("exited", "the contact was deleted")
+                    early = early or End("exited", gettext_noop("the contact was deleted"))
                 if early:
                     _finish(visit, self.env, now, early)
                 else:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from .. import conf
 from ..exceptions import InvalidInput
 from ..models import Contact, StepRun
@@ -205,7 +207,7 @@ class RehearsalEnv:
 
             self._email_live[email_id] = Page.objects.filter(pk=email_id, live=True).exists()
         if not self._email_live[email_id]:
-            return "the email is not live"
+            return gettext_noop("the email is not live")
         if not step.config["transactional"]:
             self.sends[contact.id].append(self.now)
         return None
@@ -213,7 +215,7 @@ class RehearsalEnv:
     def send_sms(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
         """``sms.send_sms``'s refusals, without sending."""
         if not contact.sms_opt_in:
-            return "no SMS opt-in"
+            return gettext_noop("no SMS opt-in")
         return None if contact.phone else "no phone number"
 
     def notify(self, enrollment: Any, step: Step, contact: Any, key: str) -> None:

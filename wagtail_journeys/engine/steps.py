@@ -13,6 +13,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.utils.translation import gettext_noop
+
 from ..scenarios.plan import Plan, Step
 from . import timing
 
@@ -100,32 +102,41 @@ def _wait(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
         except (ValueError, TypeError, AttributeError):
             due = None
     if due is None:
-        return End("exited", f"'{step.summary}' can never end")
+        return End("exited", gettext_noop("'%(step)s' can never end") % {"step": step.summary})
     if due <= now and mode != "event":
         return Next(step.next)
     return Park(due, c["event"] if mode == "event" else "")
+
+
+def _frequency_cap(count: int, days: int) -> str:
+    """The stored reason of a send the frequency cap holds back (``reasons.display``
+    translates it)."""
+    return gettext_noop("frequency cap (%(count)s in %(days)s days)") % {
+        "count": count,
+        "days": days,
+    }
 
 
 def _send(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     c = step.config
     transactional = bool(c.get("transactional"))
     if step.kind == "send_email" and not c["email_live"]:
-        env.log(enr, step, "skipped", "the email is not live")
+        env.log(enr, step, "skipped", gettext_noop("the email is not live"))
         return Next(step.next)
     if not transactional:
         if env.quiet_hours:
             ends = timing.quiet_until(now, env.timezone(contact), *env.quiet_hours)
             if ends is not None:
-                env.log(enr, step, "deferred", "quiet hours")
+                env.log(enr, step, "deferred", gettext_noop("quiet hours"))
                 return Park(ends)
         if env.cap and step.kind == "send_email":
             count, days = env.cap
             sends = sorted(env.recent_sends(contact, now - dt.timedelta(days=days)))
             if len(sends) >= count:
                 if c["on_cap"] == "skip":
-                    env.log(enr, step, "skipped", f"frequency cap ({count} in {days} days)")
+                    env.log(enr, step, "skipped", _frequency_cap(count, days))
                     return Next(step.next)
-                env.log(enr, step, "deferred", f"frequency cap ({count} in {days} days)")
+                env.log(enr, step, "deferred", _frequency_cap(count, days))
                 return Park(sends[len(sends) - count] + dt.timedelta(days=days, seconds=1))
     key = send_key(enr, step)
     if step.kind == "send_email":
@@ -143,9 +154,15 @@ def _condition(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     for branch in step.branches:
         c = branch.config
         if c["else"] or env.matches(contact, c["rules"], c["match"]):
-            env.log(enr, step, "done", f"branch: {branch.label}", branch_id=branch.id)
+            env.log(
+                enr,
+                step,
+                "done",
+                gettext_noop("branch: %(label)s") % {"label": branch.label},
+                branch_id=branch.id,
+            )
             return Next(branch.first)
-    env.log(enr, step, "done", "no branch matched")
+    env.log(enr, step, "done", gettext_noop("no branch matched"))
     return Next(step.next)
 
 
@@ -154,14 +171,26 @@ def _split(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     for branch in step.branches:
         total += branch.config["percent"]
         if point < total:
-            env.log(enr, step, "done", f"branch: {branch.label}", branch_id=branch.id)
+            env.log(
+                enr,
+                step,
+                "done",
+                gettext_noop("branch: %(label)s") % {"label": branch.label},
+                branch_id=branch.id,
+            )
             return Next(branch.first)
     return Next(step.next)
 
 
 def _start(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
     if enr.depth + 1 > env.max_depth:
-        env.log(enr, step, "skipped", f"loop guard: depth {enr.depth + 1} > {env.max_depth}")
+        env.log(
+            enr,
+            step,
+            "skipped",
+            gettext_noop("loop guard: depth %(depth)s > %(most)s")
+            % {"depth": enr.depth + 1, "most": env.max_depth},
+        )
         return Next(step.next)
     refused = env.start_scenario(step.config["scenario_id"], contact, enr.depth + 1)
     env.log(enr, step, "skipped" if refused else "done", refused or "")
@@ -181,7 +210,7 @@ def _update(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
 
 
 def _exit(step: Step, enr: Any, contact: Any, env: Env, now: dt.datetime):
-    return End("exited", "exit step")
+    return End("exited", gettext_noop("exit step"))
 
 
 HANDLERS = {
@@ -202,10 +231,15 @@ def run(plan: Plan, enr: Any, contact: Any, env: Env, now: dt.datetime) -> None:
     due_at, wait_event, outcome, iteration, status, ended_at, end_reason, priority)."""
     for _ in range(MAX_MOVES):
         if enr.step_id is None:
-            return _finish(enr, env, now, End("completed", "reached the end"))
+            return _finish(enr, env, now, End("completed", gettext_noop("reached the end")))
         step = plan.steps.get(enr.step_id)
         if step is None:
-            return _finish(enr, env, now, End("exited", f"step {enr.step_id} was removed"))
+            return _finish(
+                enr,
+                env,
+                now,
+                End("exited", gettext_noop("step %(id)s was removed") % {"id": enr.step_id}),
+            )
         result = HANDLERS[step.kind](step, enr, contact, env, now)
         if isinstance(result, Park):
             enr.waiting, enr.due_at, enr.wait_event = True, result.until, result.event

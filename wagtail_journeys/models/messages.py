@@ -164,6 +164,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.subject} → {self.contact_id}"
 
+    def get_error_display(self) -> str:
+        """``error`` (stored in English) in the user's language, for the inspect view."""
+        from ..reasons import display
+
+        return display(self.error)
+
     def event_properties(self, **extra: Any) -> dict[str, Any]:
         """The properties every event about this message carries (the email, the
         Message-ID header, the message, its scenario, step and segment variant), plus

@@ -14,6 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from ..reasons import display
 from .plan import Plan
 
 ROW, INDENT, WIDTH, WIDE = 34, 26, 560, 760
@@ -200,7 +201,9 @@ def draw_plan(
             line_y = y + 17 + FIGURE_LINE * (line + 1)
             parts.append(_figure_line(x + 8, line_y, items, owner, branch_id))
         if waiting:
-            why = "; ".join(f"{reason or _('deferred')}: {n}" for reason, n in waiting.items())
+            why = "; ".join(
+                f"{display(reason) or _('deferred')}: {n}" for reason, n in waiting.items()
+            )
             parts.append(
                 f'<text x="{width - 78}" y="{y + 17}" text-anchor="end" fill="#b45309" '
                 f'data-deferred="{step_id}"><title>{escape(why)}</title>'

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .plan import Plan, Step
 
 #: What every event about a message carries besides the email (``Message.event_properties``).
@@ -134,12 +136,12 @@ def effects(step: Step, world: World) -> list[Effect]:
             page = world.pages.get(page_id)
             if page is None:  # not known: a view or a form post of that page, at least
                 for name in ("page_view", "form_submitted"):
-                    out.append(
-                        Effect(f"{name} of page {page_id}", name, {"page_id": page_id}, None)
-                    )
+                    via = _("%(event)s of page %(id)s") % {"event": name, "id": page_id}
+                    out.append(Effect(via, name, {"page_id": page_id}, None))
                 continue
             viewed = {"page_id": page_id, "page_type": page.type, "tags": list(page.tags)}
-            out.append(Effect(f"page_view of '{page.title}'", "page_view", viewed, PAGE_VIEW_OPEN))
+            via = _("page_view of '%(title)s'") % {"title": page.title}
+            out.append(Effect(via, "page_view", viewed, PAGE_VIEW_OPEN))
             if page.form:
                 posted = {
                     "page_id": page_id,
@@ -147,7 +149,7 @@ def effects(step: Step, world: World) -> list[Effect]:
                     "form": page.slug,
                     "title": page.title,
                 }
-                via = f"form_submitted of '{page.title}'"
+                via = _("form_submitted of '%(title)s'") % {"title": page.title}
                 out.append(Effect(via, "form_submitted", posted, frozenset({"submission_id"})))
         return out
     if step.kind == "notify":
@@ -159,10 +161,10 @@ def effects(step: Step, world: World) -> list[Effect]:
         if c.get("promo_code_prefix"):
             attributes["promo_code"] = None
         status = c.get("email_status") or ""
-        changes = [f"tag {t} added" for t in sorted(added)]
-        changes += [f"tag {t} removed" for t in sorted(removed)]
-        changes += [f"attribute {a}" for a in sorted(attributes)]
-        changes += [f"email status {status}"] if status else []
+        changes = [_("tag %(tag)s added") % {"tag": t} for t in sorted(added)]
+        changes += [_("tag %(tag)s removed") % {"tag": t} for t in sorted(removed)]
+        changes += [_("attribute %(key)s") % {"key": a} for a in sorted(attributes)]
+        changes += [_("email status %(status)s") % {"status": status}] if status else []
         if changes:
             via = ", ".join(changes)
             return [

@@ -1,4 +1,5 @@
-"""``{% journeys_tracking %}``: the tracking snippet for pages and headless front ends."""
+"""``{% journeys_tracking %}``: the tracking snippet for pages and headless front ends;
+``|reason``: a stored reason in the user's language."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def journeys_tracking(track_page_view: bool = False, endpoint: str = "") -> dict
         "endpoint": endpoint or reverse("wagtail_journeys:api:events").rsplit("/events", 1)[0],
         "track_page_view": bool(track_page_view),
     }
+
+
+@register.filter
+def reason(value: str | None) -> str:
+    """A stored reason (a step run's, an enrolment's end, a message's error) in the user's
+    language: ``{{ run.reason|reason|default:"-" }}``."""
+    from ..reasons import display
+
+    return display(value)
