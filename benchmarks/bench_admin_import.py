@@ -9,8 +9,6 @@ child process (``os.wait4`` gives its peak memory).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_import import MEMORY_BUDGET_MB, ROWS, TIME_BUDGET_S, write_csv  # noqa: E402
+from bench_import import (  # noqa: E402
+    MEMORY_BUDGET_MB,
+    ROWS,
+    TIME_BUDGET_S,
+    migrated_site,
+    run_measured,
+    write_csv,
+)
 
 
 def child(path: str) -> None:
@@ -72,26 +77,12 @@ def main() -> int:
         tmp = Path(tmp)
         data = tmp / "contacts.csv"
         write_csv(data)
-        env = {
-            **os.environ,
-            "JOURNEYS_SQLITE_PATH": str(tmp / "bench.sqlite3"),
-            "DJANGO_SETTINGS_MODULE": "example_site.settings",
-            "PYTHONPATH": str(ROOT),
-            "DJANGO_DEBUG": "0",
-        }
-        env.pop("JOURNEYS_DB", None)
-        manage = [sys.executable, str(ROOT / "example_site" / "manage.py")]
-        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
+        env = migrated_site(tmp)
         command = [sys.executable, __file__, "--child", str(data)]
-        process = subprocess.Popen(command, env=env, cwd=ROOT)
-        started = time.perf_counter()
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status):
+        elapsed, cpu, peak, status = run_measured(command, env, stdout=None)
+        if status:
             print("bench admin_import_100k: failed")
             return 1
-        peak = usage.ru_maxrss / 1024
-        cpu = usage.ru_utime + usage.ru_stime
         print(f"bench admin_import_100k: {elapsed:.1f} s (budget {TIME_BUDGET_S} s)")
         print(f"bench admin_import_100k_cpu: {cpu:.1f} s (budget {TIME_BUDGET_S} s)")
         print(f"bench admin_import_peak_memory: {peak:.0f} MB (budget {MEMORY_BUDGET_MB} MB)")

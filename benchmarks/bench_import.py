@@ -88,10 +88,12 @@ def write_csv(path: Path, rows: int = ROWS, seed: int = 2) -> None:
             )
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
+def run_measured(
+    command: list[str], env: dict[str, str], stdout=subprocess.DEVNULL
+) -> tuple[float, float, float, int]:
     """Run ``command``; return (wall seconds, CPU seconds, peak RSS in MB, exit status)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=stdout)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -99,22 +101,30 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     return elapsed, usage.ru_utime + usage.ru_stime, peak_mb, process.returncode
 
 
+MANAGE = [sys.executable, str(ROOT / "example_site" / "manage.py")]
+
+
+def migrated_site(tmp: Path) -> dict[str, str]:
+    """The environment of the example site on a new SQLite database in ``tmp``, migrated."""
+    env = {
+        **os.environ,
+        "JOURNEYS_SQLITE_PATH": str(tmp / "bench.sqlite3"),
+        "DJANGO_SETTINGS_MODULE": "example_site.settings",
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_DEBUG": "0",
+    }
+    env.pop("JOURNEYS_DB", None)
+    subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
+    return env
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="journeys-bench-import-") as tmp:
         tmp = Path(tmp)
         data = tmp / "contacts.csv"
         write_csv(data)
-        env = {
-            **os.environ,
-            "JOURNEYS_SQLITE_PATH": str(tmp / "bench.sqlite3"),
-            "DJANGO_SETTINGS_MODULE": "example_site.settings",
-            "PYTHONPATH": str(ROOT),
-            "DJANGO_DEBUG": "0",
-        }
-        env.pop("JOURNEYS_DB", None)
-        manage = [sys.executable, str(ROOT / "example_site" / "manage.py")]
-        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
-        command = [*manage, "journeys_import_contacts", str(data), "--no-progress"]
+        env = migrated_site(tmp)
+        command = [*MANAGE, "journeys_import_contacts", str(data), "--no-progress"]
         elapsed, cpu, peak_mb, status = run_measured(command, env)
         if status:
             print(f"bench import_100k_rows: failed with exit status {status}")

@@ -544,16 +544,21 @@ def check(source: str, env: Sandbox = TEXT_ENV, *, scanned: bool = False) -> nod
     problems = [] if scanned else scan(source)
     if problems:
         raise MergeTagError(problems[0])
+    tree = _parse(source, env)
+    _Checker().body(tree.body, 0)
+    return tree
+
+
+def _parse(source: str, env: Sandbox) -> nodes.Template:
+    """The syntax tree of ``source``; ``MergeTagError`` when Jinja cannot read it."""
     try:
-        tree = env.parse(source)
+        return env.parse(source)
     except TemplateError as exc:
         raise MergeTagError(
             _("A merge tag cannot be read: %(error)s.") % {"error": exc.message or exc}
         ) from None
     except RecursionError:
         raise MergeTagError(_("A merge tag is nested too deeply.")) from None
-    _Checker().body(tree.body, 0)
-    return tree
 
 
 def validate(text: str) -> list[str]:
@@ -564,7 +569,7 @@ def validate(text: str) -> list[str]:
     if problems:
         return problems
     try:
-        check(text)
+        check(text, scanned=True)
     except MergeTagError as exc:
         return [str(exc)]
     return []
@@ -593,15 +598,7 @@ def template(source: str, *, html: bool = False, checked: bool = True):
     """The compiled template of ``source`` (once per source and process). ``checked=False``
     is for the compiler's own templates, whose editor-written parts it checked itself."""
     env = HTML_ENV if html else TEXT_ENV
-    if checked:
-        tree = check(source, env)
-    else:
-        try:
-            tree = env.parse(source)
-        except TemplateError as exc:
-            raise MergeTagError(
-                _("A merge tag cannot be read: %(error)s.") % {"error": exc.message or exc}
-            ) from None
+    tree = check(source, env) if checked else _parse(source, env)
     try:
         code = env.compile(_prepare(tree))
         return env.template_class.from_code(env, code, env.make_globals(None))

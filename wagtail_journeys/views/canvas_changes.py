@@ -163,6 +163,13 @@ def _first_branch(step: Page, user, rules=()) -> Page:
     return _add_draft(step, branch, user)
 
 
+def _step_in(scenario: ScenarioPage, page_id: int) -> Page | None:
+    """The page ``page_id`` if it is below ``scenario`` (a step or a branch), else None."""
+    return Page.objects.filter(
+        pk=page_id, path__startswith=scenario.path, depth__gt=scenario.depth
+    ).first()
+
+
 class MoveForm(forms.Form):
     page = forms.IntegerField(min_value=1, max_value=2**31 - 1)
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")], required=False)
@@ -176,9 +183,7 @@ def move_view(request, page_id: int):
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _bad(form)
-    moving = Page.objects.filter(
-        pk=form.cleaned_data["page"], path__startswith=scenario.path, depth__gt=scenario.depth
-    ).first()
+    moving = _step_in(scenario, form.cleaned_data["page"])
     if moving is None:
         return HttpResponseBadRequest(_("No such step in this scenario."))
     parent = moving.get_parent()
@@ -238,9 +243,7 @@ def delete_view(request, page_id: int):
     form = DeleteForm(request.POST)
     if not form.is_valid():
         return _bad(form)
-    page = Page.objects.filter(
-        pk=form.cleaned_data["page"], path__startswith=scenario.path, depth__gt=scenario.depth
-    ).first()
+    page = _step_in(scenario, form.cleaned_data["page"])
     if page is None:
         return HttpResponseBadRequest(_("No such step in this scenario."))
     if not page.permissions_for_user(request.user).can_delete():
