@@ -46,6 +46,24 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_EMAIL_STATUS": "subscribed",
     "DEFAULT_TIMEZONE": "UTC",
     "FORM_EMAIL_FIELD": "",
+    # Privacy (docs/how-to/privacy.md): tracking waits for the visitor's consent
+    # (consent cookie, set by the JS API or tracking.consent); double opt-in holds new
+    # form and API signups ``pending`` until the confirmation email's signed link is
+    # followed; erased addresses are kept as a keyed hash when SUPPRESS_ERASED
+    "TRACKING_CONSENT_REQUIRED": False,
+    "CONSENT_COOKIE_NAME": "journeys_consent",
+    "CONSENT_COOKIE_AGE": 60 * 60 * 24 * 180,
+    "DOUBLE_OPT_IN": False,
+    "CONFIRMATION_EMAIL": "",
+    "CONFIRMATION_LINK_MAX_AGE_HOURS": 72,
+    "CONFIRMATION_RESEND_MINUTES": 60,
+    "SUPPRESS_ERASED": False,
+    "SUPPRESSION_HASH_KEY": "",
+    # Retention: raw events and messages older than this many days are purged daily
+    # (None keeps them); IP addresses are never stored ("none") or stored truncated
+    "EVENT_RETENTION_DAYS": None,
+    "MESSAGE_RETENTION_DAYS": None,
+    "IP_ADDRESSES": "none",
     # Batches
     "EVENT_BATCH_SIZE": 2000,
     # Segments: how long the admin listing may reuse a segment's count (0: never)
@@ -120,7 +138,13 @@ def _problems(user: dict[str, Any]) -> list[str]:
     def value(key: str) -> Any:
         return user.get(key, DEFAULTS[key])
 
-    for key in ("TRACK_PAGE_VIEWS", "VISITOR_COOKIE_SECURE"):
+    for key in (
+        "TRACK_PAGE_VIEWS",
+        "VISITOR_COOKIE_SECURE",
+        "TRACKING_CONSENT_REQUIRED",
+        "DOUBLE_OPT_IN",
+        "SUPPRESS_ERASED",
+    ):
         if not isinstance(value(key), bool):
             problems.append(f"{key} must be True or False")
     for key in (
@@ -130,6 +154,9 @@ def _problems(user: dict[str, Any]) -> list[str]:
         "BROWSER_MAX_EVENT_AGE_SECONDS",
         "MAX_CLOCK_SKEW_SECONDS",
         "EVENT_BATCH_SIZE",
+        "CONSENT_COOKIE_AGE",
+        "CONFIRMATION_LINK_MAX_AGE_HOURS",
+        "CONFIRMATION_RESEND_MINUTES",
     ):
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -140,9 +167,19 @@ def _problems(user: dict[str, Any]) -> list[str]:
     seconds = value("API_TOKEN_CACHE_SECONDS")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
         problems.append(f"API_TOKEN_CACHE_SECONDS must be 0 or more, not {seconds!r}")
-    name = value("VISITOR_COOKIE_NAME")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
-        problems.append("VISITOR_COOKIE_NAME must be a plain cookie name")
+    for key in ("VISITOR_COOKIE_NAME", "CONSENT_COOKIE_NAME"):
+        name = value(key)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+            problems.append(f"{key} must be a plain cookie name")
+    for key in ("EVENT_RETENTION_DAYS", "MESSAGE_RETENTION_DAYS"):
+        v = value(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+            problems.append(f"{key} must be None or a positive number of days, not {v!r}")
+    if value("IP_ADDRESSES") not in ("none", "truncated"):
+        problems.append("IP_ADDRESSES must be 'none' or 'truncated'")
+    for key in ("CONFIRMATION_EMAIL", "SUPPRESSION_HASH_KEY"):
+        if not isinstance(value(key), str):
+            problems.append(f"{key} must be a string")
     if value("VISITOR_COOKIE_SAMESITE") not in ("Lax", "Strict", "None"):
         problems.append("VISITOR_COOKIE_SAMESITE must be 'Lax', 'Strict' or 'None'")
     try:

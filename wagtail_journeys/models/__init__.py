@@ -13,6 +13,15 @@ from .enrollments import (
 from .events import TRUST, Event, EventCursor, EventSource, Trust, sources_of
 from .imports import ContactImport, ImportStatus
 from .messages import Message, MessageStatus
+from .privacy import (
+    ConsentAction,
+    ConsentChannel,
+    ConsentRecord,
+    ConsentSource,
+    Suppression,
+    Topic,
+    TopicSubscription,
+)
 from .promo_codes import PromoCode
 from .scenarios import Paused, ScenarioIndexPage, ScenarioPage
 from .segments import Segment
@@ -30,6 +39,13 @@ from .steps import (
 )
 
 __all__ = [
+    "TopicSubscription",
+    "Topic",
+    "Suppression",
+    "ConsentSource",
+    "ConsentRecord",
+    "ConsentChannel",
+    "ConsentAction",
     "BrandSettings",
     "Branch",
     "ConditionStep",

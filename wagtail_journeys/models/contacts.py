@@ -83,6 +83,12 @@ class Contact(models.Model):
         db_index=True,
     )
     sms_opt_in = models.BooleanField(_("SMS opt-in"), default=False)
+    #: Double opt-in: when the last confirmation mail went out, and when a confirmation
+    #: link was followed (``email_status`` leaves ``pending`` then).
+    confirmation_sent_at = models.DateTimeField(
+        _("confirmation sent"), null=True, blank=True, editable=False
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=django_timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(

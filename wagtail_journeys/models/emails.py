@@ -95,6 +95,18 @@ class EmailPage(NotRoutable, Page):
     from_email = models.EmailField(
         _("sender address"), blank=True, help_text=_("Empty: the site's DEFAULT_FROM_EMAIL.")
     )
+    topic = models.ForeignKey(
+        "wagtail_journeys.Topic",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="emails",
+        verbose_name=_("subscription topic"),
+        help_text=_(
+            "Contacts unsubscribed from this topic do not get this email. Empty: every "
+            "subscribed contact may get it."
+        ),
+    )
     body = StreamField(EmailBodyBlock(), blank=True)
     preview_contact = models.EmailField(
         _("preview as contact"),
@@ -110,6 +122,7 @@ class EmailPage(NotRoutable, Page):
         TitleFieldPanel("title"),
         FieldPanel("subject", widget=MergeTagPickerInput),
         FieldPanel("preheader"),
+        FieldPanel("topic"),
         FieldPanel("body", heading=_("Body")),
         # A contact's address: shown and set only by those who may see contacts.
         FieldPanel("preview_contact", permission="wagtail_journeys.view_contact"),
