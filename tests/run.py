@@ -37,6 +37,7 @@ POSTGRES_PASS = (
     "tests/scenarios",  # publishing compiles plans into rows; enrolments started once
     "tests/segments",  # compiled SQL rules, JSON lookups, dates and time zones, counts
     "tests/tracking",  # one INSERT per page view; idempotent opens, clicks and form posts
+    "tests/privacy",  # consent gates, double opt-in, topics, erasure leaves no trace per database
     "tests/api/test_events.py",  # inserts, idempotency keys, batches
     "tests/api/test_identify.py",  # anonymous history moved to the contact in one UPDATE
     "tests/api/test_storable_input.py",  # NUL, surrogates, huge numbers and ids per database
