@@ -105,7 +105,7 @@ def measure(kind: str) -> None:
 
 def main() -> int:
     if shutil.which("wrk") is None:
-        print("bench events_api: not run: wrk is missing (apt-get install -y wrk)")
+        print("bench events_api: not run: wrk is missing (make bench installs it)")
         return 1
     measure("sqlite")
     if postgres_reachable():
