@@ -110,7 +110,7 @@ def run_and_stop(env, tmp_path, *, group: bool) -> tuple[float, ContactImport]:
 
 @pytest.mark.parametrize("group", [False, True], ids=["main-process", "process-group"])
 def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(
-    transactional_db, django_db_serialized_rollback, tmp_path, group
+    transactional_db, tmp_path, group
 ):
     env = django_env(JOURNEYS_BROKER="orm")
     seconds, job = run_and_stop(env, tmp_path, group=group)
@@ -134,7 +134,7 @@ def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(
 
 
 def test_sigterm_to_the_group_stops_the_redis_cluster_and_keeps_the_queued_import(
-    require_redis, transactional_db, django_db_serialized_rollback, tmp_path
+    require_redis, transactional_db, tmp_path
 ):
     import redis
 
