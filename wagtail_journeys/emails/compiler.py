@@ -31,7 +31,7 @@ OPEN_PIXEL = "jmtopenz"
 HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.I)
 HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz|jmttx(\d+)z")
 VERSION = 3
-UNTRACKED = ("unsubscribe_url", "preferences_url")
+UNTRACKED = ("unsubscribe_url", "preferences_url", "confirm_url")
 
 # cssutils validates every declaration against its CSS profiles, compiling hundreds of
 # regular expressions on first use (≈ 0.9 s per process) to log warnings nobody reads.
