@@ -261,7 +261,9 @@ def fill(
     unsubscribe = links.unsubscribe_url(message_uuid, root=root, key=key)
     if site_name is None:
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
-    if contact is not None and (confirming if confirming is not None else tracked):
+    if not compiled.uses_confirm:
+        confirm = ""
+    elif contact is not None and (confirming if confirming is not None else tracked):
         confirm = confirmation.confirm_url(contact, root=root)
     else:
         confirm = f"{root}confirm/{confirmation.SAMPLE_TOKEN}"
