@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from tests.emails.factories import button, email_index, make_contact, make_email, text
 from wagtail_journeys import confirmation
+from wagtail_journeys.activity import describe
 from wagtail_journeys.delivery import compose_again, send_email, send_test
 from wagtail_journeys.engine.env import DatabaseEnv
 from wagtail_journeys.exceptions import Suppressed
@@ -153,6 +154,11 @@ def test_following_the_link_asks_first_then_confirms_and_ties_that_browser(
     assert granted.details["requested_through"] == "form"
     confirmed = Event.objects.get(name="subscription_confirmed")
     assert confirmed.contact == contact and confirmed.properties["form"] == "newsletter"
+    # the contact's profile tells it in words
+    assert (
+        "Confirmed their subscription"
+        in describe(confirmed.name, confirmed.source, confirmed.properties, {}).text
+    )
     # the confirming browser, and only it, is now the contact's
     assert cookie_contact(reader) == contact.pk
     tied = VisitorId.from_token(reader.cookies["journeys_vid"].value)
