@@ -11,7 +11,7 @@ class WagtailJourneysConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, post_save
 
-        from . import conf  # noqa: F401  (registers the settings check)
+        from . import conf, confirmation  # noqa: F401  (register the system checks)
         from .emails.render import forget_compiled
         from .models import BrandSettings
         from .segments.decimals import register_sqlite_functions

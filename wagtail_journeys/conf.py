@@ -122,6 +122,7 @@ _MERGE_SCOPE_NAMES = {
     "site_name",
     "unsubscribe_url",
     "preferences_url",
+    "confirm_url",
 }
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
 

@@ -97,6 +97,19 @@ class ContactIn(Strict):
         default_factory=dict, description=f"Merged key by key. {JSON_OBJECT}"
     )
     tags: list[text(100, min_length=1)] = Field(default_factory=list, max_length=100)
+    double_opt_in: bool = Field(
+        False,
+        description="The address comes from an unverified signup (a headless site's form): "
+        "a new contact is created `pending` and mailed a confirmation link; an existing one "
+        "is left as it is (a pending one is mailed the link again, at most once per "
+        "`CONFIRMATION_RESEND_MINUTES`). No visitor is tied: only the browser that follows "
+        "the link is. `email_status` may not be given with it.",
+    )
+    consent_wording: text(5000) | None = Field(
+        None,
+        description="With `double_opt_in`: what the person agreed to, as your form put it "
+        "(kept as the proof of consent).",
+    )
 
 
 class IdentifyIn(ContactIn):
@@ -108,6 +121,10 @@ class IdentifyOut(Schema):
     created: bool
     visitor: str | None = Field(None, description="The visitor id, now tied to the contact.")
     moved_events: int = 0
+    email_status: str = Field(description="The contact's email status after the call.")
+    confirmation_sent: bool = Field(
+        False, description="`double_opt_in`: a confirmation mail is on its way."
+    )
 
 
 class VisitorOut(Schema):
