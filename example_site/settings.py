@@ -154,6 +154,9 @@ else:
 
 WAGTAIL_JOURNEYS = {
     "CORS_ALLOWED_ORIGINS": ["http://localhost:3000"],
+    # A European site: no visitor cookie, page view or beacon event before the visitor
+    # accepts the banner in shop/templates/base.html (docs/how-to/privacy.md).
+    "TRACKING_CONSENT_REQUIRED": True,
 }
 
 LOGGING = {

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES
+from example_site.settings import DATABASES, WAGTAIL_JOURNEYS
 
 _tmp = Path(os.environ.get("JOURNEYS_TEST_TMP", tempfile.gettempdir()))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -22,3 +22,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The example site requires consent before tracking; tests of tracking itself start from
+# the default (tests/privacy/test_tracking_consent.py turns it on where it matters).
+WAGTAIL_JOURNEYS = {**WAGTAIL_JOURNEYS, "TRACKING_CONSENT_REQUIRED": False}

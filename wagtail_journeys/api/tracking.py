@@ -1,4 +1,4 @@
-"""``/events``, ``/identify`` and ``/visitor``: the three tracking endpoints."""
+"""``/events``, ``/identify``, ``/visitor`` and ``/consent``: the tracking endpoints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from .. import conf
+from ..consent import record_consent
 from ..contacts import identify as identify_visitor
 from ..contacts import known_contact, upsert_contact
 from ..events import (
@@ -18,13 +19,28 @@ from ..events import (
     validate_properties,
 )
 from ..exceptions import InvalidInput, NotAllowed
-from ..inputs import clean_text
-from ..models import EventSource
+from ..inputs import clean_text, text_problem
+from ..models import ConsentAction, ConsentChannel, ConsentSource, Contact, EventSource
+from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
-from .access import remember_visitor, resolve_caller, server_token
+from .access import (
+    CONSENT_REQUIRED,
+    refuse_without_consent,
+    remember_visitor,
+    resolve_caller,
+    server_token,
+)
 from .openapi import documented
-from .schemas import EventIn, EventOut, IdentifyIn, IdentifyOut, VisitorOut
+from .schemas import (
+    ConsentIn,
+    ConsentOut,
+    EventIn,
+    EventOut,
+    IdentifyIn,
+    IdentifyOut,
+    VisitorOut,
+)
 
 router = Router(tags=["tracking"])
 
@@ -127,12 +143,91 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     url_name="visitor",
     summary="Get this browser's signed visitor id",
     operation_id="visitor",
-    openapi_extra=documented(400, 403, 413, security=("VisitorCookie",), anonymous=True),
+    openapi_extra=documented(
+        400,
+        403,
+        413,
+        security=("VisitorCookie",),
+        anonymous=True,
+        problems={403: f"An origin not in `CORS_ALLOWED_ORIGINS`, or: {CONSENT_REQUIRED}"},
+    ),
 )
 def visitor(request: HttpRequest, response: HttpResponse):
-    """Return the visitor id in the cookie, or issue one (and set the cookie)."""
+    """Return the visitor id in the cookie, or issue one (and set the cookie).
+
+    403 while the site requires consent (`TRACKING_CONSENT_REQUIRED`) that this browser
+    has not given: no id is issued and no cookie set.
+    """
+    refuse_without_consent(request)
     current = visitors.from_request(request)
     if current is None:
         current = VisitorId.new()
         remember_visitor(request, current, response)
     return VisitorOut(visitor=current.token)
+
+
+def keep_consent_record(request: HttpRequest, visitor: VisitorId, payload: ConsentIn) -> None:
+    """The consent record of an identified visitor's change of mind (its contact may have
+    been erased since the cookie was signed: then there is no one to keep it for)."""
+    if not Contact.objects.filter(pk=visitor.contact_id).exists():
+        return
+    details = {"visitor": visitor.uuid.hex}
+    page = request.headers.get("Referer", "")
+    if page and not text_problem(page):
+        details["page"] = page[:500]
+    record_consent(
+        visitor.contact_id,
+        action=ConsentAction.GRANTED if payload.granted else ConsentAction.WITHDRAWN,
+        source=ConsentSource.BANNER,
+        channel=ConsentChannel.TRACKING,
+        wording=payload.wording or "",
+        details=details,
+    )
+
+
+def _consent_out(request: HttpRequest, token: str | None = None) -> ConsentOut:
+    return ConsentOut(required=consent.required(), status=consent.status(request), visitor=token)
+
+
+@router.get(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent_status",
+    summary="This browser's tracking consent",
+    operation_id="consent_status",
+    openapi_extra=documented(400, 403, 413, security=(), anonymous=True),
+)
+def consent_status(request: HttpRequest, response: HttpResponse):
+    """Whether the site requires consent before tracking, and this browser's choice
+    (`granted`, `denied`, or `unknown` before it chose or once its choice expired)."""
+    return _consent_out(request)
+
+
+@router.post(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent",
+    summary="Grant or withdraw this browser's tracking consent",
+    operation_id="consent_update",
+    openapi_extra=documented(400, 403, 413, 422, security=(), anonymous=True),
+)
+def consent_update(request: HttpRequest, response: HttpResponse, payload: ConsentIn):
+    """Record the visitor's choice in the consent cookie (`CONSENT_COOKIE_NAME`).
+
+    `granted: true` sets it to granted and issues the visitor id (returned, and set as
+    the visitor cookie); `granted: false` sets it to denied and deletes the visitor
+    cookie. When the browser's visitor cookie names a contact, the change is kept as the
+    contact's consent record (channel `tracking`, source `banner`, with `wording`).
+    """
+    was_granted = consent.status(request) == consent.GRANTED
+    if payload.granted:
+        consent.grant(request, response)
+        current = visitors.ensure(request)
+        visitors.set_cookie(request, response)
+    else:
+        current = visitors.from_request(request)
+        consent.withdraw(request, response)
+    if current is not None and current.contact_id is not None and was_granted != payload.granted:
+        keep_consent_record(request, current, payload)
+    token = current.token if payload.granted and current is not None else None
+    return _consent_out(request, token)

@@ -1,0 +1,109 @@
+"""Consent before tracking: the one gate every tracking path asks.
+
+When ``TRACKING_CONSENT_REQUIRED`` is on, nothing about a visitor is stored or set (no
+visitor cookie, no page view, no beacon event, no visitor id on a form's event) until
+``allowed(request)`` says the visitor consented. The choice lives in a first-party cookie
+(``CONSENT_COOKIE_NAME``) whose value is ``granted`` or ``denied``, signed with a timestamp
+by the server (``granted:<time>:<signature>``): a value the server did not sign, or older
+than ``CONSENT_COOKIE_AGE``, means no consent. The cookie is readable by scripts, so the
+JS API can answer ``journeys.consent.status()`` without a request; reading it grants
+nothing, and writing it by hand cannot forge the signature.
+
+``grant`` and ``withdraw`` set the choice on a response, for a site whose banner posts to
+its own view; the JS API calls ``POST /journeys/api/consent``, which uses them too. Storing
+the choice itself needs no consent (it is what the visitor asked for), and a refusal is
+kept so the banner does not ask again on every page.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+
+from .. import conf
+
+GRANTED = "granted"
+DENIED = "denied"
+UNKNOWN = "unknown"
+Status = Literal["granted", "denied", "unknown"]
+
+_SALT = "wagtail_journeys.tracking_consent"
+#: A signed value is ``granted:`` or ``denied:``, a base62 time and a 43-character
+#: signature: anything longer is not one this server issued.
+_MAX_COOKIE_LENGTH = 100
+
+
+def status(request: HttpRequest) -> Status:
+    """The visitor's recorded choice: ``granted``, ``denied``, or ``unknown`` (none yet,
+    or a cookie that is forged, malformed or expired). Never raises; no query."""
+    current = getattr(request, "journeys_consent", None)
+    if current is not None:
+        return current
+    value = request.COOKIES.get(conf.get("CONSENT_COOKIE_NAME"))
+    found: Status = UNKNOWN
+    if value and len(value) <= _MAX_COOKIE_LENGTH:
+        try:
+            choice = signing.TimestampSigner(salt=_SALT).unsign(
+                value, max_age=conf.get("CONSENT_COOKIE_AGE")
+            )
+        except (signing.BadSignature, ValueError, UnicodeError):
+            choice = None
+        if choice in (GRANTED, DENIED):
+            found = choice
+    request.journeys_consent = found
+    return found
+
+
+def required() -> bool:
+    """Does tracking wait for consent on this site (``TRACKING_CONSENT_REQUIRED``)?"""
+    return conf.get("TRACKING_CONSENT_REQUIRED")
+
+
+def allowed(request: HttpRequest | None) -> bool:
+    """May this request's visitor be tracked (a cookie set, an event stored for it)?
+
+    True when consent is not required, else only when the consent cookie says
+    ``granted`` (or ``grant`` was called during this request). A request-less caller
+    (``None``: a task, a shell) tracks no browser and is allowed only when consent is not
+    required. Costs no query; the answer is kept on the request.
+    """
+    if not conf.get("TRACKING_CONSENT_REQUIRED"):
+        return True
+    return request is not None and status(request) == GRANTED
+
+
+def cookie_value(choice: Status) -> str:
+    """The signed consent cookie value of ``choice`` (``granted:<time>:<signature>``)."""
+    return signing.TimestampSigner(salt=_SALT).sign(choice)
+
+
+def _set_choice(request: HttpRequest, response: HttpResponse, choice: Status) -> None:
+    request.journeys_consent = choice
+    response.set_cookie(
+        conf.get("CONSENT_COOKIE_NAME"),
+        cookie_value(choice),
+        max_age=conf.get("CONSENT_COOKIE_AGE"),
+        secure=conf.get("VISITOR_COOKIE_SECURE") or request.is_secure(),
+        httponly=False,  # journeys.consent.status() reads it; it holds no identifier
+        samesite=conf.get("VISITOR_COOKIE_SAMESITE"),
+    )
+
+
+def grant(request: HttpRequest, response: HttpResponse) -> None:
+    """Record the visitor's consent to tracking on ``response`` (the consent cookie);
+    the rest of this request may track it (``allowed`` is True from now on)."""
+    _set_choice(request, response, GRANTED)
+
+
+def withdraw(request: HttpRequest, response: HttpResponse) -> None:
+    """Record the visitor's refusal or withdrawal on ``response``: the consent cookie
+    says ``denied`` and the visitor cookie is deleted, so the browser is no longer known.
+    Events already recorded stay (erasing them is the contact's right of erasure)."""
+    _set_choice(request, response, DENIED)
+    request.journeys_visitor = None
+    request.journeys_visitor_changed = False
+    response.delete_cookie(
+        conf.get("VISITOR_COOKIE_NAME"), samesite=conf.get("VISITOR_COOKIE_SAMESITE")
+    )
