@@ -17,6 +17,7 @@ kept so the banner does not ask again on every page.
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from django.core import signing
@@ -35,23 +36,48 @@ _SALT = "wagtail_journeys.tracking_consent"
 _MAX_COOKIE_LENGTH = 100
 
 
+#: Verified cookie values -> (choice, signed at): a visitor sends the same value on every
+#: page, and checking its signature costs several times the rest of the check, so each
+#: value is verified once per process; its age is checked on every request. Bounded.
+_VERIFIED: dict[str, tuple[str, int]] = {}
+_VERIFIED_MAX = 10000
+
+
+def _verified(value: str) -> tuple[str, int] | None:
+    """The choice and signing time of a consent cookie value this server signed."""
+    known = _VERIFIED.get(value)
+    if known is not None:
+        return known
+    try:
+        signing.TimestampSigner(salt=_SALT).unsign(value)
+        head, _, _ = value.rpartition(":")
+        choice, _, signed_at = head.rpartition(":")
+        known = (choice, signing.b62_decode(signed_at))
+    except (signing.BadSignature, ValueError, UnicodeError):
+        return None
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[value] = known
+    return known
+
+
 def status(request: HttpRequest) -> Status:
     """The visitor's recorded choice: ``granted``, ``denied``, or ``unknown`` (none yet,
-    or a cookie that is forged, malformed or expired). Never raises; no query."""
+    or a cookie that is forged, malformed or older than ``CONSENT_COOKIE_AGE``). Never
+    raises; no query."""
     current = getattr(request, "journeys_consent", None)
     if current is not None:
         return current
     value = request.COOKIES.get(conf.get("CONSENT_COOKIE_NAME"))
     found: Status = UNKNOWN
     if value and len(value) <= _MAX_COOKIE_LENGTH:
-        try:
-            choice = signing.TimestampSigner(salt=_SALT).unsign(
-                value, max_age=conf.get("CONSENT_COOKIE_AGE")
-            )
-        except (signing.BadSignature, ValueError, UnicodeError):
-            choice = None
-        if choice in (GRANTED, DENIED):
-            found = choice
+        known = _verified(value)
+        if (
+            known is not None
+            and known[0] in (GRANTED, DENIED)
+            and time.time() - known[1] <= conf.get("CONSENT_COOKIE_AGE")
+        ):
+            found = known[0]
     request.journeys_consent = found
     return found
 
