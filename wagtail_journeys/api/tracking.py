@@ -24,13 +24,7 @@ from ..models import ConsentAction, ConsentChannel, ConsentSource, Contact, Even
 from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
-from .access import (
-    CONSENT_REQUIRED,
-    refuse_without_consent,
-    remember_visitor,
-    resolve_caller,
-    server_token,
-)
+from .access import refuse_without_consent, remember_visitor, resolve_caller, server_token
 from .openapi import documented
 from .schemas import (
     ConsentIn,
@@ -143,14 +137,7 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     url_name="visitor",
     summary="Get this browser's signed visitor id",
     operation_id="visitor",
-    openapi_extra=documented(
-        400,
-        403,
-        413,
-        security=("VisitorCookie",),
-        anonymous=True,
-        problems={403: f"An origin not in `CORS_ALLOWED_ORIGINS`, or: {CONSENT_REQUIRED}"},
-    ),
+    openapi_extra=documented(400, 403, 413, security=("VisitorCookie",), anonymous=True),
 )
 def visitor(request: HttpRequest, response: HttpResponse):
     """Return the visitor id in the cookie, or issue one (and set the cookie).
