@@ -352,3 +352,27 @@ def test_the_example_site_requires_consent():
     from example_site import settings
 
     assert settings.WAGTAIL_JOURNEYS["TRACKING_CONSENT_REQUIRED"] is True
+
+
+def test_server_helpers_keep_an_identified_visitor_s_choices(required):
+    contact = Contact.objects.create(email="zoe@example.com")
+    visitor = VisitorId(VisitorId.new().uuid, contact.pk)
+    factory = RequestFactory()
+
+    request = factory.post("/cookies/", HTTP_REFERER="https://shop.example/books/")
+    request.COOKIES["journeys_vid"] = visitor.token
+    consent.grant(request, HttpResponse(), wording="Cookies?")
+    request = factory.post("/cookies/")
+    request.COOKIES.update(
+        {"journeys_vid": visitor.token, "journeys_consent": consent.cookie_value("granted")}
+    )
+    consent.withdraw(request, HttpResponse())
+    records = ConsentRecord.objects.order_by("id")
+    assert list(records.values_list("action", "source", "channel", "wording")) == [
+        ("granted", "banner", "tracking", "Cookies?"),
+        ("withdrawn", "banner", "tracking", ""),
+    ]
+    assert records[0].details == {
+        "visitor": visitor.uuid.hex,
+        "page": "https://shop.example/books/",
+    }

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from .. import conf
-from ..consent import record_consent
 from ..contacts import identify as identify_visitor
 from ..contacts import known_contact, upsert_contact
 from ..events import (
@@ -19,8 +18,8 @@ from ..events import (
     validate_properties,
 )
 from ..exceptions import InvalidInput, NotAllowed
-from ..inputs import clean_text, text_problem
-from ..models import ConsentAction, ConsentChannel, ConsentSource, Contact, EventSource
+from ..inputs import clean_text
+from ..models import EventSource
 from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
@@ -153,25 +152,6 @@ def visitor(request: HttpRequest, response: HttpResponse):
     return VisitorOut(visitor=current.token)
 
 
-def keep_consent_record(request: HttpRequest, visitor: VisitorId, payload: ConsentIn) -> None:
-    """The consent record of an identified visitor's change of mind (its contact may have
-    been erased since the cookie was signed: then there is no one to keep it for)."""
-    if not Contact.objects.filter(pk=visitor.contact_id).exists():
-        return
-    details = {"visitor": visitor.uuid.hex}
-    page = request.headers.get("Referer", "")
-    if page and not text_problem(page):
-        details["page"] = page[:500]
-    record_consent(
-        visitor.contact_id,
-        action=ConsentAction.GRANTED if payload.granted else ConsentAction.WITHDRAWN,
-        source=ConsentSource.BANNER,
-        channel=ConsentChannel.TRACKING,
-        wording=payload.wording or "",
-        details=details,
-    )
-
-
 def _consent_out(request: HttpRequest, token: str | None = None) -> ConsentOut:
     return ConsentOut(required=consent.required(), status=consent.status(request), visitor=token)
 
@@ -206,15 +186,12 @@ def consent_update(request: HttpRequest, response: HttpResponse, payload: Consen
     cookie. When the browser's visitor cookie names a contact, the change is kept as the
     contact's consent record (channel `tracking`, source `banner`, with `wording`).
     """
-    was_granted = consent.status(request) == consent.GRANTED
+    wording = payload.wording or ""
+    current = None
     if payload.granted:
-        consent.grant(request, response)
+        consent.grant(request, response, wording=wording)
         current = visitors.ensure(request)
         visitors.set_cookie(request, response)
     else:
-        current = visitors.from_request(request)
-        consent.withdraw(request, response)
-    if current is not None and current.contact_id is not None and was_granted != payload.granted:
-        keep_consent_record(request, current, payload)
-    token = current.token if payload.granted and current is not None else None
-    return _consent_out(request, token)
+        consent.withdraw(request, response, wording=wording)
+    return _consent_out(request, current.token if current is not None else None)

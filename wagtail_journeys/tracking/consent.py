@@ -10,7 +10,8 @@ JS API can answer ``journeys.consent.status()`` without a request; reading it gr
 nothing, and writing it by hand cannot forge the signature.
 
 ``grant`` and ``withdraw`` set the choice on a response, for a site whose banner posts to
-its own view; the JS API calls ``POST /journeys/api/consent``, which uses them too. Storing
+its own view; the JS API calls ``POST /journeys/api/consent``, which uses them too. Both
+keep an identified visitor's change of mind as its contact's ``ConsentRecord``. Storing
 the choice itself needs no consent (it is what the visitor asked for), and a refusal is
 kept so the banner does not ask again on every page.
 """
@@ -24,6 +25,9 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 from .. import conf
+from ..consent import record_consent
+from ..inputs import text_problem
+from ..models import ConsentAction, ConsentChannel, ConsentSource, Contact
 
 GRANTED = "granted"
 DENIED = "denied"
@@ -117,16 +121,55 @@ def _set_choice(request: HttpRequest, response: HttpResponse, choice: Status) ->
     )
 
 
-def grant(request: HttpRequest, response: HttpResponse) -> None:
+def _keep_record(request: HttpRequest, visitor, action: ConsentAction, wording: str) -> None:
+    """Keep an identified visitor's change of mind as its contact's consent record (the
+    contact may have been erased since its cookie was signed: then no one to keep it for)."""
+    if visitor is None or visitor.contact_id is None:
+        return
+    if not Contact.objects.filter(pk=visitor.contact_id).exists():
+        return
+    details = {"visitor": visitor.uuid.hex}
+    page = request.headers.get("Referer", "")
+    if page and not text_problem(page):
+        details["page"] = page[:500]
+    record_consent(
+        visitor.contact_id,
+        action=action,
+        source=ConsentSource.BANNER,
+        channel=ConsentChannel.TRACKING,
+        wording=wording,
+        details=details,
+    )
+
+
+def grant(request: HttpRequest, response: HttpResponse, *, wording: str = "") -> None:
     """Record the visitor's consent to tracking on ``response`` (the consent cookie);
-    the rest of this request may track it (``allowed`` is True from now on)."""
+    the rest of this request may track it (``allowed`` is True from now on).
+
+    When the browser's visitor cookie names a contact and consent was not granted
+    already, the contact's consent record is kept (channel ``tracking``, source
+    ``banner``, with ``wording``: what the visitor was shown). Costs a query only then.
+    """
+    from . import visitor as visitors  # it asks this module first: imported late
+
+    was_granted = status(request) == GRANTED
     _set_choice(request, response, GRANTED)
+    if not was_granted:
+        _keep_record(request, visitors.from_request(request), ConsentAction.GRANTED, wording)
 
 
-def withdraw(request: HttpRequest, response: HttpResponse) -> None:
+def withdraw(request: HttpRequest, response: HttpResponse, *, wording: str = "") -> None:
     """Record the visitor's refusal or withdrawal on ``response``: the consent cookie
     says ``denied`` and the visitor cookie is deleted, so the browser is no longer known.
-    Events already recorded stay (erasing them is the contact's right of erasure)."""
+    Events already recorded stay (erasing them is the contact's right of erasure).
+
+    Withdrawing a consent that was granted to a browser whose visitor cookie names a
+    contact keeps the contact's consent record, as ``grant`` does.
+    """
+    from . import visitor as visitors  # it asks this module first: imported late
+
+    if status(request) == GRANTED:
+        _keep_record(request, visitors.from_request(request), ConsentAction.WITHDRAWN, wording)
     _set_choice(request, response, DENIED)
     request.journeys_visitor = None
     request.journeys_visitor_changed = False
