@@ -13,7 +13,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from ..events import EVENT_NAME
 from ..inputs import MAX_DEPTH, MAX_NUMBER, text_problem
@@ -139,6 +147,28 @@ class IdentifyOut(Schema):
 
 class VisitorOut(Schema):
     visitor: str
+
+
+class ConsentIn(Strict):
+    granted: StrictBool = Field(
+        description="`true`: the visitor accepts tracking; `false`: refuses or withdraws it."
+    )
+    wording: text(5000) | None = Field(
+        None,
+        description="What the banner said, kept as the proof of an identified visitor's choice.",
+    )
+
+
+class ConsentOut(Schema):
+    required: bool = Field(
+        description="Does the site wait for consent before tracking (`TRACKING_CONSENT_REQUIRED`)?"
+    )
+    status: Literal["granted", "denied", "unknown"] = Field(
+        description="This browser's choice; `unknown` before it chose or once it expired."
+    )
+    visitor: str | None = Field(
+        None, description="After a grant, the browser's signed visitor id (also set as cookie)."
+    )
 
 
 class StartIn(Strict):
