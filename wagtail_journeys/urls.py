@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from .api import api
 from .api.access import guard
 from .api.errors import NOT_FOUND_NAME, not_found
-from .tracking import emails
+from .tracking import emails, preferences
 
 app_name = "wagtail_journeys"
 
@@ -23,5 +23,5 @@ urlpatterns = [
     path("api/", (_api_patterns, "api", "api")),
     path("o/<str:token>.gif", emails.email_open, name="email_open"),
     path("c/<str:token>", emails.email_click, name="email_click"),
-    path("u/<str:token>", emails.email_unsubscribe, name="email_unsubscribe"),
+    path("u/<str:token>", preferences.email_preferences, name="email_unsubscribe"),
 ]
