@@ -31,6 +31,7 @@ from django.utils.text import slugify
 from taggit.models import Tag
 
 from . import conf
+from .consent import sms_record, status_record
 from .contact_rows import (
     ContactRow,
     InvalidFile,
@@ -42,7 +43,7 @@ from .contact_rows import (
     validate_row,
 )
 from .exceptions import InvalidInput
-from .models import Contact, ContactTag
+from .models import ConsentRecord, ConsentSource, Contact, ContactTag
 
 __all__ = ["ImportReport", "InvalidFile", "InvalidHeader", "Rejection", "import_contacts"]
 
@@ -110,7 +111,53 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
     return ids
 
 
-def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, dry_run: bool):
+CONSENT_FIELDS = ("email_status", "sms_opt_in")
+
+
+def _consent_records(
+    given: dict[str, set[str]],
+    before: dict[str, tuple | None],
+    contacts: dict[str, Contact],
+    pks: dict[str, int],
+    details: dict,
+    now: dt.datetime,
+) -> list[ConsentRecord]:
+    """The consent records of a batch: for each contact whose rows gave a consent field,
+    one per field whose value differs from before the batch (any, for a new contact)."""
+    records = []
+    for email, names in given.items():
+        contact, previous = contacts[email], before[email]
+        if "email_status" in names and (previous is None or previous[0] != contact.email_status):
+            records.append(
+                status_record(
+                    pks[email],
+                    contact.email_status,
+                    source=ConsentSource.IMPORT,
+                    previous=previous[0] if previous else None,
+                    details=details,
+                    at=now,
+                )
+            )
+        if "sms_opt_in" in names and (previous is None or previous[1] != contact.sms_opt_in):
+            records.append(
+                sms_record(
+                    pks[email],
+                    bool(contact.sms_opt_in),
+                    source=ConsentSource.IMPORT,
+                    details=details,
+                    at=now,
+                )
+            )
+    return records
+
+
+def _write_batch(
+    rows: list[ContactRow],
+    seen: set[str],
+    report: ImportReport,
+    dry_run: bool,
+    consent_details: dict | None = None,
+):
     emails = sorted({row.email for row in rows})
     existing: dict[str, Contact] = {}
     for chunk in _chunks(emails):
@@ -128,6 +175,8 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
     changed_fields: set[str] = set()
     changed: dict[str, Contact] = {}
     new_tags: dict[str, list[str]] = {}
+    given: dict[str, set[str]] = {}  # consent fields the rows of each address set
+    before: dict[str, tuple | None] = {}  # their values before the batch (None: new)
     default_status = conf.get("DEFAULT_EMAIL_STATUS")
     for row in rows:
         contact = existing.get(row.email) or new.get(row.email)
@@ -135,6 +184,12 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
         if created:
             contact = Contact(email=row.email, email_status=default_status)
             new[row.email] = contact
+            before[row.email] = None
+        elif row.email not in before:
+            before[row.email] = (contact.email_status, contact.sms_opt_in)
+        consent = [name for name in CONSENT_FIELDS if name in row.fields]
+        if consent:
+            given.setdefault(row.email, set()).update(consent)
         fields_changed = _apply(contact, row, changed_fields)
         pending = new_tags.setdefault(row.email, [])
         added = [tag for tag in row.tags if tag not in pending and (contact.pk, tag) not in has_tag]
@@ -162,11 +217,17 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
                 changed.values(), [*sorted(changed_fields), "updated_at"], batch_size=500
             )
         wanted = {email: tags for email, tags in new_tags.items() if tags}
+        pks = {email: contact.pk for email, contact in existing.items()}
+        unknown = [email for email in {*wanted, *given} if email in new]
+        for chunk in _chunks(unknown):
+            pks.update(Contact.objects.filter(email__in=chunk).values_list("email", "pk"))
+        if given:
+            records = _consent_records(
+                given, before, {**existing, **new}, pks, dict(consent_details or {}), now
+            )
+            _insert_records(records)
         if wanted:
             tag_ids = _ensure_tags({tag for tags in wanted.values() for tag in tags})
-            pks = {email: contact.pk for email, contact in existing.items()}
-            for chunk in _chunks([email for email in wanted if email in new]):
-                pks.update(Contact.objects.filter(email__in=chunk).values_list("email", "pk"))
             _insert(
                 ContactTag,
                 [ContactTag._meta.get_field("content_object"), ContactTag._meta.get_field("tag")],
@@ -212,6 +273,18 @@ def _insert_contacts(contacts: list[Contact], now: dt.datetime) -> None:
         for c in contacts
     ]
     _insert(Contact, fields, rows)
+
+
+def _insert_records(records: list[ConsentRecord]) -> None:
+    """INSERT the batch's consent records with one ``executemany``."""
+    if not records:
+        return
+    connection = connections[router.db_for_write(ConsentRecord)]
+    fields = [f for f in ConsentRecord._meta.concrete_fields if not f.primary_key]
+    rows = [
+        [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] for r in records
+    ]
+    _insert(ConsentRecord, fields, rows)
 
 
 #: What ``import_contacts`` reads: a binary file (seekable) or the lines of one.
@@ -271,6 +344,7 @@ def import_contacts(
     on_reject: Callable[[Rejection], None] | None = None,
     on_batch: Callable[[ImportReport], None] | None = None,
     columns: Sequence[str] | None = None,
+    consent_details: dict | None = None,
 ) -> ImportReport:
     """Upsert the contacts of a CSV file, ``batch_size`` rows per transaction.
 
@@ -306,7 +380,7 @@ def import_contacts(
             fresh = {row.email for row in batch} - seen
             counts = (report.created, report.updated, report.unchanged, report.merged)
             try:
-                _write_batch(batch, seen, report, dry_run)
+                _write_batch(batch, seen, report, dry_run, consent_details)
                 break
             except IntegrityError:
                 # A contact was created concurrently by the site: count again and retry once.

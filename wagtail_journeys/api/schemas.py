@@ -94,6 +94,12 @@ class IdentifyIn(Strict):
         Literal["subscribed", "pending", "unsubscribed", "bounced", "complained"] | None
     ) = None
     sms_opt_in: bool | None = None
+    consent_wording: text(5000) | None = Field(
+        None,
+        description="What the person agreed to (the checkbox or notice they were shown), "
+        "kept in the consent record of a new contact or of a change of `email_status` "
+        "or `sms_opt_in`.",
+    )
     attributes: dict[str, Any] = Field(
         default_factory=dict, description=f"Merged key by key. {JSON_OBJECT}"
     )

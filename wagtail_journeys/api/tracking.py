@@ -19,7 +19,7 @@ from ..events import (
 )
 from ..exceptions import InvalidInput, NotAllowed
 from ..inputs import clean_text
-from ..models import EventSource
+from ..models import ConsentSource, EventSource
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
 from .access import remember_visitor, resolve_caller, server_token
@@ -63,7 +63,14 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
         occurred_at = validate_occurred_at(payload.occurred_at, max_age=max_age)
         if payload.email is not None:
-            contact = known_contact(payload.email) or upsert_contact(payload.email)[0]
+            contact = (
+                known_contact(payload.email)
+                or upsert_contact(
+                    payload.email,
+                    consent_source=ConsentSource.API,
+                    consent_details={"via": "event"},
+                )[0]
+            )
         elif caller.visitor is None:
             raise InvalidInput("Name the contact (email) or the visitor.", field="email")
     else:
@@ -107,11 +114,17 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     if not server_token(request):
         raise NotAllowed("Identify needs a server token; browsers identify through forms.")
     fields = payload.model_dump(
-        exclude={"email", "visitor", "attributes", "tags"}, exclude_none=True
+        exclude={"email", "visitor", "attributes", "tags", "consent_wording"}, exclude_none=True
     )
     validate_properties(payload.attributes, field="attributes")
     contact, created = upsert_contact(
-        payload.email, fields, attributes=payload.attributes, tags=payload.tags
+        payload.email,
+        fields,
+        attributes=payload.attributes,
+        tags=payload.tags,
+        consent_source=ConsentSource.API,
+        consent_wording=payload.consent_wording or "",
+        consent_details={"via": "identify"},
     )
     moved = 0
     token = None
