@@ -297,3 +297,57 @@ def test_the_subscribed_to_topic_rule(email_site, topics):
     assert members(news) == {ada.email}
     assert members(news, negate=True) == {bob.email, cy.email}
     assert members(club) == {bob.email}
+
+
+def test_a_rehearsal_skips_who_left_the_emails_topic(email_site, topics):
+    """The rehearsal decides as the engine does: the draft's send is skipped for a
+    contact unsubscribed from the email's topic, with the same reason."""
+    from tests.scenarios.factories import scenario_index
+    from wagtail_journeys.engine.rehearsal import rehearse
+    from wagtail_journeys.models import ScenarioPage
+
+    news, _ = topics
+    scenario = add(
+        scenario_index(), ScenarioPage, publish=False, trigger_event="signup", live_since=T0
+    )
+    step = add(scenario, SendEmailStep, publish=False, email=make_email(topic=news))
+    ada, bob = make_contact("ada@example.com"), make_contact("bob@example.com")
+    choose(bob, {news.pk: False}, [news])
+    for contact in (ada, bob):
+        Event.objects.create(
+            name="signup",
+            contact=contact,
+            occurred_at=T0 + dt.timedelta(hours=1),
+            received_at=T0 + dt.timedelta(hours=1),
+            source=EventSource.API,
+        )
+    result = rehearse(scenario, start=T0, end=T0 + dt.timedelta(days=1))
+    node = result.nodes[step.pk]
+    assert node.sent == 1
+    assert node.skipped == {"not subscribed to the topic 'Newsletter'": 1}
+
+
+def test_topics_in_the_admin(client, email_site):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@x.com", "x"))
+    add_url = reverse("wagtailsnippets_wagtail_journeys_topic:add")
+    response = client.post(
+        add_url,
+        {"name": "Offers", "slug": "offers", "description": "Sales", "sort_order": "1"},
+    )
+    assert response.status_code == 302
+    offers = Topic.objects.get()
+    assert offers.subscribed_by_default is False  # an unticked checkbox: opt-in
+    listing = client.get(reverse("wagtailsnippets_wagtail_journeys_topic:list"))
+    assert listing.status_code == 200 and "Offers" in listing.content.decode()
+    # The email editor offers the topics in a select, "no topic" said in words.
+    email = make_email(topic=offers)
+    editor = client.get(reverse("wagtailadmin_pages:edit", args=[email.pk])).content.decode()
+    assert "No topic: transactional, or mail every subscribed contact may get" in editor
+    # A topic an email belongs to cannot be deleted from under it.
+    delete_url = reverse("wagtailsnippets_wagtail_journeys_topic:delete", args=[offers.pk])
+    response = client.post(delete_url)
+    assert response.status_code < 500
+    assert Topic.objects.filter(pk=offers.pk).exists()
