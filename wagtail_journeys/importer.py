@@ -23,7 +23,7 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
@@ -31,7 +31,7 @@ from django.utils.text import slugify
 from taggit.models import Tag
 
 from . import conf
-from .consent import sms_record, status_record
+from .consent import action_for_status
 from .contact_rows import (
     ContactRow,
     InvalidFile,
@@ -43,7 +43,15 @@ from .contact_rows import (
     validate_row,
 )
 from .exceptions import InvalidInput
-from .models import ConsentRecord, ConsentSource, Contact, ContactTag
+from .models import (
+    ConsentAction,
+    ConsentChannel,
+    ConsentRecord,
+    ConsentSource,
+    Contact,
+    ContactTag,
+    EmailStatus,
+)
 
 __all__ = ["ImportReport", "InvalidFile", "InvalidHeader", "Rejection", "import_contacts"]
 
@@ -114,41 +122,63 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
 CONSENT_FIELDS = ("email_status", "sms_opt_in")
 
 
-def _consent_records(
+def _consent_rows(
     given: dict[str, set[str]],
     before: dict[str, tuple | None],
     contacts: dict[str, Contact],
     pks: dict[str, int],
     details: dict,
     now: dt.datetime,
-) -> list[ConsentRecord]:
-    """The consent records of a batch: for each contact whose rows gave a consent field,
-    one per field whose value differs from before the batch (any, for a new contact)."""
-    records = []
+) -> list[tuple]:
+    """The consent records of a batch, as ``CONSENT_COLUMNS`` values ready for the
+    database: for each contact whose rows gave a consent field, one per field whose value
+    differs from before the batch (any, for a new contact). Rows, not model instances,
+    and each distinct value prepared once: an import of 100,000 new contacts writes
+    200,000 records (``status_record`` and ``sms_record`` say the same per record)."""
+    connection = connections[router.db_for_write(ConsentRecord)]
+    field = ConsentRecord._meta.get_field
+    at = field("recorded_at").get_db_prep_save(now, connection)
+    prepared: dict[tuple, Any] = {}
+    actions = {status: action_for_status(status).value for status in EmailStatus.values}
+
+    def facts(**values) -> Any:
+        key = tuple(values.items())
+        if key not in prepared:
+            prepared[key] = field("details").get_db_prep_save({**values, **details}, connection)
+        return prepared[key]
+
+    rows = []
     for email, names in given.items():
         contact, previous = contacts[email], before[email]
-        if "email_status" in names and (previous is None or previous[0] != contact.email_status):
-            records.append(
-                status_record(
-                    pks[email],
-                    contact.email_status,
-                    source=ConsentSource.IMPORT,
-                    previous=previous[0] if previous else None,
-                    details=details,
-                    at=now,
-                )
+        status = contact.email_status
+        if "email_status" in names and (previous is None or previous[0] != status):
+            was = {"previous": previous[0]} if previous and previous[0] else {}
+            rows.append(
+                (pks[email], ConsentChannel.EMAIL.value, actions[status], "", "", IMPORT)
+                + (facts(email_status=status, **was), at)
             )
         if "sms_opt_in" in names and (previous is None or previous[1] != contact.sms_opt_in):
-            records.append(
-                sms_record(
-                    pks[email],
-                    bool(contact.sms_opt_in),
-                    source=ConsentSource.IMPORT,
-                    details=details,
-                    at=now,
-                )
+            opted_in = bool(contact.sms_opt_in)
+            action = ConsentAction.GRANTED if opted_in else ConsentAction.WITHDRAWN
+            rows.append(
+                (pks[email], ConsentChannel.SMS.value, action.value, "", "", IMPORT)
+                + (facts(sms_opt_in=opted_in), at)
             )
-    return records
+    return rows
+
+
+#: The columns ``_consent_rows`` fills (the topic is empty: imports set no topic).
+CONSENT_COLUMNS = (
+    "contact",
+    "channel",
+    "action",
+    "topic_name",
+    "wording",
+    "source",
+    "details",
+    "recorded_at",
+)
+IMPORT = ConsentSource.IMPORT.value
 
 
 def _write_batch(
@@ -222,10 +252,11 @@ def _write_batch(
         for chunk in _chunks(unknown):
             pks.update(Contact.objects.filter(email__in=chunk).values_list("email", "pk"))
         if given:
-            records = _consent_records(
+            rows = _consent_rows(
                 given, before, {**existing, **new}, pks, dict(consent_details or {}), now
             )
-            _insert_records(records)
+            fields = [ConsentRecord._meta.get_field(name) for name in CONSENT_COLUMNS]
+            _insert(ConsentRecord, fields, rows)
         if wanted:
             tag_ids = _ensure_tags({tag for tags in wanted.values() for tag in tags})
             _insert(
@@ -273,18 +304,6 @@ def _insert_contacts(contacts: list[Contact], now: dt.datetime) -> None:
         for c in contacts
     ]
     _insert(Contact, fields, rows)
-
-
-def _insert_records(records: list[ConsentRecord]) -> None:
-    """INSERT the batch's consent records with one ``executemany``."""
-    if not records:
-        return
-    connection = connections[router.db_for_write(ConsentRecord)]
-    fields = [f for f in ConsentRecord._meta.concrete_fields if not f.primary_key]
-    rows = [
-        [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] for r in records
-    ]
-    _insert(ConsentRecord, fields, rows)
 
 
 #: What ``import_contacts`` reads: a binary file (seekable) or the lines of one.
