@@ -154,6 +154,9 @@ else:
 
 WAGTAIL_JOURNEYS = {
     "CORS_ALLOWED_ORIGINS": ["http://localhost:3000"],
+    # A European site: signups confirm their address before any marketing mail (the
+    # demo's "confirm-subscription" email carries the link).
+    "DOUBLE_OPT_IN": True,
 }
 
 LOGGING = {

@@ -18,6 +18,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if os.environ.get("JOURNEYS_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["JOURNEYS_DB_NAME"]
 
+# The example site runs as a European site would; the suite tests those features where
+# they are its subject (tests/privacy) and the rest without them.
+WAGTAIL_JOURNEYS = {**WAGTAIL_JOURNEYS, "DOUBLE_OPT_IN": False}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False

@@ -116,6 +116,11 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
         Tag.objects.bulk_create(new, ignore_conflicts=True)
         for chunk in _chunks(missing):
             ids.update(Tag.objects.filter(name__in=chunk).values_list("name", "id"))
+        for name in missing:
+            if name not in ids:
+                # Its numbered slug was taken too (only the plain slugs were looked up), or
+                # a concurrent import made it: taggit's save finds a free slug.
+                ids[name] = Tag.objects.get_or_create(name=name)[0].pk
     return ids
 
 
@@ -129,6 +134,7 @@ def _consent_rows(
     pks: dict[str, int],
     details: dict,
     now: dt.datetime,
+    source: str = ConsentSource.IMPORT,
 ) -> list[tuple]:
     """The consent records of a batch, as ``CONSENT_COLUMNS`` values ready for the
     database: for each contact whose rows gave a consent field, one per field whose value
@@ -154,14 +160,14 @@ def _consent_rows(
         if "email_status" in names and (previous is None or previous[0] != status):
             was = {"previous": previous[0]} if previous and previous[0] else {}
             rows.append(
-                (pks[email], ConsentChannel.EMAIL.value, actions[status], "", "", IMPORT)
+                (pks[email], ConsentChannel.EMAIL.value, actions[status], "", "", source)
                 + (facts(email_status=status, **was), at)
             )
         if "sms_opt_in" in names and (previous is None or previous[1] != contact.sms_opt_in):
             opted_in = bool(contact.sms_opt_in)
             action = ConsentAction.GRANTED if opted_in else ConsentAction.WITHDRAWN
             rows.append(
-                (pks[email], ConsentChannel.SMS.value, action.value, "", "", IMPORT)
+                (pks[email], ConsentChannel.SMS.value, action.value, "", "", source)
                 + (facts(sms_opt_in=opted_in), at)
             )
     return rows
@@ -178,7 +184,6 @@ CONSENT_COLUMNS = (
     "details",
     "recorded_at",
 )
-IMPORT = ConsentSource.IMPORT.value
 
 
 def _write_batch(
@@ -187,7 +192,13 @@ def _write_batch(
     report: ImportReport,
     dry_run: bool,
     consent_details: dict | None = None,
+    *,
+    outcomes: list[str] | None = None,
+    consent_source: str = ConsentSource.IMPORT,
 ):
+    """Upsert one batch of rows; ``outcomes`` (if given) gets each row's ``created``,
+    ``updated`` or ``unchanged``, in order (the batch API reports them per item).
+    The batch's consent records have ``consent_source`` and ``consent_details``."""
     emails = sorted({row.email for row in rows})
     existing: dict[str, Contact] = {}
     for chunk in _chunks(emails):
@@ -224,6 +235,10 @@ def _write_batch(
         pending = new_tags.setdefault(row.email, [])
         added = [tag for tag in row.tags if tag not in pending and (contact.pk, tag) not in has_tag]
         pending.extend(added)
+        if outcomes is not None:
+            outcomes.append(
+                "created" if created else "updated" if fields_changed or added else "unchanged"
+            )
         if row.email in seen:
             report.merged += 1
         elif created:
@@ -253,7 +268,13 @@ def _write_batch(
             pks.update(Contact.objects.filter(email__in=chunk).values_list("email", "pk"))
         if given:
             rows = _consent_rows(
-                given, before, {**existing, **new}, pks, dict(consent_details or {}), now
+                given,
+                before,
+                {**existing, **new},
+                pks,
+                dict(consent_details or {}),
+                now,
+                consent_source,
             )
             fields = [ConsentRecord._meta.get_field(name) for name in CONSENT_COLUMNS]
             _insert(ConsentRecord, fields, rows)

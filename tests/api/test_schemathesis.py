@@ -32,6 +32,8 @@ from wagtail_journeys.tracking.visitor import VisitorId
 
 OPERATIONS = [
     "POST /journeys/api/events",
+    "POST /journeys/api/events/batch",
+    "POST /journeys/api/contacts/batch",
     "POST /journeys/api/identify",
     "POST /journeys/api/scenarios/{scenario_id}/start",
     "GET /journeys/api/visitor",

@@ -159,7 +159,8 @@ def guard(view):
         return as_problem(request, response)
 
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        limit = conf.get("MAX_BODY_BYTES")
+        batch = request.path.endswith("/batch")
+        limit = conf.get("MAX_BATCH_BODY_BYTES" if batch else "MAX_BODY_BYTES")
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:

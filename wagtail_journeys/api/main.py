@@ -9,6 +9,7 @@ from ninja.parser import Parser
 from wagtail.api.v3.errors import problem_response, register_exception_handlers
 
 from ..exceptions import InvalidInput, JourneysError
+from .batch import router as batch_router
 from .openapi import DocumentedAPI, SwaggerFromStatic
 from .reports import router as reports_router
 from .scenarios import router as scenarios_router
@@ -59,5 +60,6 @@ def journeys_error(request: HttpRequest, exc: JourneysError):
 
 
 api.add_router("/", tracking_router)
+api.add_router("/", batch_router)
 api.add_router("/", scenarios_router)
 api.add_router("/", reports_router)

@@ -80,9 +80,8 @@ class EventOut(Schema):
     created: bool
 
 
-class IdentifyIn(Strict):
+class ContactIn(Strict):
     email: Email
-    visitor: VisitorToken | None = None
     first_name: text(150) | None = None
     last_name: text(150) | None = None
     civility: Literal["", "mr", "mrs", "ms", "mx", "dr"] | None = None
@@ -94,16 +93,29 @@ class IdentifyIn(Strict):
         Literal["subscribed", "pending", "unsubscribed", "bounced", "complained"] | None
     ) = None
     sms_opt_in: bool | None = None
-    consent_wording: text(5000) | None = Field(
-        None,
-        description="What the person agreed to (the checkbox or notice they were shown), "
-        "kept in the consent record of a new contact or of a change of `email_status` "
-        "or `sms_opt_in`.",
-    )
     attributes: dict[str, Any] = Field(
         default_factory=dict, description=f"Merged key by key. {JSON_OBJECT}"
     )
     tags: list[text(100, min_length=1)] = Field(default_factory=list, max_length=100)
+    double_opt_in: bool = Field(
+        False,
+        description="The address comes from an unverified signup (a headless site's form): "
+        "a new contact is created `pending` and mailed a confirmation link; an existing one "
+        "is left as it is (a pending one is mailed the link again, at most once per "
+        "`CONFIRMATION_RESEND_MINUTES`). No visitor is tied: only the browser that follows "
+        "the link is. `email_status` may not be given with it.",
+    )
+    consent_wording: text(5000) | None = Field(
+        None,
+        description="What the person agreed to (the checkbox or notice they were shown, as "
+        "your form put it), kept as the proof of consent: in the consent record of a "
+        "`double_opt_in` signup, of a new contact, or of a change of `email_status` or "
+        "`sms_opt_in` (identify only).",
+    )
+
+
+class IdentifyIn(ContactIn):
+    visitor: VisitorToken | None = None
 
 
 class IdentifyOut(Schema):
@@ -111,6 +123,10 @@ class IdentifyOut(Schema):
     created: bool
     visitor: str | None = Field(None, description="The visitor id, now tied to the contact.")
     moved_events: int = 0
+    email_status: str = Field(description="The contact's email status after the call.")
+    confirmation_sent: bool = Field(
+        False, description="`double_opt_in`: a confirmation mail is on its way."
+    )
 
 
 class VisitorOut(Schema):
@@ -128,3 +144,58 @@ class StartIn(Strict):
 class StartOut(Schema):
     enrollment_id: int | None
     started: bool
+
+
+#: Items per batch request (``ingest.BATCH_MAX_ITEMS``), and their documented shape: each
+#: item is validated on its own, so one bad item is reported without rejecting the others.
+def _batch_of(item: type[Schema], what: str) -> Any:
+    from ..ingest import BATCH_MAX_ITEMS
+
+    schema = item.model_json_schema()
+    schema.pop("title", None)
+    return Annotated[
+        list[Any],
+        Field(min_length=1, max_length=BATCH_MAX_ITEMS),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": BATCH_MAX_ITEMS,
+                "items": schema,
+                "description": f"Up to {BATCH_MAX_ITEMS} {what}, each checked on its own.",
+            }
+        ),
+    ]
+
+
+class EventBatchIn(Strict):
+    events: _batch_of(EventIn, "events")
+
+
+class ContactBatchIn(Strict):
+    contacts: _batch_of(ContactIn, "contacts")
+
+
+class BatchItemOut(Schema):
+    index: int = Field(description="The item's position in the request, from 0.")
+    status: Literal["stored", "duplicate", "created", "updated", "unchanged", "rejected"]
+    id: int | None = Field(
+        None, description="The event's or contact's id (a duplicate: the stored event's)."
+    )
+    error: str | None = Field(None, description="Why the item was rejected.")
+    field: str | None = Field(None, description="The rejected item's field at fault.")
+
+
+class EventBatchOut(Schema):
+    stored: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItemOut]
+
+
+class ContactBatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    results: list[BatchItemOut]

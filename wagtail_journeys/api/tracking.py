@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
-from .. import conf
+from .. import conf, confirmation
+from ..contacts import get_or_create_contact, known_contact, upsert_contact
 from ..contacts import identify as identify_visitor
-from ..contacts import known_contact, upsert_contact
 from ..events import (
     record_event,
     validate_browser_event,
@@ -19,7 +20,7 @@ from ..events import (
 )
 from ..exceptions import InvalidInput, NotAllowed
 from ..inputs import clean_text
-from ..models import ConsentSource, EventSource
+from ..models import ConsentSource, EmailStatus, EventSource
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
 from .access import remember_visitor, resolve_caller, server_token
@@ -109,14 +110,18 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
 
     Server tokens only: a browser attaches an email to itself through a form the site
     controls, never directly (anyone could otherwise enrol a stranger's address).
+    With `double_opt_in`, the address is an unverified signup: see that field.
     """
     visitor = VisitorId.from_token(payload.visitor) if payload.visitor is not None else None
     if not server_token(request):
         raise NotAllowed("Identify needs a server token; browsers identify through forms.")
     fields = payload.model_dump(
-        exclude={"email", "visitor", "attributes", "tags", "consent_wording"}, exclude_none=True
+        exclude={"email", "visitor", "attributes", "tags", "double_opt_in", "consent_wording"},
+        exclude_none=True,
     )
     validate_properties(payload.attributes, field="attributes")
+    if payload.double_opt_in:
+        return _signup(payload, fields)
     contact, created = upsert_contact(
         payload.email,
         fields,
@@ -131,7 +136,41 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     if visitor is not None:
         moved = identify_visitor(visitor.uuid, contact)
         token = VisitorId(visitor.uuid, contact.pk).token
-    return IdentifyOut(contact_id=contact.pk, created=created, visitor=token, moved_events=moved)
+    return IdentifyOut(
+        contact_id=contact.pk,
+        created=created,
+        visitor=token,
+        moved_events=moved,
+        email_status=contact.email_status,
+    )
+
+
+def _signup(payload: IdentifyIn, fields: dict) -> IdentifyOut:
+    """``identify`` with ``double_opt_in``: an unverified claim, as a form post is (a new
+    contact ``pending``, an existing one untouched, no visitor tied), and the
+    confirmation mail when the contact is pending."""
+    if "email_status" in fields:
+        raise InvalidInput(
+            "email_status may not be given with double_opt_in: the confirmation sets it.",
+            field="email_status",
+        )
+    with transaction.atomic():
+        contact, created = get_or_create_contact(
+            payload.email, {**fields, "email_status": EmailStatus.PENDING}
+        )
+        if created and (payload.attributes or payload.tags):
+            contact, _ = upsert_contact(
+                contact.email, attributes=payload.attributes, tags=payload.tags
+            )
+        sent = confirmation.request_confirmation(
+            contact, source=ConsentSource.API, wording=payload.consent_wording or ""
+        )
+    return IdentifyOut(
+        contact_id=contact.pk,
+        created=created,
+        email_status=contact.email_status,
+        confirmation_sent=sent,
+    )
 
 
 @router.get(
