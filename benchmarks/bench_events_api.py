@@ -2,11 +2,12 @@
 
 ``wrk`` (Debian package ``wrk``; one thread, a few connections, so it leaves the CPU to
 the server) posts events for ``BENCH_API_SECONDS`` (30) as a browser would (signed
-visitor id, ``text/plain`` like sendBeacon) and as a server would (Bearer token, contact
-by email, idempotency key). Rows are counted afterwards: every 2xx must be a stored event.
-SQLite always; PostgreSQL too when reachable. Budget: ≥ 1000 events/s, 0 lost. Then
-``/events/batch``: batches of 500 server events from the same number of keep-alive
-connections; budget ≥ 10,000 events/s and ≥ 10× the single-event server path, 0 lost.
+visitor id and the example site's consent cookie, ``text/plain`` like sendBeacon) and as a
+server would (Bearer token, contact by email, idempotency key). Rows are counted
+afterwards: every 2xx must be a stored event. SQLite always; PostgreSQL too when
+reachable. Budget: ≥ 1000 events/s, 0 lost. Then ``/events/batch``: batches of 500
+server events from the same number of keep-alive connections; budget ≥ 10,000 events/s
+and ≥ 10× the single-event server path, 0 lost.
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ PREPARE = """
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from wagtail.models import APIToken
+from wagtail_journeys.tracking import consent
 from wagtail_journeys.tracking.visitor import VisitorId
 user = get_user_model().objects.create_user("bench-backend", password="x")
 user.user_permissions.add(Permission.objects.get(codename="track_contacts"))
 print("server", APIToken.create_token(user=user, name="bench")[1])
 print("browser", VisitorId.new().token)
+print("consent", consent.cookie_value("granted"))
 """
 COUNT = "from wagtail_journeys.models import Event; print(Event.objects.count())"
 
@@ -53,7 +56,7 @@ def count_events(env: dict[str, str]) -> int:
     return int(shell(env, COUNT).strip())
 
 
-def load(url: str, mode: str, credential: str) -> dict:
+def load(url: str, mode: str, credential: str, consent: str) -> dict:
     """Run wrk against the events endpoint; return its summary (see events_load.lua)."""
     done = subprocess.run(
         [
@@ -69,6 +72,7 @@ def load(url: str, mode: str, credential: str) -> dict:
             "--",
             mode,
             credential,
+            consent,
         ],  # fmt: skip
         capture_output=True,
         text=True,
@@ -157,7 +161,7 @@ def measure(kind: str) -> None:
             for mode in MODES:
                 before = count_events(env)
                 cpu_before = cpu_seconds(master)
-                summary = load(url, mode, credentials[mode])
+                summary = load(url, mode, credentials[mode], credentials["consent"])
                 cpu = cpu_seconds(master) - cpu_before
                 stored = count_events(env) - before
                 answered = summary["requests"] - summary["status_errors"]

@@ -157,6 +157,9 @@ WAGTAIL_JOURNEYS = {
     # A European site: signups confirm their address before any marketing mail (the
     # demo's "confirm-subscription" email carries the link).
     "DOUBLE_OPT_IN": True,
+    # A European site: no visitor cookie, page view or beacon event before the visitor
+    # accepts the banner in shop/templates/base.html (docs/how-to/privacy.md).
+    "TRACKING_CONSENT_REQUIRED": True,
 }
 
 LOGGING = {

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES
+from example_site.settings import DATABASES, WAGTAIL_JOURNEYS
 
 _tmp = Path(os.environ.get("JOURNEYS_TEST_TMP", tempfile.gettempdir()))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -18,9 +18,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if os.environ.get("JOURNEYS_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["JOURNEYS_DB_NAME"]
 
-# The example site runs as a European site would; the suite tests those features where
-# they are its subject (tests/privacy) and the rest without them.
-WAGTAIL_JOURNEYS = {**WAGTAIL_JOURNEYS, "DOUBLE_OPT_IN": False}  # noqa: F405
+# The example site runs as a European site would (consent before tracking, double
+# opt-in); the suite tests those features where they are its subject (tests/privacy)
+# and the rest from the defaults.
+WAGTAIL_JOURNEYS = {  # noqa: F405
+    **WAGTAIL_JOURNEYS,  # noqa: F405
+    "DOUBLE_OPT_IN": False,
+    "TRACKING_CONSENT_REQUIRED": False,
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -17,7 +17,7 @@ from .schemas import (
     ContactIn,
     EventBatchIn,
     EventBatchOut,
-    EventIn,
+    EventFields,
 )
 
 router = Router(tags=["batches"])
@@ -59,7 +59,7 @@ def events_batch(request: HttpRequest, response: HttpResponse, payload: EventBat
     a rejected item never affects the others. Retrying a whole batch with keys is safe.
     """
     _servers_only(request)
-    results = ingest.record_events(payload.events, EventIn)
+    results = ingest.record_events(payload.events, EventFields)
     counts = Counter(result.status for result in results)
     return EventBatchOut(
         stored=counts["stored"],

@@ -38,9 +38,10 @@ api = DocumentedAPI(
         "Record events and identify contacts from servers (Bearer token of a Wagtail API "
         "token whose user has the `wagtail_journeys.track_contacts` permission) or from "
         "browsers (a signed visitor id issued by `GET /journeys/api/visitor`), which may "
-        "post only the events the `BROWSER_EVENTS` setting allows. Reports are read with a "
-        "token whose user has `wagtail_journeys.view_reports`. Every error is an RFC "
-        "7807 `application/problem+json` body."
+        "post only the events the `BROWSER_EVENTS` setting allows and, where the site "
+        "requires it, only once their visitor consented (`POST /journeys/api/consent`). "
+        "Reports are read with a token whose user has `wagtail_journeys.view_reports`. "
+        "Every error is an RFC 7807 `application/problem+json` body."
     ),
     urls_namespace="api",
     parser=StrictJSONParser(),

@@ -13,7 +13,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from ..events import EVENT_NAME
 from ..inputs import MAX_DEPTH, MAX_NUMBER, text_problem
@@ -53,7 +61,13 @@ class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class EventIn(Strict):
+class EventFields(BaseModel):
+    """An event's fields as a plain pydantic model: what the batch endpoint validates each
+    item with (ninja's ``Schema`` adds a validator for Django objects that costs more
+    than the rest of the item's checks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: EventName = Field(
         description="Event name, e.g. `purchase` or `cart.updated`. Browsers may post only "
         "the names the `BROWSER_EVENTS` setting allows (page and UI interactions)."
@@ -73,6 +87,10 @@ class EventIn(Strict):
     email: Email | None = Field(
         None, description="Server tokens only: the contact, created if unknown."
     )
+
+
+class EventIn(Strict, EventFields):
+    pass
 
 
 class EventOut(Schema):
@@ -97,6 +115,10 @@ class ContactIn(Strict):
         default_factory=dict, description=f"Merged key by key. {JSON_OBJECT}"
     )
     tags: list[text(100, min_length=1)] = Field(default_factory=list, max_length=100)
+
+
+class IdentifyIn(ContactIn):
+    visitor: VisitorToken | None = None
     double_opt_in: bool = Field(
         False,
         description="The address comes from an unverified signup (a headless site's form): "
@@ -114,10 +136,6 @@ class ContactIn(Strict):
     )
 
 
-class IdentifyIn(ContactIn):
-    visitor: VisitorToken | None = None
-
-
 class IdentifyOut(Schema):
     contact_id: int
     created: bool
@@ -131,6 +149,28 @@ class IdentifyOut(Schema):
 
 class VisitorOut(Schema):
     visitor: str
+
+
+class ConsentIn(Strict):
+    granted: StrictBool = Field(
+        description="`true`: the visitor accepts tracking; `false`: refuses or withdraws it."
+    )
+    wording: text(5000) | None = Field(
+        None,
+        description="What the banner said, kept as the proof of an identified visitor's choice.",
+    )
+
+
+class ConsentOut(Schema):
+    required: bool = Field(
+        description="Does the site wait for consent before tracking (`TRACKING_CONSENT_REQUIRED`)?"
+    )
+    status: Literal["granted", "denied", "unknown"] = Field(
+        description="This browser's choice; `unknown` before it chose or once it expired."
+    )
+    visitor: str | None = Field(
+        None, description="After a grant, the browser's signed visitor id (also set as cookie)."
+    )
 
 
 class StartIn(Strict):

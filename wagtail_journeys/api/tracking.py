@@ -1,4 +1,4 @@
-"""``/events``, ``/identify`` and ``/visitor``: the three tracking endpoints."""
+"""``/events``, ``/identify``, ``/visitor`` and ``/consent``: the tracking endpoints."""
 
 from __future__ import annotations
 
@@ -21,11 +21,20 @@ from ..events import (
 from ..exceptions import InvalidInput, NotAllowed
 from ..inputs import clean_text
 from ..models import ConsentSource, EmailStatus, EventSource
+from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
-from .access import remember_visitor, resolve_caller, server_token
+from .access import refuse_without_consent, remember_visitor, resolve_caller, server_token
 from .openapi import documented
-from .schemas import EventIn, EventOut, IdentifyIn, IdentifyOut, VisitorOut
+from .schemas import (
+    ConsentIn,
+    ConsentOut,
+    EventIn,
+    EventOut,
+    IdentifyIn,
+    IdentifyOut,
+    VisitorOut,
+)
 
 router = Router(tags=["tracking"])
 
@@ -182,9 +191,59 @@ def _signup(payload: IdentifyIn, fields: dict) -> IdentifyOut:
     openapi_extra=documented(400, 403, 413, security=("VisitorCookie",), anonymous=True),
 )
 def visitor(request: HttpRequest, response: HttpResponse):
-    """Return the visitor id in the cookie, or issue one (and set the cookie)."""
+    """Return the visitor id in the cookie, or issue one (and set the cookie).
+
+    403 while the site requires consent (`TRACKING_CONSENT_REQUIRED`) that this browser
+    has not given: no id is issued and no cookie set.
+    """
+    refuse_without_consent(request)
     current = visitors.from_request(request)
     if current is None:
         current = VisitorId.new()
         remember_visitor(request, current, response)
     return VisitorOut(visitor=current.token)
+
+
+def _consent_out(request: HttpRequest, token: str | None = None) -> ConsentOut:
+    return ConsentOut(required=consent.required(), status=consent.status(request), visitor=token)
+
+
+@router.get(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent_status",
+    summary="This browser's tracking consent",
+    operation_id="consent_status",
+    openapi_extra=documented(400, 403, 413, security=(), anonymous=True),
+)
+def consent_status(request: HttpRequest, response: HttpResponse):
+    """Whether the site requires consent before tracking, and this browser's choice
+    (`granted`, `denied`, or `unknown` before it chose or once its choice expired)."""
+    return _consent_out(request)
+
+
+@router.post(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent",
+    summary="Grant or withdraw this browser's tracking consent",
+    operation_id="consent_update",
+    openapi_extra=documented(400, 403, 413, 422, security=(), anonymous=True),
+)
+def consent_update(request: HttpRequest, response: HttpResponse, payload: ConsentIn):
+    """Record the visitor's choice in the consent cookie (`CONSENT_COOKIE_NAME`).
+
+    `granted: true` sets it to granted and issues the visitor id (returned, and set as
+    the visitor cookie); `granted: false` sets it to denied and deletes the visitor
+    cookie. When the browser's visitor cookie names a contact, the change is kept as the
+    contact's consent record (channel `tracking`, source `banner`, with `wording`).
+    """
+    wording = payload.wording or ""
+    current = None
+    if payload.granted:
+        consent.grant(request, response, wording=wording)
+        current = visitors.ensure(request)
+        visitors.set_cookie(request, response)
+    else:
+        consent.withdraw(request, response, wording=wording)
+    return _consent_out(request, current.token if current is not None else None)
