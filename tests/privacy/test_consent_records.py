@@ -85,6 +85,30 @@ def test_identify_keeps_the_consent_it_brings_with_its_wording(client, server_to
     )
 
 
+def test_a_contacts_batch_keeps_the_consent_its_items_set(client, server_token):
+    ContactFactory(email="out@example.com", email_status="subscribed")
+    items = [
+        {"email": "out@example.com", "email_status": "unsubscribed"},
+        {"email": "new@example.com", "email_status": "subscribed"},
+        {"email": "plain@example.com", "first_name": "Pat"},
+    ]
+    response = client.post(
+        "/journeys/api/contacts/batch",
+        data=json.dumps({"contacts": items}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {server_token}",
+    )
+    assert response.status_code == 200, response.content
+    found = {
+        (r.contact.email, r.action, r.source, r.details["via"])
+        for r in ConsentRecord.objects.select_related("contact")
+    }
+    assert found == {
+        ("out@example.com", "withdrawn", "api", "contacts/batch"),
+        ("new@example.com", "granted", "api", "contacts/batch"),
+    }
+
+
 def test_identify_refuses_wording_that_cannot_be_stored(client, server_token):
     response = identify(client, server_token, email="ada@example.com", consent_wording="a\x00b")
     assert response.status_code in (400, 422)
