@@ -49,6 +49,17 @@ def refusal(contact: Contact, *, transactional: bool) -> str | None:
     return None
 
 
+def topic_refusals(email_page, contacts: Sequence[Contact], *, transactional: bool) -> dict:
+    """``{contact id: reason}`` for the contacts the email's subscription topic refuses
+    (unsubscribed from it, or not opted in to an opt-in topic); one query. Transactional
+    sends and emails without a topic refuse nobody here."""
+    if transactional or not getattr(email_page, "topic_id", None):
+        return {}
+    from .topics import refusals
+
+    return refusals(email_page.topic, [c.pk for c in contacts])
+
+
 def sender(email_page) -> str:
     """The From header: the page's override, else ``DEFAULT_FROM_EMAIL``."""
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -75,13 +86,16 @@ def send_email(
     """Send ``email_page`` to ``contact``; return its ``Message``.
 
     Raises ``Suppressed`` (nothing recorded) for unsubscribed, bounced or complained
-    contacts, and for pending double opt-in ones unless ``transactional``. ``to`` sends to
+    contacts, and, unless ``transactional``, for pending double opt-in ones and those
+    the email's subscription topic refuses (``topics``). ``to`` sends to
     another address (test sends) while personalising for ``contact``.
     """
     existing = Message.objects.filter(key=key).first() if key else None
     if existing is not None and existing.status in MessageStatus.final():
         return existing
-    reason = refusal(contact, transactional=transactional)
+    reason = refusal(contact, transactional=transactional) or topic_refusals(
+        email_page, [contact], transactional=transactional
+    ).get(contact.pk)
     if reason and existing is None:
         raise Suppressed(f"{contact.email}: {reason}.")
     return send_emails(
@@ -116,7 +130,8 @@ def send_emails(
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
     ``CHUNK`` (marked ``sending`` before, ``sent`` or ``failed`` after, with their
-    ``email_sent`` events); refused contacts get a ``suppressed`` row and no mail.
+    ``email_sent`` events); refused contacts (``refusal``, and for a marketing send those
+    the email's subscription topic refuses) get a ``suppressed`` row and no mail.
     A contact for whom a required merge tag (``{{ promo_code|required }}``) is empty gets a
     ``held`` row naming the tag, and no mail.
     Contacts whose key exists get the existing row back, unsent — except one never handed
@@ -134,6 +149,11 @@ def send_emails(
     existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
     revision_id = revision_id or revision_id_of(email_page)
     variants = _variants(email_page, [c.pk for c in contacts])
+    off_topic = topic_refusals(email_page, contacts, transactional=transactional)
+
+    def refused(contact: Contact) -> str | None:
+        return refusal(contact, transactional=transactional) or off_topic.get(contact.pk)
+
     from_email = sender(email_page)
     domain = _domain(from_email)
     now = timezone.now()
@@ -143,11 +163,11 @@ def send_emails(
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
-            if _claim(rows[-1], now, refusal(contact, transactional=transactional)):
+            if _claim(rows[-1], now, refused(contact)):
                 retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
-        reason = refusal(contact, transactional=transactional)
+        reason = refused(contact)
         merged = {**(context or {}), **(contexts[i] or {})}
         message = Message(
             key=keys[i] or None,

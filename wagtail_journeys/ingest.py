@@ -29,7 +29,7 @@ from .events import (
 from .exceptions import InvalidInput, InvalidVisitor
 from .importer import ImportReport, _insert_contacts, _write_batch
 from .inputs import clean_text
-from .models import Contact, Event, EventSource
+from .models import ConsentSource, Contact, Event, EventSource
 from .tracking.visitor import VisitorId
 
 #: Items per batch request (bodies are limited by ``MAX_BATCH_BODY_BYTES`` too).
@@ -261,7 +261,10 @@ def upsert_contacts(items: list[Any], schema: type[BaseModel]) -> list[ItemResul
         try:
             data = _validated(schema, index, item)
             email = normalize_email(data.email)
-            fields = data.model_dump(exclude={"email", "attributes", "tags"}, exclude_none=True)
+            fields = data.model_dump(
+                exclude={"email", "attributes", "tags", "double_opt_in", "consent_wording"},
+                exclude_none=True,
+            )
             attributes = validate_properties(data.attributes, field="attributes")
             # The same checks as one upsert (choices, time zone, lengths), on a scratch row.
             apply_fields(Contact(email=email), fields, attributes=attributes)
@@ -276,7 +279,15 @@ def upsert_contacts(items: list[Any], schema: type[BaseModel]) -> list[ItemResul
             outcomes = []
             try:
                 with transaction.atomic():
-                    _write_batch(rows, set(), ImportReport(), False, outcomes=outcomes)
+                    _write_batch(
+                        rows,
+                        set(),
+                        ImportReport(),
+                        False,
+                        {"via": "contacts/batch"},
+                        outcomes=outcomes,
+                        consent_source=ConsentSource.API,
+                    )
                 break
             except IntegrityError:
                 if attempt:  # created concurrently twice in a row: give up loudly
