@@ -128,7 +128,7 @@ def make_page():
     words = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 20
     link = '<a href="https://shop.example/{0}?u={{{{ contact.email|urlencode }}}}">{0}</a>'
     body = [text("<p>Dear {{ contact.first_name }},</p>")]
-    for n in range(24):
+    for n in range(12):
         body.append(text(f"<p>{words} {link.format(f'book-{n}') if n % 2 else ''}</p>"))
     body.append(text("<p>See you soon, {{ contact.full_name }}.</p>"))
     return make_email(body=body, subject="New this week for {{ contact.first_name }}")
@@ -190,7 +190,10 @@ def build_rates(page, contacts) -> tuple[float, float, int]:
     started = time.perf_counter()
     for contact, r in zip(contacts, rendered, strict=True):
         mail = PreparedMail(
-            **fields(contact, r), skeleton=skeleton, shared=shared, html_pieces=r.html_pieces
+            **fields(contact, r),
+            skeleton=skeleton,
+            shared=shared,
+            pieces={"plain": r.text_pieces, "html": r.html_pieces},
         )
         mail.attach_alternative(r.html, "text/html")
         mail.message().as_bytes(linesep="\r\n")

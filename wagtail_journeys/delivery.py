@@ -368,7 +368,7 @@ class _Composer:
                 **fields,
                 skeleton=self.skeleton,
                 shared=SHARED_HEADERS,
-                html_pieces=rendered.html_pieces,
+                pieces={"plain": rendered.text_pieces, "html": rendered.html_pieces},
             )
         mail.attach_alternative(rendered.html, "text/html")
         # django-anymail sends it as the ESP's metadata (other backends ignore it).

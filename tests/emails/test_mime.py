@@ -148,7 +148,7 @@ def prepared_mail(subject, to, body, pieces, sender, skeleton, unsubscribe="abc"
         },
         skeleton=skeleton,
         shared=frozenset({"from", "list-unsubscribe-post"}),
-        html_pieces=pieces,
+        pieces={"plain": [body[: len(body) // 2], body[len(body) // 2 :]], "html": pieces},
     )
     mail.attach_alternative("".join(pieces), "text/html")
     return mail

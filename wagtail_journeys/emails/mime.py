@@ -118,14 +118,6 @@ def _qp_kept(pieces: Sequence[str], kept: dict[str, bytes]) -> list[bytes]:
     return out
 
 
-def _part(subtype: str, text: str, pieces: Sequence[str] = (), kept=None) -> bytes:
-    cte, body = encode_body(text, pieces, kept)
-    return (
-        b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-        b"Content-Transfer-Encoding: %s\r\n\r\n%s" % (subtype.encode(), cte, body)
-    )
-
-
 class Skeleton:
     """What every message of one send shares: header lines written once, as bytes
     (the sender, ``List-Unsubscribe-Post``…), and the Date of the current second."""
@@ -133,7 +125,7 @@ class Skeleton:
     def __init__(self, encoding: str = "utf-8"):
         self.encoding = encoding
         self.lines: dict[tuple[str, str], bytes] = {}
-        self.kept: dict[str, bytes] = {}  # quoted-printable bytes of HTML pieces
+        self.kept: dict[str, bytes] = {}  # quoted-printable bytes of template pieces
         self.date: tuple[int, bytes] = (-1, b"")
 
     def line(self, name: str, value: str, *, shared: bool = False) -> bytes:
@@ -144,6 +136,17 @@ class Skeleton:
         if key not in self.lines:
             self.lines[key] = header_line(name, value, self.encoding)
         return self.lines[key]
+
+    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> bytes:
+        """A ``text/<subtype>`` part; ``pieces`` (joined, ``text``) let it reuse the
+        quoted-printable bytes of the template's fixed text."""
+        if not pieces or sum(map(len, pieces)) != len(text):  # not (or no longer) text's
+            pieces = ()
+        cte, body = encode_body(text, pieces, self.kept)
+        return (
+            b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+            b"Content-Transfer-Encoding: %s\r\n\r\n%s" % (subtype.encode(), cte, body)
+        )
 
     def date_line(self) -> bytes:
         now = int(time.time())
@@ -156,12 +159,9 @@ class Skeleton:
         """The CRLF bytes of ``mail`` (no attachments, one HTML alternative), headers in
         the order Django writes them; ``shared`` names the headers kept across mails."""
         # Bodies first, as Django builds them: the same error first, when both fail.
-        html = mail.alternatives[0].content
-        pieces = getattr(mail, "html_pieces", ())
-        if sum(map(len, pieces)) != len(html):  # not (or no longer) the pieces of html
-            pieces = ()
-        parts = [_part(mail.content_subtype, mail.body)] if mail.body else []
-        parts.append(_part("html", html, pieces, self.kept))
+        pieces = getattr(mail, "pieces", {})
+        parts = [self.part("plain", mail.body, pieces.get("plain"))] if mail.body else []
+        parts.append(self.part("html", mail.alternatives[0].content, pieces.get("html")))
         extra = mail.extra_headers
         names = {name.lower() for name in extra}
         out = [
@@ -232,18 +232,19 @@ class PreparedMail(EmailMultiAlternatives):
     """An ``EmailMultiAlternatives`` whose ``message()`` writes its bytes from the
     send's ``Skeleton``: the same message, without Django's MIME tree. ``shared`` names
     the headers whose value is the same for every mail of the send (lower case);
-    ``html_pieces``, the HTML alternative as its template yielded it."""
+    ``pieces``, the body (``"plain"``) and the HTML alternative (``"html"``) as their
+    templates yielded them (``RenderedEmail.text_pieces``, ``html_pieces``)."""
 
     def __init__(
         self,
         *args,
         skeleton: Skeleton,
         shared: frozenset[str] = frozenset(),
-        html_pieces: Sequence[str] = (),
+        pieces: dict[str, Sequence[str]] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.skeleton, self.shared, self.html_pieces = skeleton, shared, html_pieces
+        self.skeleton, self.shared, self.pieces = skeleton, shared, pieces or {}
 
     def message(self):
         encoding = self.encoding or settings.DEFAULT_CHARSET

@@ -46,8 +46,9 @@ class RenderedEmail:
     text: str
     message_uuid: uuid.UUID
     missing: tuple[str, ...] = ()
-    #: ``html`` in the pieces its template yielded (``mergetags.fill_pieces``).
+    #: ``html`` and ``text`` in the pieces their templates yielded (``mergetags.fill_pieces``).
     html_pieces: tuple[str, ...] = ()
+    text_pieces: tuple[str, ...] = ()
 
 
 def held_reason(missing: tuple[str, ...] | list[str]) -> str:
@@ -223,7 +224,7 @@ def _render(
     tracked=False,
     words: tuple[str, ...] = (),
 ):
-    """Subject, preheader, HTML (the pieces its template yielded) and text of
+    """Subject, preheader, HTML and text (the pieces their templates yielded) of
     ``compiled`` for ``scope``, and the required tags left empty. Raises what the
     template raised (``fill`` turns it into a hold).
     ``tracked``: links become click URLs, their addresses are not even computed."""
@@ -234,7 +235,7 @@ def _render(
         variables[f"_tx{number}"] = word
     source = compiled.html_tracked if tracked else compiled.html
     pieces = mergetags.fill_pieces(source, variables, html=True)
-    text = mergetags.fill_template(compiled.text, variables)
+    text = mergetags.fill_pieces(compiled.text, variables)
     subject = mergetags.fill_template(compiled.subject, variables)
     preheader = mergetags.fill_template(compiled.preheader, variables)
     return subject, preheader, pieces, text, variables["_missing"]
@@ -298,10 +299,11 @@ def fill(
         subject=" ".join(subject.split()),
         preheader=preheader,
         html="".join(pieces),
-        text=text,
+        text="".join(text),
         message_uuid=message_uuid,
         missing=tuple(dict.fromkeys(held)),
         html_pieces=tuple(pieces),
+        text_pieces=tuple(text),
     )
 
 
