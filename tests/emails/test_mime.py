@@ -14,19 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import re
+import string
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import forbid_multi_line_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.emails.factories import make_contact, make_email, text
 from tests.strategies import TEXT_PIECES, hostile_text
 from wagtail_journeys.delivery import send_emails
-from wagtail_journeys.emails.mime import PreparedMail, Skeleton
+from wagtail_journeys.emails.mime import PreparedMail, Skeleton, header_line
 from wagtail_journeys.models import MessageStatus
 
 #: Pieces of contact data and bodies: hostile ones, right-to-left and emoji text, and
@@ -167,6 +169,44 @@ def test_any_mail_is_the_message_django_builds(subject, to, body, pieces, sender
     skeleton = Skeleton()
     for _ in range(2):  # the second time from what the skeleton kept
         assert_same_message(prepared_mail(subject, to, body, pieces, sender, skeleton, unsubscribe))
+
+
+def exact_line(name: str, value: str) -> bytes:
+    """The header line as Django's build and the SMTP backend's generator write it."""
+    name, value = forbid_multi_line_headers(name, value, "utf-8")
+    return email.policy.compat32.clone(linesep="\r\n").fold_binary(name, value)
+
+
+HEADER_TEXT = st.one_of(
+    st.text(st.one_of(st.sampled_from(" ,;\t=?_"), st.characters(codec="utf-8")), max_size=160),
+    st.text(st.sampled_from(string.printable[:-5] + "\t"), min_size=60, max_size=240),
+)
+WORD_CHARACTERS = string.ascii_letters + string.digits + "<>@:/%.?=-_()\"'"
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    name=st.sampled_from(["Subject", "List-Unsubscribe", "X-Mailer", "To"]),
+    value=HEADER_TEXT,
+    other=st.one_of(
+        st.text(st.sampled_from(WORD_CHARACTERS), min_size=1),
+        st.text(st.characters(codec="ascii", exclude_characters=" \t;,"), min_size=1),
+    ),
+)
+def test_header_lines_are_djangos_to_the_byte(name, value, other):
+    """Lines that fit, lines folded like an earlier value of the same shape, and
+    one-word RFC 2047 subjects are written without ``email.header``, to the same bytes."""
+    like = "".join(c if c in " \t;," else other[i % len(other)] for i, c in enumerate(value))
+    for sample in (value, like, value, like):  # the second of a shape: folded as the first
+        line, error = built(lambda sample=sample: header_line(name, sample))
+        expected, expected_error = built(lambda sample=sample: exact_line(name, sample))
+        assert (line, error) == (expected, expected_error)
+
+
+@pytest.mark.parametrize("count", range(1, 40))
+def test_subjects_around_one_encoded_word_are_djangos(count):
+    for value in ("é" * count, "Chloé " * count, "📚" * count, "Hi " + "ß" * count):
+        assert header_line("Subject", value) == exact_line("Subject", value)
 
 
 def test_a_long_html_line_is_quoted_printable_from_kept_pieces():
