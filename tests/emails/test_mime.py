@@ -302,3 +302,29 @@ def test_a_message_of_the_same_second_reuses_its_date_line():
     line = skeleton.date_line().decode()
     sent = sent_at(line.removeprefix("Date: ").strip())
     assert abs(sent - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+
+
+def test_djangos_console_and_locmem_backends_take_prepared_mails(email_site):
+    """The console backend writes the prepared bytes; what else a caller asks of the
+    message (a header, a copy) is answered as by Django's own."""
+    import copy
+    import io
+
+    from django.core.mail import get_connection
+
+    page = _page()
+    stream = io.StringIO()
+    console = get_connection("django.core.mail.backends.console.EmailBackend", stream=stream)
+    (message,) = send_emails(page, [make_contact(first_name="Zoë")], connection=console)
+    assert message.status == MessageStatus.SENT
+    written = parsed(stream.getvalue().split("\n" + "-" * 79)[0].encode())
+    assert written["Subject"] == "Hello Zoë"
+    assert written["Message-ID"] == message.message_id
+    mail.outbox = []
+    send_emails(page, [make_contact(first_name="Ann")])
+    (prepared,) = mail.outbox
+    serialised = prepared.message()
+    assert serialised["Subject"] == prepared.subject == "Hello Ann"
+    assert serialised["To"] == prepared.to[0]
+    assert copy.deepcopy(serialised).as_bytes() == serialised.as_bytes()
+    assert copy.deepcopy(prepared).skeleton is prepared.skeleton

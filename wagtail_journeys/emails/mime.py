@@ -8,11 +8,13 @@ sender) keeps its fixed header lines as bytes, and ``PreparedMail.message()`` wr
 only what differs per contact: the headers it fills (To, Subject, Message-ID, Date,
 List-Unsubscribe) and the two bodies with their transfer encodings. Both are chosen as
 Django chooses them: a body is utf-8 ``7bit``/``8bit``, or quoted-printable when one of
-its lines passes 998 bytes (done by ``binascii``'s C encoder); a printable ASCII header
-that fits its line is written as it is, any other through the very functions Django's
-build calls (RFC 2047 words, address sanitising, compat32 folding), errors included.
-The bytes parse to the message Django would have built (``tests/emails/test_mime.py``
-proves it for any contact data).
+its lines passes 998 bytes, done by ``binascii``'s C encoder on the pieces the template
+yielded, the fixed ones encoded once per send (``encode_body``); a header is written as
+Django's build and compat32's folding write it, by the very functions they call (RFC 2047
+words, address sanitising, folding, errors included) unless the result is known without
+them (``header_line``). The bytes parse to the message Django would have built, and are
+the same bytes but for the boundary and the Date where no body is quoted-printable
+(``tests/emails/test_mime.py`` proves it for any contact data).
 
 ``PreparedMail`` is still an ``EmailMultiAlternatives`` with its subject, bodies and
 headers; a mail it cannot write this way (attachments, another charset) is built by
@@ -201,7 +203,11 @@ def _qp_kept(pieces: Sequence[str], kept: dict[str, bytes]) -> list[bytes]:
 
 class Skeleton:
     """What every message of one send shares: header lines written once, as bytes
-    (the sender, ``List-Unsubscribe-Post``…), and the Date of the current second."""
+    (the sender, ``List-Unsubscribe-Post``…), the quoted-printable bytes of the
+    template's fixed text, and the Date of the current second."""
+
+    def __deepcopy__(self, memo):  # a cache the send's mails share (locmem copies mails)
+        return self
 
     def __init__(self, encoding: str = "utf-8"):
         self.encoding = encoding
@@ -300,6 +306,8 @@ class SerialisedMessage:
         return self.built
 
     def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("data", "mail", "built"):
+            raise AttributeError(name)  # copying and pickling, before __init__ ran
         return getattr(self._django(), name)
 
     def __getitem__(self, name: str):
