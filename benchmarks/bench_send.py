@@ -11,7 +11,10 @@ dozen tracked links) to 5,000 contacts, as messages per second:
   advance, render, ``Message`` rows and events) through Django's SMTP backend to a
   server on loopback: budget ≥ 2× ``send_django_build``;
 - ``send_emails``: ``delivery.send_emails`` in batches of 500 to the same server;
-- ``send_broadcast_rows``: rows written per message by the broadcast.
+- ``send_broadcast_rows``: rows written per message by the broadcast;
+- ``peer_post_office_send``: django-post-office sending the same mails from its queue to
+  the same server (installed by this bench in a virtualenv of its own, see
+  ``peer_post_office.py``; ``JOURNEYS_BENCH_PEERS=0`` skips it).
 
 The SMTP server is a small sink in its own process (it reads each DATA up to its final
 dot and answers 250), so what is measured is the sending side, not the server; the
@@ -214,7 +217,7 @@ def rows() -> dict[str, int]:
     }
 
 
-def bench(count: int, port: int) -> None:
+def bench(count: int, port: int) -> None:  # noqa: PLR0915 — one run, read top to bottom
     from django.db import connection
     from django.test.utils import override_settings
     from django.utils import timezone
@@ -282,14 +285,58 @@ def bench(count: int, port: int) -> None:
         report("send_emails", arrived / elapsed, "msgs/s", "info")
         report("send_emails_cpu", 1000 * cpu / max(arrived, 1), "ms CPU/msg", "info")
         report("send_emails_vs_django_build", arrived / elapsed / django_rate, "x", "info")
+    peers(page, contacts, port, broadcast_rate)
 
 
-def peers() -> None:
-    print(
-        "# peers (django-post-office, django-newsletter): not run here; each builds every "
-        "message with Django's EmailMultiAlternatives, so send_django_build is their floor",
-        flush=True,
-    )
+def peers(page, contacts, port: int, broadcast_rate: float) -> None:
+    """django-post-office sending the same mails, from a virtualenv of its own (made
+    here, in a temporary directory: the project never depends on it). Skipped with
+    ``JOURNEYS_BENCH_PEERS=0`` or when pip cannot install it."""
+    import shutil
+    import tempfile
+
+    from wagtail_journeys.emails.render import compiled_for, fill
+
+    if os.environ.get("JOURNEYS_BENCH_PEERS") == "0":
+        print("# peers: not run (JOURNEYS_BENCH_PEERS=0)", flush=True)
+        return
+    sample = contacts[0]
+    rendered = fill(compiled_for(page), sample)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-peers-"))
+    try:
+        (tmp / "mail.html").write_text(rendered.html.replace(sample.first_name, "{name}"))
+        (tmp / "mail.txt").write_text(rendered.text.replace(sample.first_name, "{name}"))
+        python = tmp / "venv" / "bin" / "python"
+        for command in (
+            [sys.executable, "-m", "venv", str(tmp / "venv")],
+            [str(python), "-m", "pip", "install", "-q", "django>=5.2,<5.3", "django-post-office"],
+        ):
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                print(f"# peers: not run ({done.stderr.strip()[-300:]})", flush=True)
+                return
+        done = subprocess.run(
+            [
+                str(python),
+                str(ROOT / "benchmarks" / "peer_post_office.py"),
+                *("--port", str(port), "--contacts", str(len(contacts))),
+                *("--html", str(tmp / "mail.html"), "--text", str(tmp / "mail.txt")),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("bench ")]
+        if done.returncode or not lines:
+            print(f"# peers: django-post-office failed ({done.stderr.strip()[-300:]})")
+            return
+        for line in lines:
+            print(line, flush=True)
+        rate = float(lines[0].split(": ")[1].split()[0].replace(",", ""))
+        report("send_broadcast_vs_post_office", broadcast_rate / rate, "x", "info")
+        print("# django-newsletter: not run (it sends through the same Django build)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
@@ -322,7 +369,6 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         bench(args.contacts, port)
-        peers()
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
         sink.terminate()
