@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 
 from . import conf
 from .emails import links
+from .emails.mime import PreparedMail, Skeleton, fast_backend
 from .emails.render import compiled_for, fill, held_reason, revision_id_of, segment_ids
 from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
@@ -191,7 +192,8 @@ def send_emails(
         todo.append((len(rows) - 1, message))
     # Compose before inserting, so each row is written once with its subject (and held,
     # not sent, when a required merge tag is empty for its contact).
-    composer = _Composer(email_page, from_email, to)
+    connection = connection or get_connection()
+    composer = _Composer(email_page, from_email, to, prepared=fast_backend(connection))
     mails = {
         id(m): composer.compose(m, contacts[i])
         for i, m in [*todo, *retry]
@@ -326,12 +328,20 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
 METADATA_KEY = "journeys_message"
 
 
-class _Composer:
-    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch.
-    ``as_sent`` builds one again, the same, for the admin (``compose_again``)."""
+#: Headers whose value is the same for every message of a send (``PreparedMail``).
+SHARED_HEADERS = frozenset({"from", "list-unsubscribe-post"})
 
-    def __init__(self, email_page, from_email: str, to: str | None):
+
+class _Composer:
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch:
+    ``prepared`` ones (``emails.mime.PreparedMail``, serialised from one ``Skeleton``
+    per send) for Django's own backends, which only want the bytes; Django's class for
+    the others (an ESP's backend reads the parts). ``compose_again`` builds one again,
+    the same, for the admin."""
+
+    def __init__(self, email_page, from_email: str, to: str | None, *, prepared: bool = False):
         self.email_page, self.from_email, self.to = email_page, from_email, to
+        self.skeleton = Skeleton() if prepared else None
         self.root = links.prefix()
         self.key = links.signing_key()
         self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
@@ -362,18 +372,27 @@ class _Composer:
         if rendered.missing:
             message.status, message.error = MessageStatus.HELD, held_reason(rendered.missing)
         unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
-        mail = EmailMultiAlternatives(
-            subject=rendered.subject,
-            body=rendered.text,
-            from_email=self.from_email,
-            to=[self.to or contact.email],
-            headers={
+        fields = {
+            "subject": rendered.subject,
+            "body": rendered.text,
+            "from_email": self.from_email,
+            "to": [self.to or contact.email],
+            "headers": {
                 "Message-ID": message.message_id,
                 "List-Unsubscribe": f"<mailto:{self.mailto}?subject=unsubscribe%20"
                 f"{message.uuid.hex}>, <{unsubscribe}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
-        )
+        }
+        if self.skeleton is None:
+            mail = EmailMultiAlternatives(**fields)
+        else:
+            mail = PreparedMail(
+                **fields,
+                skeleton=self.skeleton,
+                shared=SHARED_HEADERS,
+                pieces={"plain": rendered.text_pieces, "html": rendered.html_pieces},
+            )
         mail.attach_alternative(rendered.html, "text/html")
         # django-anymail sends it as the ESP's metadata (other backends ignore it).
         mail.metadata = {METADATA_KEY: message.uuid.hex}
