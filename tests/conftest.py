@@ -49,11 +49,14 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if (
-            marker
-            and marker.kwargs.get("transaction")
-            and not marker.kwargs.get("serialized_rollback")
-        ):
+        fixtures = getattr(item, "fixturenames", ())
+        transactional = (marker and marker.kwargs.get("transaction")) or (
+            "transactional_db" in fixtures or "live_server" in fixtures
+        )
+        serialized = (
+            marker and marker.kwargs.get("serialized_rollback")
+        ) or "django_db_serialized_rollback" in fixtures
+        if transactional and not serialized:
             raise pytest.UsageError(
                 f"{item.nodeid}: transactional tests need serialized_rollback=True"
             )

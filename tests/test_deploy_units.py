@@ -25,6 +25,7 @@ from tests.processes import ROOT, Process, django_env, free_port, wait_for
 from tests.test_qcluster import in_django_shell
 
 pytestmark = pytest.mark.slow
+SERIALIZED = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DOC = ROOT / "docs" / "how-to" / "production.md"
 PREFIX = "/srv/journeys"
@@ -97,7 +98,8 @@ def stop_as_systemd(process: Process, unit: dict[str, list[str]]) -> float:
     return time.monotonic() - started
 
 
-def test_the_web_unit_serves_and_stops(transactional_db, bookshop_pages, tmp_path):
+@SERIALIZED
+def test_the_web_unit_serves_and_stops(bookshop_pages, tmp_path):
     unit = units()["journeys-web.service"]
     port = free_port()
     cwd = Path(unit["WorkingDirectory"][0].replace(PREFIX, str(ROOT / "example_site")))
@@ -118,8 +120,9 @@ def test_the_web_unit_serves_and_stops(transactional_db, bookshop_pages, tmp_pat
         site.stop(grace=2)
 
 
+@SERIALIZED
 @pytest.mark.parametrize("name", ["journeys-worker.service", "journeys-priority.service"])
-def test_the_worker_units_run_and_stop_in_seconds_while_working(transactional_db, tmp_path, name):
+def test_the_worker_units_run_and_stop_in_seconds_while_working(tmp_path, name):
     unit = units()[name]
     env = environment(unit)
     cwd = Path(unit["WorkingDirectory"][0].replace(PREFIX, str(ROOT / "example_site")))

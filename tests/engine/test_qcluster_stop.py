@@ -20,7 +20,7 @@ from tests.processes import Process, django_env, wait_for
 from tests.test_qcluster import REDIS_URL, in_django_shell
 from wagtail_journeys.models import Contact, ContactImport, ImportStatus
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 #: A pump that would run 85 s by itself; the test stops the cluster long before.
 PUMP = "wagtail_journeys.tasks.run_scenarios"
@@ -109,9 +109,7 @@ def run_and_stop(env, tmp_path, *, group: bool) -> tuple[float, ContactImport]:
 
 
 @pytest.mark.parametrize("group", [False, True], ids=["main-process", "process-group"])
-def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(
-    transactional_db, tmp_path, group
-):
+def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(tmp_path, group):
     env = django_env(JOURNEYS_BROKER="orm")
     seconds, job = run_and_stop(env, tmp_path, group=group)
     print(f"qcluster (ORM broker) stopped {seconds:.1f} s after SIGTERM")
@@ -134,7 +132,7 @@ def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(
 
 
 def test_sigterm_to_the_group_stops_the_redis_cluster_and_keeps_the_queued_import(
-    require_redis, transactional_db, tmp_path
+    require_redis, tmp_path
 ):
     import redis
 
