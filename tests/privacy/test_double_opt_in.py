@@ -193,6 +193,30 @@ def test_the_wording_of_a_ticked_consent_box_is_kept_as_the_proof(
     assert ConsentRecord.objects.get(contact=contact, action="granted").wording == label
 
 
+def test_without_double_opt_in_the_signup_itself_is_kept_as_the_proof(
+    client, newsletter, django_capture_on_commit_callbacks
+):
+    from example_site.shop.models import FormField
+
+    label = "Yes, send me new books and offers once a month"
+    FormField.objects.create(
+        page=newsletter, sort_order=5, label=label, field_type="checkbox", required=True
+    )
+    signup(
+        client,
+        django_capture_on_commit_callbacks,
+        yes_send_me_new_books_and_offers_once_a_month="on",
+    )
+    contact = Contact.objects.get()
+    assert contact.email_status == "subscribed"
+    record = ConsentRecord.objects.get(contact=contact)
+    assert (record.action, record.source, record.wording) == ("granted", "form", label)
+    assert record.details["page_id"] == newsletter.pk
+    # A second post for the now existing contact proves nothing new: no second record.
+    signup(client, django_capture_on_commit_callbacks)
+    assert ConsentRecord.objects.count() == 1
+
+
 def test_an_unverified_post_for_an_existing_contact_changes_and_binds_nothing(
     client, double_opt_in, confirm_email, django_capture_on_commit_callbacks
 ):

@@ -33,11 +33,12 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from .. import conf, confirmation
+from ..consent import record_consent
 from ..contacts import get_or_create_contact, upsert_contact
 from ..events import record_event
 from ..exceptions import InvalidInput
 from ..inputs import text_problem
-from ..models import ConsentSource, Contact, EmailStatus, EventSource
+from ..models import ConsentAction, ConsentSource, Contact, EmailStatus, EventSource
 from . import visitor as visitors
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def claim(
         logger.warning("Form submission's contact fields not stored: %s", exc)
         contact, created = get_or_create_contact(email, status)
     if created:
+        contact.journeys_created = True  # the post made it: its consent is recorded
         return contact, not pending
     if visitor is not None and visitor.contact_id == contact.pk:
         contact, _ = upsert_contact(contact.email, fields)
@@ -173,6 +175,24 @@ def _record_submission(instance) -> None:
         if double_opt_in and contact is not None:
             confirmation.request_confirmation(
                 contact,
+                source=ConsentSource.FORM,
+                wording=consent_wording(page, data),
+                details={
+                    "page_id": page.pk,
+                    "form": page.slug,
+                    "title": page.title,
+                    "submission_id": instance.pk,
+                },
+            )
+        elif (
+            contact is not None
+            and getattr(contact, "journeys_created", False)
+            and contact.email_status == EmailStatus.SUBSCRIBED
+        ):
+            # Without double opt-in the signup itself is the consent: keep its proof.
+            record_consent(
+                contact,
+                action=ConsentAction.GRANTED,
                 source=ConsentSource.FORM,
                 wording=consent_wording(page, data),
                 details={
