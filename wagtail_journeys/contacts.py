@@ -19,7 +19,7 @@ from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from . import conf
-from .exceptions import InvalidInput
+from .exceptions import Erased, InvalidInput
 from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
 from .models.events import MACHINE_REPLIES, is_activity
@@ -114,7 +114,8 @@ def upsert_contact(
 
     Only the fields given are changed; attributes are merged key by key and tags added.
     ``email_status`` of an existing contact changes only when passed explicitly. The
-    whole upsert is one transaction: an invalid value writes nothing.
+    whole upsert is one transaction: an invalid value writes nothing. A new address
+    that was erased is refused (``Erased``) while ``SUPPRESS_ERASED`` is on.
     """
     email = normalize_email(email)
     fields = dict(fields or {})
@@ -123,6 +124,7 @@ def upsert_contact(
         contact = Contact.objects.select_for_update().filter(email=email).first()
         created = contact is None
         if created:
+            refuse_erased(email)
             contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
         changed = apply_fields(contact, fields, attributes=attributes)
         if created:
@@ -141,18 +143,29 @@ def upsert_contact(
     return contact, created
 
 
+def refuse_erased(email: str) -> None:
+    """Raise ``Erased`` for an address that was erased while ``SUPPRESS_ERASED`` is on
+    (``privacy``); no query while it is off."""
+    from .privacy import is_suppressed
+
+    if is_suppressed(email):
+        raise Erased()
+
+
 def get_or_create_contact(
     email: str, fields: Mapping[str, Any] | None = None
 ) -> tuple[Contact, bool]:
     """The contact with this address, created from ``fields`` if there is none; return
     ``(contact, created)``. An existing contact is returned untouched: this is how input
     that proves nothing about its sender (a public form post) may add a contact, never
-    change one.
+    change one. A new address that was erased is refused (``Erased``) while
+    ``SUPPRESS_ERASED`` is on.
     """
     email = normalize_email(email)
     contact = Contact.objects.filter(email=email).first()
     if contact is not None:
         return contact, False
+    refuse_erased(email)
     contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
     apply_fields(contact, fields or {})
     try:

@@ -10,6 +10,7 @@ from wagtail.api.v3.errors import problem_response, register_exception_handlers
 
 from ..exceptions import InvalidInput, JourneysError
 from .openapi import DocumentedAPI, SwaggerFromStatic
+from .privacy import router as privacy_router
 from .reports import router as reports_router
 from .scenarios import router as scenarios_router
 from .tracking import router as tracking_router
@@ -38,8 +39,10 @@ api = DocumentedAPI(
         "token whose user has the `wagtail_journeys.track_contacts` permission) or from "
         "browsers (a signed visitor id issued by `GET /journeys/api/visitor`), which may "
         "post only the events the `BROWSER_EVENTS` setting allows. Reports are read with a "
-        "token whose user has `wagtail_journeys.view_reports`. Every error is an RFC "
-        "7807 `application/problem+json` body."
+        "token whose user has `wagtail_journeys.view_reports`; a contact's data is read "
+        "with `wagtail_journeys.export_contacts` and erased with "
+        "`wagtail_journeys.delete_contact`. Every error is an RFC 7807 "
+        "`application/problem+json` body."
     ),
     urls_namespace="api",
     parser=StrictJSONParser(),
@@ -61,3 +64,4 @@ def journeys_error(request: HttpRequest, exc: JourneysError):
 api.add_router("/", tracking_router)
 api.add_router("/", scenarios_router)
 api.add_router("/", reports_router)
+api.add_router("/", privacy_router)
