@@ -4,8 +4,6 @@ access and erasure, for a server holding a token whose user may export (read) or
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Router, Schema
 from pydantic import Field
@@ -13,7 +11,7 @@ from pydantic import Field
 from ..contacts import normalize_email
 from ..exceptions import NotFound
 from ..models import Contact
-from ..privacy import erase_contact, export_contact
+from ..privacy import erase_contact, export_contact_json
 from .access import Unauthenticated, token_allows
 from .openapi import documented
 
@@ -75,7 +73,7 @@ def _with_data(extra: dict) -> dict:
 def contact_data(request: HttpRequest, email: str = EmailPath):
     """The contact's data as one JSON object (the admin's *Download data (JSON)*)."""
     contact = _contact(request, email, EXPORT_PERMISSION)
-    body = json.dumps(export_contact(contact), ensure_ascii=False)
+    body = "".join(export_contact_json(contact))
     return HttpResponse(body, content_type="application/json")
 
 

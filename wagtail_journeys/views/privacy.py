@@ -4,8 +4,6 @@ says what will happen."""
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -17,7 +15,7 @@ from wagtail.admin.views import generic
 from .. import conf
 from ..models import Contact
 from ..permissions import can_export_contacts
-from ..privacy import erase_contact, export_contact
+from ..privacy import erase_contact, export_contact_json
 
 
 def contact_data_view(request, pk):
@@ -26,7 +24,7 @@ def contact_data_view(request, pk):
     if not can_export_contacts(request.user):
         raise PermissionDenied
     contact = get_object_or_404(Contact, pk=pk)
-    body = json.dumps(export_contact(contact), ensure_ascii=False, indent=1)
+    body = "".join(export_contact_json(contact))
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}-{stamp}.json"'
