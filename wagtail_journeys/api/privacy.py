@@ -67,7 +67,7 @@ def _with_data(extra: dict) -> dict:
     summary="Export a contact's data (right of access)",
     operation_id="contact_data",
     openapi_extra=_with_data(
-        documented(401, 403, 404, 413, 422, security=("ServerToken",), problems=PROBLEMS)
+        documented(400, 401, 403, 404, 413, 422, security=("ServerToken",), problems=PROBLEMS)
     ),
 )
 def contact_data(request: HttpRequest, email: str = EmailPath):
@@ -83,7 +83,9 @@ def contact_data(request: HttpRequest, email: str = EmailPath):
     url_name="contact_erase",
     summary="Erase a contact (right to erasure)",
     operation_id="contact_erase",
-    openapi_extra=documented(401, 403, 404, 413, 422, security=("ServerToken",), problems=PROBLEMS),
+    openapi_extra=documented(
+        400, 401, 403, 404, 413, 422, security=("ServerToken",), problems=PROBLEMS
+    ),
 )
 def contact_erase(request: HttpRequest, email: str = EmailPath):
     """Delete the contact and every row naming it, scrub what stays, keep the reports'
