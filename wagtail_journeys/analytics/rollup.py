@@ -246,14 +246,13 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
         return 0
     with transaction.atomic():
         cursor = _lock(RUNS_CURSOR)
-        batch = list(
-            StepRun.objects.filter(id__gt=cursor.position, recorded_at__lte=timezone.now() - settle)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
+        settled = StepRun.objects.filter(
+            id__gt=cursor.position, recorded_at__lte=timezone.now() - settle
         )
+        batch = list(settled.order_by("id").values_list("id", flat=True)[:limit])
         if not batch:
             return 0
-        add_runs(StepRun.objects.filter(id__gt=cursor.position, id__lte=batch[-1]))
+        add_runs(settled.filter(id__lte=batch[-1]))
         cursor.position = batch[-1]
         cursor.save(update_fields=["position", "updated_at"])
     return len(batch)
