@@ -47,6 +47,7 @@ test: $(STAMP)
 	$(PY) tests/run.py
 
 bench: $(STAMP)
+	bash .ci/tools bench
 	$(PY) benchmarks/run.py
 
 lint: $(STAMP)

@@ -49,7 +49,11 @@ def main() -> None:
         timings: dict[bool, list[float]] = {True: [], False: []}
 
         def serve(tracking: bool, path: str) -> float:
-            settings.WAGTAIL_JOURNEYS = {**settings.WAGTAIL_JOURNEYS, "TRACK_PAGE_VIEWS": tracking}
+            settings.WAGTAIL_JOURNEYS = {
+                **settings.WAGTAIL_JOURNEYS,
+                "TRACK_PAGE_VIEWS": tracking,
+                "TRACKING_CONSENT_REQUIRED": False,  # the consent check: bench_consent.py
+            }
             return serve_once(client, path)
 
         for i in range(WARMUP):

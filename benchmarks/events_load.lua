@@ -1,6 +1,7 @@
 -- wrk script for bench_events_api.py: POST /journeys/api/events as a browser (signed
 -- visitor id in the body, text/plain like sendBeacon) or as a server (Bearer token,
--- contact by email, unique idempotency keys). Arguments: MODE CREDENTIAL.
+-- contact by email, unique idempotency keys). Arguments: MODE CREDENTIAL CONSENT (the
+-- signed consent cookie a browser sends on a site that requires consent).
 local threads = 0
 
 function setup(thread)
@@ -12,6 +13,7 @@ function init(args)
   n = 0
   mode = args[1]
   credential = args[2]
+  consent = args[3]
 end
 
 function request()
@@ -26,7 +28,7 @@ function request()
   local body = string.format(
     '{"name":"cart.updated","visitor":"%s","properties":{"items":%d,"path":"/books/dune/"}}',
     credential, n % 7)
-  return wrk.format("POST", "/journeys/api/events", { ["Content-Type"] = "text/plain" }, body)
+  return wrk.format("POST", "/journeys/api/events", { ["Content-Type"] = "text/plain", ["Cookie"] = "journeys_consent=" .. consent }, body)
 end
 
 function done(summary, latency, requests)

@@ -154,6 +154,15 @@ else:
 
 WAGTAIL_JOURNEYS = {
     "CORS_ALLOWED_ORIGINS": ["http://localhost:3000"],
+    # A European site: signups confirm their address before any marketing mail (the
+    # demo's "confirm-subscription" email carries the link).
+    "DOUBLE_OPT_IN": True,
+    # A European site: no visitor cookie, page view or beacon event before the visitor
+    # accepts the banner in shop/templates/base.html (docs/how-to/privacy.md).
+    "TRACKING_CONSENT_REQUIRED": True,
+    # A European site: an erased address (a contact deleted in the admin) is kept as a
+    # keyed hash, so no import, form or API call adds the person back.
+    "SUPPRESS_ERASED": True,
 }
 
 LOGGING = {

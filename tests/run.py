@@ -39,6 +39,7 @@ POSTGRES_PASS = (
     "tests/tracking",  # one INSERT per page view; idempotent opens, clicks and form posts
     "tests/privacy",  # consent gates, double opt-in, topics, erasure leaves no trace per database
     "tests/api/test_events.py",  # inserts, idempotency keys, batches
+    "tests/api/test_batch.py",  # bulk inserts, keys checked in one query, per-item results
     "tests/api/test_identify.py",  # anonymous history moved to the contact in one UPDATE
     "tests/api/test_storable_input.py",  # NUL, surrogates, huge numbers and ids per database
     "tests/api/test_hypothesis.py",  # hostile input strategies against the API, per database

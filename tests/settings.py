@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES
+from example_site.settings import DATABASES, WAGTAIL_JOURNEYS
 
 _tmp = Path(os.environ.get("JOURNEYS_TEST_TMP", tempfile.gettempdir()))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -17,6 +17,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # database, whose name the test passes down.
 if os.environ.get("JOURNEYS_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["JOURNEYS_DB_NAME"]
+
+# The example site runs as a European site would (consent before tracking, double
+# opt-in); the suite tests those features where they are its subject (tests/privacy)
+# and the rest from the defaults.
+WAGTAIL_JOURNEYS = {  # noqa: F405
+    **WAGTAIL_JOURNEYS,  # noqa: F405
+    "DOUBLE_OPT_IN": False,
+    "TRACKING_CONSENT_REQUIRED": False,
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

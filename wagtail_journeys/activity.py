@@ -165,6 +165,8 @@ def describe(
         else:
             text = SafeString(_("Unsubscribed"))
         return Activity("cross", text)
+    if name == "subscription_confirmed":
+        return Activity("check", SafeString(_("Confirmed their subscription (double opt-in)")))
     if name == "purchase":
         return Activity("tag", _purchase(props))
     return Activity("pick", format_html(_("<code>{name}</code>"), name=name))

@@ -11,7 +11,7 @@ class WagtailJourneysConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, post_save
 
-        from . import conf  # noqa: F401  (registers the settings check)
+        from . import conf, confirmation  # noqa: F401  (register the system checks)
         from .emails.render import forget_compiled
         from .models import BrandSettings
         from .segments.decimals import register_sqlite_functions
@@ -22,11 +22,9 @@ class WagtailJourneysConfig(AppConfig):
         esp.connect()  # ESP feedback, when django-anymail is installed
         post_save.connect(forget_compiled, sender=BrandSettings, dispatch_uid="journeys-brand")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="journeys-schedules")
-        from django_q.signals import post_spawn
+        from . import workers
 
-        from .engine.passes import note_interrupts
-
-        post_spawn.connect(note_interrupts, dispatch_uid="journeys-worker-interrupts")
+        workers.install()  # qcluster stops in seconds on SIGTERM (see workers.py)
         connection_created.connect(register_sqlite_functions, dispatch_uid="journeys-decimals")
         from wagtail.signals import page_published, page_unpublished, post_page_move
 

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "wishlist.*",
     ],
     "MAX_BODY_BYTES": 64 * 1024,
+    "MAX_BATCH_BODY_BYTES": 1024 * 1024,
     "API_TOKEN_CACHE_SECONDS": 10,
     "MAX_EVENT_AGE_DAYS": 365,
     "BROWSER_MAX_EVENT_AGE_SECONDS": 24 * 60 * 60,
@@ -122,6 +123,7 @@ _MERGE_SCOPE_NAMES = {
     "site_name",
     "unsubscribe_url",
     "preferences_url",
+    "confirm_url",
 }
 _EMAIL_STATUSES = {"subscribed", "pending", "unsubscribed", "bounced", "complained"}
 
@@ -151,6 +153,7 @@ def _problems(user: dict[str, Any]) -> list[str]:
     for key in (
         "VISITOR_COOKIE_AGE",
         "MAX_BODY_BYTES",
+        "MAX_BATCH_BODY_BYTES",
         "MAX_EVENT_AGE_DAYS",
         "BROWSER_MAX_EVENT_AGE_SECONDS",
         "MAX_CLOCK_SKEW_SECONDS",

@@ -23,6 +23,7 @@ from .exceptions import Erased, InvalidInput
 from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
 from .models.events import MACHINE_REPLIES, is_activity
+from .workers import stopping
 
 #: Fields an upsert may set, with the attribute they land in.
 CONTACT_FIELDS = (
@@ -275,6 +276,8 @@ def process_activity(max_batches: int = 50) -> int:
 
     done = 0
     for _ in range(max_batches):
+        if stopping.is_set():  # a qcluster worker told to stop (workers.py)
+            break
         with transaction.atomic():
             cursor, events = read_batch(ACTIVITY_CURSOR, limit=conf.get("EVENT_BATCH_SIZE"))
             if not events:

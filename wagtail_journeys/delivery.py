@@ -317,6 +317,8 @@ class _Composer:
         self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
         self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
         self.compiled: dict[tuple, Any] = {}
+        #: A mail shown again (``compose_again``) gets no working confirmation link.
+        self.confirming = True
 
     def compose(
         self, message: Message, contact: Contact, *, today: dt.date | None = None
@@ -334,6 +336,7 @@ class _Composer:
             root=self.root,
             site_name=self.site_name,
             today=today,
+            confirming=self.confirming,
         )
         message.subject = rendered.subject[:998]
         if rendered.missing:
@@ -372,6 +375,7 @@ def compose_again(message: Message) -> EmailMultiAlternatives:
         raise LookupError("the revision was deleted")
     email_page = revision.as_object()
     composer = _Composer(email_page, sender(email_page), message.recipient or None)
+    composer.confirming = False
     sent = message.sent_at or message.created_at
     copy = Message(
         uuid=message.uuid,

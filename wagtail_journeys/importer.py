@@ -85,14 +85,9 @@ SKIPPED_ERASED = gettext_noop("skipped: this address was erased at its owner's r
 def _erased(batch: list[ContactRow], seen: set[str]) -> set[str]:
     """The addresses of a batch that were erased and are no contact: their rows are
     skipped (no query while ``SUPPRESS_ERASED`` is off)."""
-    from .privacy import suppressed_among
+    from .privacy import erased_among
 
-    suppressed = suppressed_among(sorted({row.email for row in batch} - seen))
-    if suppressed:
-        suppressed -= set(
-            Contact.objects.filter(email__in=sorted(suppressed)).values_list("email", flat=True)
-        )
-    return suppressed
+    return erased_among({row.email for row in batch} - seen)
 
 
 def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
@@ -136,10 +131,24 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
         Tag.objects.bulk_create(new, ignore_conflicts=True)
         for chunk in _chunks(missing):
             ids.update(Tag.objects.filter(name__in=chunk).values_list("name", "id"))
+        for name in missing:
+            if name not in ids:
+                # Its numbered slug was taken too (only the plain slugs were looked up), or
+                # a concurrent import made it: taggit's save finds a free slug.
+                ids[name] = Tag.objects.get_or_create(name=name)[0].pk
     return ids
 
 
-def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, dry_run: bool):
+def _write_batch(
+    rows: list[ContactRow],
+    seen: set[str],
+    report: ImportReport,
+    dry_run: bool,
+    *,
+    outcomes: list[str] | None = None,
+):
+    """Upsert one batch of rows; ``outcomes`` (if given) gets each row's ``created``,
+    ``updated`` or ``unchanged``, in order (the batch API reports them per item)."""
     emails = sorted({row.email for row in rows})
     existing: dict[str, Contact] = {}
     for chunk in _chunks(emails):
@@ -168,6 +177,10 @@ def _write_batch(rows: list[ContactRow], seen: set[str], report: ImportReport, d
         pending = new_tags.setdefault(row.email, [])
         added = [tag for tag in row.tags if tag not in pending and (contact.pk, tag) not in has_tag]
         pending.extend(added)
+        if outcomes is not None:
+            outcomes.append(
+                "created" if created else "updated" if fields_changed or added else "unchanged"
+            )
         if row.email in seen:
             report.merged += 1
         elif created:

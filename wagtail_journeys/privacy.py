@@ -163,6 +163,18 @@ def truncate_ip(ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
+def erased_among(emails: set[str] | list[str]) -> set[str]:
+    """The (normalised) addresses of ``emails`` that were erased and are no contact now:
+    what an import or a batch must not create (two queries while ``SUPPRESS_ERASED`` is
+    on, none otherwise)."""
+    suppressed = suppressed_among(sorted(emails))
+    if suppressed:
+        suppressed -= set(
+            Contact.objects.filter(email__in=sorted(suppressed)).values_list("email", flat=True)
+        )
+    return suppressed
+
+
 # -- access ------------------------------------------------------------------------------
 
 

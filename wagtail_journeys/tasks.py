@@ -118,5 +118,12 @@ def roll_up_reports(max_batches: int = 200) -> dict[str, int]:
 def import_contacts(import_id: int) -> str:
     """Run a contacts CSV uploaded in the admin (``contact_imports.run_import``)."""
     from .contact_imports import run_import
+    from .workers import stopping
 
+    if stopping.is_set():
+        # Handed to a worker that is stopping: back to the queue for the next start.
+        from django_q.tasks import async_task
+
+        async_task("wagtail_journeys.tasks.import_contacts", import_id)
+        return "requeued"
     return run_import(import_id)

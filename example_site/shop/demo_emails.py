@@ -178,6 +178,27 @@ def emails(home: Page, segments: dict | None = None) -> list[dict]:
                 ),
             ],
         },
+        {
+            # Double opt-in (WAGTAIL_JOURNEYS["DOUBLE_OPT_IN"]): sent to every new signup,
+            # whose subscription starts only when the button is clicked.
+            "slug": "confirm-subscription",
+            "title": "Confirm your subscription",
+            "subject": "Please confirm your subscription to The Bookshop",
+            "preheader": "One click, and our newsletter is on its way.",
+            "body": [
+                _heading(f"One last step, {hello}"),
+                _text(
+                    "<p>You asked to hear from The Bookshop: new books, offers and our "
+                    "booksellers' picks, once a month. Please confirm that this address "
+                    "is yours.</p>"
+                ),
+                _button("Yes, subscribe me", url="{{ confirm_url }}"),
+                _text(
+                    "<p>The link works for three days. If you did not sign up, ignore this "
+                    "email: you will not hear from us again.</p>"
+                ),
+            ],
+        },
     ]
 
 

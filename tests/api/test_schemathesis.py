@@ -28,13 +28,18 @@ from schemathesis.specs.openapi.checks import (
 from tests.emails.factories import make_email
 from tests.scenarios.factories import make_scenario
 from wagtail_journeys import conf
+from wagtail_journeys.tracking import consent
 from wagtail_journeys.tracking.visitor import VisitorId
 
 OPERATIONS = [
     "POST /journeys/api/events",
+    "POST /journeys/api/events/batch",
+    "POST /journeys/api/contacts/batch",
     "POST /journeys/api/identify",
     "POST /journeys/api/scenarios/{scenario_id}/start",
     "GET /journeys/api/visitor",
+    "GET /journeys/api/consent",
+    "POST /journeys/api/consent",
     "GET /journeys/api/reports/scenarios/{scenario_id}",
     "GET /journeys/api/reports/emails/{email_id}",
     "GET /journeys/api/reports/overview",
@@ -131,7 +136,14 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
     cookies = data.draw(st.sampled_from([{}, caller["cookies"]]))
     # Browsers may post generated names too, sometimes: their 201s are answers to check.
     browser_events = data.draw(st.sampled_from([conf.DEFAULTS["BROWSER_EVENTS"], ["*"]]))
-    with override_settings(WAGTAIL_JOURNEYS={"BROWSER_EVENTS": browser_events}):
+    # A site may require consent; the browser's consent cookie is genuine, forged or absent.
+    required = data.draw(st.booleans())
+    choice = data.draw(st.sampled_from([None, "granted", "denied", "granted:forged:sig"]))
+    if choice is not None:
+        value = choice if ":" in choice else consent.cookie_value(choice)
+        cookies = {**cookies, "journeys_consent": value}
+    journeys = {"BROWSER_EVENTS": browser_events, "TRACKING_CONSENT_REQUIRED": required}
+    with override_settings(WAGTAIL_JOURNEYS=journeys):
         case.call_and_validate(headers=caller["headers"], cookies=cookies, checks=CHECKS)
 
 

@@ -104,7 +104,8 @@ def test_the_api_exports_with_the_export_permission_only(client, person):
     assert api(client, "get", "/contacts/not-an-address/data", key).status_code == 422
 
 
-def test_the_api_erases_with_the_delete_permission_only(client, person):
+def test_the_api_erases_with_the_delete_permission_only(client, person, settings):
+    settings.WAGTAIL_JOURNEYS = {"SUPPRESS_ERASED": False}
     path = f"/contacts/{EMAIL}"
     assert api(client, "delete", path, token("export_contacts")).status_code == 403
     assert Contact.objects.filter(pk=person.pk).exists()

@@ -403,3 +403,26 @@ def test_the_command_erases_and_allows_again(db, suppressing):
     call_command("journeys_erase", "--allow-again", EMAIL, stdout=out)
     assert not Suppression.objects.exists()
     make_contact(EMAIL)
+
+
+def test_batches_refuse_an_erased_address_and_keep_the_rest(erased, client, server_token):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {server_token}"}
+    response = client.post(
+        "/journeys/api/contacts/batch",
+        {"contacts": [{"email": EMAIL}, {"email": "new@example.com"}]},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert first["status"] == "rejected" and "erased" in first["error"]
+    assert second["status"] == "created"
+    response = client.post(
+        "/journeys/api/events/batch",
+        {"events": [{"name": "purchase", "email": e} for e in (EMAIL, "b@example.com")]},
+        content_type="application/json",
+        **auth,
+    )
+    first, second = response.json()["results"]
+    assert first["status"] == "rejected" and second["status"] == "stored"
+    assert not Contact.objects.filter(email=EMAIL).exists()

@@ -41,6 +41,7 @@ from ..models import (
     StepDay,
     StepRun,
 )
+from ..workers import stopping
 from . import conversions
 from .conversions import Row
 from .figures import MAIL_COUNTS as FIGURE_COUNTS
@@ -327,6 +328,8 @@ def rollup_pass(
         ("runs", roll_runs, RUN_SETTLE),
     ):
         for _ in range(max_batches):
+            if stopping.is_set():  # a qcluster worker told to stop (workers.py)
+                break
             read = step(limit=batch, settle=default if settle is None else settle)
             done[name] += read
             if progress:

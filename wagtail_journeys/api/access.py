@@ -16,6 +16,7 @@ from wagtail.api.v3.errors import problem_response
 from .. import conf
 from ..exceptions import NotAllowed
 from ..inputs import text_problem
+from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
 from .errors import as_problem, server_error
@@ -92,13 +93,15 @@ def resolve_caller(request: HttpRequest, visitor_token: str | None) -> Caller:
     """Decide who calls: a server token, else the browser's signed visitor id.
 
     A visitor id given in the body must verify (forged ids are refused, not ignored); a
-    browser without one falls back to its cookie, and without either is refused.
+    browser without one falls back to its cookie, and without either is refused. A
+    browser is refused too while the site requires consent it has not given.
     """
     visitor = None
     if visitor_token is not None:
         visitor = VisitorId.from_token(visitor_token)
     if server_token(request):
         return Caller(is_server=True, visitor=visitor)
+    refuse_without_consent(request)
     if visitor is None:
         cookie = request.COOKIES.get(conf.get("VISITOR_COOKIE_NAME"))
         if not cookie:
@@ -107,6 +110,19 @@ def resolve_caller(request: HttpRequest, visitor_token: str | None) -> Caller:
             )
         visitor = VisitorId.from_token(cookie)
     return Caller(is_server=False, visitor=visitor)
+
+
+CONSENT_REQUIRED = (
+    "Tracking needs this visitor's consent: nothing was stored. Record it with "
+    "POST /journeys/api/consent (journeys.consent.grant())."
+)
+
+
+def refuse_without_consent(request: HttpRequest) -> None:
+    """Raise 403 for a browser whose visitor has not consented, when the site requires it
+    (``tracking.consent``)."""
+    if not consent.allowed(request):
+        raise NotAllowed(CONSENT_REQUIRED)
 
 
 def _own_origin(request: HttpRequest) -> str:
@@ -159,7 +175,8 @@ def guard(view):
         return as_problem(request, response)
 
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        limit = conf.get("MAX_BODY_BYTES")
+        batch = request.path.endswith("/batch")
+        limit = conf.get("MAX_BATCH_BODY_BYTES" if batch else "MAX_BODY_BYTES")
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:

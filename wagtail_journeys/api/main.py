@@ -9,6 +9,7 @@ from ninja.parser import Parser
 from wagtail.api.v3.errors import problem_response, register_exception_handlers
 
 from ..exceptions import InvalidInput, JourneysError
+from .batch import router as batch_router
 from .openapi import DocumentedAPI, SwaggerFromStatic
 from .privacy import router as privacy_router
 from .reports import router as reports_router
@@ -38,9 +39,10 @@ api = DocumentedAPI(
         "Record events and identify contacts from servers (Bearer token of a Wagtail API "
         "token whose user has the `wagtail_journeys.track_contacts` permission) or from "
         "browsers (a signed visitor id issued by `GET /journeys/api/visitor`), which may "
-        "post only the events the `BROWSER_EVENTS` setting allows. Reports are read with a "
-        "token whose user has `wagtail_journeys.view_reports`; a contact's data is read "
-        "with `wagtail_journeys.export_contacts` and erased with "
+        "post only the events the `BROWSER_EVENTS` setting allows and, where the site "
+        "requires it, only once their visitor consented (`POST /journeys/api/consent`). "
+        "Reports are read with a token whose user has `wagtail_journeys.view_reports`; a "
+        "contact's data is read with `wagtail_journeys.export_contacts` and erased with "
         "`wagtail_journeys.delete_contact`. Every error is an RFC 7807 "
         "`application/problem+json` body."
     ),
@@ -62,6 +64,7 @@ def journeys_error(request: HttpRequest, exc: JourneysError):
 
 
 api.add_router("/", tracking_router)
+api.add_router("/", batch_router)
 api.add_router("/", scenarios_router)
 api.add_router("/", reports_router)
 api.add_router("/", privacy_router)

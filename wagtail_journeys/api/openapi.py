@@ -28,7 +28,8 @@ PROBLEMS: dict[int, str] = {
     403: "A forged visitor id, a token without the `wagtail_journeys.track_contacts` "
     "permission, an origin not in `CORS_ALLOWED_ORIGINS`, or what this caller may not do "
     "(a browser naming a contact, identifying, or posting an event `BROWSER_EVENTS` does "
-    "not list).",
+    "not list; a browser tracked without its visitor's consent while "
+    "`TRACKING_CONSENT_REQUIRED` is on).",
     404: "No live scenario has this id.",
     409: "The address was erased at its owner's request and `SUPPRESS_ERASED` keeps it out.",
     413: "The body is larger than `MAX_BODY_BYTES`.",

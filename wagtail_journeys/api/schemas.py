@@ -13,7 +13,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from ..events import EVENT_NAME
 from ..inputs import MAX_DEPTH, MAX_NUMBER, text_problem
@@ -53,7 +61,13 @@ class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class EventIn(Strict):
+class EventFields(BaseModel):
+    """An event's fields as a plain pydantic model: what the batch endpoint validates each
+    item with (ninja's ``Schema`` adds a validator for Django objects that costs more
+    than the rest of the item's checks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: EventName = Field(
         description="Event name, e.g. `purchase` or `cart.updated`. Browsers may post only "
         "the names the `BROWSER_EVENTS` setting allows (page and UI interactions)."
@@ -75,14 +89,17 @@ class EventIn(Strict):
     )
 
 
+class EventIn(Strict, EventFields):
+    pass
+
+
 class EventOut(Schema):
     id: int
     created: bool
 
 
-class IdentifyIn(Strict):
+class ContactIn(Strict):
     email: Email
-    visitor: VisitorToken | None = None
     first_name: text(150) | None = None
     last_name: text(150) | None = None
     civility: Literal["", "mr", "mrs", "ms", "mx", "dr"] | None = None
@@ -100,15 +117,58 @@ class IdentifyIn(Strict):
     tags: list[text(100, min_length=1)] = Field(default_factory=list, max_length=100)
 
 
+class IdentifyIn(ContactIn):
+    visitor: VisitorToken | None = None
+    double_opt_in: bool = Field(
+        False,
+        description="The address comes from an unverified signup (a headless site's form): "
+        "a new contact is created `pending` and mailed a confirmation link; an existing one "
+        "is left as it is (a pending one is mailed the link again, at most once per "
+        "`CONFIRMATION_RESEND_MINUTES`). No visitor is tied: only the browser that follows "
+        "the link is. `email_status` may not be given with it.",
+    )
+    consent_wording: text(5000) | None = Field(
+        None,
+        description="With `double_opt_in`: what the person agreed to, as your form put it "
+        "(kept as the proof of consent).",
+    )
+
+
 class IdentifyOut(Schema):
     contact_id: int
     created: bool
     visitor: str | None = Field(None, description="The visitor id, now tied to the contact.")
     moved_events: int = 0
+    email_status: str = Field(description="The contact's email status after the call.")
+    confirmation_sent: bool = Field(
+        False, description="`double_opt_in`: a confirmation mail is on its way."
+    )
 
 
 class VisitorOut(Schema):
     visitor: str
+
+
+class ConsentIn(Strict):
+    granted: StrictBool = Field(
+        description="`true`: the visitor accepts tracking; `false`: refuses or withdraws it."
+    )
+    wording: text(5000) | None = Field(
+        None,
+        description="What the banner said, kept as the proof of an identified visitor's choice.",
+    )
+
+
+class ConsentOut(Schema):
+    required: bool = Field(
+        description="Does the site wait for consent before tracking (`TRACKING_CONSENT_REQUIRED`)?"
+    )
+    status: Literal["granted", "denied", "unknown"] = Field(
+        description="This browser's choice; `unknown` before it chose or once it expired."
+    )
+    visitor: str | None = Field(
+        None, description="After a grant, the browser's signed visitor id (also set as cookie)."
+    )
 
 
 class StartIn(Strict):
@@ -122,3 +182,58 @@ class StartIn(Strict):
 class StartOut(Schema):
     enrollment_id: int | None
     started: bool
+
+
+#: Items per batch request (``ingest.BATCH_MAX_ITEMS``), and their documented shape: each
+#: item is validated on its own, so one bad item is reported without rejecting the others.
+def _batch_of(item: type[Schema], what: str) -> Any:
+    from ..ingest import BATCH_MAX_ITEMS
+
+    schema = item.model_json_schema()
+    schema.pop("title", None)
+    return Annotated[
+        list[Any],
+        Field(min_length=1, max_length=BATCH_MAX_ITEMS),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": BATCH_MAX_ITEMS,
+                "items": schema,
+                "description": f"Up to {BATCH_MAX_ITEMS} {what}, each checked on its own.",
+            }
+        ),
+    ]
+
+
+class EventBatchIn(Strict):
+    events: _batch_of(EventIn, "events")
+
+
+class ContactBatchIn(Strict):
+    contacts: _batch_of(ContactIn, "contacts")
+
+
+class BatchItemOut(Schema):
+    index: int = Field(description="The item's position in the request, from 0.")
+    status: Literal["stored", "duplicate", "created", "updated", "unchanged", "rejected"]
+    id: int | None = Field(
+        None, description="The event's or contact's id (a duplicate: the stored event's)."
+    )
+    error: str | None = Field(None, description="Why the item was rejected.")
+    field: str | None = Field(None, description="The rejected item's field at fault.")
+
+
+class EventBatchOut(Schema):
+    stored: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItemOut]
+
+
+class ContactBatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    results: list[BatchItemOut]

@@ -1,15 +1,16 @@
-"""``/events``, ``/identify`` and ``/visitor``: the three tracking endpoints."""
+"""``/events``, ``/identify``, ``/visitor`` and ``/consent``: the tracking endpoints."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
-from .. import conf
+from .. import conf, confirmation
+from ..contacts import get_or_create_contact, known_contact, upsert_contact
 from ..contacts import identify as identify_visitor
-from ..contacts import known_contact, upsert_contact
 from ..events import (
     record_event,
     validate_browser_event,
@@ -19,12 +20,21 @@ from ..events import (
 )
 from ..exceptions import InvalidInput, NotAllowed
 from ..inputs import clean_text
-from ..models import EventSource
+from ..models import ConsentSource, EmailStatus, EventSource
+from ..tracking import consent
 from ..tracking import visitor as visitors
 from ..tracking.visitor import VisitorId
-from .access import remember_visitor, resolve_caller, server_token
+from .access import refuse_without_consent, remember_visitor, resolve_caller, server_token
 from .openapi import documented
-from .schemas import EventIn, EventOut, IdentifyIn, IdentifyOut, VisitorOut
+from .schemas import (
+    ConsentIn,
+    ConsentOut,
+    EventIn,
+    EventOut,
+    IdentifyIn,
+    IdentifyOut,
+    VisitorOut,
+)
 
 router = Router(tags=["tracking"])
 
@@ -102,14 +112,20 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
 
     Server tokens only: a browser attaches an email to itself through a form the site
     controls, never directly (anyone could otherwise enrol a stranger's address).
+    With `double_opt_in`, the address is an unverified signup: see that field.
     """
     visitor = VisitorId.from_token(payload.visitor) if payload.visitor is not None else None
     if not server_token(request):
         raise NotAllowed("Identify needs a server token; browsers identify through forms.")
     fields = payload.model_dump(
-        exclude={"email", "visitor", "attributes", "tags"}, exclude_none=True
+        exclude={"email", "visitor", "attributes", "tags", "double_opt_in", "consent_wording"},
+        exclude_none=True,
     )
     validate_properties(payload.attributes, field="attributes")
+    if payload.double_opt_in:
+        return _signup(payload, fields)
+    if payload.consent_wording is not None:
+        raise InvalidInput("consent_wording goes with double_opt_in.", field="consent_wording")
     contact, created = upsert_contact(
         payload.email, fields, attributes=payload.attributes, tags=payload.tags
     )
@@ -118,7 +134,41 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     if visitor is not None:
         moved = identify_visitor(visitor.uuid, contact)
         token = VisitorId(visitor.uuid, contact.pk).token
-    return IdentifyOut(contact_id=contact.pk, created=created, visitor=token, moved_events=moved)
+    return IdentifyOut(
+        contact_id=contact.pk,
+        created=created,
+        visitor=token,
+        moved_events=moved,
+        email_status=contact.email_status,
+    )
+
+
+def _signup(payload: IdentifyIn, fields: dict) -> IdentifyOut:
+    """``identify`` with ``double_opt_in``: an unverified claim, as a form post is (a new
+    contact ``pending``, an existing one untouched, no visitor tied), and the
+    confirmation mail when the contact is pending."""
+    if "email_status" in fields:
+        raise InvalidInput(
+            "email_status may not be given with double_opt_in: the confirmation sets it.",
+            field="email_status",
+        )
+    with transaction.atomic():
+        contact, created = get_or_create_contact(
+            payload.email, {**fields, "email_status": EmailStatus.PENDING}
+        )
+        if created and (payload.attributes or payload.tags):
+            contact, _ = upsert_contact(
+                contact.email, attributes=payload.attributes, tags=payload.tags
+            )
+        sent = confirmation.request_confirmation(
+            contact, source=ConsentSource.API, wording=payload.consent_wording or ""
+        )
+    return IdentifyOut(
+        contact_id=contact.pk,
+        created=created,
+        email_status=contact.email_status,
+        confirmation_sent=sent,
+    )
 
 
 @router.get(
@@ -130,9 +180,59 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     openapi_extra=documented(400, 403, 413, security=("VisitorCookie",), anonymous=True),
 )
 def visitor(request: HttpRequest, response: HttpResponse):
-    """Return the visitor id in the cookie, or issue one (and set the cookie)."""
+    """Return the visitor id in the cookie, or issue one (and set the cookie).
+
+    403 while the site requires consent (`TRACKING_CONSENT_REQUIRED`) that this browser
+    has not given: no id is issued and no cookie set.
+    """
+    refuse_without_consent(request)
     current = visitors.from_request(request)
     if current is None:
         current = VisitorId.new()
         remember_visitor(request, current, response)
     return VisitorOut(visitor=current.token)
+
+
+def _consent_out(request: HttpRequest, token: str | None = None) -> ConsentOut:
+    return ConsentOut(required=consent.required(), status=consent.status(request), visitor=token)
+
+
+@router.get(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent_status",
+    summary="This browser's tracking consent",
+    operation_id="consent_status",
+    openapi_extra=documented(400, 403, 413, security=(), anonymous=True),
+)
+def consent_status(request: HttpRequest, response: HttpResponse):
+    """Whether the site requires consent before tracking, and this browser's choice
+    (`granted`, `denied`, or `unknown` before it chose or once its choice expired)."""
+    return _consent_out(request)
+
+
+@router.post(
+    "/consent",
+    response=ConsentOut,
+    url_name="consent",
+    summary="Grant or withdraw this browser's tracking consent",
+    operation_id="consent_update",
+    openapi_extra=documented(400, 403, 413, 422, security=(), anonymous=True),
+)
+def consent_update(request: HttpRequest, response: HttpResponse, payload: ConsentIn):
+    """Record the visitor's choice in the consent cookie (`CONSENT_COOKIE_NAME`).
+
+    `granted: true` sets it to granted and issues the visitor id (returned, and set as
+    the visitor cookie); `granted: false` sets it to denied and deletes the visitor
+    cookie. When the browser's visitor cookie names a contact, the change is kept as the
+    contact's consent record (channel `tracking`, source `banner`, with `wording`).
+    """
+    wording = payload.wording or ""
+    current = None
+    if payload.granted:
+        consent.grant(request, response, wording=wording)
+        current = visitors.ensure(request)
+        visitors.set_cookie(request, response)
+    else:
+        consent.withdraw(request, response, wording=wording)
+    return _consent_out(request, current.token if current is not None else None)

@@ -31,7 +31,7 @@ OPEN_PIXEL = "jmtopenz"
 HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.I)
 HOLE = re.compile(r"jmtph(\d+)z|jmtlk(\d+)z|jmtopenz|jmttx(\d+)z")
 VERSION = 3
-UNTRACKED = ("unsubscribe_url", "preferences_url")
+UNTRACKED = ("unsubscribe_url", "preferences_url", "confirm_url")
 
 # cssutils validates every declaration against its CSS profiles, compiling hundreds of
 # regular expressions on first use (≈ 0.9 s per process) to log warnings nobody reads.
@@ -58,6 +58,7 @@ class CompiledEmail:
     variant: tuple[int, ...] = ()
     warnings: list[str] = field(default_factory=list)
     uses_today: bool = True  # else a fill need not ask the clock
+    uses_confirm: bool = False  # else a fill need not sign a confirmation link (≈ 75 µs)
 
 
 def _literal(text: str) -> str:
@@ -216,6 +217,7 @@ def compile_source(subject: str, preheader: str, mjml_source: str, variant=()) -
         links=tuple(parts for parts, _ in links),
         variant=tuple(sorted(variant)),
         uses_today=any("today" in source for source, _ in sources.values()),
+        uses_confirm=any("confirm_url" in source for source, _ in sources.values()),
     )
 
 

@@ -59,7 +59,7 @@ CONTACT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "contact.birth_date": lambda c: c.birth_date,
     "contact.locale": lambda c: c.locale,
 }
-BUILTINS = ("today", "unsubscribe_url", "preferences_url", "site_name")
+BUILTINS = ("today", "unsubscribe_url", "preferences_url", "confirm_url", "site_name")
 #: Enrolment values every email may name: the code an Update-contact step issued (given by
 #: the sender otherwise). ``voucher_code`` is its older name: either name finds the value
 #: given under the other, so existing emails and callers keep working.

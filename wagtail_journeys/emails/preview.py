@@ -272,7 +272,7 @@ def empty_tags(page, contact, context: dict) -> list[str]:
 
     from .mergetags import TAG, MergeTagError, render
 
-    urls = dict.fromkeys(("unsubscribe_url", "preferences_url", "site_name"), "x")
+    urls = dict.fromkeys(("unsubscribe_url", "preferences_url", "confirm_url", "site_name"), "x")
     scope = Scope(contact, context, urls)
     sources = [page.subject or "", page.preheader or "", *_texts(list(page.body.raw_data))]
     found: list[str] = []

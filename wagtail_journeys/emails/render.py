@@ -22,7 +22,7 @@ from django.core.cache import caches
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
-from .. import conf
+from .. import conf, confirmation
 from . import links, mergetags
 from .compiler import VERSION, CompiledEmail, compile_email
 from .languages import TEXTS, language_of, texts_in
@@ -247,18 +247,32 @@ def fill(
     root: str | None = None,
     site_name: str | None = None,
     today: dt.date | None = None,
+    confirming: bool | None = None,
 ) -> RenderedEmail:
     """Personalise a compiled email: the only per-contact work of a send. Never raises;
     required tags left empty are named in ``missing`` (and an email the contact's data
     cannot fill says why there). ``{{ today }}`` is ``today`` (by default, the current
-    date)."""
+    date). ``{{ confirm_url }}`` confirms the contact's subscription only when
+    ``confirming`` (by default, in tracked sends): previews, test sends and a sent mail
+    shown again get a sample link that confirms nobody."""
     message_uuid = message_uuid or uuid.uuid4()
     root = root or links.prefix()
     key = links.signing_key()
     unsubscribe = links.unsubscribe_url(message_uuid, root=root, key=key)
     if site_name is None:
         site_name = getattr(settings, "WAGTAIL_SITE_NAME", "")
-    urls = {"unsubscribe_url": unsubscribe, "preferences_url": unsubscribe, "site_name": site_name}
+    if not compiled.uses_confirm:
+        confirm = ""
+    elif contact is not None and (confirming if confirming is not None else tracked):
+        confirm = confirmation.confirm_url(contact, root=root)
+    else:
+        confirm = f"{root}confirm/{confirmation.SAMPLE_TOKEN}"
+    urls = {
+        "unsubscribe_url": unsubscribe,
+        "preferences_url": unsubscribe,
+        "confirm_url": confirm,
+        "site_name": site_name,
+    }
     scope = Scope(contact, context, urls)
     scope.today = today if today is not None or compiled.uses_today else ""
     if tracked:

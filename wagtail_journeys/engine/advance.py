@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 from .. import conf
 from ..models import Contact, Enrollment, EnrollmentStatus, Paused, StepRun
 from ..scenarios.loading import current_plan
+from ..workers import stopping
 from . import clock
 from .bulk import update_by_values
 from .env import DatabaseEnv
@@ -167,6 +168,8 @@ def advance_due(
     total = 0
     deliver_stale(now=now)
     for _ in range(max_batches):
+        if stopping.is_set():  # a qcluster worker told to stop (workers.py)
+            break
         done = advance_batch(now=now, priority=priority)
         total += done
         if not done:

@@ -4,8 +4,6 @@ the pump the ``run_scenarios`` task runs for a minute at a time."""
 from __future__ import annotations
 
 import datetime as dt
-import signal
-import threading
 import time
 
 from .. import conf
@@ -13,6 +11,7 @@ from ..analytics.rollup import rollup_pass
 from ..contacts import ACTIVITY_CURSOR, process_activity
 from ..events import settling
 from ..models import Enrollment, EnrollmentStatus
+from ..workers import stopping
 from . import clock
 from .advance import advance_due
 from .dates import evaluate_scheduled_triggers
@@ -86,32 +85,18 @@ def fan_out(fanout: int) -> int:
 
 def pump(*, seconds: float, interval: float, fanout: int = 0, priority: bool = False) -> int:
     """Run triggers and advancing for ``seconds`` (every ``interval``); hand surplus
-    batches to other workers through ``async_task`` (see ``fan_out``)."""
+    batches to other workers through ``async_task`` (see ``fan_out``). A worker told to
+    stop (``workers.stopping``) ends after the round it is in, or at once if it had not
+    started."""
     deadline = time.monotonic() + seconds
     done = 0
-    while True:
+    while not stopping.is_set():  # a stopping worker starts no new round
         if not priority:
             process_triggers()
         done += advance_due(priority=priority, max_batches=2)
         if fanout:
             fan_out(fanout)
-        if time.monotonic() + interval >= deadline or interrupted.is_set():
-            return done
-        time.sleep(interval)
-
-
-#: Set in a qcluster worker once Ctrl-C reached it (see :func:`note_interrupts`).
-interrupted = threading.Event()
-
-
-def note_interrupts(**kwargs) -> None:
-    """django-q2's ``post_spawn`` receiver, run in each new worker (``apps.ready``).
-
-    django-q2's workers ignore SIGINT so that their task finishes, and its cluster waits
-    for them: a pump would hold Ctrl-C for up to its 85 s. In a worker, SIGINT is noted
-    instead, and the pump ends after its current pass, its work done (the next pump picks
-    up). Elsewhere (where SIGINT is not ignored) nothing changes.
-    """
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+        if time.monotonic() + interval >= deadline:
+            break
+        stopping.wait(interval)
+    return done

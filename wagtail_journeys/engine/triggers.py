@@ -23,6 +23,7 @@ from ..events import read_batch
 from ..models import TRUST, Enrollment, EnrollmentStatus, Event, ScenarioPage
 from ..models.events import is_machine
 from ..scenarios.loading import current_plan, trigger_event_name
+from ..workers import stopping
 from . import clock
 from .enroll import after_start, enroll, enrollment_starts
 from .values import event_values
@@ -214,6 +215,8 @@ def process_triggers(*, now: dt.datetime | None = None, max_batches: int = 50) -
     Safe to run concurrently: the cursor row is locked for each batch."""
     created = 0
     for _ in range(max_batches):
+        if stopping.is_set():  # a qcluster worker told to stop (workers.py)
+            break
         with transaction.atomic():
             cursor, events = read_batch(CURSOR, limit=conf.get("EVENT_BATCH_SIZE"))
             if not events:

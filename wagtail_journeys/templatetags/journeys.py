@@ -7,6 +7,8 @@ from django import template
 from django.templatetags.static import static
 from django.urls import reverse
 
+from .. import conf
+
 register = template.Library()
 
 
@@ -19,9 +21,13 @@ def journeys_tracking(track_page_view: bool = False, endpoint: str = "") -> dict
     ``track_page_view=True`` on pages Wagtail does not serve. ``endpoint`` is the API base
     (``https://www.example.com/journeys/api``) for a front end on another origin. The
     output is the same for every visitor (the script asks for its visitor id), so pages
-    stay safe to cache.
+    stay safe to cache. When the site requires consent before tracking
+    (``TRACKING_CONSENT_REQUIRED``), the script is told so and waits for
+    ``journeys.consent.grant()``.
     """
     return {
+        "consent_required": conf.get("TRACKING_CONSENT_REQUIRED"),
+        "consent_cookie": conf.get("CONSENT_COOKIE_NAME"),
         "script_url": static("wagtail_journeys/js/tracking.js"),
         "endpoint": endpoint or reverse("wagtail_journeys:api:events").rsplit("/events", 1)[0],
         "track_page_view": bool(track_page_view),

@@ -94,7 +94,8 @@ def email_open(request: HttpRequest, token: str) -> HttpResponse:
 def email_click(request: HttpRequest, token: str) -> HttpResponse:
     """Redirect to the link's target; records ``email_clicked`` (every click, with the
     link's index and target; a machine's flagged) and, for a person's click, ties the
-    browser to the message's contact."""
+    browser to the message's contact (only with the visitor's consent where the site
+    requires it: ``visitor.tie`` asks ``consent.allowed``)."""
     message, index = _message(token)
     if index >= links.MAX_LINKS or message.email_page is None or message.revision_id is None:
         raise Http404

@@ -4,10 +4,15 @@ A form post proves nothing about who sends it: anyone can type anyone's address.
 submission with an email field
 
 - creates the contact when the address is new (from the post's names), and ties the
-  submitting browser to it: there was nothing to take over;
+  submitting browser to it: there was nothing to take over. With ``DOUBLE_OPT_IN`` on,
+  the new contact is ``pending`` instead, the browser is not tied, and the contact is
+  mailed a confirmation link (``confirmation``): only the browser that follows it is
+  tied, and only then may marketing mail go out;
 - updates the contact's names only when the browser is already tied to that contact
   (its signed visitor cookie names it, from an earlier signup or a followed email link);
-- otherwise leaves the existing contact exactly as it was and does not tie the browser.
+- otherwise leaves the existing contact exactly as it was and does not tie the browser
+  (with double opt-in, a contact still ``pending`` is sent its confirmation link again,
+  at most once per ``CONFIRMATION_RESEND_MINUTES``).
 
 ``form_submitted`` is recorded in every case, with the form's page, for the contact the
 post names (a returning subscriber's signup from a new browser counts) and with
@@ -27,12 +32,12 @@ import logging
 from django.db import transaction
 from django.db.models.signals import post_save
 
-from .. import conf
+from .. import conf, confirmation
 from ..contacts import get_or_create_contact, upsert_contact
 from ..events import record_event
 from ..exceptions import InvalidInput
 from ..inputs import text_problem
-from ..models import Contact, EventSource
+from ..models import ConsentSource, Contact, EmailStatus, EventSource
 from . import visitor as visitors
 
 logger = logging.getLogger(__name__)
@@ -99,26 +104,40 @@ def contact_fields(data: dict, submission_id) -> dict[str, str]:
     return fields
 
 
-def claim(email: str, fields: dict, visitor: visitors.VisitorId | None) -> tuple[Contact, bool]:
+def claim(
+    email: str, fields: dict, visitor: visitors.VisitorId | None, *, pending: bool = False
+) -> tuple[Contact, bool]:
     """The contact a post names, and whether the post may act for it (``verified``).
 
-    A new address creates the contact from ``fields``; the contact the browser's signed
-    cookie names takes ``fields``; any other existing contact is returned untouched.
-    Raises ``InvalidInput`` when the address cannot be a contact's.
+    A new address creates the contact from ``fields`` (``pending``, and then not
+    verified, with double opt-in); the contact the browser's signed cookie names takes
+    ``fields``; any other existing contact is returned untouched. Raises
+    ``InvalidInput`` when the address cannot be a contact's.
     """
+    status = {"email_status": EmailStatus.PENDING} if pending else {}
     try:
-        contact, created = get_or_create_contact(email, fields)
+        contact, created = get_or_create_contact(email, {**fields, **status})
     except InvalidInput as exc:
         if exc.field == "email" or not fields:
             raise
         logger.warning("Form submission's contact fields not stored: %s", exc)
-        contact, created = get_or_create_contact(email)
+        contact, created = get_or_create_contact(email, status)
     if created:
-        return contact, True
+        return contact, not pending
     if visitor is not None and visitor.contact_id == contact.pk:
         contact, _ = upsert_contact(contact.email, fields)
         return contact, True
     return contact, False
+
+
+def consent_wording(page, data: dict) -> str:
+    """What the person agreed to, as the form put it: the labels (and help texts) of its
+    checkbox fields ticked in this submission; empty when it has none."""
+    said = []
+    for field in page.get_form_fields():
+        if field.field_type == "checkbox" and data.get(field.clean_name) is True:
+            said.append(" ".join(p for p in (field.label, field.help_text or "") if p))
+    return "\n".join(said)
 
 
 def on_submission(sender, instance, created, raw=False, **kwargs) -> None:
@@ -139,15 +158,30 @@ def _record_submission(instance) -> None:
     data = instance.get_data() if hasattr(instance, "get_data") else instance.form_data
     email = data.get(field) if field else None
     request = current_request.get()
+    double_opt_in = conf.get("DOUBLE_OPT_IN")
     with transaction.atomic():
         contact, verified = None, False
         if isinstance(email, str) and email.strip():
             visitor = visitors.from_request(request) if request is not None else None
             try:
-                contact, verified = claim(email, contact_fields(data, instance.pk), visitor)
+                contact, verified = claim(
+                    email, contact_fields(data, instance.pk), visitor, pending=double_opt_in
+                )
             except InvalidInput as exc:
                 # The form accepted an address no contact may have: the post counts, anonymously.
                 logger.warning("Form submission %s not linked to a contact: %s", instance.pk, exc)
+        if double_opt_in and contact is not None:
+            confirmation.request_confirmation(
+                contact,
+                source=ConsentSource.FORM,
+                wording=consent_wording(page, data),
+                details={
+                    "page_id": page.pk,
+                    "form": page.slug,
+                    "title": page.title,
+                    "submission_id": instance.pk,
+                },
+            )
         visitor = None
         if request is not None and contact is not None and verified:
             visitor = visitors.tie(request, contact)

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from .. import conf
 from ..events import record_event
 from ..models import EventSource
+from . import consent
 from . import visitor as visitors
 
 logger = logging.getLogger(__name__)
@@ -67,9 +68,10 @@ def page_view_properties(page, request: HttpRequest) -> dict:
 
 
 def record_page_view(page, request: HttpRequest, serve_args, serve_kwargs) -> None:
-    """``before_serve_page``: one INSERT for the view; never breaks the page."""
+    """``before_serve_page``: one INSERT for the view, only for a visitor who consented
+    when the site requires it (``consent.allowed``); never breaks the page."""
     try:
-        if not is_trackable(request):
+        if not is_trackable(request) or not consent.allowed(request):
             return
         visitor = visitors.ensure(request)
         with transaction.atomic():

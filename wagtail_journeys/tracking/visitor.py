@@ -3,6 +3,9 @@
 A visitor token is ``<uuid hex>[.<contact id>]`` signed with the project's SECRET_KEY, so a
 browser can present only an id the server gave it, and the contact it was identified as
 (if any) travels with it: recording a page view stays a single INSERT.
+
+Every function here asks ``consent.allowed`` first: without the visitor's consent (when
+the site requires it) no visitor is read, issued, tied or sent in a cookie.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .. import conf
 from ..contacts import identify
 from ..exceptions import InvalidVisitor
 from ..models import Contact, Visitor
+from . import consent
 
 _SIGNER = signing.Signer(salt="wagtail_journeys.visitor")
 
@@ -52,10 +56,13 @@ class VisitorId:
 
 
 def from_request(request: HttpRequest) -> VisitorId | None:
-    """The visitor of this request: the one set during this request, else the cookie's."""
+    """The visitor of this request: the one set during this request, else the cookie's;
+    None without consent (a cookie left from before is not read)."""
     current = getattr(request, "journeys_visitor", None)
     if current is not None:
         return current
+    if not consent.allowed(request):
+        return None
     token = request.COOKIES.get(conf.get("VISITOR_COOKIE_NAME"))
     if not token:
         return None
@@ -65,8 +72,11 @@ def from_request(request: HttpRequest) -> VisitorId | None:
         return None
 
 
-def ensure(request: HttpRequest) -> VisitorId:
-    """The visitor of this request, issuing a new id (sent by ``set_cookie``) if needed."""
+def ensure(request: HttpRequest) -> VisitorId | None:
+    """The visitor of this request, issuing a new id (sent by ``set_cookie``) if needed;
+    None without consent."""
+    if not consent.allowed(request):
+        return None
     visitor = from_request(request)
     if visitor is None:
         visitor = VisitorId.new()
@@ -78,11 +88,13 @@ def ensure(request: HttpRequest) -> VisitorId:
 
 def remember(request: HttpRequest, visitor: VisitorId) -> None:
     """Make ``visitor`` this request's visitor and have its cookie (re)sent on the response."""
+    if not consent.allowed(request):
+        return
     request.journeys_visitor = visitor
     request.journeys_visitor_changed = True
 
 
-def tie(request: HttpRequest, contact: Contact) -> VisitorId:
+def tie(request: HttpRequest, contact: Contact) -> VisitorId | None:
     """Tie this request's browser to ``contact``, for a browser that has shown it acts for
     that contact (its post created the contact, or it followed a signed link from an
     email the contact was sent). Never call it on a claim alone (an address typed into a
@@ -91,8 +103,11 @@ def tie(request: HttpRequest, contact: Contact) -> VisitorId:
     An anonymous visitor is identified (its history moves to the contact); a visitor tied
     to another contact stays that contact's, and the browser gets a new visitor id. The
     cookie is (re)sent by ``set_cookie``. Idempotent; costs no query when the browser is
-    already tied to ``contact``.
+    already tied to ``contact``. Without consent nothing is tied and None is returned:
+    the browser stays unknown.
     """
+    if not consent.allowed(request):
+        return None
     current = from_request(request)
     if current is not None and current.contact_id == contact.pk:
         request.journeys_visitor = current
@@ -112,8 +127,9 @@ def tie(request: HttpRequest, contact: Contact) -> VisitorId:
 
 
 def set_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Send the visitor cookie if this request issued or changed the visitor id."""
-    if getattr(request, "journeys_visitor_changed", False):
+    """Send the visitor cookie if this request issued or changed the visitor id (and the
+    visitor consented, when consent is required)."""
+    if getattr(request, "journeys_visitor_changed", False) and consent.allowed(request):
         response.set_cookie(
             conf.get("VISITOR_COOKIE_NAME"),
             request.journeys_visitor.token,

@@ -171,6 +171,9 @@ class Command(BaseCommand):
             "Newsletter",
             "<p>New books and offers, once a month.</p>",
             [("First name", "singleline", False), ("Email", "email", True)],
+            # The site runs with double opt-in: the signup is done once the link is followed.
+            "<p>Thank you! We have sent you an email: click its link to confirm your "
+            "subscription.</p>",
         )
         self.form(
             home,
@@ -185,14 +188,14 @@ class Command(BaseCommand):
         )
         return home
 
-    def form(self, home, slug, title, intro, fields) -> FormPage:
+    def form(self, home, slug, title, intro, fields, thanks="<p>Thank you!</p>") -> FormPage:
         page = FormPage.objects.child_of(home).filter(slug=slug).first()
         if page is None:
             page = FormPage(
                 title=title,
                 slug=slug,
                 intro=intro,
-                thank_you_text="<p>Thank you!</p>",
+                thank_you_text=thanks,
                 to_address="",
                 from_address="",
                 subject="",
