@@ -145,3 +145,13 @@ def test_tracking_stores_no_ip(client, bookshop_pages, settings):
     stored = json.dumps(list(Event.objects.values_list()), default=str)
     assert Event.objects.count() >= 2
     assert "203.0.113" not in stored
+
+
+def test_a_double_opt_in_signup_keeps_the_truncated_ip_as_proof(client, bookshop_pages, settings):
+    from wagtail_journeys.models import ConsentRecord
+
+    settings.WAGTAIL_JOURNEYS = {"IP_ADDRESSES": "truncated", "DOUBLE_OPT_IN": True}
+    signup = {"first_name": "Ann", "email": "ann@example.com"}
+    client.post("/newsletter/", signup, REMOTE_ADDR="203.0.113.77")
+    (asked,) = ConsentRecord.objects.filter(action="requested")
+    assert asked.details["ip"] == "203.0.113.0"
