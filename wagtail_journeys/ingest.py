@@ -188,7 +188,9 @@ def _insert_events(events: list[Event]) -> None:
     fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     quote = connection.ops.quote_name
     width = len(fields)
-    per_statement = max(1, min(len(events), connection.features.max_query_params // width))
+    # PostgreSQL has no limit in Django's features (None): its protocol's is 65,535.
+    limit = connection.features.max_query_params or 65_535
+    per_statement = max(1, min(len(events), limit // width))
     received = fields[5].get_db_prep_save(events[0].received_at, connection)
     prepared: dict[int, Any] = {}
 
