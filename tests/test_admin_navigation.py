@@ -40,7 +40,15 @@ def test_a_superuser_finds_everything_in_one_group(email_site):
     scenario_index()
     boss = get_user_model().objects.create_superuser("boss", "boss@x.com", "pw")
     found = marketing(boss)
-    assert found == ["Contacts", "Segments", "Emails", "Scenarios", "Messages", "Reports"], found
+    assert found == [
+        "Contacts",
+        "Segments",
+        "Topics",
+        "Emails",
+        "Scenarios",
+        "Messages",
+        "Reports",
+    ], found
     # nothing of ours is left loose in the sidebar
     assert not {"Contacts", "Segments", "Messages"} & set(top_level(boss))
 

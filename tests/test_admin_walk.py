@@ -53,11 +53,13 @@ from tests.factories import EventFactory
 from tests.scenarios.factories import add, make_scenario, scenario_index
 from tests.segments.factories import rule
 from tests.users import editor_without_contacts, make_user
+from wagtail_journeys.consent import record_consent
 from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.models import (
     Branch,
     BrandSettings,
     ConditionStep,
+    ConsentRecord,
     Contact,
     ContactImport,
     EmailPage,
@@ -70,6 +72,7 @@ from wagtail_journeys.models import (
     SendSMSStep,
     SplitStep,
     StartScenarioStep,
+    Topic,
     UpdateContactStep,
     WaitStep,
 )
@@ -269,7 +272,7 @@ def post_data(subject: Any, viewset: Any, superuser) -> dict:
         page = subject.get_latest_revision_as_object()
         form_class = page.get_edit_handler().get_form_class()
         form = form_class(instance=page, for_user=superuser, parent_page=subject.get_parent())
-    elif subject is None or isinstance(subject, Contact | Message):  # Message: read only
+    elif subject is None or isinstance(subject, Contact | Message | ConsentRecord):  # read only
         return probe
     elif viewset is not None and hasattr(viewset, "get_form_class"):
         form = viewset.get_form_class(for_update=True)(instance=subject, for_user=superuser)
@@ -367,10 +370,15 @@ def build_world(django_user_model) -> World:
     one_of_each = list({type(p): p for p in pages}.values())
     assert {type(p) for p in one_of_each} == app_page_models(), "give the walk a page of each type"
     site = Site.objects.get(is_default_site=True)
+    topic = Topic.objects.create(name="Newsletter", slug="newsletter")
     return World(
         pages=one_of_each,
         objects={
             Segment: segment,
+            Topic: topic,
+            ConsentRecord: record_consent(
+                contacts[0], action="granted", source="form", topic=topic, wording="Yes"
+            ),
             Contact: contacts[0],
             Message: messages[0],
             ContactImport: ContactImport.objects.create(

@@ -83,6 +83,9 @@ DEFAULTS: dict[str, Any] = {
     # Emails
     "EMAIL_BASE_URL": "",
     "EMAIL_UNSUBSCRIBE_MAILTO": "",
+    # The template the preference centre (tracking.preferences) extends: the app's own
+    # standalone page, or the site's (a ``wagtail start`` site's "base.html" works)
+    "PREFERENCES_BASE_TEMPLATE": "wagtail_journeys/preferences/base.html",
     "EMAIL_MESSAGE_ID_DOMAIN": "",
     "EMAIL_CONTEXT_VARIABLES": ["voucher_code", "promo_code", "cart_url", "download_url"],
     "EMAIL_CACHE": "default",
@@ -231,6 +234,9 @@ def _problems(user: dict[str, Any]) -> list[str]:
     for key in ("EMAIL_UNSUBSCRIBE_MAILTO", "EMAIL_MESSAGE_ID_DOMAIN", "EMAIL_CACHE"):
         if not isinstance(value(key), str):
             problems.append(f"{key} must be a string")
+    base_template = value("PREFERENCES_BASE_TEMPLATE")
+    if not isinstance(base_template, str) or not base_template:
+        problems.append("PREFERENCES_BASE_TEMPLATE must name a template")
     names = value("EMAIL_CONTEXT_VARIABLES")
     if not isinstance(names, list | tuple) or not all(
         isinstance(n, str) and re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names

@@ -66,3 +66,101 @@ def suppression_hash(email: str) -> str:
     secret = conf.get("SUPPRESSION_HASH_KEY") or settings.SECRET_KEY
     key = hashlib.sha256(b"wagtail_journeys.suppression:" + secret.encode()).digest()
     return hmac.new(key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def action_for_status(status: str) -> ConsentAction:
+    """The consent action a new email status stands for: ``subscribed`` is consent,
+    ``pending`` a confirmation requested, any other (unsubscribed, bounced, complained)
+    the end of marketing mail."""
+    from .models import EmailStatus
+
+    if status == EmailStatus.SUBSCRIBED:
+        return ConsentAction.GRANTED
+    if status == EmailStatus.PENDING:
+        return ConsentAction.REQUESTED
+    return ConsentAction.WITHDRAWN
+
+
+def status_record(
+    contact_id: int,
+    status: str,
+    *,
+    source: ConsentSource | str,
+    previous: str | None = None,
+    wording: str = "",
+    details: dict[str, Any] | None = None,
+    at=None,
+) -> ConsentRecord:
+    """An unsaved ``ConsentRecord`` of a change of ``email_status`` to ``status`` (the
+    email channel, every topic), for callers that write many at once (``bulk_create``)."""
+    facts = {"email_status": status, **({"previous": previous} if previous else {})}
+    return ConsentRecord(
+        contact_id=contact_id,
+        channel=ConsentChannel.EMAIL,
+        action=action_for_status(status),
+        source=source,
+        wording=wording[:5000],
+        details={**facts, **(details or {})},
+        recorded_at=at or timezone.now(),
+    )
+
+
+def sms_record(
+    contact_id: int,
+    opted_in: bool,
+    *,
+    source: ConsentSource | str,
+    wording: str = "",
+    details: dict[str, Any] | None = None,
+    at=None,
+) -> ConsentRecord:
+    """An unsaved ``ConsentRecord`` of an SMS opt-in (``True``) or opt-out."""
+    return ConsentRecord(
+        contact_id=contact_id,
+        channel=ConsentChannel.SMS,
+        action=ConsentAction.GRANTED if opted_in else ConsentAction.WITHDRAWN,
+        source=source,
+        wording=wording[:5000],
+        details={"sms_opt_in": opted_in, **(details or {})},
+        recorded_at=at or timezone.now(),
+    )
+
+
+def record_changes(
+    contact: Contact,
+    changed: dict[str, Any],
+    *,
+    source: ConsentSource | str,
+    wording: str = "",
+    details: dict[str, Any] | None = None,
+) -> list[ConsentRecord]:
+    """Keep a record of each consent field in ``changed`` (``{field: previous value}``,
+    previous ``None`` for a new contact): ``email_status`` and ``sms_opt_in``, read as
+    they are now on ``contact``. Other fields are ignored. One INSERT; call it in the
+    transaction that saved the contact."""
+    now = timezone.now()
+    records = []
+    if "email_status" in changed:
+        records.append(
+            status_record(
+                contact.pk,
+                contact.email_status,
+                source=source,
+                previous=changed["email_status"],
+                wording=wording,
+                details=details,
+                at=now,
+            )
+        )
+    if "sms_opt_in" in changed:
+        records.append(
+            sms_record(
+                contact.pk,
+                bool(contact.sms_opt_in),
+                source=source,
+                wording=wording,
+                details=details,
+                at=now,
+            )
+        )
+    return ConsentRecord.objects.bulk_create(records) if records else []

@@ -63,7 +63,11 @@ def run_import(import_id: int) -> str:
     status, error, report = ImportStatus.DONE, "", None
     try:
         report = import_contacts(
-            raw, columns=job.columns or None, on_reject=on_reject, on_batch=on_batch
+            raw,
+            columns=job.columns or None,
+            on_reject=on_reject,
+            on_batch=on_batch,
+            consent_details={"import": import_id},
         )
     except InvalidFile as exc:
         status, error = ImportStatus.FAILED, str(exc)

@@ -110,12 +110,18 @@ def upsert_contact(
     *,
     attributes: Mapping[str, Any] | None = None,
     tags: Iterable[str] = (),
+    consent_source: str | None = None,
+    consent_wording: str = "",
+    consent_details: Mapping[str, Any] | None = None,
 ) -> tuple[Contact, bool]:
     """Create or update the contact with this address; return ``(contact, created)``.
 
     Only the fields given are changed; attributes are merged key by key and tags added.
     ``email_status`` of an existing contact changes only when passed explicitly. The
-    whole upsert is one transaction: an invalid value writes nothing. A new address
+    whole upsert is one transaction: an invalid value writes nothing. With
+    ``consent_source`` (``ConsentSource``), a new contact's email status and SMS opt-in,
+    and a change of either, are kept as consent records with ``consent_wording`` (what
+    the person agreed to) in the same transaction. A new address
     that was erased is refused (``Erased``) while ``SUPPRESS_ERASED`` is on.
     """
     email = normalize_email(email)
@@ -127,6 +133,7 @@ def upsert_contact(
         if created:
             refuse_erased(email)
             contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
+        previous = {"email_status": contact.email_status, "sms_opt_in": contact.sms_opt_in}
         changed = apply_fields(contact, fields, attributes=attributes)
         if created:
             try:
@@ -136,11 +143,23 @@ def upsert_contact(
                 # Created by a concurrent request since our read: update that one instead.
                 contact = Contact.objects.select_for_update().get(email=email)
                 created = False
+                previous = {"email_status": contact.email_status, "sms_opt_in": contact.sms_opt_in}
                 changed = apply_fields(contact, fields, attributes=attributes)
         if not created and changed:
             contact.save(update_fields=[*changed, "updated_at"])
         if tags:
             contact.tags.add(*tags)
+        if consent_source:
+            _record_consent(
+                contact,
+                created,
+                changed,
+                fields,
+                previous,
+                consent_source,
+                consent_wording,
+                consent_details,
+            )
     return contact, created
 
 
@@ -151,6 +170,25 @@ def refuse_erased(email: str) -> None:
 
     if is_suppressed(email):
         raise Erased()
+
+
+def _record_consent(contact, created, changed, fields, previous, source, wording, details):
+    """The consent records of an upsert: a new contact's status (and SMS opt-in, when
+    given), an existing one's changes."""
+    from .consent import record_changes
+
+    if created:
+        consent = {"email_status": None}
+        if fields.get("sms_opt_in") is not None:
+            consent["sms_opt_in"] = None
+    else:
+        consent = {
+            name: previous[name] for name in ("email_status", "sms_opt_in") if name in changed
+        }
+    if consent:
+        record_changes(
+            contact, consent, source=source, wording=wording, details=dict(details or {})
+        )
 
 
 def get_or_create_contact(

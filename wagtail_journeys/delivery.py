@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 
 from . import conf
 from .emails import links
+from .emails.mime import PreparedMail, Skeleton, fast_backend
 from .emails.render import compiled_for, fill, held_reason, revision_id_of, segment_ids
 from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
@@ -47,6 +48,17 @@ def refusal(contact: Contact, *, transactional: bool) -> str | None:
     if contact.email_status == EmailStatus.PENDING and not transactional:
         return gettext_noop("contact has not confirmed their subscription (double opt-in pending)")
     return None
+
+
+def topic_refusals(email_page, contacts: Sequence[Contact], *, transactional: bool) -> dict:
+    """``{contact id: reason}`` for the contacts the email's subscription topic refuses
+    (unsubscribed from it, or not opted in to an opt-in topic); one query. Transactional
+    sends and emails without a topic refuse nobody here."""
+    if transactional or not getattr(email_page, "topic_id", None):
+        return {}
+    from .topics import refusals
+
+    return refusals(email_page.topic, [c.pk for c in contacts])
 
 
 def sender(email_page) -> str:
@@ -75,13 +87,16 @@ def send_email(
     """Send ``email_page`` to ``contact``; return its ``Message``.
 
     Raises ``Suppressed`` (nothing recorded) for unsubscribed, bounced or complained
-    contacts, and for pending double opt-in ones unless ``transactional``. ``to`` sends to
+    contacts, and, unless ``transactional``, for pending double opt-in ones and those
+    the email's subscription topic refuses (``topics``). ``to`` sends to
     another address (test sends) while personalising for ``contact``.
     """
     existing = Message.objects.filter(key=key).first() if key else None
     if existing is not None and existing.status in MessageStatus.final():
         return existing
-    reason = refusal(contact, transactional=transactional)
+    reason = refusal(contact, transactional=transactional) or topic_refusals(
+        email_page, [contact], transactional=transactional
+    ).get(contact.pk)
     if reason and existing is None:
         raise Suppressed(f"{contact.email}: {reason}.")
     return send_emails(
@@ -116,7 +131,8 @@ def send_emails(
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
     ``CHUNK`` (marked ``sending`` before, ``sent`` or ``failed`` after, with their
-    ``email_sent`` events); refused contacts get a ``suppressed`` row and no mail.
+    ``email_sent`` events); refused contacts (``refusal``, and for a marketing send those
+    the email's subscription topic refuses) get a ``suppressed`` row and no mail.
     A contact for whom a required merge tag (``{{ promo_code|required }}``) is empty gets a
     ``held`` row naming the tag, and no mail.
     Contacts whose key exists get the existing row back, unsent — except one never handed
@@ -134,6 +150,11 @@ def send_emails(
     existing = {m.key: m for m in Message.objects.filter(key__in=[k for k in keys if k]).order_by()}
     revision_id = revision_id or revision_id_of(email_page)
     variants = _variants(email_page, [c.pk for c in contacts])
+    off_topic = topic_refusals(email_page, contacts, transactional=transactional)
+
+    def refused(contact: Contact) -> str | None:
+        return refusal(contact, transactional=transactional) or off_topic.get(contact.pk)
+
     from_email = sender(email_page)
     domain = _domain(from_email)
     now = timezone.now()
@@ -143,11 +164,11 @@ def send_emails(
     for i, contact in enumerate(contacts):
         if keys[i] and keys[i] in existing:
             rows.append(existing[keys[i]])
-            if _claim(rows[-1], now, refusal(contact, transactional=transactional)):
+            if _claim(rows[-1], now, refused(contact)):
                 retry.append((i, rows[-1]))
             continue
         message_uuid = uuid.uuid4()
-        reason = refusal(contact, transactional=transactional)
+        reason = refused(contact)
         merged = {**(context or {}), **(contexts[i] or {})}
         message = Message(
             key=keys[i] or None,
@@ -171,7 +192,8 @@ def send_emails(
         todo.append((len(rows) - 1, message))
     # Compose before inserting, so each row is written once with its subject (and held,
     # not sent, when a required merge tag is empty for its contact).
-    composer = _Composer(email_page, from_email, to)
+    connection = connection or get_connection()
+    composer = _Composer(email_page, from_email, to, prepared=fast_backend(connection))
     mails = {
         id(m): composer.compose(m, contacts[i])
         for i, m in [*todo, *retry]
@@ -306,12 +328,20 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
 METADATA_KEY = "journeys_message"
 
 
-class _Composer:
-    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch.
-    ``as_sent`` builds one again, the same, for the admin (``compose_again``)."""
+#: Headers whose value is the same for every message of a send (``PreparedMail``).
+SHARED_HEADERS = frozenset({"from", "list-unsubscribe-post"})
 
-    def __init__(self, email_page, from_email: str, to: str | None):
+
+class _Composer:
+    """Builds the personalised ``EmailMultiAlternatives`` of each message of a batch:
+    ``prepared`` ones (``emails.mime.PreparedMail``, serialised from one ``Skeleton``
+    per send) for Django's own backends, which only want the bytes; Django's class for
+    the others (an ESP's backend reads the parts). ``compose_again`` builds one again,
+    the same, for the admin."""
+
+    def __init__(self, email_page, from_email: str, to: str | None, *, prepared: bool = False):
         self.email_page, self.from_email, self.to = email_page, from_email, to
+        self.skeleton = Skeleton() if prepared else None
         self.root = links.prefix()
         self.key = links.signing_key()
         self.mailto = conf.get("EMAIL_UNSUBSCRIBE_MAILTO") or f"unsubscribe@{_domain(from_email)}"
@@ -342,18 +372,27 @@ class _Composer:
         if rendered.missing:
             message.status, message.error = MessageStatus.HELD, held_reason(rendered.missing)
         unsubscribe = links.unsubscribe_url(message.uuid, root=self.root, key=self.key)
-        mail = EmailMultiAlternatives(
-            subject=rendered.subject,
-            body=rendered.text,
-            from_email=self.from_email,
-            to=[self.to or contact.email],
-            headers={
+        fields = {
+            "subject": rendered.subject,
+            "body": rendered.text,
+            "from_email": self.from_email,
+            "to": [self.to or contact.email],
+            "headers": {
                 "Message-ID": message.message_id,
                 "List-Unsubscribe": f"<mailto:{self.mailto}?subject=unsubscribe%20"
                 f"{message.uuid.hex}>, <{unsubscribe}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
-        )
+        }
+        if self.skeleton is None:
+            mail = EmailMultiAlternatives(**fields)
+        else:
+            mail = PreparedMail(
+                **fields,
+                skeleton=self.skeleton,
+                shared=SHARED_HEADERS,
+                pieces={"plain": rendered.text_pieces, "html": rendered.html_pieces},
+            )
         mail.attach_alternative(rendered.html, "text/html")
         # django-anymail sends it as the ESP's metadata (other backends ignore it).
         mail.metadata = {METADATA_KEY: message.uuid.hex}

@@ -29,7 +29,7 @@ from .events import (
 from .exceptions import Erased, InvalidInput, InvalidVisitor
 from .importer import ImportReport, _insert_contacts, _write_batch
 from .inputs import clean_text
-from .models import Contact, Event, EventSource
+from .models import ConsentSource, Contact, Event, EventSource
 from .privacy import erased_among
 from .tracking.visitor import VisitorId
 
@@ -188,8 +188,8 @@ def _insert_events(events: list[Event]) -> None:
     fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     quote = connection.ops.quote_name
     width = len(fields)
-    # PostgreSQL has no limit in Django's features (None): its protocol's is 65,535.
-    limit = connection.features.max_query_params or 65_535
+    # PostgreSQL has no parameter limit Django knows of (None); 65535 is its protocol's.
+    limit = connection.features.max_query_params or 65535
     per_statement = max(1, min(len(events), limit // width))
     received = fields[5].get_db_prep_save(events[0].received_at, connection)
     prepared: dict[int, Any] = {}
@@ -268,7 +268,10 @@ def upsert_contacts(items: list[Any], schema: type[BaseModel]) -> list[ItemResul
         try:
             data = _validated(schema, index, item)
             email = normalize_email(data.email)
-            fields = data.model_dump(exclude={"email", "attributes", "tags"}, exclude_none=True)
+            fields = data.model_dump(
+                exclude={"email", "attributes", "tags", "double_opt_in", "consent_wording"},
+                exclude_none=True,
+            )
             attributes = validate_properties(data.attributes, field="attributes")
             # The same checks as one upsert (choices, time zone, lengths), on a scratch row.
             apply_fields(Contact(email=email), fields, attributes=attributes)
@@ -289,7 +292,15 @@ def upsert_contacts(items: list[Any], schema: type[BaseModel]) -> list[ItemResul
             outcomes = []
             try:
                 with transaction.atomic():
-                    _write_batch(rows, set(), ImportReport(), False, outcomes=outcomes)
+                    _write_batch(
+                        rows,
+                        set(),
+                        ImportReport(),
+                        False,
+                        {"via": "contacts/batch"},
+                        outcomes=outcomes,
+                        consent_source=ConsentSource.API,
+                    )
                 break
             except IntegrityError:
                 if attempt:  # created concurrently twice in a row: give up loudly

@@ -20,6 +20,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         gettext_noop("frequency cap (%(count)s in %(days)s days)"),
     ),
     (re.compile(r"contact is (?P<status>\w+)"), gettext_noop("contact is %(status)s")),
+    (
+        re.compile(r"not subscribed to the topic '(?P<topic>.+)'", re.S),
+        gettext_noop("not subscribed to the topic '%(topic)s'"),
+    ),
     (re.compile(r"branch: (?P<label>.+)", re.S), gettext_noop("branch: %(label)s")),
     (re.compile(r"goal: (?P<name>.+)", re.S), gettext_noop("goal: %(name)s")),
     (re.compile(r"'(?P<step>.+)' can never end", re.S), gettext_noop("'%(step)s' can never end")),

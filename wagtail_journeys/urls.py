@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from .api import api
 from .api.access import guard
 from .api.errors import NOT_FOUND_NAME, not_found
-from .tracking import confirmation, emails
+from .tracking import confirmation, emails, preferences
 
 app_name = "wagtail_journeys"
 
@@ -23,6 +23,6 @@ urlpatterns = [
     path("api/", (_api_patterns, "api", "api")),
     path("o/<str:token>.gif", emails.email_open, name="email_open"),
     path("c/<str:token>", emails.email_click, name="email_click"),
-    path("u/<str:token>", emails.email_unsubscribe, name="email_unsubscribe"),
+    path("u/<str:token>", preferences.email_preferences, name="email_unsubscribe"),
     path("confirm/<str:token>", confirmation.confirm_subscription, name="confirm_subscription"),
 ]

@@ -10,17 +10,19 @@ from wagtail.actions import action_registry
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from .models import Contact, Message
+from .models import ConsentRecord, Contact, Message
 from .permissions import ContactPermissionPolicy
 from .scenarios import editor
 from .tracking import forms, pages
 from .views import canvas, imports, library, navigation, reports, suggestions, switching
+from .views.consents import ConsentRecordPermissionPolicy, ConsentRecordViewSet
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
 from .views.privacy import EraseContactAction
 from .views.rehearsals import RehearseMenuItem, rehearse_view
 from .views.segments import SegmentViewSet
+from .views.topics import TopicViewSet
 
 hooks.register("before_serve_page", pages.record_page_view)
 hooks.register("on_serve_page", pages.send_visitor_cookie)
@@ -42,6 +44,8 @@ register_permission_policy(Contact, ContactPermissionPolicy(Contact))
 action_registry.register(Contact, EraseContactAction)
 # Messages name contacts: seeing them needs seeing contacts; nobody edits them.
 register_permission_policy(Message, MessagePermissionPolicy(Message))
+# Consent records too (append-only: nobody edits them).
+register_permission_policy(ConsentRecord, ConsentRecordPermissionPolicy(ConsentRecord))
 
 
 # One "Marketing" group in the sidebar (docs/how-to/admin-navigation.md).
@@ -56,6 +60,11 @@ def register_contact_viewset():
 @hooks.register("register_admin_viewset")
 def register_message_viewset():
     return MessageViewSet("journeys_messages", menu_hook=navigation.MENU_HOOK, menu_order=500)
+
+
+@hooks.register("register_admin_viewset")
+def register_consent_record_viewset():
+    return ConsentRecordViewSet("journeys_consents")
 
 
 @hooks.register(navigation.MENU_HOOK)
@@ -76,6 +85,7 @@ def register_folder_urls():
 
 
 register_snippet(SegmentViewSet)
+register_snippet(TopicViewSet)
 
 
 @hooks.register("insert_editor_js")

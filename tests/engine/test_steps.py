@@ -32,7 +32,7 @@ class FakeEnv:
     def recent_sends(self, contact, since):
         return [t for t in self.sends_at if t >= since]
 
-    def may_email(self, contact, transactional):
+    def may_email(self, contact, transactional, email_id=None):
         return None if contact.email_status == "subscribed" or transactional else "unsubscribed"
 
     def send_email(self, enr, step, contact, key):

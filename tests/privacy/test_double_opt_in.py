@@ -459,9 +459,11 @@ def test_api_identify_refuses_a_status_with_double_opt_in(client, server_token):
     )
     assert response.status_code == 422
     assert "email_status" in response.content.decode()
-    response = identify(client, server_token, email="zoe@example.com", consent_wording="Yes")
-    assert response.status_code == 422
     assert not Contact.objects.exists()
+    # Wording without double opt-in is the proof of a direct consent (consent records).
+    response = identify(client, server_token, email="zoe@example.com", consent_wording="Yes")
+    assert response.status_code == 200
+    assert Contact.objects.get().consents.get().wording == "Yes"
 
 
 def test_api_identify_documents_double_opt_in(client):

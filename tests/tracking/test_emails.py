@@ -89,6 +89,10 @@ def test_forged_or_altered_tokens_are_404(client, sent):
     assert not Event.objects.filter(name="email_clicked").exists()
 
 
+def form_token(page) -> str:
+    return re.search(rb'name="form_token" value="([^"]+)"', page.content)[1].decode()
+
+
 def test_unsubscribe_get_confirms_and_post_unsubscribes(client, sent):
     message, html = sent
     url = path_of(html, "u")
@@ -96,11 +100,11 @@ def test_unsubscribe_get_confirms_and_post_unsubscribes(client, sent):
     assert page.status_code == 200 and b"Unsubscribe" in page.content
     message.contact.refresh_from_db()
     assert message.contact.email_status == EmailStatus.SUBSCRIBED
-    client.post(url, {"action": "unsubscribe"})
+    client.post(url, {"action": "unsubscribe_all", "form_token": form_token(page)})
     message.contact.refresh_from_db()
     assert message.contact.email_status == EmailStatus.UNSUBSCRIBED
     assert Event.objects.filter(name="unsubscribed", contact=message.contact).count() == 1
-    client.post(url, {"action": "resubscribe"})
+    client.post(url, {"action": "resubscribe", "form_token": form_token(page)})
     message.contact.refresh_from_db()
     assert message.contact.email_status == EmailStatus.SUBSCRIBED
 

@@ -11,7 +11,7 @@ from ..engine import clock
 from ..engine.enroll import enroll
 from ..events import validate_properties
 from ..exceptions import NotAllowed, NotFound
-from ..models import ScenarioPage
+from ..models import ConsentSource, ScenarioPage
 from .access import server_token
 from .openapi import documented
 from .schemas import StartIn, StartOut
@@ -48,7 +48,11 @@ def start_scenario(
         raise NotFound(f"No live scenario {scenario_id}.")
     context = validate_properties(payload.context, field="context")
     with transaction.atomic():
-        contact, _ = upsert_contact(payload.email)
+        contact, _ = upsert_contact(
+            payload.email,
+            consent_source=ConsentSource.API,
+            consent_details={"via": "start", "scenario": scenario_id},
+        )
         rows = enroll(scenario_id, [contact.pk], now=clock.now(), context={"values": context})
     if rows:
         return Status(201, StartOut(enrollment_id=rows[0].pk, started=True))

@@ -129,8 +129,10 @@ class IdentifyIn(ContactIn):
     )
     consent_wording: text(5000) | None = Field(
         None,
-        description="With `double_opt_in`: what the person agreed to, as your form put it "
-        "(kept as the proof of consent).",
+        description="What the person agreed to (the checkbox or notice they were shown, as "
+        "your form put it), kept as the proof of consent: in the consent record of a "
+        "`double_opt_in` signup, of a new contact, or of a change of `email_status` or "
+        "`sms_opt_in` (identify only).",
     )
 
 

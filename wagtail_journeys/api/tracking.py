@@ -73,7 +73,14 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
         occurred_at = validate_occurred_at(payload.occurred_at, max_age=max_age)
         if payload.email is not None:
-            contact = known_contact(payload.email) or upsert_contact(payload.email)[0]
+            contact = (
+                known_contact(payload.email)
+                or upsert_contact(
+                    payload.email,
+                    consent_source=ConsentSource.API,
+                    consent_details={"via": "event"},
+                )[0]
+            )
         elif caller.visitor is None:
             raise InvalidInput("Name the contact (email) or the visitor.", field="email")
     else:
@@ -124,10 +131,14 @@ def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     validate_properties(payload.attributes, field="attributes")
     if payload.double_opt_in:
         return _signup(payload, fields)
-    if payload.consent_wording is not None:
-        raise InvalidInput("consent_wording goes with double_opt_in.", field="consent_wording")
     contact, created = upsert_contact(
-        payload.email, fields, attributes=payload.attributes, tags=payload.tags
+        payload.email,
+        fields,
+        attributes=payload.attributes,
+        tags=payload.tags,
+        consent_source=ConsentSource.API,
+        consent_wording=payload.consent_wording or "",
+        consent_details={"via": "identify"},
     )
     moved = 0
     token = None

@@ -616,6 +616,16 @@ def fill_template(source: str, variables: dict[str, Any], *, html: bool = False)
     return compiled.environment.concat(compiled.root_render_func(context))
 
 
+def fill_pieces(source: str, variables: dict[str, Any], *, html: bool = False) -> list[str]:
+    """``fill_template``'s text in the pieces the template yields, joined they are that
+    text: its fixed text comes as the same ``str`` objects for every contact, so what is
+    derived from them (their quoted-printable bytes, ``emails.mime``) can be kept."""
+    if "{" not in source:
+        return [source]
+    compiled = template(source, html=html, checked=False)
+    return list(compiled.root_render_func(compiled.new_context(variables, shared=True)))
+
+
 def _scalars(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}

@@ -46,6 +46,9 @@ class RenderedEmail:
     text: str
     message_uuid: uuid.UUID
     missing: tuple[str, ...] = ()
+    #: ``html`` and ``text`` in the pieces their templates yielded (``mergetags.fill_pieces``).
+    html_pieces: tuple[str, ...] = ()
+    text_pieces: tuple[str, ...] = ()
 
 
 def held_reason(missing: tuple[str, ...] | list[str]) -> str:
@@ -221,8 +224,9 @@ def _render(
     tracked=False,
     words: tuple[str, ...] = (),
 ):
-    """Subject, preheader, HTML and text of ``compiled`` for ``scope``, and the required
-    tags left empty. Raises what the template raised (``fill`` turns it into a hold).
+    """Subject, preheader, HTML and text (the pieces their templates yielded) of
+    ``compiled`` for ``scope``, and the required tags left empty. Raises what the
+    template raised (``fill`` turns it into a hold).
     ``tracked``: links become click URLs, their addresses are not even computed."""
     variables = scope.variables()
     variables["_links"] = links
@@ -230,11 +234,11 @@ def _render(
     for number, word in enumerate(words):  # the footer's words (escaped where HTML)
         variables[f"_tx{number}"] = word
     source = compiled.html_tracked if tracked else compiled.html
-    html = mergetags.fill_template(source, variables, html=True)
-    text = mergetags.fill_template(compiled.text, variables)
+    pieces = mergetags.fill_pieces(source, variables, html=True)
+    text = mergetags.fill_pieces(compiled.text, variables)
     subject = mergetags.fill_template(compiled.subject, variables)
     preheader = mergetags.fill_template(compiled.preheader, variables)
-    return subject, preheader, html, text, variables["_missing"]
+    return subject, preheader, pieces, text, variables["_missing"]
 
 
 def fill(
@@ -291,7 +295,7 @@ def fill(
 
         open_url = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
     try:
-        subject, preheader, html, text, held = _render(
+        subject, preheader, pieces, text, held = _render(
             compiled,
             scope,
             _Links(compiled, url_for, addresses=not tracked),
@@ -308,10 +312,12 @@ def fill(
     return RenderedEmail(
         subject=" ".join(subject.split()),
         preheader=preheader,
-        html=html,
-        text=text,
+        html="".join(pieces),
+        text="".join(text),
         message_uuid=message_uuid,
         missing=tuple(dict.fromkeys(held)),
+        html_pieces=tuple(pieces),
+        text_pieces=tuple(text),
     )
 
 

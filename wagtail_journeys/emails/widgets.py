@@ -93,3 +93,13 @@ class MergeTagPickerInput(forms.TextInput):
             }
         )
         return context
+
+
+class TopicSelect(forms.Select):
+    """The email editor's topic: a plain select (there are a handful of topics) whose
+    empty choice says what no topic means."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        if value in ("", None):
+            label = _("No topic: transactional, or mail every subscribed contact may get")
+        return super().create_option(name, value, label, selected, index, subindex, attrs)

@@ -37,6 +37,7 @@ class DatabaseEnv:
         self.email_pages: dict[int, Any] = {}  # id -> live page or None, for delivery too
         self.changed_contexts: list[Any] = []  # enrolments given a value (see update_contact)
         self._changed_ids: set[int] = set()
+        self._off_topic: dict[int, dict[int, str]] = {}  # topic id -> refused contacts
 
     def context_changed(self, enrollment: Any) -> None:
         """Have ``advance_batch`` save this enrolment's context (once however often)."""
@@ -47,6 +48,7 @@ class DatabaseEnv:
     def preload(self, contact_ids: list[int]) -> None:
         """Remember the batch's contacts; read their recent marketing sends in one query."""
         self.batch_ids = set(contact_ids)
+        self._off_topic = {}
         if not self.cap:
             return
         since = self.now - dt.timedelta(days=self.cap[1])
@@ -81,11 +83,30 @@ class DatabaseEnv:
     def recent_sends(self, contact: Any, since: dt.datetime) -> list[dt.datetime]:
         return [t for t in self._sends[contact.id] if t >= since]
 
-    def may_email(self, contact: Any, transactional: bool) -> str | None:
+    def may_email(
+        self, contact: Any, transactional: bool, email_id: int | None = None
+    ) -> str | None:
+        """Why the contact may not get the email: its status, or (marketing sends) the
+        email's subscription topic, read for the whole batch in one query per topic."""
         status = contact.email_status
         if status in ("bounced", "complained") or (not transactional and status != "subscribed"):
             return f"contact is {status}"
-        return None
+        if transactional or email_id is None:
+            return None
+        page = self._email(email_id)
+        topic_id = getattr(page, "topic_id", None)
+        if not topic_id:
+            return None
+        if topic_id not in self._off_topic:
+            from ..topics import refusals
+
+            self._off_topic[topic_id] = refusals(page.topic, self.batch_ids | {contact.id})
+        refused = self._off_topic[topic_id]
+        if contact.id not in self.batch_ids and contact.id not in refused:
+            from ..topics import refusals
+
+            refused.update(refusals(page.topic, [contact.id]))
+        return refused.get(contact.id)
 
     def _email(self, email_id: int) -> Any:
         if email_id not in self.email_pages:

@@ -111,6 +111,9 @@ class RehearsalEnv:
         self._other_sends: dict[int, list[dt.datetime]] | None = None
         self.sends: dict[int, list[dt.datetime]] = defaultdict(list)  # the rehearsal's own
         self._email_live: dict[int, bool] = {}
+        #: email id -> its topic (or None); topic id -> (contacts asked, refused ones)
+        self._topics: dict[int, Any] = {}
+        self._off_topic: dict[int, tuple[set[int], dict[int, str]]] = {}
         self.others_send = True  # do other scenarios' sends count? (see ``Simulation``)
 
     def begin(self, now: dt.datetime, contact_ids: set[int]) -> None:
@@ -194,11 +197,32 @@ class RehearsalEnv:
             t for t in own if t >= since
         ]
 
-    def may_email(self, contact: Any, transactional: bool) -> str | None:
+    def may_email(
+        self, contact: Any, transactional: bool, email_id: int | None = None
+    ) -> str | None:
+        """As ``DatabaseEnv.may_email``; the contacts' topic choices are read as they are
+        now (one query per topic and batch)."""
         status = contact.email_status
         if status in ("bounced", "complained") or (not transactional and status != "subscribed"):
             return f"contact is {status}"
-        return None
+        if transactional or email_id is None:
+            return None
+        if email_id not in self._topics:
+            from ..models import EmailPage
+
+            page = EmailPage.objects.filter(pk=email_id).select_related("topic").first()
+            self._topics[email_id] = page.topic if page else None
+        topic = self._topics[email_id]
+        if topic is None:
+            return None
+        asked, refused = self._off_topic.setdefault(topic.pk, (set(), {}))
+        if contact.id not in asked:
+            from ..topics import refusals
+
+            ids = (self.batch_ids | {contact.id}) - asked
+            refused.update(refusals(topic, ids))
+            asked.update(ids)
+        return refused.get(contact.id)
 
     def send_email(self, enrollment: Any, step: Step, contact: Any, key: str) -> str | None:
         email_id = step.config["email_id"]

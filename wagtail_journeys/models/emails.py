@@ -19,7 +19,7 @@ from wagtail.models import Page
 
 from ..emails import mergetags
 from ..emails.blocks import EmailBodyBlock
-from ..emails.widgets import ColourInput, MergeTagPickerInput
+from ..emails.widgets import ColourInput, MergeTagPickerInput, TopicSelect
 from ..scenarios.forms import PrivatePageForm
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour such as #1d4ed8."))
@@ -122,7 +122,7 @@ class EmailPage(NotRoutable, Page):
         TitleFieldPanel("title"),
         FieldPanel("subject", widget=MergeTagPickerInput),
         FieldPanel("preheader"),
-        FieldPanel("topic"),
+        FieldPanel("topic", widget=TopicSelect),
         FieldPanel("body", heading=_("Body")),
         # A contact's address: shown and set only by those who may see contacts.
         FieldPanel("preview_contact", permission="wagtail_journeys.view_contact"),

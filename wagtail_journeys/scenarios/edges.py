@@ -327,6 +327,9 @@ def _rule_inputs(kind: str, value: Mapping[str, Any]) -> tuple[Inputs, Inputs]:
                 fields=frozenset({"sms_opt_in"})
             )
         return Inputs(statuses=statuses), Inputs(statuses=EMAIL_STATUSES - statuses)
+    if kind == "topic":  # topic choices are the contact's own; its status is ours to change
+        subscribed = frozenset({"subscribed"})
+        return Inputs(statuses=subscribed), Inputs(statuses=EMAIL_STATUSES - subscribed)
     if kind == "field" and value.get("field") == "email_status":
         if value.get("operator") == "equals":
             status = frozenset({str(value.get("value") or "")})

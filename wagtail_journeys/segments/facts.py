@@ -26,8 +26,9 @@ class EventFact:
 
 @dataclass
 class ContactFacts:
-    """One contact as the rules see it: its fields, attributes, tags and events, and when
-    it joined (``created_at``; ``None``: long ago)."""
+    """One contact as the rules see it: its fields, attributes, tags and events, when
+    it joined (``created_at``; ``None``: long ago), and its own topic choices
+    (``{topic id: subscribed}``; a topic it made none for has the topic's default)."""
 
     id: int
     fields: dict[str, Any]
@@ -35,14 +36,15 @@ class ContactFacts:
     tags: frozenset[str] = frozenset()
     events: list[EventFact] = field(default_factory=list)
     created_at: dt.datetime | None = None
+    topics: dict[int, bool] = field(default_factory=dict)
 
 
 CONTACT_FIELDS = ("email", *UPSERT_FIELDS)
 
 
 def load_facts(contacts: Iterable) -> list[ContactFacts]:
-    """Snapshots of ``contacts`` (a Contact queryset) in three queries."""
-    from ..models import ContactTag, Event
+    """Snapshots of ``contacts`` (a Contact queryset) in four queries."""
+    from ..models import ContactTag, Event, TopicSubscription
 
     snapshots = {
         row["id"]: ContactFacts(
@@ -62,6 +64,11 @@ def load_facts(contacts: Iterable) -> list[ContactFacts]:
         "contact_id", "name", "properties", "occurred_at", "source"
     ).iterator(chunk_size=20000):
         snapshots[contact_id].events.append(EventFact(name, properties, occurred_at, source))
+    choices = TopicSubscription.objects.filter(contact_id__in=contacts.values("id"))
+    for contact_id, topic_id, subscribed in choices.values_list(
+        "contact_id", "topic_id", "subscribed"
+    ):
+        snapshots[contact_id].topics[topic_id] = subscribed
     for contact_id, names in tags.items():
         snapshots[contact_id].tags = frozenset(names)
     return list(snapshots.values())

@@ -1,4 +1,5 @@
-"""Public views of sent emails: open pixel, signed click redirect, unsubscribe.
+"""Public views of sent emails: open pixel and signed click redirect (the unsubscribe
+and preference page is ``tracking.preferences``).
 
 Every view starts from a signed token (``emails.links``); a forged or altered token is a
 404. The click target is looked up from the message's compiled email, never read from the
@@ -18,16 +19,13 @@ import base64
 import logging
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..emails import links
-from ..emails.languages import language_of
 from ..emails.render import compiled_for, link_target
-from ..models import Contact, EmailStatus, Message
+from ..models import Message
 from . import engagement, machines
 from . import visitor as visitors
 
@@ -125,40 +123,3 @@ def email_click(request: HttpRequest, token: str) -> HttpResponse:
     except Exception:
         logger.exception("wagtail-journeys could not tie a clicking browser to its contact")
     return response
-
-
-def unsubscribe_contact(message: Message) -> bool:
-    """Unsubscribe the message's contact; record ``unsubscribed`` once (with the
-    message's properties). True if changed."""
-    return engagement.unsubscribe_contact(message, timezone.now())
-
-
-@csrf_exempt  # RFC 8058 one-click POSTs come from mail providers, without a CSRF token.
-@never_cache
-@require_http_methods(["GET", "POST"])
-def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET: a confirmation and preference page. POST: unsubscribe at once (one click);
-    ``resubscribe`` in the form body subscribes again from the preference page."""
-    message, _ = _message(token, index=links.UNSUBSCRIBE)
-    contact = message.contact
-    done = False
-    if request.method == "POST":
-        if request.POST.get("action") == "resubscribe":
-            Contact.objects.filter(pk=contact.pk, email_status=EmailStatus.UNSUBSCRIBED).update(
-                email_status=EmailStatus.SUBSCRIBED
-            )
-        else:
-            unsubscribe_contact(message)
-            done = True
-        contact.refresh_from_db(fields=["email_status"])
-    with translation.override(language_of(contact)):  # the language of the contact's mail
-        return render(
-            request,
-            "wagtail_journeys/emails/unsubscribe.html",
-            {
-                "contact": contact,
-                "token": token,
-                "done": done,
-                "subscribed": contact.email_status == EmailStatus.SUBSCRIBED,
-            },
-        )

@@ -12,12 +12,24 @@ key per minute); clicks every time.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
 
+from .. import topics
+from ..consent import status_record
 from ..events import record_event
-from ..models import Contact, EmailStatus, Event, EventSource, Message
+from ..models import (
+    ConsentRecord,
+    ConsentSource,
+    Contact,
+    EmailStatus,
+    Event,
+    EventSource,
+    Message,
+    Topic,
+)
 from .machines import Verdict
 
 
@@ -108,16 +120,45 @@ def record_click(
     return _record(message, "email_clicked", verdict, now, None, link=link, url=url)
 
 
-def unsubscribe_contact(message: Message, now: dt.datetime) -> bool:
-    """Unsubscribe the message's contact, mark the message ``unsubscribed_at`` and record
-    ``unsubscribed`` (with the message's properties) once, in one transaction. True if
-    the contact was subscribed until now."""
+def unsubscribe_contact(
+    message: Message,
+    now: dt.datetime,
+    *,
+    topic: Topic | None = None,
+    source: str = ConsentSource.UNSUBSCRIBE,
+    wording: str = "",
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Unsubscribe the message's contact from every marketing mail (``topic`` None) or
+    from ``topic`` only; keep its consent record, mark the message ``unsubscribed_at`` and
+    record ``unsubscribed`` (with the message's properties, and the topic's slug as
+    ``topic`` for a topic) once, all in one transaction. True if the contact was subscribed
+    (to the topic) until now."""
+    facts = {"message": message.uuid.hex, **(details or {})}
     with transaction.atomic():
-        changed = (
-            Contact.objects.filter(pk=message.contact_id)
-            .exclude(email_status=EmailStatus.UNSUBSCRIBED)
-            .update(email_status=EmailStatus.UNSUBSCRIBED)
-        )
+        if topic is None:
+            changed = bool(
+                Contact.objects.filter(pk=message.contact_id)
+                .exclude(email_status=EmailStatus.UNSUBSCRIBED)
+                .update(email_status=EmailStatus.UNSUBSCRIBED)
+            )
+            if changed:
+                ConsentRecord.objects.bulk_create(
+                    [
+                        status_record(
+                            message.contact_id,
+                            EmailStatus.UNSUBSCRIBED,
+                            source=source,
+                            wording=wording,
+                            details=facts,
+                            at=now,
+                        )
+                    ]
+                )
+            key = f"unsubscribed:{message.uuid.hex}"
+        else:
+            changed = topics.unsubscribe(message.contact, topic, source=source, details=facts)
+            key = f"unsubscribed:{message.uuid.hex}:topic:{topic.pk}"
         if changed:
             Message.objects.filter(pk=message.pk, unsubscribed_at__isnull=True).update(
                 unsubscribed_at=now
@@ -125,9 +166,9 @@ def unsubscribe_contact(message: Message, now: dt.datetime) -> bool:
             record_event(
                 "unsubscribed",
                 contact=message.contact_id,
-                properties=message.event_properties(),
+                properties=message.event_properties(**({"topic": topic.slug} if topic else {})),
                 occurred_at=now,
                 source=EventSource.EMAIL,
-                idempotency_key=f"unsubscribed:{message.uuid.hex}",
+                idempotency_key=key,
             )
-    return bool(changed)
+    return changed

@@ -43,9 +43,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import conf
+from ..consent import status_record
 from ..delivery import METADATA_KEY
 from ..events import record_event
-from ..models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
+from ..models import (
+    ConsentRecord,
+    ConsentSource,
+    Contact,
+    EmailStatus,
+    Event,
+    EventSource,
+    Message,
+    MessageStatus,
+)
 from ..models.messages import BounceType
 
 logger = logging.getLogger(__name__)
@@ -245,7 +255,8 @@ def _update_message(message: Message, feedback: Feedback, at: dt.datetime) -> No
 def _suppress(message: Message, feedback: Feedback, at: dt.datetime) -> str:
     """Set the contact's email status as the feedback requires; return it ("" none).
     Only the address the message went to is suppressed (a contact who changed address
-    since keeps the new one), and a weaker reason never replaces a stronger one."""
+    since keeps the new one), and a weaker reason never replaces a stronger one. A
+    change is kept as a consent record (source ``esp``)."""
     status = feedback.suppress
     if not status and feedback.bounce == BounceType.SOFT:
         limit = conf.get("SOFT_BOUNCE_LIMIT")
@@ -270,7 +281,19 @@ def _suppress(message: Message, feedback: Feedback, at: dt.datetime) -> str:
     contacts = Contact.objects.filter(pk=message.contact_id).exclude(email_status__in=stronger)
     if message.recipient:
         contacts = contacts.filter(email__iexact=message.recipient)
-    return status if contacts.update(email_status=status) else ""
+    if not contacts.update(email_status=status):
+        return ""
+    details = {"message": message.uuid.hex, "event": feedback.event}
+    if feedback.reason:
+        details["reason"] = feedback.reason
+    ConsentRecord.objects.bulk_create(
+        [
+            status_record(
+                message.contact_id, status, source=ConsentSource.ESP, details=details, at=at
+            )
+        ]
+    )
+    return status
 
 
 def record_feedback(event: Any, esp_name: str) -> Event | None:

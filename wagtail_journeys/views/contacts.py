@@ -15,6 +15,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Value, When
 from django.forms.fields import InvalidJSONInput
 from django.template.loader import render_to_string
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +42,7 @@ from ..activity import describe, titles_needed
 from ..contacts import CONTACT_FIELDS, normalize_email
 from ..exceptions import InvalidInput, InvalidRule
 from ..inputs import json_problem, text_problem
-from ..models import Contact, EmailStatus, Segment, StepRun
+from ..models import ConsentSource, Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 from ..permissions import can_export_contacts, can_import_contacts
 from ..privacy import is_suppressed
@@ -51,6 +53,7 @@ TIMELINE_PAGE_SIZE = 100  # the feed's newest events; older ones a page further
 SEGMENT_ROWS = 200  # segments a profile checks membership of (one query for all)
 JOURNEYS_ROWS = 20  # latest enrolments and step runs shown on a contact
 MESSAGE_ROWS = 20  # latest messages shown on a contact
+CONSENT_ROWS = 20  # latest consent records shown on a contact
 TAG_FILTER_CHOICES = 30
 
 
@@ -267,6 +270,13 @@ class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
     @cached_property
     def header_buttons(self):
         buttons = super().header_buttons
+        buttons.append(
+            HeaderButton(
+                _("Consent records"),
+                url=reverse("journeys_consents:index"),
+                icon_name="tick-inverse",
+            )
+        )
         if can_import_contacts(self.request.user):
             buttons.append(
                 HeaderButton(
@@ -408,8 +418,24 @@ class ContactInspectView(generic.InspectView):
         titles_of(rows)
         return rows
 
+    def get_consent(self) -> tuple[list, list]:
+        """The contact's latest consent records, and each subscription topic with
+        whether the contact gets it (its own choice, or the topic's default)."""
+        from ..models import Topic
+        from ..topics import choices_of
+
+        records = list(self.object.consents.order_by("-recorded_at", "-id")[:CONSENT_ROWS])
+        topics = list(Topic.objects.all())
+        chosen = choices_of(self.object, topics)
+        own = set(self.object.topic_choices.values_list("topic_id", flat=True))
+        return records, [(t, chosen[t.pk], t.pk in own) for t in topics]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["consents"], context["topic_choices"] = self.get_consent()
+        context["consents_url"] = (
+            f"{reverse('journeys_consents:index')}?{urlencode({'q': self.object.email})}"
+        )
         context["journeys_messages"] = self.get_messages()
         context["segments"] = self.get_segments()
         context["enrollments"], context["step_runs"] = self.get_journeys()
@@ -417,6 +443,40 @@ class ContactInspectView(generic.InspectView):
         context["timeline"] = timeline
         context["elided_page_range"] = timeline.paginator.get_elided_page_range(timeline.number)
         return context
+
+
+class ConsentKeepingMixin:
+    """For the create and edit views: a saved change of the email status or the SMS
+    opt-in is kept as a consent record (source ``admin``, with the user who made it), in
+    the transaction that saved the contact."""
+
+    creating = False
+
+    def save_instance(self):
+        from ..consent import record_changes
+
+        with transaction.atomic():
+            instance = super().save_instance()
+            changed = {
+                name: None if self.creating else self.form.initial.get(name)
+                for name in ("email_status", "sms_opt_in")
+                if name in self.form.changed_data or (self.creating and name == "email_status")
+            }
+            record_changes(
+                instance,
+                changed,
+                source=ConsentSource.ADMIN,
+                details={"user": self.request.user.pk},
+            )
+        return instance
+
+
+class ContactCreateView(ConsentKeepingMixin, generic.CreateView):
+    creating = True
+
+
+class ContactEditView(ConsentKeepingMixin, generic.EditView):
+    pass
 
 
 class ContactViewSet(ModelViewSet):
@@ -429,6 +489,8 @@ class ContactViewSet(ModelViewSet):
     menu_order = 250
     filterset_class = ContactFilterSet
     index_view_class = ContactIndexView
+    add_view_class = ContactCreateView
+    edit_view_class = ContactEditView
     search_fields = ["email", "first_name", "last_name"]
     list_display = [
         "email",

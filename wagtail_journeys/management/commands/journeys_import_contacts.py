@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 on_reject=on_reject,
                 on_batch=on_batch,
+                consent_details={"file": os.path.basename(str(file))},
             )
         except InvalidFile as exc:
             raise CommandError(f"{file}: {exc}") from exc

@@ -1,4 +1,5 @@
-"""Rules on what a contact *is*: fields, attributes, civility, locale, tags, consent."""
+"""Rules on what a contact *is*: fields, attributes, civility, locale, tags, consent,
+subscription topics."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 from ...models.contacts import Civility, EmailStatus
 from ..context import RuleContext
@@ -309,3 +311,33 @@ class ConsentRuleBlock(RuleBlock):
             return False
         sms = value.get("sms")
         return not sms or bool(facts.fields.get("sms_opt_in")) == (sms == "yes")
+
+
+class TopicRuleBlock(RuleBlock):
+    """The contact may get the topic's marketing mail: subscribed to email, and to the
+    topic (by its own choice, or by the topic's default when it made none). The same
+    test as sends (``topics``)."""
+
+    topic = SnippetChooserBlock("wagtail_journeys.Topic", label=_("topic"))
+
+    class Meta:
+        label = _("Subscribed to topic")
+        icon = "tag"
+
+    def problems(self, value: Any) -> dict[str, str]:
+        if value.get("topic") is None:
+            return {"topic": str(_("Choose a topic (it may have been deleted)."))}
+        return {}
+
+    def to_q(self, value: Any, ctx: RuleContext) -> Q:
+        from ...topics import subscribed_q
+
+        self.ensure_valid(value)
+        return subscribed_q(value["topic"])
+
+    def holds(self, value: Any, facts: ContactFacts, ctx: RuleContext) -> bool:
+        self.ensure_valid(value)
+        topic = value["topic"]
+        if facts.fields.get("email_status") != EmailStatus.SUBSCRIBED:
+            return False
+        return facts.topics.get(topic.pk, topic.subscribed_by_default)

@@ -19,6 +19,7 @@ from .profile import (
     FieldRuleBlock,
     LocaleRuleBlock,
     TagsRuleBlock,
+    TopicRuleBlock,
 )
 from .special import BirthdayRuleBlock, InSegmentRuleBlock, SampleRuleBlock
 
@@ -42,6 +43,7 @@ class RulesBlock(blocks.StreamBlock):
     referral = ReferralRuleBlock()
     email_engagement = EmailEngagementRuleBlock()
     consent = ConsentRuleBlock()
+    topic = TopicRuleBlock()
     sample = SampleRuleBlock()
     in_segment = InSegmentRuleBlock()
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_journeys', '0018_privacy13'),
+        ('wagtail_journeys', '0019_topics'),
     ]
 
     operations = [
