@@ -160,6 +160,9 @@ WAGTAIL_JOURNEYS = {
     # A European site: no visitor cookie, page view or beacon event before the visitor
     # accepts the banner in shop/templates/base.html (docs/how-to/privacy.md).
     "TRACKING_CONSENT_REQUIRED": True,
+    # A European site: an erased address (a contact deleted in the admin) is kept as a
+    # keyed hash, so no import, form or API call adds the person back.
+    "SUPPRESS_ERASED": True,
 }
 
 LOGGING = {

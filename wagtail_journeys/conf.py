@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "SUPPRESSION_HASH_KEY": "",
     # Retention: raw events and messages older than this many days are purged daily
     # (None keeps them); IP addresses are never stored ("none") or stored truncated
+    # (IPv4's last octet, IPv6's last 80 bits zeroed) as proof in consent records
     "EVENT_RETENTION_DAYS": None,
     "MESSAGE_RETENTION_DAYS": None,
     "IP_ADDRESSES": "none",
@@ -181,6 +182,17 @@ def _problems(user: dict[str, Any]) -> list[str]:
         v = value(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
             problems.append(f"{key} must be None or a positive number of days, not {v!r}")
+    kept, attribution = value("EVENT_RETENTION_DAYS"), value("ATTRIBUTION_DAYS")
+    if (
+        isinstance(kept, int)
+        and isinstance(attribution, int)
+        and not isinstance(kept, bool)
+        and 0 < kept < attribution
+    ):
+        problems.append(
+            "EVENT_RETENTION_DAYS must be at least ATTRIBUTION_DAYS: a conversion is "
+            "credited to the opens and clicks of that many days before it"
+        )
     if value("IP_ADDRESSES") not in ("none", "truncated"):
         problems.append("IP_ADDRESSES must be 'none' or 'truncated'")
     for key in ("CONFIRMATION_EMAIL", "SUPPRESSION_HASH_KEY"):

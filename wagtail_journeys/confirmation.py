@@ -113,6 +113,7 @@ def request_confirmation(
     source: ConsentSource | str,
     wording: str = "",
     details: dict[str, Any] | None = None,
+    request=None,
 ) -> bool:
     """Mail ``contact`` the confirmation email if it is ``pending`` and none went out in
     the last ``CONFIRMATION_RESEND_MINUTES``; record the request (``ConsentRecord``
@@ -142,6 +143,7 @@ def request_confirmation(
         wording=wording,
         details=details,
         at=now,
+        request=request,  # the person's own request (a form post): its IP as proof, if kept
     )
     transaction.on_commit(lambda: send_confirmation(contact.pk, now))
     return True
@@ -194,7 +196,7 @@ def send_confirmation(contact_id: int, claimed_at: dt.datetime) -> bool:
     return True
 
 
-def confirm(contact: Contact, *, at: dt.datetime | None = None) -> bool:
+def confirm(contact: Contact, *, at: dt.datetime | None = None, request=None) -> bool:
     """Subscribe a ``pending`` contact that followed its confirmation link: status
     ``subscribed``, ``confirmed_at``, the consent (``granted``, source ``confirmation``,
     with the wording and place of the latest request) and ``subscription_confirmed``,
@@ -207,23 +209,24 @@ def confirm(contact: Contact, *, at: dt.datetime | None = None) -> bool:
         if not changed:
             return False
         contact.email_status, contact.confirmed_at = EmailStatus.SUBSCRIBED, now
-        request = (
+        asked = (
             ConsentRecord.objects.filter(
                 contact=contact, channel=ConsentChannel.EMAIL, action=ConsentAction.REQUESTED
             )
             .order_by("-recorded_at", "-id")
             .first()
         )
-        details = dict(request.details) if request else {}
-        details["requested"] = request.recorded_at.isoformat() if request else None
-        details["requested_through"] = request.source if request else None
+        details = dict(asked.details) if asked else {}
+        details["requested"] = asked.recorded_at.isoformat() if asked else None
+        details["requested_through"] = asked.source if asked else None
         record_consent(
             contact,
             action=ConsentAction.GRANTED,
             source=ConsentSource.CONFIRMATION,
-            wording=request.wording if request else "",
-            details=details,
+            wording=asked.wording if asked else "",
+            details={k: v for k, v in details.items() if k != "ip"},
             at=now,
+            request=request,  # the click's own request: its IP as proof, if kept
         )
         properties = {key: details[key] for key in ("page_id", "form", "title") if key in details}
         properties["through"] = details["requested_through"] or ""

@@ -27,10 +27,21 @@ def record_consent(
     wording: str = "",
     details: dict[str, Any] | None = None,
     at=None,
+    request=None,
 ) -> ConsentRecord:
     """Keep one consent (``granted``), withdrawal (``withdrawn``) or confirmation request
     (``requested``) of ``contact``, with the wording the person was shown. ``topic`` None
-    means every marketing mail of the channel."""
+    means every marketing mail of the channel. With the ``request`` it came in, and
+    ``IP_ADDRESSES = "truncated"``, its client's address is kept truncated in
+    ``details["ip"]`` (``privacy.truncate_ip``); with ``"none"`` (the default), never."""
+    details = dict(details or {})
+    if request is not None:
+        from . import conf
+        from .privacy import truncate_ip
+
+        ip = truncate_ip(request.META.get("REMOTE_ADDR"))
+        if ip and conf.get("IP_ADDRESSES") == "truncated":
+            details["ip"] = ip
     return ConsentRecord.objects.create(
         contact_id=contact if isinstance(contact, int) else contact.pk,
         action=action,
@@ -39,7 +50,7 @@ def record_consent(
         topic=topic,
         topic_name=topic.name if topic is not None else "",
         wording=wording[:5000],
-        details=details or {},
+        details=details,
         recorded_at=at or timezone.now(),
     )
 

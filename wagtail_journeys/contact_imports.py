@@ -14,8 +14,9 @@ import io
 
 from django.db import DatabaseError, reset_queries
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from .importer import ImportReport, InvalidFile, Rejection, import_contacts
+from .importer import SKIPPED_ERASED, ImportReport, InvalidFile, Rejection, import_contacts
 from .models import ContactImport, ImportStatus
 from .spreadsheets import csv_text
 
@@ -47,9 +48,10 @@ def run_import(import_id: int) -> str:
         if reported == 0:
             writer.writerow([csv_text(c) for c in rejects_header(rejection.header)])
         if reported < MAX_REPORTED_REJECTIONS:
-            writer.writerow(
-                [rejection.line, rejection.reason, *(csv_text(c) for c in rejection.cells)]
-            )
+            reason = rejection.reason
+            if reason == SKIPPED_ERASED:
+                reason = gettext(SKIPPED_ERASED)
+            writer.writerow([rejection.line, reason, *(csv_text(c) for c in rejection.cells)])
         reported += 1
 
     def on_batch(report: ImportReport) -> None:
@@ -94,4 +96,5 @@ def _counters(report: ImportReport) -> dict[str, int]:
         "unchanged": report.unchanged,
         "merged": report.merged,
         "rejected": report.rejected,
+        "skipped": report.skipped,
     }

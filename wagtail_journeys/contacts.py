@@ -19,7 +19,7 @@ from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from . import conf
-from .exceptions import InvalidInput
+from .exceptions import Erased, InvalidInput
 from .inputs import clean_object, clean_text
 from .models import Contact, Event, Visitor
 from .models.events import MACHINE_REPLIES, is_activity
@@ -121,7 +121,8 @@ def upsert_contact(
     whole upsert is one transaction: an invalid value writes nothing. With
     ``consent_source`` (``ConsentSource``), a new contact's email status and SMS opt-in,
     and a change of either, are kept as consent records with ``consent_wording`` (what
-    the person agreed to) in the same transaction.
+    the person agreed to) in the same transaction. A new address
+    that was erased is refused (``Erased``) while ``SUPPRESS_ERASED`` is on.
     """
     email = normalize_email(email)
     fields = dict(fields or {})
@@ -130,6 +131,7 @@ def upsert_contact(
         contact = Contact.objects.select_for_update().filter(email=email).first()
         created = contact is None
         if created:
+            refuse_erased(email)
             contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
         previous = {"email_status": contact.email_status, "sms_opt_in": contact.sms_opt_in}
         changed = apply_fields(contact, fields, attributes=attributes)
@@ -161,6 +163,15 @@ def upsert_contact(
     return contact, created
 
 
+def refuse_erased(email: str) -> None:
+    """Raise ``Erased`` for an address that was erased while ``SUPPRESS_ERASED`` is on
+    (``privacy``); no query while it is off."""
+    from .privacy import is_suppressed
+
+    if is_suppressed(email):
+        raise Erased()
+
+
 def _record_consent(contact, created, changed, fields, previous, source, wording, details):
     """The consent records of an upsert: a new contact's status (and SMS opt-in, when
     given), an existing one's changes."""
@@ -186,12 +197,14 @@ def get_or_create_contact(
     """The contact with this address, created from ``fields`` if there is none; return
     ``(contact, created)``. An existing contact is returned untouched: this is how input
     that proves nothing about its sender (a public form post) may add a contact, never
-    change one.
+    change one. A new address that was erased is refused (``Erased``) while
+    ``SUPPRESS_ERASED`` is on.
     """
     email = normalize_email(email)
     contact = Contact.objects.filter(email=email).first()
     if contact is not None:
         return contact, False
+    refuse_erased(email)
     contact = Contact(email=email, email_status=conf.get("DEFAULT_EMAIL_STATUS"))
     apply_fields(contact, fields or {})
     try:

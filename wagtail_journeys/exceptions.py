@@ -17,6 +17,19 @@ class InvalidInput(JourneysError):
         self.field = field
 
 
+class Erased(InvalidInput):
+    """The address was erased at its owner's request and ``SUPPRESS_ERASED`` keeps it
+    out: no contact may be created with it again."""
+
+    status_code = 409
+
+    def __init__(self, message: str = "", *, field: str | None = "email"):
+        super().__init__(
+            message or "This address was erased at its owner's request: it may not be added again.",
+            field=field,
+        )
+
+
 class InvalidVisitor(JourneysError):
     """A visitor id that the server did not sign (forged, altered or truncated)."""
 

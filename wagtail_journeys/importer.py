@@ -13,7 +13,10 @@ guarantees:
   changes when the row's ``email_status`` cell says so;
 - attributes are merged key by key and tags are added, never removed;
 - a row repeating an email seen earlier in the file is merged into it, in file order
-  (later non-empty cells win), exactly as if the rows came in two imports.
+  (later non-empty cells win), exactly as if the rows came in two imports;
+- a row of an address that was erased (``SUPPRESS_ERASED``) and is no contact is skipped
+  with its line and the reason, never its cells: the report does not bring the address
+  back either.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import IO, Any
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_noop
 from taggit.models import Tag
 
 from . import conf
@@ -69,10 +73,30 @@ class ImportReport:
     unchanged: int = 0
     merged: int = 0
     rejected: int = 0
+    skipped: int = 0
 
     @property
     def rows(self) -> int:
-        return self.created + self.updated + self.unchanged + self.merged + self.rejected
+        return (
+            self.created
+            + self.updated
+            + self.unchanged
+            + self.merged
+            + self.rejected
+            + self.skipped
+        )
+
+
+#: The reason given for a skipped row (an erased address); translated where shown.
+SKIPPED_ERASED = gettext_noop("skipped: this address was erased at its owner's request")
+
+
+def _erased(batch: list[ContactRow], seen: set[str]) -> set[str]:
+    """The addresses of a batch that were erased and are no contact: their rows are
+    skipped (no query while ``SUPPRESS_ERASED`` is off)."""
+    from .privacy import erased_among
+
+    return erased_among({row.email for row in batch} - seen)
 
 
 def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
@@ -392,10 +416,12 @@ def import_contacts(
     without a byte-order mark) or a sequence of text lines. The first pass writes
     nothing and raises ``InvalidFile`` when the file is not UTF-8, ``InvalidHeader``
     when its header cannot be used. Then rejected rows are passed to ``on_reject`` and
-    counted; ``on_batch`` is called after each batch. With ``dry_run`` the database is
-    read but never written. ``columns`` maps the header's cells, in order, to the column
-    names they stand for (``""``: not imported), for headers named otherwise (the admin's
-    import lets its user map them); the names are checked as a header's would be.
+    counted, and so are the rows skipped because their address was erased (their reason
+    is ``SKIPPED_ERASED``, their cells left out); ``on_batch`` is called after each
+    batch. With ``dry_run`` the database is read but never written. ``columns`` maps the
+    header's cells, in order, to the column names they stand for (``""``: not imported),
+    for headers named otherwise (the admin's import lets its user map them); the names
+    are checked as a header's would be.
     """
     if isinstance(source, str | bytes) or not (
         isinstance(source, Sequence) or (hasattr(source, "seekable") and source.seekable())
@@ -416,6 +442,14 @@ def import_contacts(
     batch: list[ContactRow] = []
 
     def flush() -> None:
+        erased = _erased(batch, seen)
+        if erased:
+            for row in batch:
+                if row.email in erased:
+                    report.skipped += 1
+                    if on_reject:
+                        on_reject(Rejection(row.line, SKIPPED_ERASED, [], header))
+            batch[:] = [row for row in batch if row.email not in erased]
         for attempt in range(2):
             fresh = {row.email for row in batch} - seen
             counts = (report.created, report.updated, report.unchanged, report.merged)

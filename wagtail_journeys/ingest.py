@@ -26,10 +26,11 @@ from .events import (
     validate_occurred_at,
     validate_properties,
 )
-from .exceptions import InvalidInput, InvalidVisitor
+from .exceptions import Erased, InvalidInput, InvalidVisitor
 from .importer import ImportReport, _insert_contacts, _write_batch
 from .inputs import clean_text
 from .models import ConsentSource, Contact, Event, EventSource
+from .privacy import erased_among
 from .tracking.visitor import VisitorId
 
 #: Items per batch request (bodies are limited by ``MAX_BATCH_BODY_BYTES`` too).
@@ -106,6 +107,12 @@ def record_events(items: list[Any], schema: type[BaseModel]) -> list[ItemResult]
             idempotency_key=key,
         )
         pending.append(_Pending(index, event, email))
+    erased = erased_among({p.email for p in pending if p.email})
+    if erased:  # SUPPRESS_ERASED: an erased address names no contact, and gets none
+        for p in pending:
+            if p.email in erased:
+                results[p.index] = _rejected(p.index, Erased())
+        pending = [p for p in pending if p.email not in erased]
 
     # Idempotency: keys already stored, and a key repeated within the batch, store nothing.
     keys = {p.event.idempotency_key for p in pending if p.event.idempotency_key}
@@ -273,6 +280,12 @@ def upsert_contacts(items: list[Any], schema: type[BaseModel]) -> list[ItemResul
             results[index] = _rejected(index, exc)
             continue
         rows.append(ContactRow(index, email, fields, attributes, tags))
+    erased = erased_among({row.email for row in rows})
+    if erased:  # SUPPRESS_ERASED: rejected with the reason, the others written
+        for row in rows:
+            if row.email in erased:
+                results[row.line] = _rejected(row.line, Erased())
+        rows = [row for row in rows if row.email not in erased]
     outcomes: list[str] = []
     if rows:
         for attempt in range(2):

@@ -16,6 +16,10 @@ SCHEDULES = {
     "journeys: run scenarios": ("wagtail_journeys.tasks.run_scenarios", 1),
     "journeys: scheduled triggers": ("wagtail_journeys.tasks.evaluate_scheduled_triggers", 1),
     "journeys: purge step runs": ("wagtail_journeys.tasks.purge_step_runs", 60 * 24),
+    "journeys: purge expired events and messages": (
+        "wagtail_journeys.tasks.purge_expired",
+        60 * 24,
+    ),
     "journeys: roll up reports": ("wagtail_journeys.tasks.roll_up_reports", 1),
     "journeys: transactional sends": (
         "wagtail_journeys.tasks.run_transactional",
@@ -91,6 +95,14 @@ def evaluate_scheduled_triggers() -> int:
 def purge_step_runs() -> int:
     """Delete step runs older than ``STEP_RUN_RETENTION_DAYS`` (daily)."""
     from .engine.retention import purge_step_runs as purge
+
+    return purge()
+
+
+def purge_expired() -> dict[str, int]:
+    """Delete events and messages older than ``EVENT_RETENTION_DAYS`` and
+    ``MESSAGE_RETENTION_DAYS`` (daily; never an event a reader of the log has not read)."""
+    from .engine.retention import purge_expired as purge
 
     return purge()
 

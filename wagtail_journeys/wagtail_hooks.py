@@ -6,6 +6,7 @@ from django.urls import include, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.actions import action_registry
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
@@ -18,6 +19,7 @@ from .views.consents import ConsentRecordPermissionPolicy, ConsentRecordViewSet
 from .views.contacts import ContactViewSet
 from .views.emails import SendTestMenuItem, send_test_view
 from .views.messages import MessagePermissionPolicy, MessageViewSet
+from .views.privacy import EraseContactAction
 from .views.rehearsals import RehearseMenuItem, rehearse_view
 from .views.segments import SegmentViewSet
 from .views.topics import TopicViewSet
@@ -38,6 +40,8 @@ hooks.register("after_create_page", canvas.open_canvas_after_create)
 # Contacts: the model's add/change/delete/view permissions, adding and deleting only for
 # those who may see contacts (docs/reference/permissions.md).
 register_permission_policy(Contact, ContactPermissionPolicy(Contact))
+# Deleting a contact anywhere in the admin erases it (docs/how-to/privacy.md).
+action_registry.register(Contact, EraseContactAction)
 # Messages name contacts: seeing them needs seeing contacts; nobody edits them.
 register_permission_policy(Message, MessagePermissionPolicy(Message))
 # Consent records too (append-only: nobody edits them).
@@ -157,6 +161,7 @@ def register_log_actions(actions):
         ("publish_changes", _("Publish changes"), _("Published every change of the scenario")),
         ("pause", _("Pause"), _("Paused: nobody new enters")),
         ("resume", _("Resume"), _("Resumed")),
+        ("erase", _("Erase"), _("Erased: the contact's data was deleted everywhere")),
     ):
         actions.register_action(f"wagtail_journeys.{action}", label, message)
 

@@ -31,17 +31,19 @@ def operations(document: dict):
 
 
 EXPECTED_ERRORS = {
-    "POST /journeys/api/events": {400, 401, 403, 413, 422},
-    "POST /journeys/api/identify": {400, 401, 403, 413, 422},
+    "POST /journeys/api/events": {400, 401, 403, 409, 413, 422},
+    "POST /journeys/api/identify": {400, 401, 403, 409, 413, 422},
     "POST /journeys/api/events/batch": {400, 401, 403, 413, 422},
     "POST /journeys/api/contacts/batch": {400, 401, 403, 413, 422},
-    "POST /journeys/api/scenarios/{scenario_id}/start": {400, 401, 403, 404, 413, 422},
+    "POST /journeys/api/scenarios/{scenario_id}/start": {400, 401, 403, 404, 409, 413, 422},
     "GET /journeys/api/visitor": {400, 403, 413},
     "GET /journeys/api/consent": {400, 403, 413},
     "POST /journeys/api/consent": {400, 403, 413, 422},
     "GET /journeys/api/reports/scenarios/{scenario_id}": {400, 401, 403, 404, 413, 422},
     "GET /journeys/api/reports/emails/{email_id}": {400, 401, 403, 404, 413, 422},
     "GET /journeys/api/reports/overview": {400, 401, 403, 413, 422},
+    "GET /journeys/api/contacts/{email}/data": {400, 401, 403, 404, 413, 422},
+    "DELETE /journeys/api/contacts/{email}": {400, 401, 403, 404, 413, 422},
 }
 
 

@@ -43,6 +43,8 @@ OPERATIONS = [
     "GET /journeys/api/reports/scenarios/{scenario_id}",
     "GET /journeys/api/reports/emails/{email_id}",
     "GET /journeys/api/reports/overview",
+    "GET /journeys/api/contacts/{email}/data",
+    "DELETE /journeys/api/contacts/{email}",
 ]
 CHECKS = [
     not_a_server_error,

@@ -179,29 +179,36 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
         if not batch:
             return 0
         last = batch[-1][0]
-        goals = conversions.goal_names()
-        wanted = MAIL_EVENTS | conversions.candidate_names(goals)
-        rows = [
-            Row(*values)
-            for values in settled.filter(id__lte=last, name__in=wanted)
-            .order_by("id")
-            .values_list("id", "name", "contact_id", "occurred_at", "source", "properties")
-        ]
-        mail, links = Tally(MAIL_COUNTS), Tally(LINK_COUNTS, latest=("url",))
-        tz = timezone.get_default_timezone()
-        for row in rows:
-            if row.name in MAIL_EVENTS and row.source == EventSource.EMAIL:
-                _count_mail(row, mail, links, tz)
-        for conversion in conversions.attribute(rows, goals):
-            key = mail_key(local_day(conversion.event.occurred_at, tz), conversion.message)
-            mail.add(key, "conversions")
-            mail.add(key, "converted", int(conversion.first))
-            mail.add(key, "revenue", conversion.revenue)
-        add_counts(MailDay, MAIL_KEY, mail.dicts(MAIL_KEY), add=MAIL_COUNTS)
-        add_counts(LinkDay, LINK_KEY, links.dicts(LINK_KEY), add=LINK_COUNTS, replace=("url",))
+        add_events(settled.filter(id__lte=last))
         cursor.position = last
         cursor.save(update_fields=["position", "updated_at"])
     return len(batch)
+
+
+def add_events(events) -> None:
+    """Count the events of a queryset (oldest first) into ``MailDay`` and ``LinkDay``,
+    conversions included (``Message.converted_at`` and ``revenue`` move). The caller
+    holds the ``rollup:events`` lock and makes sure no event is counted twice."""
+    goals = conversions.goal_names()
+    wanted = MAIL_EVENTS | conversions.candidate_names(goals)
+    rows = [
+        Row(*values)
+        for values in events.filter(name__in=wanted)
+        .order_by("id")
+        .values_list("id", "name", "contact_id", "occurred_at", "source", "properties")
+    ]
+    mail, links = Tally(MAIL_COUNTS), Tally(LINK_COUNTS, latest=("url",))
+    tz = timezone.get_default_timezone()
+    for row in rows:
+        if row.name in MAIL_EVENTS and row.source == EventSource.EMAIL:
+            _count_mail(row, mail, links, tz)
+    for conversion in conversions.attribute(rows, goals):
+        key = mail_key(local_day(conversion.event.occurred_at, tz), conversion.message)
+        mail.add(key, "conversions")
+        mail.add(key, "converted", int(conversion.first))
+        mail.add(key, "revenue", conversion.revenue)
+    add_counts(MailDay, MAIL_KEY, mail.dicts(MAIL_KEY), add=MAIL_COUNTS)
+    add_counts(LinkDay, LINK_KEY, links.dicts(LINK_KEY), add=LINK_COUNTS, replace=("url",))
 
 
 def _count_mail(row: Row, mail: Tally, links: Tally, tz: dt.tzinfo) -> None:
@@ -240,25 +247,67 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
         return 0
     with transaction.atomic():
         cursor = _lock(RUNS_CURSOR)
-        batch = list(
-            StepRun.objects.filter(id__gt=cursor.position, recorded_at__lte=timezone.now() - settle)
-            .order_by("id")
-            .values_list(
-                "id", "scenario_id", "step_id", "kind", "branch_id", "outcome", "ran_at", "revenue"
-            )[:limit]
+        settled = StepRun.objects.filter(
+            id__gt=cursor.position, recorded_at__lte=timezone.now() - settle
         )
+        batch = list(settled.order_by("id").values_list("id", flat=True)[:limit])
         if not batch:
             return 0
-        steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
-        for _pk, scenario_id, step_id, kind, branch_id, outcome, ran_at, revenue in batch:
-            outcome = queued_as(kind) if outcome == "queued" else outcome
-            key = (local_day(ran_at, tz), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
-            steps.add(key, "count")
-            steps.add(key, "revenue", revenue or 0)
-        add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
-        cursor.position = batch[-1][0]
+        add_runs(settled.filter(id__lte=batch[-1]))
+        cursor.position = batch[-1]
         cursor.save(update_fields=["position", "updated_at"])
     return len(batch)
+
+
+def add_runs(runs) -> None:
+    """Count the step runs of a queryset into ``StepDay``. The caller holds the
+    ``rollup:runs`` lock and makes sure no run is counted twice."""
+    steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
+    for scenario_id, step_id, kind, branch_id, outcome, ran_at, revenue in runs.values_list(
+        "scenario_id", "step_id", "kind", "branch_id", "outcome", "ran_at", "revenue"
+    ).order_by():
+        outcome = queued_as(kind) if outcome == "queued" else outcome
+        key = (local_day(ran_at, tz), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
+        steps.add(key, "count")
+        steps.add(key, "revenue", revenue or 0)
+    add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
+
+
+def add_unread_of(contact_id: int) -> dict[str, int]:
+    """Count now what the rollup has not read yet of one contact (its events and step
+    runs past the cursors, settled or not), for an erasure that deletes them in the same
+    transaction: the reports then hold what they would have held had the rollup read them
+    first. Locks both cursors until the transaction ends (call inside it); a rollup
+    batch running meanwhile waits, and finds the rows gone. Returns the rows counted.
+    Only the contact's own rows matter: a visitor's anonymous events are never counted,
+    and a conversion is credited from its contact's own opens and clicks."""
+    events_cursor, runs_cursor = _lock(EVENTS_CURSOR), _lock(RUNS_CURSOR)
+    events = Event.objects.filter(contact_id=contact_id, id__gt=events_cursor.position)
+    runs = StepRun.objects.filter(contact_id=contact_id, id__gt=runs_cursor.position)
+    add_events(events)
+    add_runs(runs)
+    return {"events": events.count(), "runs": runs.count()}
+
+
+def add_erased_exits(contact_id: int) -> int:
+    """Count the contact's active enrolments as ``exited`` where they stand, today, in
+    ``StepDay``, for an erasure that deletes them: a step's *entered* counts whoever is
+    on it now (a live ``Enrollment``), so the erased person is still counted as having
+    entered it, and as leaving there. Call inside the erasure's transaction, after
+    ``add_unread_of`` (which holds the ``rollup:runs`` lock). Returns the enrolments
+    counted."""
+    from ..models import Enrollment, EnrollmentStatus
+
+    rows = list(
+        Enrollment.objects.filter(
+            contact_id=contact_id, status=EnrollmentStatus.ACTIVE
+        ).values_list("scenario_id", "step_id")
+    )
+    steps, today = Tally(STEP_COUNTS), local_day(timezone.now())
+    for scenario_id, step_id in rows:
+        steps.add((today, scenario_id, step_id or 0, 0, "exited"), "count")
+    add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
+    return len(rows)
 
 
 def rollup_pass(
@@ -294,6 +343,14 @@ def runs_read_up_to() -> int:
     """The id of the last step run the rollup has read (retention keeps the rest)."""
     return (
         EventCursor.objects.filter(name=RUNS_CURSOR).values_list("position", flat=True).first() or 0
+    )
+
+
+def events_read_up_to() -> int:
+    """The id of the last event the rollup has read (retention keeps the rest)."""
+    return (
+        EventCursor.objects.filter(name=EVENTS_CURSOR).values_list("position", flat=True).first()
+        or 0
     )
 
 

@@ -11,6 +11,7 @@ from wagtail.api.v3.errors import problem_response, register_exception_handlers
 from ..exceptions import InvalidInput, JourneysError
 from .batch import router as batch_router
 from .openapi import DocumentedAPI, SwaggerFromStatic
+from .privacy import router as privacy_router
 from .reports import router as reports_router
 from .scenarios import router as scenarios_router
 from .tracking import router as tracking_router
@@ -40,8 +41,10 @@ api = DocumentedAPI(
         "browsers (a signed visitor id issued by `GET /journeys/api/visitor`), which may "
         "post only the events the `BROWSER_EVENTS` setting allows and, where the site "
         "requires it, only once their visitor consented (`POST /journeys/api/consent`). "
-        "Reports are read with a token whose user has `wagtail_journeys.view_reports`. "
-        "Every error is an RFC 7807 `application/problem+json` body."
+        "Reports are read with a token whose user has `wagtail_journeys.view_reports`; a "
+        "contact's data is read with `wagtail_journeys.export_contacts` and erased with "
+        "`wagtail_journeys.delete_contact`. Every error is an RFC 7807 "
+        "`application/problem+json` body."
     ),
     urls_namespace="api",
     parser=StrictJSONParser(),
@@ -64,3 +67,4 @@ api.add_router("/", tracking_router)
 api.add_router("/", batch_router)
 api.add_router("/", scenarios_router)
 api.add_router("/", reports_router)
+api.add_router("/", privacy_router)

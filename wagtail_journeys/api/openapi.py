@@ -31,6 +31,7 @@ PROBLEMS: dict[int, str] = {
     "not list; a browser tracked without its visitor's consent while "
     "`TRACKING_CONSENT_REQUIRED` is on).",
     404: "No live scenario has this id.",
+    409: "The address was erased at its owner's request and `SUPPRESS_ERASED` keeps it out.",
     413: "The body is larger than `MAX_BODY_BYTES`.",
     422: "The input does not fit the schema or cannot be stored: wrong types or unknown "
     "fields, NUL characters or lone surrogates, numbers too large, nesting too deep, a bad "

@@ -29,7 +29,7 @@ MAX_ID = 2**63 - 1
     url_name="scenario_start",
     summary="Start a scenario for a contact (server token only)",
     operation_id="scenario_start",
-    openapi_extra=documented(400, 401, 403, 404, 413, 422, security=("ServerToken",)),
+    openapi_extra=documented(400, 401, 403, 404, 409, 413, 422, security=("ServerToken",)),
 )
 def start_scenario(
     request: HttpRequest,

@@ -46,7 +46,7 @@ router = Router(tags=["tracking"])
     summary="Record an event",
     operation_id="events_create",
     openapi_extra=documented(
-        400, 401, 403, 413, 422, security=("ServerToken", "VisitorCookie"), anonymous=True
+        400, 401, 403, 409, 413, 422, security=("ServerToken", "VisitorCookie"), anonymous=True
     ),
 )
 def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn):
@@ -112,7 +112,7 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
     url_name="identify",
     summary="Identify a contact (server token only)",
     operation_id="identify",
-    openapi_extra=documented(400, 401, 403, 413, 422, security=("ServerToken",)),
+    openapi_extra=documented(400, 401, 403, 409, 413, 422, security=("ServerToken",)),
 )
 def identify(request: HttpRequest, response: HttpResponse, payload: IdentifyIn):
     """Upsert the contact with this email and tie the given visitor to it.

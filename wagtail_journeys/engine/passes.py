@@ -15,7 +15,7 @@ from ..workers import stopping
 from . import clock
 from .advance import advance_due
 from .dates import evaluate_scheduled_triggers
-from .retention import purge_step_runs_daily
+from .retention import purge_expired_daily, purge_step_runs_daily
 from .triggers import CURSOR, process_triggers
 
 
@@ -30,8 +30,9 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     3. due enrolments advanced, transactional sends first (``advanced``);
     4. the report tables brought up to date (``analytics.rollup``: ``rolled_up`` events
        and step runs);
-    5. step runs past their retention purged, once a day (``purged``), never one the
-       rollup has not read.
+    5. step runs, events and messages past their retention purged, once a day
+       (``purged``: step runs; ``purged_events``, ``purged_messages``), never one the
+       rollup (or another reader of the log) has not read.
 
     Events younger than ``events.SETTLE`` (by the real clock, whatever ``now``) are not read
     yet; ``settling`` counts them, and the next pass takes them. Cursors make passes
@@ -45,12 +46,15 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
         now=now, max_batches=1000
     )
     rolled = rollup_pass(max_batches=1000)
+    expired = purge_expired_daily(now=now)
     return {
         "events": events,
         "enrolled": enrolled,
         "advanced": advanced,
         "rolled_up": rolled["events"] + rolled["runs"],
         "purged": purge_step_runs_daily(now=now),
+        "purged_events": expired["events"],
+        "purged_messages": expired["messages"],
         "settling": settling(ACTIVITY_CURSOR, CURSOR),
     }
 

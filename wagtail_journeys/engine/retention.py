@@ -1,11 +1,18 @@
-"""Keeping the ``StepRun`` log to a bounded size.
+"""Keeping raw rows to a bounded age: step runs, events and messages.
 
 Every step a contact takes is logged (conditions, waits and splits included), so a busy
 base writes millions of rows a month. Runs older than ``STEP_RUN_RETENTION_DAYS`` are
 deleted, oldest first, in chunks; runs still ``queued`` (a send not delivered yet) are
 kept whatever their age, and so are runs the rollup has not read yet (past its cursor,
-``analytics.rollup``): purging never changes a report. Enrolments, messages and events
-are not touched.
+``analytics.rollup``): purging never changes a report.
+
+Events and messages hold personal data, so a site may keep them only so long (GDPR's
+storage limitation): events that occurred more than ``EVENT_RETENTION_DAYS`` ago are
+deleted once every reader of the log has passed them (the rollup, contact activity and
+the scenario triggers: their cursors), so no report changes and no trigger misses one;
+messages created more than ``MESSAGE_RETENTION_DAYS`` ago are deleted unless still
+``queued`` or ``sending`` (delivery still needs those). ``None`` keeps them all (the
+default). Enrolments keep what they need of their trigger event in their own context.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import datetime as dt
 from django.db import transaction
 
 from .. import conf
-from ..models import EventCursor, StepRun
+from ..models import Event, EventCursor, Message, MessageStatus, StepRun
 from . import clock
 
 CHUNK = 10_000
@@ -45,17 +52,84 @@ def purge_step_runs(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> in
         deleted += StepRun.objects.filter(pk__in=ids).delete()[0]
 
 
+def _delete_in_chunks(queryset, chunk: int) -> int:
+    """Delete the rows of ``queryset`` oldest first along the primary key, ``chunk`` at
+    a time (each chunk its own short statement: no long lock on a busy table)."""
+    deleted = 0
+    while True:
+        ids = list(queryset.order_by("id").values_list("id", flat=True)[:chunk])
+        if not ids:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
+
+
+def events_read_by_all() -> int:
+    """The id of the last event every reader of the log has passed: the rollup, contact
+    activity and the scenario triggers (0 while one of them never ran)."""
+    from ..analytics.rollup import EVENTS_CURSOR
+    from ..contacts import ACTIVITY_CURSOR
+    from .triggers import CURSOR
+
+    names = (EVENTS_CURSOR, ACTIVITY_CURSOR, CURSOR)
+    positions = dict(EventCursor.objects.filter(name__in=names).values_list("name", "position"))
+    return min(positions.get(name, 0) for name in names)
+
+
+def purge_events(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
+    """Delete the events that occurred more than ``EVENT_RETENTION_DAYS`` ago and that
+    every reader of the log has passed; return how many. ``None`` keeps them all."""
+    days = conf.get("EVENT_RETENTION_DAYS")
+    if days is None:
+        return 0
+    cutoff = (now or clock.now()) - dt.timedelta(days=days)
+    expired = Event.objects.filter(id__lte=events_read_by_all(), occurred_at__lt=cutoff)
+    return _delete_in_chunks(expired, chunk)
+
+
+def purge_messages(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
+    """Delete the messages created more than ``MESSAGE_RETENTION_DAYS`` ago, but those
+    delivery still needs (``queued``, ``sending``); return how many. ``None`` keeps them
+    all. Their opens, clicks and the rest are counted in the reports already (from the
+    events); their tracking and unsubscribe links stop working."""
+    days = conf.get("MESSAGE_RETENTION_DAYS")
+    if days is None:
+        return 0
+    cutoff = (now or clock.now()) - dt.timedelta(days=days)
+    expired = Message.objects.filter(created_at__lt=cutoff).exclude(
+        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)
+    )
+    return _delete_in_chunks(expired, chunk)
+
+
+def _first_today(name: str, now: dt.datetime) -> bool:
+    """True once per UTC day for the named purge (its cursor keeps the day of the last)."""
+    today = now.astimezone(dt.UTC).date().toordinal()
+    with transaction.atomic():
+        EventCursor.objects.get_or_create(name=name)
+        cursor = EventCursor.objects.select_for_update().get(name=name)
+        if cursor.position >= today:
+            return False
+        cursor.position = today
+        cursor.save(update_fields=["position", "updated_at"])
+    return True
+
+
 def purge_step_runs_daily(*, now: dt.datetime | None = None) -> int:
     """``purge_step_runs`` at most once per UTC day, for passes run more often than that
     (``journeys_tick`` from cron): the cursor ``purge:step_runs`` keeps the day of the
     last purge. Returns how many runs were deleted."""
     now = now or clock.now()
-    today = now.astimezone(dt.UTC).date().toordinal()
-    with transaction.atomic():
-        EventCursor.objects.get_or_create(name="purge:step_runs")
-        cursor = EventCursor.objects.select_for_update().get(name="purge:step_runs")
-        if cursor.position >= today:
-            return 0
-        cursor.position = today
-        cursor.save(update_fields=["position", "updated_at"])
-    return purge_step_runs(now=now)
+    return purge_step_runs(now=now) if _first_today("purge:step_runs", now) else 0
+
+
+def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """``purge_events`` and ``purge_messages``; return how many of each were deleted."""
+    return {"events": purge_events(now=now), "messages": purge_messages(now=now)}
+
+
+def purge_expired_daily(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """``purge_expired`` at most once per UTC day (the cursor ``purge:expired``)."""
+    now = now or clock.now()
+    if not _first_today("purge:expired", now):
+        return {"events": 0, "messages": 0}
+    return purge_expired(now=now)

@@ -43,6 +43,8 @@ class ContactImport(models.Model):
     )
     merged = models.PositiveIntegerField(_("merged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    #: Rows of erased addresses (``SUPPRESS_ERASED``), listed in ``rejects`` by line only.
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
     rejects = models.TextField(blank=True, editable=False)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
@@ -61,7 +63,14 @@ class ContactImport(models.Model):
 
     @property
     def rows(self) -> int:
-        return self.created + self.updated + self.unchanged + self.merged + self.rejected
+        return (
+            self.created
+            + self.updated
+            + self.unchanged
+            + self.merged
+            + self.rejected
+            + self.skipped
+        )
 
     @property
     def share(self) -> float:

@@ -46,7 +46,7 @@ def confirm_subscription(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, TEMPLATE, {"invalid": exc.reason}, status=STATUS[exc.reason])
     state = "ask"
     if request.method == "POST":
-        if confirmation.confirm(contact):
+        if confirmation.confirm(contact, request=request):
             state = "confirmed"
         elif contact.email_status == EmailStatus.SUBSCRIBED:
             state = "already"

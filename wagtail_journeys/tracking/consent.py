@@ -139,6 +139,7 @@ def _keep_record(request: HttpRequest, visitor, action: ConsentAction, wording: 
         channel=ConsentChannel.TRACKING,
         wording=wording,
         details=details,
+        request=request,
     )
 
 

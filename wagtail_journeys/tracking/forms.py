@@ -183,6 +183,7 @@ def _record_submission(instance) -> None:
                     "title": page.title,
                     "submission_id": instance.pk,
                 },
+                request=request,
             )
         elif (
             contact is not None

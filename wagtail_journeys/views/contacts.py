@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Value, When
 from django.forms.fields import InvalidJSONInput
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -45,7 +45,9 @@ from ..inputs import json_problem, text_problem
 from ..models import ConsentSource, Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 from ..permissions import can_export_contacts, can_import_contacts
+from ..privacy import is_suppressed
 from .exports import SafeSpreadsheetExportMixin
+from .privacy import ContactDeleteView, contact_data_view
 
 TIMELINE_PAGE_SIZE = 100  # the feed's newest events; older ones a page further
 SEGMENT_ROWS = 200  # segments a profile checks membership of (one query for all)
@@ -193,6 +195,14 @@ class ContactForm(WagtailAdminModelForm):
                 code="unique",
                 params={"email": email},
             )
+        if email != self.instance.email and is_suppressed(email):
+            raise forms.ValidationError(
+                _(
+                    "This address was erased at its owner's request: it may not be added "
+                    "again (SUPPRESS_ERASED)."
+                ),
+                code="erased",
+            )
         return email
 
     def clean_attributes(self) -> dict:
@@ -317,6 +327,21 @@ class ContactInspectView(generic.InspectView):
     nothing says so in one line."""
 
     template_name = "wagtail_journeys/contacts/inspect.html"
+
+    @cached_property
+    def header_buttons(self):
+        """*Download data (JSON)*: the contact's data for a right of access, for those
+        who may export contacts."""
+        if not can_export_contacts(self.request.user):
+            return []
+        return [
+            HeaderButton(
+                _("Download data (JSON)"),
+                url=reverse("journeys_contacts:data", args=[self.object.pk]),
+                icon_name="download",
+                attrs={"download": "", "data-journeys-contact-data": ""},
+            )
+        ]
 
     def get_attributes_display_value(self):
         if not self.object.attributes:
@@ -487,6 +512,7 @@ class ContactViewSet(ModelViewSet):
     export_headings = {name: name for name in list_export}
     inspect_view_enabled = True
     inspect_view_class = ContactInspectView
+    delete_view_class = ContactDeleteView
     inspect_view_fields = [
         "email",
         "first_name",
@@ -523,3 +549,9 @@ class ContactViewSet(ModelViewSet):
         ],
         base_form_class=ContactForm,
     )
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("data/<int:pk>/", contact_data_view, name="data"),
+        ]

@@ -241,6 +241,7 @@ def status_view(request, pk: int):
             "unchanged": job.unchanged,
             "merged": job.merged,
             "rejected": job.rejected,
+            "skipped": job.skipped,
             "error": job.error,
         }
     )

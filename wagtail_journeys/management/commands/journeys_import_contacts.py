@@ -114,5 +114,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{prefix}created {report.created:,}, updated {report.updated:,}, "
             f"unchanged {report.unchanged:,}, merged {report.merged:,} repeated emails, "
-            f"rejected {report.rejected:,} of {report.rows:,} rows."
+            f"rejected {report.rejected:,}"
+            + (f", skipped {report.skipped:,} erased addresses" if report.skipped else "")
+            + f" of {report.rows:,} rows."
         )

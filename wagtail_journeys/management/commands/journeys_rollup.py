@@ -25,8 +25,9 @@ class Command(BaseCommand):
             "--rebuild",
             action="store_true",
             help="Empty the report tables and count again from the raw rows still kept. "
-            "Step runs purged by STEP_RUN_RETENTION_DAYS cannot come back: the steps' "
-            "counts of those days are lost.",
+            "Step runs purged by STEP_RUN_RETENTION_DAYS, events purged by "
+            "EVENT_RETENTION_DAYS and the rows of erased contacts cannot come back: their "
+            "counts are lost.",
         )
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -60,6 +61,8 @@ class Command(BaseCommand):
             self.style.WARNING(
                 "Rebuilding the report tables from the raw rows still kept. Step runs "
                 f"purged by STEP_RUN_RETENTION_DAYS cannot come back{since}: the step "
-                "counts of earlier days will be missing, and the first day's may be partial."
+                "counts of earlier days will be missing, and the first day's may be partial. "
+                "Neither can events purged by EVENT_RETENTION_DAYS, nor the rows of erased "
+                "contacts: their counts will be missing too."
             )
         )

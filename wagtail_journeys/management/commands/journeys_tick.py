@@ -31,7 +31,8 @@ class Command(BaseCommand):
         "One full pass of the engine, as the workers' schedules run it: contact activity "
         "from the event log, triggers, goals and exits from new events, scheduled "
         "triggers, every due enrolment advanced, the report tables brought up to date, and "
-        "the daily purge of old step runs (for cron, tests and replays)."
+        "the daily purge of old step runs, and of events and messages past their retention "
+        "(for cron, tests and replays)."
     )
 
     def add_arguments(self, parser):
@@ -48,6 +49,12 @@ class Command(BaseCommand):
             f"events {result['events']}, enrolled {result['enrolled']}, "
             f"advanced {result['advanced']}, rolled up {result['rolled_up']}, "
             f"purged {result['purged']}"
+            + (
+                f", expired events {result['purged_events']}, "
+                f"expired messages {result['purged_messages']}"
+                if result["purged_events"] or result["purged_messages"]
+                else ""
+            )
         )
         if result["settling"]:
             seconds = int(SETTLE.total_seconds())

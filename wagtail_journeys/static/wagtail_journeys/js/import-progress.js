@@ -13,7 +13,7 @@
       if (value !== undefined) node.textContent = value;
     });
     root.querySelector(".journeys-import__error").hidden = !state.error;
-    root.querySelector(".journeys-import__rejects").hidden = !(state.finished && state.rejected);
+    root.querySelector(".journeys-import__rejects").hidden = !(state.finished && (state.rejected || state.skipped));
     root.dataset.finished = state.finished ? "true" : "false";
   }
   function poll() {
