@@ -202,6 +202,7 @@ def _record_submission(instance) -> None:
                     "title": page.title,
                     "submission_id": instance.pk,
                 },
+                request=request,
             )
         visitor = None
         if request is not None and contact is not None and verified:
