@@ -172,17 +172,19 @@ def _record_submission(instance) -> None:
             except InvalidInput as exc:
                 # The form accepted an address no contact may have: the post counts, anonymously.
                 logger.warning("Form submission %s not linked to a contact: %s", instance.pk, exc)
+        # Where the consent was given: kept with its record.
+        where = {
+            "page_id": page.pk,
+            "form": page.slug,
+            "title": page.title,
+            "submission_id": instance.pk,
+        }
         if double_opt_in and contact is not None:
             confirmation.request_confirmation(
                 contact,
                 source=ConsentSource.FORM,
                 wording=consent_wording(page, data),
-                details={
-                    "page_id": page.pk,
-                    "form": page.slug,
-                    "title": page.title,
-                    "submission_id": instance.pk,
-                },
+                details=where,
                 request=request,
             )
         elif (
@@ -196,12 +198,7 @@ def _record_submission(instance) -> None:
                 action=ConsentAction.GRANTED,
                 source=ConsentSource.FORM,
                 wording=consent_wording(page, data),
-                details={
-                    "page_id": page.pk,
-                    "form": page.slug,
-                    "title": page.title,
-                    "submission_id": instance.pk,
-                },
+                details=where,
                 request=request,
             )
         visitor = None

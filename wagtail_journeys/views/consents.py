@@ -13,11 +13,9 @@ import json
 import django_filters
 from django import forms
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -27,8 +25,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from ..models import ConsentAction, ConsentChannel, ConsentRecord, ConsentSource
-from ..permissions import can_export_contacts, can_see_contacts
-from .exports import SafeSpreadsheetExportMixin
+from ..permissions import can_see_contacts
+from .exports import ContactDataExportMixin
 
 
 class ConsentRecordPermissionPolicy(ModelPermissionPolicy):
@@ -68,20 +66,11 @@ def _contact_cell(record: ConsentRecord):
     return format_html('<a href="{}">{}</a>', url, record.contact.email)
 
 
-class ConsentRecordIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
+class ConsentRecordIndexView(ContactDataExportMixin, generic.IndexView):
     """The listing, newest first; searching an address finds that contact's records.
     Downloads need ``export_contacts``."""
 
     default_ordering = "-recorded_at"
-
-    def dispatch(self, request, *args, **kwargs):
-        if self.is_export and not can_export_contacts(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    @cached_property
-    def show_export_buttons(self) -> bool:
-        return bool(self.list_export) and can_export_contacts(self.request.user)
 
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("contact")

@@ -13,7 +13,6 @@ import json
 
 import django_filters
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Value, When
@@ -46,7 +45,7 @@ from ..models import ConsentSource, Contact, EmailStatus, Segment, StepRun
 from ..models.contacts import Civility
 from ..permissions import can_export_contacts, can_import_contacts
 from ..privacy import is_suppressed
-from .exports import SafeSpreadsheetExportMixin
+from .exports import ContactDataExportMixin
 from .privacy import ContactDeleteView, contact_data_view
 
 TIMELINE_PAGE_SIZE = 100  # the feed's newest events; older ones a page further
@@ -253,19 +252,10 @@ class ProfileTitleColumn(TitleColumn):
         return url or super().get_link_url(instance, parent_context)
 
 
-class ContactIndexView(SafeSpreadsheetExportMixin, generic.IndexView):
+class ContactIndexView(ContactDataExportMixin, generic.IndexView):
     """The listing. Its CSV and XLSX downloads (``?export=``) take contacts out of the
     admin, so they need ``export_contacts`` on top of seeing contacts; no cell of them
     runs as a formula in a spreadsheet."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if self.is_export and not can_export_contacts(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    @cached_property
-    def show_export_buttons(self) -> bool:
-        return bool(self.list_export) and can_export_contacts(self.request.user)
 
     @cached_property
     def header_buttons(self):

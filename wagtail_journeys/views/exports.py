@@ -3,6 +3,10 @@ turn against whoever opens them: see ``wagtail_journeys.spreadsheets``."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.utils.functional import cached_property
+
+from ..permissions import can_export_contacts
 from ..spreadsheets import csv_text, looks_like_formula, xlsx_text
 
 
@@ -26,3 +30,17 @@ class SafeSpreadsheetExportMixin:
             if cell.data_type == "s" and looks_like_formula(cell.value):
                 cell.quotePrefix = True
             yield cell
+
+
+class ContactDataExportMixin(SafeSpreadsheetExportMixin):
+    """A listing of contact data whose downloads need ``export_contacts`` on top of seeing
+    the listing: the buttons are hidden and the download refused (403) without it."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.is_export and not can_export_contacts(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def show_export_buttons(self) -> bool:
+        return bool(self.list_export) and can_export_contacts(self.request.user)
