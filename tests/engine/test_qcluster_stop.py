@@ -4,7 +4,8 @@ Two scenario pumps (85 s each) are running and a contacts import waits in the qu
 the signal comes: before ``wagtail_journeys.workers``, django-q2 let both pumps run out and
 then started the queued work (151 s measured), and a SIGTERM to the process group hung
 the cluster. Now the pumps end after their round, the queued import goes back to the queue,
-and the next start runs it. With django-q2's ORM broker (SQLite and PostgreSQL) and Redis.
+and the next start runs it. With django-q2's ORM broker (SQLite and PostgreSQL) and Redis
+(on PostgreSQL, its scale-out companion).
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def test_sigterm_stops_the_orm_cluster_in_seconds_and_keeps_the_queued_import(tm
     assert job.status == ImportStatus.DONE and job.created == 1
 
 
+@pytest.mark.postgres  # Redis is the scale-out broker, beside PostgreSQL
 def test_sigterm_to_the_group_stops_the_redis_cluster_and_keeps_the_queued_import(
     require_redis, tmp_path
 ):
