@@ -12,7 +12,6 @@ Each run creates a fresh test database (``test_<name>``), measures, and drops it
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import statistics
@@ -150,37 +149,10 @@ def bench_rollup(events: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("benches", nargs="*")
-    parser.add_argument("--events", type=int, default=100_000)
-    args = parser.parse_args()
-    if not args.benches:
-        import subprocess
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from databases import main_on_each_database
 
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from databases import postgres_reachable
-
-        status = 0
-        for database in ("postgres", "sqlite"):
-            if database == "postgres" and not postgres_reachable():
-                print("PostgreSQL unreachable: skipped", flush=True)
-                continue
-            status |= subprocess.call(
-                [sys.executable, "-u", __file__, "run", "--events", str(args.events)],
-                env={**os.environ, "JOURNEYS_DB": database},
-            )
-        return status
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        bench_rollup(args.events)
-    finally:
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
-    return 0
+    return main_on_each_database(__file__, bench_rollup, databases=("postgres", "sqlite"))
 
 
 if __name__ == "__main__":

@@ -122,3 +122,39 @@ def drop_pg_database(name: str) -> None:
     connections.close_all()
     with pg_admin_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main_on_each_database(
+    script: str, bench, *, databases: tuple[str, ...] = ("sqlite", "postgres")
+) -> int:
+    """``main()`` of a benchmark that runs in-process on a fresh test database: without
+    arguments, run ``script`` again once per database (PostgreSQL when reachable); with
+    ``run``, set Django up, create the test database, call ``bench(events)``, drop it."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("benches", nargs="*")
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    if not args.benches:
+        status = 0
+        for database in databases:
+            if database == "postgres" and not postgres_reachable():
+                print("PostgreSQL unreachable: skipped", flush=True)
+                continue
+            status |= subprocess.call(
+                [sys.executable, "-u", script, "run", "--events", str(args.events)],
+                env={**os.environ, "JOURNEYS_DB": database},
+            )
+        return status
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        bench(args.events)
+    finally:
+        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+    return 0

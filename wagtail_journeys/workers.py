@@ -37,10 +37,6 @@ logger = logging.getLogger(__name__)
 stopping = threading.Event()
 
 
-def stop_requested() -> bool:
-    return stopping.is_set()
-
-
 def _timeout() -> int:
     from django_q.conf import Conf
 

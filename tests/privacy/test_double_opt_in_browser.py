@@ -4,45 +4,18 @@ link followed in the browser, the contact confirmed and that browser bound to it
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.browser import ARGS, CHROMIUM, live_server
-from tests.processes import free_port
 from tests.services import services_required
+from tests.test_delivery_smtp import smtp  # noqa: F401  (the SMTP server on loopback)
 from wagtail_journeys.models import ConsentRecord, Contact, EmailStatus, Event, Visitor
 from wagtail_journeys.tracking.visitor import VisitorId
 
 pytestmark = pytest.mark.browser
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings):
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -79,7 +52,11 @@ def visitor_of(page) -> VisitorId:
     return VisitorId.from_token(cookie["value"])
 
 
-def test_signup_confirmation_mail_click_confirms_and_binds_the_browser(site, smtp, browser_page):
+def test_signup_confirmation_mail_click_confirms_and_binds_the_browser(
+    site,
+    smtp,
+    browser_page,  # noqa: F811 (the imported fixture)
+):
     page = browser_page
     page.goto(f"{site}/newsletter/")
     page.fill("input[name=first_name]", "Chloé")

@@ -39,6 +39,11 @@ def _servers_only(request: HttpRequest) -> None:
         raise Unauthenticated("Batches need 'Authorization: Bearer <token>'.")
 
 
+def _summary(results: list[ingest.ItemResult]) -> tuple[Counter, list[dict]]:
+    """How many items ended in each status, and each item's result as the answer lists it."""
+    return Counter(result.status for result in results), [r.as_dict() for r in results]
+
+
 @router.post(
     "/events/batch",
     response=EventBatchOut,
@@ -59,13 +64,12 @@ def events_batch(request: HttpRequest, response: HttpResponse, payload: EventBat
     a rejected item never affects the others. Retrying a whole batch with keys is safe.
     """
     _servers_only(request)
-    results = ingest.record_events(payload.events, EventFields)
-    counts = Counter(result.status for result in results)
+    counts, results = _summary(ingest.record_events(payload.events, EventFields))
     return EventBatchOut(
         stored=counts["stored"],
         duplicates=counts["duplicate"],
         rejected=counts["rejected"],
-        results=[result.as_dict() for result in results],
+        results=results,
     )
 
 
@@ -89,12 +93,11 @@ def contacts_batch(request: HttpRequest, response: HttpResponse, payload: Contac
     order, the later item's fields winning.
     """
     _servers_only(request)
-    results = ingest.upsert_contacts(payload.contacts, ContactIn)
-    counts = Counter(result.status for result in results)
+    counts, results = _summary(ingest.upsert_contacts(payload.contacts, ContactIn))
     return ContactBatchOut(
         created=counts["created"],
         updated=counts["updated"],
         unchanged=counts["unchanged"],
         rejected=counts["rejected"],
-        results=[result.as_dict() for result in results],
+        results=results,
     )
