@@ -54,8 +54,8 @@ def visitor_of(page) -> VisitorId:
 
 def test_signup_confirmation_mail_click_confirms_and_binds_the_browser(
     site,
-    smtp,
-    browser_page,  # noqa: F811 (the imported fixture)
+    smtp,  # noqa: F811 (the fixture imported above)
+    browser_page,
 ):
     page = browser_page
     page.goto(f"{site}/newsletter/")
