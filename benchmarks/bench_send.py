@@ -13,8 +13,9 @@ dozen tracked links) to 5,000 contacts, as messages per second:
 - ``send_emails``: ``delivery.send_emails`` in batches of 500 to the same server;
 - ``send_broadcast_rows``: rows written per message by the broadcast;
 - ``peer_post_office_send``: django-post-office sending the same mails from its queue to
-  the same server (installed by this bench in a virtualenv of its own, see
-  ``peer_post_office.py``; ``JOURNEYS_BENCH_PEERS=0`` skips it).
+  the same server, and ``peer_newsletter_send``: django-newsletter's ``Submission.submit()``
+  (installed by this bench in a virtualenv of their own, see ``peer_post_office.py`` and
+  ``peer_newsletter.py``; ``JOURNEYS_BENCH_PEERS=0`` skips them).
 
 The SMTP server is a small sink in its own process (it reads each DATA up to its final
 dot and answers 250), so what is measured is the sending side, not the server; the
@@ -292,10 +293,15 @@ def bench(count: int, port: int) -> None:  # noqa: PLR0915 — one run, read top
     peers(page, contacts, port, broadcast_rate)
 
 
+#: The peers, installed in a virtualenv of their own (never the project's).
+PEERS = ("django-post-office", "django-newsletter", "sorl-thumbnail")
+
+
 def peers(page, contacts, port: int, broadcast_rate: float) -> None:
-    """django-post-office sending the same mails, from a virtualenv of its own (made
-    here, in a temporary directory: the project never depends on it). Skipped with
-    ``JOURNEYS_BENCH_PEERS=0`` or when pip cannot install it."""
+    """django-post-office and django-newsletter sending the same mails, from a
+    virtualenv of their own (made here, in a temporary directory: the project never
+    depends on them). Skipped with ``JOURNEYS_BENCH_PEERS=0`` or when pip cannot install
+    them."""
     import shutil
     import tempfile
 
@@ -313,7 +319,7 @@ def peers(page, contacts, port: int, broadcast_rate: float) -> None:
         python = tmp / "venv" / "bin" / "python"
         for command in (
             [sys.executable, "-m", "venv", str(tmp / "venv")],
-            [str(python), "-m", "pip", "install", "-q", "django>=5.2,<5.3", "django-post-office"],
+            [str(python), "-m", "pip", "install", "-q", "django>=5.2,<5.3", *PEERS],
         ):
             done = subprocess.run(command, capture_output=True, text=True, timeout=600)
             if done.returncode:
@@ -338,9 +344,34 @@ def peers(page, contacts, port: int, broadcast_rate: float) -> None:
             print(line, flush=True)
         rate = float(lines[0].split(": ")[1].split()[0].replace(",", ""))
         report("send_broadcast_vs_post_office", broadcast_rate / rate, "x", "info")
-        print("# django-newsletter: not run (it sends through the same Django build)")
+        newsletter(python, tmp, len(contacts), port, broadcast_rate)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def newsletter(python: Path, tmp: Path, count: int, port: int, broadcast_rate: float) -> None:
+    """django-newsletter's ``Submission.submit()`` sending the same mails (see
+    ``peer_newsletter.py``), counted at the sink."""
+    received = sink_count(port)
+    done = subprocess.run(
+        [
+            str(python),
+            str(ROOT / "benchmarks" / "peer_newsletter.py"),
+            *("--port", str(port), "--contacts", str(count)),
+            *("--html", str(tmp / "mail.html"), "--text", str(tmp / "mail.txt")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("bench ")]
+    if done.returncode or not lines:
+        print(f"# peers: django-newsletter failed ({done.stderr.strip()[-300:]})")
+        return
+    print(lines[0], flush=True)
+    report("peer_newsletter_arrived", sink_count(port) - received, "msgs", f"= {count}")
+    rate = float(lines[0].split(": ")[1].split()[0].replace(",", ""))
+    report("send_broadcast_vs_newsletter", broadcast_rate / rate, "x", "info")
 
 
 def main() -> int:
