@@ -86,7 +86,8 @@ def settings_from_url(url: str) -> dict:
         schemes = ", ".join(sorted(URL_ENGINES))
         raise MoveError(f"Unknown database URL scheme {parts.scheme!r} (known: {schemes}).")
     if engine.endswith("sqlite3"):
-        path = urllib.parse.unquote(parts.path)
+        # sqlite:////absolute/path or sqlite:///relative/path, as dj-database-url reads them
+        path = urllib.parse.unquote(parts.path)[1:]
         if not path or path == "/":
             raise MoveError("A SQLite URL names a file: sqlite:////absolute/path.sqlite3.")
         return {"ENGINE": engine, "NAME": path}
