@@ -6,7 +6,8 @@ nodes with the Redis broker.
 
 Afterwards every table holds as many rows as before and the SQLite file is unchanged; the
 waiting contact goes on where it was, once (two nodes, one mail); a new event starts a
-scenario; the queued import runs; the admin and the site serve the moved pages.
+scenario; the queued import runs; the admin and the site serve the moved pages, and the
+links of mail sent before the move still work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import email
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -87,7 +89,7 @@ print(json.dumps({{"requeued": out.getvalue()}}))
 """
 #: What an editor and a visitor see on the moved site.
 PAGES = """
-import json
+import json, os
 from django.contrib.auth import get_user_model
 from django.test import Client
 from wagtail.models import Page
@@ -101,7 +103,12 @@ paths = ["/admin/", f"/admin/pages/{home.pk}/", f"/admin/pages/{scenario.pk}/edi
 seen = {path: editor.get(path).status_code for path in paths}
 for path in ("/", "/books/the-shining/"):
     seen[path] = Client().get(path).status_code
-print(json.dumps(seen))
+# Links in mail sent before the move, signed with the same SECRET_KEY.
+links = {}
+for path in json.loads(os.environ["JOURNEYS_MOVE_LINKS"]):
+    response = Client().get(path)
+    links[path] = [response.status_code, response.get("Location", "")]
+print(json.dumps({"pages": seen, "links": links}))
 """
 
 
@@ -202,15 +209,29 @@ def redis_queue(require_redis):
     clear()
 
 
-def outbox(tmp_path: Path, address: str) -> list[str]:
-    """Subjects of the mails written to ``address`` (the file backend's outbox)."""
-    subjects = []
-    for path in sorted((tmp_path / "outbox").glob("*.log")):
+def mail_to(tmp_path: Path, address: str) -> list[email.message.Message]:
+    """The mails written to ``address`` (the file backend's outbox), oldest first."""
+    found = []
+    for path in sorted((tmp_path / "outbox").glob("*.log"), key=lambda p: p.stat().st_mtime):
         for text in path.read_text(errors="replace").split("\n" + "-" * 79 + "\n"):
             message = email.message_from_string(text.strip("\n"))
             if address in (message["To"] or ""):
-                subjects.append(message["Subject"])
-    return subjects
+                found.append(message)
+    return found
+
+
+def outbox(tmp_path: Path, address: str) -> list[str]:
+    """Subjects of the mails written to ``address``."""
+    return [message["Subject"] for message in mail_to(tmp_path, address)]
+
+
+def signed_links(message: email.message.Message) -> list[str]:
+    """The paths of a mail's tracked click and unsubscribe links."""
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    body = html.get_payload(decode=True).decode()
+    click = re.search(r"/journeys/c/[^\"'\s<>]+", body).group()
+    unsubscribe = re.search(r"/journeys/u/[^\"'\s<>]+", body).group()
+    return [click, unsubscribe]
 
 
 #: Tables whose rows differ by database on purpose: the search index (rebuilt by
@@ -287,10 +308,12 @@ def test_a_sqlite_site_moves_to_postgresql_and_runs_on_two_redis_nodes(
             return db.execute(sql, params).fetchone()[0]
 
         def worked() -> bool:
-            """Wendy moved on from her wait, Bob was welcomed, the import ran."""
+            """Wendy moved on from her wait and was mailed, Bob was welcomed, the import
+            ran."""
             return (
                 one(ENROLMENT_STEP, seeded["enrolment"]) != seeded["step"]
-                and one(MESSAGES_TO, seeded["bob"])
+                and one(SENT_TO, seeded["wendy"]) == 2
+                and one(SENT_TO, seeded["bob"]) == 1
                 and one(CONTACTS_NAMED, "late.reader@example.com")
             )
 
@@ -318,10 +341,15 @@ def test_a_sqlite_site_moves_to_postgresql_and_runs_on_two_redis_nodes(
     assert len(wendy) == 2 and wendy[0] == welcome, wendy
     (bob,) = outbox(tmp_path, "bob@example.com")
     assert bob.startswith("Welcome to The Bookshop")
-    seen = shell(after, PAGES)
-    assert set(seen.values()) == {200}, seen
+    links = signed_links(mail_to(tmp_path, "wendy@example.com")[0])
+    seen = shell({**after, "JOURNEYS_MOVE_LINKS": json.dumps(links)}, PAGES)
+    assert set(seen["pages"].values()) == {200}, seen
+    click, unsubscribe = (seen["links"][path] for path in links)
+    assert click[0] == 302 and "/journeys/" not in click[1], click  # on to the shop's page
+    assert unsubscribe[0] == 200, unsubscribe  # the preferences page
 
 
 ENROLMENT_STEP = "SELECT step_id FROM wagtail_journeys_enrollment WHERE id = %s"
 MESSAGES_TO = "SELECT count(*) FROM wagtail_journeys_message WHERE contact_id = %s"
+SENT_TO = MESSAGES_TO + " AND status = 'sent'"
 CONTACTS_NAMED = "SELECT count(*) FROM wagtail_journeys_contact WHERE email = %s"
