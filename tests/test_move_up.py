@@ -29,18 +29,22 @@ import pytest
 from tests.processes import MANAGE, ROOT, Process, wait_for
 from tests.test_qcluster import REDIS_URL
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 PG = {
     "host": os.environ.get("JOURNEYS_PG_HOST", "127.0.0.1"),
     "port": os.environ.get("JOURNEYS_PG_PORT", "5432"),
     "user": os.environ.get("JOURNEYS_PG_USER", "postgres"),
 }
-#: The site in use, built on SQLite: a contact who bought a thriller is enrolled in the
-#: welcome series (voucher, welcome mail sent, now waiting a week), one more contact
-#: waits for a first purchase, consents are on record, an import is queued.
+#: The site in use, built on SQLite in one process (migrated, the demo bookshop with a few
+#: contacts): a contact who bought a thriller is enrolled in the welcome series (voucher,
+#: welcome mail sent, now waiting a week), one more contact waits for a first purchase,
+#: consents are on record, an import is queued.
 SEED = """
-import json, time
+import io, json, time
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("journeys_demo", contacts=5, stdout=io.StringIO())
 from django_q.tasks import async_task
 from wagtail_journeys.consent import record_consent
 from wagtail_journeys.engine import tick
@@ -261,8 +265,6 @@ def test_a_sqlite_site_moves_to_postgresql_and_runs_on_two_redis_nodes(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    manage(before, "migrate", "--noinput", "-v0")
-    manage(before, "journeys_demo", "--contacts", "5")
     seeded = shell(before, SEED)
     assert seeded["scenario"] == "Welcome series" and seeded["waiting"]
     assert seeded["sent"] == ["sent"]
