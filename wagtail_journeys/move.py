@@ -54,6 +54,9 @@ PAGES_MADE_BY_MIGRATE = 2
 #: rebuilds it on the new database.
 NOT_COPIED = frozenset({"wagtailsearch.indexentry", "wagtailsearch.sqliteftsindexentry"})
 
+#: Rows per batch of a table with a ``BinaryField`` (a contacts import keeps its file).
+BINARY_BATCH_SIZE = 10
+
 URL_ENGINES = {
     "postgres": "django.db.backends.postgresql",
     "postgresql": "django.db.backends.postgresql",
@@ -204,10 +207,13 @@ def occupied_tables(target: str, models_: list[type[models.Model]]) -> list[tupl
 def copy_model(
     model: type[models.Model], source: str, target: str, batch_size: int
 ) -> Iterator[int]:
-    """Copy one table in primary-key order, ``batch_size`` rows per INSERT batch;
-    yields the number of rows of each batch."""
+    """Copy one table in primary-key order, ``batch_size`` rows per INSERT batch (a few
+    for tables with files in them, such as uploaded imports); yields the number of rows
+    of each batch."""
     opts = model._meta
     fields = [f for f in opts.local_concrete_fields if not getattr(f, "generated", False)]
+    if any(isinstance(f, models.BinaryField) for f in fields):
+        batch_size = min(batch_size, BINARY_BATCH_SIZE)
     connection = connections[target]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
