@@ -108,6 +108,31 @@ class Records:
             )
         )
 
+    def last_event(self, name: str) -> int:
+        """The id of the latest event of this name."""
+        return self.rows("SELECT max(id) FROM wagtail_journeys_event WHERE name = ?", name)[0][0]
+
+    def triggers_read(self, event_id: int) -> bool:
+        """Have the scenario triggers read the event log up to this event?"""
+        cursor = self.rows(
+            "SELECT position FROM wagtail_journeys_eventcursor WHERE name = ?", "scenarios"
+        )
+        return bool(cursor) and cursor[0][0] >= event_id
+
+    def step_runs(self, address: str, scenario: str) -> list[tuple[str, str, str]]:
+        """What each step of the contact's enrolment in ``scenario`` did, in order:
+        ``(step title, outcome, reason)``."""
+        return self.rows(
+            "SELECT s.title, r.outcome, r.reason FROM wagtail_journeys_steprun r"
+            " JOIN wagtail_journeys_enrollment e ON e.id = r.enrollment_id"
+            " JOIN wagtail_journeys_contact c ON c.id = e.contact_id"
+            " JOIN wagtailcore_page p ON p.id = e.scenario_id"
+            " LEFT JOIN wagtailcore_page s ON s.id = r.step_id"
+            " WHERE c.email = ? AND p.title = ? ORDER BY r.id",
+            address,
+            scenario,
+        )
+
     def messages(self, address: str) -> list[tuple[str, str, str]]:
         """The contact's messages, oldest first: ``(subject, status, error)``."""
         return self.rows(
@@ -263,8 +288,9 @@ def example_site(directory: Path, template_database: str) -> Iterator[ExampleSit
     copy_database(template_database, site.database)
     try:
         site.start_smtp()
-        site.manage("journeys_demo", timeout=120)
+        # First: its scheduler first looks 30 s after it starts (django-q2's guard loop).
         site.start_qcluster()
+        site.manage("journeys_demo", timeout=120)
         site.start_gunicorn()
         site.wait_until_serving()
         yield site

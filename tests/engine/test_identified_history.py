@@ -50,9 +50,7 @@ def worker_pass(time_machine) -> int:
     return process_triggers()
 
 
-def test_views_read_while_anonymous_enrol_the_contact_once_identified(
-    king_readers, time_machine
-):
+def test_views_read_while_anonymous_enrol_the_contact_once_identified(king_readers, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     visitor, ada = uuid.uuid4(), make_contact("ada@example.com")
     anonymous_views(visitor, 3)
