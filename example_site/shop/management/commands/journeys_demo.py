@@ -146,9 +146,7 @@ class Command(BaseCommand):
         hostname, port = site_address()
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
-            Site.objects.create(
-                hostname=hostname, port=port, root_page=home, is_default_site=True
-            )
+            Site.objects.create(hostname=hostname, port=port, root_page=home, is_default_site=True)
         elif (site.root_page_id, site.hostname, site.port) != (home.pk, hostname, port):
             site.root_page, site.hostname, site.port = home, hostname, port
             site.save()
