@@ -15,6 +15,7 @@ import email
 import email.policy
 import email.utils
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -167,6 +168,8 @@ class ExampleSite:
         self.records = Records(self.database)
         self.clock = Clock(directory / "clock-offset")
         self.processes: dict[str, Process] = {}
+        self.started = time.monotonic()
+        self.timeline: list[str] = []
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -245,6 +248,7 @@ class ExampleSite:
     def move_clock_to(self, when: dt.datetime) -> None:
         """Move every process's clock to ``when`` and wait until the site tells it."""
         self.clock.move_to(when)
+        self.mark(f"clock moved to {when:%a %d %b %H:%M} UTC")
         wait_for(
             lambda: self.site_time() >= when - dt.timedelta(seconds=2),
             timeout=10,
@@ -259,13 +263,25 @@ class ExampleSite:
         )
 
     def stop(self) -> None:
+        """Stop every process: all told at once (SIGTERM), then each waited for and its
+        group killed if it lingers (``Process.stop``)."""
+        for process in self.processes.values():
+            if process.running():
+                with contextlib.suppress(ProcessLookupError):
+                    process.popen.send_signal(signal.SIGTERM)
         for process in reversed(self.processes.values()):
             process.stop()
 
+    def mark(self, what: str) -> None:
+        """Note a step of the journey with the seconds since the site began starting."""
+        self.timeline.append(f"  {time.monotonic() - self.started:6.1f} s  {what}")
+
     def report(self) -> str:
-        """Everything that helps read a failure: the processes' logs, the mail received."""
+        """Everything that helps read a failure: the processes' logs, the mail received,
+        the steps reached."""
         return (
             f"{self.logs()}\n===== mail received =====\n{self.mail.summary()}\n"
+            f"===== steps =====\n" + "\n".join(self.timeline) + "\n"
             f"(everything is kept in {self.directory})"
         )
 
@@ -289,10 +305,13 @@ def example_site(directory: Path, template_database: str) -> Iterator[ExampleSit
     try:
         site.start_smtp()
         # First: its scheduler first looks 30 s after it starts (django-q2's guard loop).
+        # Then gunicorn boots while journeys_demo fills the database.
         site.start_qcluster()
-        site.manage("journeys_demo", timeout=120)
         site.start_gunicorn()
+        site.manage("journeys_demo", timeout=120)
+        site.mark("journeys_demo done")
         site.wait_until_serving()
+        site.mark("serving")
         yield site
     except BaseException:
         print(site.report(), file=sys.stderr)

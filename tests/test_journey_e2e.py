@@ -181,6 +181,7 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
         chloe_page, bruno_page = person(browser), person(browser)
         read_and_sign_up(chloe_page, site, "Chloé", chloe)
         read_and_sign_up(bruno_page, site, "Bruno", bruno)
+        site.mark("both read three books and signed up")
         # ...while the shop's worker reads their views: anonymous ones, nobody to enrol yet.
         views = site.records.last_event("page_view")
         wait_for(
@@ -188,6 +189,7 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
             timeout=FIRST_PASS_TIMEOUT,
             what="the worker to read the readers' page views",
         )
+        site.mark("the worker read their views")
         assert site.records.enrollments(chloe) == {"Newsletter signup": "active"}
         # They confirm: their browsers' views become theirs, and count.
         confirm(chloe_page, site, "Chloé", chloe)
@@ -203,6 +205,8 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
                 what=f"{address} to enter both scenarios",
             )
 
+        site.mark("both confirmed, in both scenarios")
+
         # The next afternoon: the newsletter's offer is due (a day after the signup), the
         # Stephen King mail is not (three days after the views).
         site.move_clock_to(next_afternoon(start + dt.timedelta(days=1, minutes=10)))
@@ -215,6 +219,7 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
         )
         assert_marketing_mail(offers[bruno], address=bruno, first_name="Bruno", site=site)
         assert not [m for m in site.mail.all() if m["Subject"] in KING_SUBJECTS]
+        site.mark("the offers arrived")
 
         # Two hours later Chloé reads it in her webmail (its images load: the open pixel)
         # and follows its button to the white paper's page.
@@ -234,6 +239,7 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
         # Then her mail client's "Unsubscribe" button: one POST, as RFC 8058 says.
         assert one_click_unsubscribe(unsubscribe_url) == 200
         assert site.records.contact(chloe)[1] == "unsubscribed"
+        site.mark("Chloé clicked and unsubscribed")
 
         # Three days after the views the Stephen King mail is due for both. Bruno's
         # arrives (so it was due: he opened nothing, so the "else" branch's mail)...
@@ -251,6 +257,7 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
             ("Exit", "exited", "exit step"),
         ]
         assert [m["Subject"] for m in site.mail.to(chloe)] == [CONFIRM_SUBJECT, OFFER_SUBJECT]
+        site.mark("Bruno's Stephen King mail arrived, Chloé's was refused")
 
         # The shop's admin sees it all on Chloé's profile.
         profile = admin_sees(browser, site, chloe)
@@ -261,3 +268,5 @@ def test_browse_sign_up_confirm_get_the_mail_click_and_unsubscribe_in_one_click(
             r"How readers choose books \(free\)\s+Our white paper", profile["Messages"]
         )
         assert "contact is unsubscribed" in profile["Scenarios"]
+        site.mark("the admin read Chloé's profile")
+        print("\n".join(site.timeline))  # the cost of each step (pytest -s shows it)
