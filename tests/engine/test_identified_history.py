@@ -100,3 +100,10 @@ def test_a_forged_mark_names_nothing(king_readers, time_machine):
     identify(visitor, ada)
     Event.objects.filter(name="visitor_identified").update(source=EventSource.API)
     assert worker_pass(time_machine) == 0
+
+
+def test_the_profile_says_it_in_words():
+    from wagtail_journeys.activity import describe
+
+    activity = describe("visitor_identified", EventSource.SYSTEM, {"visitor": "x"}, {})
+    assert "earlier visits in this browser now count" in activity.text
