@@ -126,11 +126,14 @@ def last_settled(stamps: list[tuple[int, dt.datetime]], settle: dt.timedelta) ->
     ``None``. A row that settled before a smaller id did never carries the cursor past
     it: the engine's own rows take their time before they are inserted (``email_sent``
     after a send that took seconds), and a page view committed meanwhile has a smaller
-    id but a younger arrival; reading by arrival alone skipped it for good."""
-    cutoff = timezone.now() - settle
+    id but a younger arrival; reading by arrival alone skipped it for good. A row that
+    arrived further ahead than ``MAX_CLOCK_SKEW_SECONDS`` (its writer's clock is wrong)
+    counts as settled: waiting for it would hold up every reader of the log."""
+    now = timezone.now()
+    cutoff, ahead = now - settle, now + dt.timedelta(seconds=conf.get("MAX_CLOCK_SKEW_SECONDS"))
     last = None
     for pk, stamp in stamps:
-        if stamp > cutoff:
+        if cutoff < stamp <= ahead:
             break
         last = pk
     return last

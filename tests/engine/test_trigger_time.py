@@ -239,3 +239,10 @@ def test_a_batch_never_passes_an_event_that_is_still_settling():
         cursor, events = read_batch("test", limit=10)
     assert [e.pk for e in events] == [young.pk, older.pk]
     assert roll_events() == 2
+
+    # A row stamped far ahead (a writer's clock gone wrong) holds nothing up.
+    ahead = EventFactory(contact=ada, name="email_opened")
+    Event.objects.filter(pk=ahead.pk).update(received_at=timezone.now() + dt.timedelta(days=1))
+    with transaction.atomic():
+        _, events = read_batch("test", limit=10)
+    assert [e.pk for e in events] == [young.pk, older.pk, ahead.pk]
