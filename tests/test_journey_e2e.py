@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -60,9 +61,10 @@ def next_afternoon(after: dt.datetime) -> dt.datetime:
 
 
 @pytest.fixture
-def site(transactional_db, django_db_serialized_rollback) -> ExampleSite:
+def site(request, transactional_db, django_db_serialized_rollback) -> ExampleSite:
     """The example site, started on a copy of the test database as migrated (restored to
-    its state right after ``migrate`` for this transactional test)."""
+    its state right after ``migrate`` for this transactional test). Its folder (database,
+    logs, mail) is kept when the test failed, removed otherwise."""
     if connection.vendor != "sqlite":
         pytest.skip("the end-to-end journey runs on SQLite (the example site's default)")
     if not os.path.exists(CHROMIUM):
@@ -71,8 +73,11 @@ def site(transactional_db, django_db_serialized_rollback) -> ExampleSite:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     root = Path(os.environ.get("JOURNEYS_TEST_TMP", tempfile.gettempdir()))
     directory = Path(tempfile.mkdtemp(prefix="journey-e2e-", dir=root))
+    failed = request.session.testsfailed
     with example_site(directory, connection.settings_dict["NAME"]) as running:
         yield running
+    if request.session.testsfailed == failed:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
