@@ -46,8 +46,12 @@ PLAIN_TYPES = frozenset(
 )
 
 
+AUTO_TYPES = frozenset({"AutoField", "BigAutoField", "SmallAutoField"})
+
+
 def insert_rows(rows: Sequence[models.Model], *, ids: bool = False) -> None:
-    """Insert new ``rows`` (all of one model) as ``bulk_create`` would; with ``ids``, they
+    """Insert new ``rows`` (all of one model, without primary keys yet, which the
+    database numbers) as ``bulk_create`` would; with ``ids``, they
     get their primary keys. On PostgreSQL the rows go in one ``COPY``, their values
     adapted by psycopg's C dumpers rather than prepared field by field by Django (which
     was most of a broadcast's CPU), the keys drawn first from the table's sequence in one
@@ -58,8 +62,11 @@ def insert_rows(rows: Sequence[models.Model], *, ids: bool = False) -> None:
         return
     model = type(rows[0])
     fields = model._meta.concrete_fields
-    if connection.vendor != "postgresql" or any(
-        f.get_internal_type() not in PLAIN_TYPES | {"JSONField"} for f in fields
+    if (
+        connection.vendor != "postgresql"
+        or model._meta.pk.get_internal_type() not in AUTO_TYPES
+        or any(row.pk is not None for row in rows)
+        or any(f.get_internal_type() not in PLAIN_TYPES | {"JSONField"} for f in fields)
     ):
         model._default_manager.bulk_create(rows, batch_size=2000)
         return
