@@ -25,8 +25,10 @@ from django.utils.translation import gettext_noop
 
 from . import conf
 from .emails import links
+from .emails.handover import hand_over
 from .emails.mime import PreparedMail, Skeleton, fast_backend
 from .emails.render import compiled_for, fill, held_reason, revision_id_of, segment_ids
+from .engine.bulk import insert_rows
 from .exceptions import Suppressed
 from .models import Contact, EmailStatus, Event, EventSource, Message, MessageStatus
 
@@ -308,7 +310,7 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
         return []
     try:
         with transaction.atomic():
-            Message.objects.bulk_create(new)
+            insert_rows(new, ids=True)
         return todo
     except IntegrityError:
         pass
@@ -471,7 +473,7 @@ def _send_chunk(email_page, chunk, connection) -> None:
             mail.connection = connection
             handed += 1
             try:
-                connection.send_messages([mail])
+                hand_over(connection, mail)
             except Exception as exc:
                 if connection_lost(exc):
                     handed -= 1  # not delivered: back to queued with the rest
@@ -552,4 +554,8 @@ def _mark_sent(email_page, sent: list[Message]) -> None:
                 idempotency_key=f"email_sent:{message.uuid.hex}",
             )
         )
-    Event.objects.bulk_create(events, ignore_conflicts=True)
+    try:
+        with transaction.atomic():
+            insert_rows(events)
+    except IntegrityError:  # marked sent before (a race): the event is there already
+        Event.objects.bulk_create(events, ignore_conflicts=True)

@@ -11,6 +11,7 @@ from django.db import transaction
 from ..models import Enrollment, EnrollmentStatus, Event, StepRun
 from ..scenarios.loading import current_plan
 from ..scenarios.plan import Plan
+from .bulk import insert_rows
 
 
 def _segment_ids(segment_id: int, contact_ids: list[int]) -> set[int]:
@@ -94,8 +95,8 @@ def enroll(
         for i in ids
     ]
     with transaction.atomic():
-        created = Enrollment.objects.bulk_create(rows, batch_size=2000)
-        StepRun.objects.bulk_create(
+        insert_rows(rows, ids=True)
+        insert_rows(
             [
                 StepRun(
                     enrollment_id=e.pk,
@@ -105,11 +106,10 @@ def enroll(
                     outcome="entered",
                     ran_at=now,
                 )
-                for e in created
-            ],
-            batch_size=2000,
+                for e in rows
+            ]
         )
-    return created
+    return rows
 
 
 def enrollment_starts(rows: Iterable[Enrollment]) -> dict[int, tuple[int, dt.datetime]]:

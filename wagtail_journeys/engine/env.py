@@ -14,6 +14,7 @@ from .. import conf
 from ..models import StepRun
 from ..scenarios.plan import Step, _thaw
 from . import timing
+from .bulk import insert_rows
 from .values import issue_promo_code, set_value
 
 
@@ -218,5 +219,5 @@ class DatabaseEnv:
         written = timezone.now()
         for run in self.runs:
             run.recorded_at = written
-        StepRun.objects.bulk_create(self.runs, batch_size=1000)
+        insert_rows(self.runs, ids=True)  # the queued ones are settled by id
         self.runs = []
