@@ -444,10 +444,11 @@ def _deliver(
     ``CHUNK`` rows ``sending`` (see ``_claim``) and the rest ``queued``, safe to resend.
 
     A message the server refuses for good (5xx, a refused recipient) is ``failed`` at
-    once. A temporary failure (``temporary``: the connection cannot be opened, is lost,
-    or the server answers 4xx) counts a try of the message(s) it hit (``_retry_or_fail``:
-    ``deferred`` until their next attempt, or ``failed`` after the last) and defers the
-    rest, untried, to the same time; nothing more is sent on this connection.
+    once. A temporary failure (``temporary``: the connection cannot be opened or is
+    lost, or the server answers 4xx) counts a try of the message(s) it hit
+    (``_retry_or_fail``: ``deferred`` until their next attempt, or ``failed`` after the
+    last); when it ended the connection (``connection_gone``), the rest is deferred,
+    untried, to the same time, and nothing more is sent on this connection.
 
     Rows are ours while ``created_at`` is ``owner`` (this call's time): one that another
     worker claimed meanwhile (see ``_claim``) is skipped, so it is sent once."""
@@ -488,6 +489,7 @@ def _send_chunk(
     again (``None`` if the chunk went through)."""
     sent: list[Message] = []
     failed: list[Message] = []
+    later: list[tuple[Message, Exception]] = []
     handed = 0
     lost: tuple[Message, Exception] | None = None
     try:
@@ -496,10 +498,13 @@ def _send_chunk(
             try:
                 connection.send_messages([mail])
             except Exception as exc:  # noqa: BLE001 (each error is recorded on its message)
-                if temporary(exc):
+                if temporary(exc) and connection_gone(exc):
                     lost = (message, exc)
                     break
                 handed += 1
+                if temporary(exc):
+                    later.append((message, exc))
+                    continue
                 message.status, message.attempts = MessageStatus.FAILED, message.attempts + 1
                 message.error = (REFUSED % {"error": describe(exc)})[:2000]
                 failed.append(message)
@@ -520,6 +525,8 @@ def _send_chunk(
                 Message.objects.filter(pk=message.pk).update(
                     status=message.status, error=message.error, attempts=message.attempts
                 )
+            for message, exc in later:
+                _retry_or_fail([message], exc, owner=owner, most=most)
             until = None
             if lost is not None:
                 until = _retry_or_fail([lost[0]], lost[1], owner=owner, most=most)
@@ -533,13 +540,24 @@ def _send_chunk(
 
 def temporary(exc: Exception) -> bool:
     """Is this backend error about the connection or the moment (try the message again
-    later) rather than about the message (``failed`` for good)? A refused recipient or a
-    5xx answer is the message's; a dropped or timed-out connection, or a 4xx (try later)
-    answer, is temporary. Errors of non-SMTP backends are the message's."""
+    later) rather than about the message (``failed`` for good)? A 5xx answer (to the
+    message or a recipient) is the message's; a dropped or timed-out connection, or a
+    4xx (try later) answer, is temporary. Errors of non-SMTP backends are the message's."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code < 500
+    return isinstance(exc, OSError)
+
+
+def connection_gone(exc: Exception) -> bool:
+    """Did this temporary error end the connection (lost, timed out, or ``421`` closing
+    it), so nothing more can be sent on it? A ``4xx`` answer to one message (a busy
+    mailbox, greylisting) defers that message only."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return False
     if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code < 500
+        return exc.smtp_code == 421
     return isinstance(exc, OSError)
 
 

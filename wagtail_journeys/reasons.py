@@ -72,8 +72,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             re.S,
         ),
         gettext_noop(
-            "The mail server did not take the message in %(count)s attempts; "
-            "last error: %(error)s"
+            "The mail server did not take the message in %(count)s attempts; last error: %(error)s"
         ),
     ),
     (
