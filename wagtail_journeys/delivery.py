@@ -554,8 +554,8 @@ def connection_gone(exc: Exception) -> bool:
     """Did this temporary error end the connection (lost, timed out, or ``421`` closing
     it), so nothing more can be sent on it? A ``4xx`` answer to one message (a busy
     mailbox, greylisting) defers that message only."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # smtplib hangs up on a 421
+        return any(code == 421 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return exc.smtp_code == 421
     return isinstance(exc, OSError)
