@@ -5,15 +5,17 @@ The example site runs under gunicorn (2 sync workers) on a PRIVATE PostgreSQL cl
 (``initdb`` into a temporary directory, its own port, run as the ``postgres`` user: the
 machine's shared server is never restarted), with a real ``qcluster`` (2 workers)
 advancing enrolments and sending mail to an SMTP server in a process of its own
-(``benchmarks/smtp_sink.py``). An asyncio client posts ``bench_signup`` events for
-``BENCH_FAULTS_CONTACTS`` contacts (each event its own ``Idempotency-Key``; a failed post
-is posted again with the same key, as a client should) at ``BENCH_FAULTS_RATE`` events/s
-(1,000) for ``BENCH_FAULTS_SECONDS`` (60). A scenario triggered by the event sends one
-mail per contact. During the load:
+(``benchmarks/smtp_sink.py``). An asyncio client posts ``bench_signup`` events (each its
+own ``Idempotency-Key``; a failed post is posted again with the same key, as a client
+should) at ``BENCH_FAULTS_RATE`` events/s (1,000) for ``BENCH_FAULTS_SECONDS`` (60), for a
+new contact every ``BENCH_FAULTS_EVENTS_PER_CONTACT`` (5) events. A scenario triggered by
+the event (re-entry: once) sends one mail per contact, so mail flows all along. During
+the load:
 
-- at 15 % of the time, one qcluster worker is killed (SIGKILL) while it runs a pump;
-- at 35 %, the private PostgreSQL restarts (``pg_ctl restart -m fast``);
-- from 50 %, for 30 s (or 40 % of the time), the SMTP server answers ``421`` to every mail.
+- from 10 % of the time, for 30 s (or 40 % of the time), the SMTP server answers ``421``
+  to every mail;
+- at 55 %, the qcluster worker running the scenario pump is killed (SIGKILL);
+- at 75 %, the private PostgreSQL restarts (``pg_ctl restart -m fast``).
 
 Then it waits until every accepted event is matched and every send settled, and prints
 events posted / accepted / stored (lost, duplicated), the HTTP errors during the
@@ -50,7 +52,7 @@ from benchmarks.servers import cpu_seconds, free_port, gunicorn  # noqa: E402, F
 
 SECONDS = float(os.environ.get("BENCH_FAULTS_SECONDS", "60"))
 RATE = float(os.environ.get("BENCH_FAULTS_RATE", "1000"))
-CONTACTS = int(os.environ.get("BENCH_FAULTS_CONTACTS", "2000"))
+PER_CONTACT = int(os.environ.get("BENCH_FAULTS_EVENTS_PER_CONTACT", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_FAULTS_CONNECTIONS", "8"))
 BATCH = int(os.environ.get("BENCH_FAULTS_BATCH", "0"))
 DRAIN = float(os.environ.get("BENCH_FAULTS_DRAIN_SECONDS", "300"))
@@ -170,7 +172,7 @@ class Load:
 
     def body(self, numbers: list[int]) -> bytes:
         def event(n: int) -> dict:
-            contact = n % CONTACTS
+            contact = n // PER_CONTACT
             return {
                 "name": EVENT,
                 "email": f"c{contact}@faults.example",
@@ -300,34 +302,33 @@ class Faults(threading.Thread):
         self.log.append(f"{time.monotonic() - self.started:6.1f} s  {text}")
 
     def run(self) -> None:
-        self.at(0.15)
-        pid = busy_worker(self.qcluster_log.read_text(errors="replace"))
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            self.note(f"SIGKILL qcluster worker {pid}")
-        else:
-            tail = self.qcluster_log.read_text(errors="replace")[-1500:]
-            self.note(f"no qcluster worker found to kill; its log ends:\n{tail}")
-        self.at(0.35)
-        begun = time.monotonic() - self.started
-        self.pg.restart()
-        self.restart_window = (begun, time.monotonic() - self.started)
-        self.note(
-            f"PostgreSQL restarted (pg_ctl restart -m fast, {self.restart_window[1] - begun:.1f} s)"
-        )
-        self.at(0.5)
+        self.at(0.1)
         self.smtp.send_signal(signal.SIGUSR1)
         self.note(f"SMTP refuses mail (421) for {SMTP_DOWN:.0f} s")
         time.sleep(SMTP_DOWN)
         self.smtp.send_signal(signal.SIGUSR2)
         self.note("SMTP accepts mail again")
+        self.at(0.55)
+        pid = busy_worker(self.qcluster_log.read_text(errors="replace"))
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            self.note(f"SIGKILL qcluster worker {pid} (running a scenario pump)")
+        else:
+            tail = self.qcluster_log.read_text(errors="replace")[-1500:]
+            self.note(f"no qcluster worker found to kill; its log ends:\n{tail}")
+        self.at(0.75)
+        begun = time.monotonic() - self.started
+        self.pg.restart()
+        self.restart_window = (begun, time.monotonic() - self.started)
+        took = self.restart_window[1] - begun
+        self.note(f"PostgreSQL restarted (pg_ctl restart -m fast, {took:.1f} s)")
 
 
 def busy_worker(log: str) -> int | None:
     """The pid of a qcluster worker running a pump (else any worker), from its log."""
-    pids = dict(re.findall(r"(Process-[\d:]+) ready for work at (\d+)", log))
-    busy = re.findall(r"(Process-[\d:]+) processing .*run_scenarios", log)
+    pids = dict(re.findall(r"(Process-[\w:]+) ready for work at (\d+)", log))
+    busy = re.findall(r"(Process-[\w:]+) processing .*run_scenarios", log)
     for name in [*reversed(busy), *reversed(list(pids))]:
         pid = int(pids.get(name, 0))
         if pid and Path(f"/proc/{pid}").exists():
@@ -402,7 +403,12 @@ def main() -> int:
                 start_new_session=True,
             )
         processes.append(qcluster)
-        wait_for(lambda: "ready for work" in qlog.read_text(errors="replace"), 60, "qcluster")
+        # django-q2's scheduler looks every 30 s: the load starts once a pump runs.
+        wait_for(
+            lambda: re.search(r"processing .*run_scenarios", qlog.read_text(errors="replace")),
+            120,
+            "the scenario pump",
+        )
         with gunicorn(env, workers=2) as (url, master):
             host, port = url.removeprefix("http://").split(":")
             load = Load(host, int(port), token)
@@ -415,9 +421,15 @@ def main() -> int:
             faults.join()
         load_average = os.getloadavg()
         print("\n".join(faults.log), flush=True)
-        expected = len({n % CONTACTS for n in load.accepted})
+        expected = len({n // PER_CONTACT for n in load.accepted})
         drained = drain(pg, scenario, expected)
+        smtp.terminate()
+        said = smtp.communicate(timeout=30)[0]
+        refused = int(re.search(r"refused (\d+)", said)[1])
         report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
+        figure("smtp_refused", refused, "mails answered 421 while the server refused", "-")
+        if os.environ.get("BENCH_FAULTS_LOG"):
+            print(qlog.read_text(errors="replace")[-20000:])
         print(f"load average during the run: {load_average[0]:.1f} (1 min)", flush=True)
         return 0
     finally:
@@ -491,11 +503,27 @@ def report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
                 [scenario],
             )
         ]
+        timeline = conn.execute(
+            "with t0 as (select min(received_at) as t from wagtail_journeys_event where name = %s) "
+            "select b, sum(e), sum(m), sum(r) from ("
+            " select floor(extract(epoch from received_at - t0.t) / 5) as b, 1 as e, 0 as m, 0 as r"
+            " from wagtail_journeys_event, t0 where name = %s"
+            " union all select floor(extract(epoch from sent_at - t0.t) / 5), 0, 1, 0"
+            " from wagtail_journeys_message, t0 where scenario_id = %s and sent_at is not null"
+            " union all select floor(extract(epoch from next_attempt_at - t0.t) / 5), 0, 0, 1"
+            " from wagtail_journeys_message, t0 where scenario_id = %s and attempts > 1"
+            ") x group by b order by b",
+            [EVENT, EVENT, scenario, scenario],
+        ).fetchall()
         reasons = conn.execute(
             "select left(error, 160), count(*) from wagtail_journeys_message "
             "where scenario_id = %s and status in ('failed', 'uncertain') group by 1",
             [scenario],
         ).fetchall()
+    print("seconds  events stored  mails sent", flush=True)
+    for bucket, events, mails, _ in timeline:
+        if bucket is not None:
+            print(f"{int(bucket) * 5:>7}  {events:>13}  {mails:>10}", flush=True)
     posted = load.next
     accepted = {f"ev-{n}" for n in load.accepted}
     mode = f"batches of {BATCH}" if BATCH else "one event a request"
