@@ -325,6 +325,33 @@ class Faults(threading.Thread):
         self.note(f"PostgreSQL restarted (pg_ctl restart -m fast, {took:.1f} s)")
 
 
+class Sampler(threading.Thread):
+    """Every second, how many of the scenario's messages wait for a retry (``deferred``):
+    the most at once, and every message ever seen deferred."""
+
+    def __init__(self, pg: PrivatePostgres, scenario: int):
+        super().__init__(daemon=True)
+        self.pg, self.scenario = pg, scenario
+        self.done = threading.Event()
+        self.most = 0
+        self.seen: set[int] = set()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            with contextlib.suppress(Exception):  # the database restarting
+                with self.pg.connect(DATABASE) as conn:
+                    ids = [
+                        row[0]
+                        for row in conn.execute(
+                            "select id from wagtail_journeys_message where scenario_id = %s"
+                            " and status = 'deferred'",
+                            [self.scenario],
+                        )
+                    ]
+                self.most = max(self.most, len(ids))
+                self.seen.update(ids)
+
+
 def busy_worker(log: str) -> int | None:
     """The pid of a qcluster worker running a pump (else any worker), from its log."""
     pids = dict(re.findall(r"(Process-[\w:]+) ready for work at (\d+)", log))
@@ -413,8 +440,10 @@ def main() -> int:
             host, port = url.removeprefix("http://").split(":")
             load = Load(host, int(port), token)
             faults = Faults(pg, qlog, smtp)
+            sampler = Sampler(pg, scenario)
             cpu0 = cpu_seconds(master)
             faults.start()
+            sampler.start()
             asyncio.run(load.run())
             loaded = time.monotonic() - load.started
             cpu = cpu_seconds(master) - cpu0
@@ -423,11 +452,18 @@ def main() -> int:
         print("\n".join(faults.log), flush=True)
         expected = len({n // PER_CONTACT for n in load.accepted})
         drained = drain(pg, scenario, expected)
+        sampler.done.set()
         smtp.terminate()
         said = smtp.communicate(timeout=30)[0]
         refused = int(re.search(r"refused (\d+)", said)[1])
         report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
         figure("smtp_refused", refused, "mails answered 421 while the server refused", "-")
+        figure(
+            "messages_deferred",
+            len(sampler.seen),
+            f"messages seen deferred (at most {sampler.most} at once), all sent in the end",
+            "-",
+        )
         if os.environ.get("BENCH_FAULTS_LOG"):
             print(qlog.read_text(errors="replace")[-20000:])
         print(f"load average during the run: {load_average[0]:.1f} (1 min)", flush=True)
@@ -515,6 +551,16 @@ def report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
             ") x group by b order by b",
             [EVENT, EVENT, scenario, scenario],
         ).fetchall()
+        missing = conn.execute(
+            "select e.id, e.contact_id, e.received_at, e.occurred_at, e.idempotency_key"
+            " from wagtail_journeys_event e where e.name = %s and not exists ("
+            " select 1 from wagtail_journeys_enrollment n where n.contact_id = e.contact_id"
+            " and n.scenario_id = %s) order by e.id limit 20",
+            [EVENT, scenario],
+        ).fetchall()
+        cursors = conn.execute(
+            "select name, position, updated_at from wagtail_journeys_eventcursor"
+        ).fetchall()
         reasons = conn.execute(
             "select left(error, 160), count(*) from wagtail_journeys_message "
             "where scenario_id = %s and status in ('failed', 'uncertain') group by 1",
@@ -524,6 +570,8 @@ def report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
     for bucket, events, mails, _ in timeline:
         if bucket is not None:
             print(f"{int(bucket) * 5:>7}  {events:>13}  {mails:>10}", flush=True)
+    if missing:
+        print(f"events whose contact was never enrolled: {missing}; cursors: {cursors}")
     posted = load.next
     accepted = {f"ev-{n}" for n in load.accepted}
     mode = f"batches of {BATCH}" if BATCH else "one event a request"
