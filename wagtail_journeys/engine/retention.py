@@ -89,8 +89,8 @@ def purge_events(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
 def purge_messages(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
     """Delete the messages created more than ``MESSAGE_RETENTION_DAYS`` ago, but those
     delivery still needs (``queued``, ``sending``, ``deferred``); return how many.
-    ``None`` keeps them all. Their opens, clicks and the rest are counted in the reports already (from the
-    events); their tracking and unsubscribe links stop working."""
+    ``None`` keeps them all. Their opens, clicks and the rest are counted in the reports
+    already (from the events); their tracking and unsubscribe links stop working."""
     days = conf.get("MESSAGE_RETENTION_DAYS")
     if days is None:
         return 0
