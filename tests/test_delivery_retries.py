@@ -34,11 +34,14 @@ class Relay:
     def __init__(self):
         self.answer = "250 OK"
         self.refused: set[str] = set()
+        self.greylisted: set[str] = set()
         self.received: list[bytes] = []
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
         if address in self.refused:
             return "550 5.1.1 No such user"
+        if address in self.greylisted:
+            return "450 4.2.0 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -155,6 +158,25 @@ def test_a_refused_recipient_fails_at_once(email_site, relay):
     )
     engine_pass(T0 + dt.timedelta(hours=1))
     assert Message.objects.get().attempts == 1 and relay.received == []
+
+
+def test_a_greylisted_recipient_is_deferred_alone_and_the_others_go_out(email_site, relay):
+    """A 4xx to one recipient is about that message: the connection goes on with the rest."""
+    people = broadcast(3)
+    relay.greylisted.add(people[0].email)
+    engine_pass(T0)
+    by_address = {m.recipient: m for m in Message.objects.all()}
+    assert (by_address[people[0].email].status, by_address[people[0].email].attempts) == (
+        MessageStatus.DEFERRED,
+        1,
+    )
+    assert "450 4.2.0 Greylisted" in by_address[people[0].email].error
+    assert {by_address[p.email].status for p in people[1:]} == {MessageStatus.SENT}
+    assert len(relay.received) == 2
+    relay.greylisted.clear()
+    engine_pass(T0 + dt.timedelta(seconds=61))
+    assert statuses() == {(MessageStatus.SENT, 1), (MessageStatus.SENT, 2)}
+    assert len(relay.received) == 3
 
 
 def test_a_due_retry_is_claimed_by_one_pass_only(email_site, relay):
