@@ -137,6 +137,10 @@ EMAIL_BACKEND = os.environ.get(
 )
 # Where the file-based backend (`make demo`'s) writes each message.
 EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
+# The SMTP server of `DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend`
+# (the end-to-end test's own, on loopback: tests/test_journey_e2e.py).
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = "The Bookshop <hello@bookshop.example>"
 
 try:  # ESP webhooks (delivered, bounced, complained): pip install "wagtail-journeys[esp]"

@@ -20,6 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .models.events import IDENTIFIED
+
 #: Currency codes shown as their symbol before the amount.
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 #: The longest link or text shown in a sentence (the raw properties hold it whole).
@@ -165,6 +167,10 @@ def describe(
         else:
             text = SafeString(_("Unsubscribed"))
         return Activity("cross", text)
+    if name == IDENTIFIED:
+        return Activity(
+            "user", SafeString(_("Identified: their earlier visits in this browser now count"))
+        )
     if name == "subscription_confirmed":
         return Activity("check", SafeString(_("Confirmed their subscription (double opt-in)")))
     if name == "purchase":

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     # (IPv4's last octet, IPv6's last 80 bits zeroed) as proof in consent records
     "EVENT_RETENTION_DAYS": None,
     "MESSAGE_RETENTION_DAYS": None,
+    # Double opt-in: a contact still pending this many days after it signed up and after
+    # its last confirmation mail is erased (None keeps it)
+    "UNCONFIRMED_CONTACT_DAYS": 30,
     "IP_ADDRESSES": "none",
     # Batches
     "EVENT_BATCH_SIZE": 2000,
@@ -183,7 +186,7 @@ def _problems(user: dict[str, Any]) -> list[str]:
         name = value(key)
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
             problems.append(f"{key} must be a plain cookie name")
-    for key in ("EVENT_RETENTION_DAYS", "MESSAGE_RETENTION_DAYS"):
+    for key in ("EVENT_RETENTION_DAYS", "MESSAGE_RETENTION_DAYS", "UNCONFIRMED_CONTACT_DAYS"):
         v = value(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
             problems.append(f"{key} must be None or a positive number of days, not {v!r}")

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Case, Value, When
+from django.db.models import BigIntegerField, Case, Max, Min, Value, When
 from django.utils import timezone
 
 from . import conf
@@ -225,18 +225,43 @@ def known_contact(email: str) -> Contact | None:
 def identify(visitor_id: uuid.UUID, contact: Contact) -> int:
     """Tie an anonymous visitor to ``contact`` and move its past events to it.
 
+    The scenario triggers skip an anonymous event (it has no contact to enrol). When
+    some of the moved events were read so already, a ``visitor_identified`` event names
+    them and the triggers read them once more, as the contact's: three books viewed
+    before signing up count as three views, whether the worker read them before or after
+    the signup. The trigger cursor is locked meanwhile (a batch in flight ends first), so
+    every moved event is read as the contact's exactly once.
+
     Idempotent. Returns how many anonymous events were moved.
     """
+    from .events import TRIGGER_CURSOR, record_event
+    from .models import EventCursor, EventSource
+    from .models.events import IDENTIFIED
+
     now = timezone.now()
     with transaction.atomic():
+        seen = (
+            EventCursor.objects.select_for_update()
+            .filter(name=TRIGGER_CURSOR)
+            .values_list("position", flat=True)
+            .first()
+        ) or 0
         visitor, _ = Visitor.objects.get_or_create(id=visitor_id)
         if visitor.contact_id != contact.pk:
             visitor.contact = contact
             visitor.identified_at = now
             visitor.save(update_fields=["contact", "identified_at"])
-        moved = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
-            contact=contact
-        )
+        anonymous = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True)
+        read = anonymous.filter(pk__lte=seen).aggregate(first=Min("pk"), last=Max("pk"))
+        moved = anonymous.update(contact=contact)
+        if moved and read["last"] is not None:
+            record_event(
+                IDENTIFIED,
+                contact=contact,
+                properties={"visitor": str(visitor_id), **read},
+                occurred_at=now,
+                source=EventSource.SYSTEM,
+            )
     return moved
 
 

@@ -120,23 +120,50 @@ def record_event(
 SETTLE = dt.timedelta(seconds=2)
 
 
+def last_settled(stamps: list[tuple[int, dt.datetime]], settle: dt.timedelta) -> int | None:
+    """The id up to which a cursor may move over these ``(id, arrival)`` rows (oldest id
+    first): the last of the settled rows before the first that is still settling, or
+    ``None``. A row that settled before a smaller id did never carries the cursor past
+    it: the engine's own rows take their time before they are inserted (``email_sent``
+    after a send that took seconds), and a page view committed meanwhile has a smaller
+    id but a younger arrival; reading by arrival alone skipped it for good. A row that
+    arrived further ahead than ``MAX_CLOCK_SKEW_SECONDS`` (its writer's clock is wrong)
+    counts as settled: waiting for it would hold up every reader of the log."""
+    now = timezone.now()
+    cutoff, ahead = now - settle, now + dt.timedelta(seconds=conf.get("MAX_CLOCK_SKEW_SECONDS"))
+    last = None
+    for pk, stamp in stamps:
+        if cutoff < stamp <= ahead:
+            break
+        last = pk
+    return last
+
+
+#: The cursor of the scenario triggers in the event log (``engine.triggers``).
+TRIGGER_CURSOR = "scenarios"
+
+
 def read_batch(cursor: str, *, limit: int, settle: dt.timedelta = SETTLE):
     """Lock the named cursor and return ``(cursor_row, events after it)``, oldest first.
 
     Call inside ``transaction.atomic()``; save ``cursor_row.position`` there too, so a batch
     that fails is read again. Events younger than ``settle`` wait for the next pass (see
-    ``SETTLE``). Each event comes with its ``source``, so rules on trust need no query.
+    ``SETTLE``; ``last_settled``). Each event comes with its ``source``, so rules on trust
+    need no query.
     """
     from .models import EventCursor
 
     EventCursor.objects.get_or_create(name=cursor)
     row = EventCursor.objects.select_for_update().get(name=cursor)
     events = list(
-        Event.objects.filter(id__gt=row.position, received_at__lte=timezone.now() - settle)
+        Event.objects.filter(id__gt=row.position)
         .order_by("id")
-        .only("id", "contact_id", "visitor_id", "name", "occurred_at", "source")[:limit]
+        .only("id", "contact_id", "visitor_id", "name", "occurred_at", "source", "received_at")[
+            :limit
+        ]
     )
-    return row, events
+    last = last_settled([(e.pk, e.received_at) for e in events], settle)
+    return row, [e for e in events if last is not None and e.pk <= last]
 
 
 def settling(*cursors: str, settle: dt.timedelta = SETTLE) -> int:

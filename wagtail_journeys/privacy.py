@@ -460,7 +460,9 @@ def _forget_counts() -> None:
         cache.delete_many(keys)
 
 
-def erase_contact(contact: Contact | int, *, by: Any = None) -> Erasure:
+def erase_contact(
+    contact: Contact | int, *, by: Any = None, suppress: bool | None = None
+) -> Erasure:
     """Erase a contact: delete it and everything that names it, scrub what stays, keep
     the reports' totals. One transaction: a failure erases nothing.
 
@@ -473,8 +475,10 @@ def erase_contact(contact: Contact | int, *, by: Any = None) -> Erasure:
     address in import reports and waiting uploads; a report link's last target
     (``LinkDay.url``) holding the address; Wagtail's history of the contact (labelled by
     id); an email's *Preview as contact* address. What the rollup had not read yet of
-    the contact is counted first, so no report changes. With ``SUPPRESS_ERASED``, the
-    address's keyed hash is kept (``Suppression``). ``by`` (a user) is logged."""
+    the contact is counted first, so no report changes. With ``SUPPRESS_ERASED`` (or
+    ``suppress=True``), the address's keyed hash is kept (``Suppression``); ``suppress=False``
+    keeps none whatever the setting (an unconfirmed signup may sign up again). ``by`` (a
+    user) is logged."""
     from .analytics.rollup import add_erased_exits, add_unread_of
     from .models import SegmentTriggerMember
 
@@ -519,7 +523,7 @@ def erase_contact(contact: Contact | int, *, by: Any = None) -> Erasure:
         report.scrubbed["imports"] = _scrub_imports(needles)
         report.scrubbed["admin_history"] = _scrub_admin_history(contact.pk)
         report.scrubbed["email_previews"] = _scrub_previews(email)
-        if conf.get("SUPPRESS_ERASED"):
+        if conf.get("SUPPRESS_ERASED") if suppress is None else suppress:
             Suppression.objects.get_or_create(hash=suppression_hash(email))
             report.suppressed = True
         _log(contact.pk, by)

@@ -36,11 +36,14 @@ def process_events(max_batches: int = 50) -> int:
 
 
 def ensure_schedules(**kwargs) -> None:
-    """Create or update the django-q2 ``Schedule`` rows by name (``post_migrate``)."""
+    """Create or update the django-q2 ``Schedule`` rows by name (``post_migrate``), in
+    the database being migrated (``migrate --database``)."""
+    from django.db import DEFAULT_DB_ALIAS
     from django_q.models import Schedule
 
+    using = kwargs.get("using", DEFAULT_DB_ALIAS)
     for name, (func, minutes, *cluster) in SCHEDULES.items():
-        Schedule.objects.update_or_create(
+        Schedule.objects.using(using).update_or_create(
             name=name,
             defaults={
                 "func": func,

@@ -31,11 +31,14 @@ def no_caps(settings):
 
 
 def arrive(name: str, contact, at: dt.datetime, source=EventSource.API, **properties) -> Event:
-    """An event that occurred at ``at`` and has arrived (settled) for the next pass."""
+    """An event that occurred at ``at`` and has arrived (settled) for the next pass, with
+    everything recorded before it (a pass never reads past an event still settling)."""
     event, _ = record_event(
         name, contact=contact, properties=properties, occurred_at=at, source=source
     )
-    Event.objects.filter(pk=event.pk).update(received_at=timezone.now() - dt.timedelta(minutes=1))
+    Event.objects.filter(pk__lte=event.pk).update(
+        received_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     return event
 
 

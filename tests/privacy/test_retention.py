@@ -19,9 +19,17 @@ from wagtail_journeys.consent import record_consent
 from wagtail_journeys.contacts import process_activity
 from wagtail_journeys.delivery import send_email
 from wagtail_journeys.engine import tick
-from wagtail_journeys.engine.retention import purge_events, purge_messages
+from wagtail_journeys.engine.retention import purge_events, purge_messages, purge_unconfirmed
 from wagtail_journeys.engine.triggers import process_triggers
-from wagtail_journeys.models import Event, EventSource, Message, MessageStatus
+from wagtail_journeys.models import (
+    Contact,
+    EmailStatus,
+    Event,
+    EventSource,
+    Message,
+    MessageStatus,
+    Suppression,
+)
 from wagtail_journeys.privacy import truncate_ip
 from wagtail_journeys.tracking.engagement import record_click, record_open
 from wagtail_journeys.tracking.machines import HUMAN
@@ -98,6 +106,48 @@ def test_the_engine_pass_purges_once_a_day(keep_a_year, mail):
     assert (again["purged_events"], again["purged_messages"]) == (0, 0)  # once a day
     later = tick(now=NOW + dt.timedelta(days=1))
     assert later["purged_messages"] == 1
+
+
+def test_signups_never_confirmed_are_erased_after_thirty_days_and_may_sign_up_again(settings):
+    settings.WAGTAIL_JOURNEYS = {"SUPPRESS_ERASED": True}
+    month = dt.timedelta(days=31)
+
+    def pending(email, *, created, mailed=None, **fields):
+        contact = make_contact(email, email_status=EmailStatus.PENDING, **fields)
+        Contact.objects.filter(pk=contact.pk).update(
+            created_at=created, confirmation_sent_at=mailed
+        )
+        return contact
+
+    stale = pending("stale@example.com", created=NOW - month, mailed=NOW - month)
+    Event.objects.create(name="form_submitted", contact=stale, source=EventSource.FORM)
+    pending("never-mailed@example.com", created=NOW - month)
+    pending("reminded@example.com", created=NOW - month, mailed=NOW - dt.timedelta(days=2))
+    pending("fresh@example.com", created=NOW - dt.timedelta(days=5), mailed=NOW)
+    customer = pending("customer@example.com", created=NOW - month, mailed=NOW - month)
+    Event.objects.create(name="purchase", contact=customer, source=EventSource.API)
+    make_contact("subscribed@example.com")
+    Contact.objects.filter(email="subscribed@example.com").update(created_at=NOW - month)
+
+    assert purge_unconfirmed(now=NOW) == 2
+    assert set(Contact.objects.values_list("email", flat=True)) == {
+        "reminded@example.com",  # mailed again two days ago: its link still stands
+        "fresh@example.com",
+        "customer@example.com",  # a server vouched for it: a customer, not only a signup
+        "subscribed@example.com",
+    }
+    assert not Event.objects.filter(name="form_submitted").exists()  # erased with it
+    assert not Suppression.objects.exists()  # nobody asked to be forgotten: may sign up again
+
+    settings.WAGTAIL_JOURNEYS = {"UNCONFIRMED_CONTACT_DAYS": None}
+    assert purge_unconfirmed(now=NOW + dt.timedelta(days=3650)) == 0
+
+
+def test_the_engine_pass_erases_unconfirmed_signups_once_a_day():
+    old = make_contact("old-signup@example.com", email_status=EmailStatus.PENDING)
+    Contact.objects.filter(pk=old.pk).update(created_at=NOW - dt.timedelta(days=40))
+    assert tick(now=NOW)["purged_unconfirmed"] == 1
+    assert not Contact.objects.filter(pk=old.pk).exists()
 
 
 def test_retention_shorter_than_attribution_is_refused(settings):

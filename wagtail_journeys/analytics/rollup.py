@@ -30,7 +30,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..events import SETTLE
+from ..events import SETTLE, last_settled
 from ..models import (
     Event,
     EventCursor,
@@ -172,17 +172,15 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
         return 0
     with transaction.atomic():
         cursor = _lock(EVENTS_CURSOR)
-        settled = Event.objects.filter(
-            id__gt=cursor.position, received_at__lte=timezone.now() - settle
-        )
-        batch = list(settled.order_by("id").values_list("id", "name")[:limit])
-        if not batch:
+        after = Event.objects.filter(id__gt=cursor.position)
+        stamps = list(after.order_by("id").values_list("id", "received_at")[:limit])
+        last = last_settled(stamps, settle)
+        if last is None:
             return 0
-        last = batch[-1][0]
-        add_events(settled.filter(id__lte=last))
+        add_events(after.filter(id__lte=last))
         cursor.position = last
         cursor.save(update_fields=["position", "updated_at"])
-    return len(batch)
+    return sum(1 for pk, _ in stamps if pk <= last)
 
 
 def add_events(events) -> None:
@@ -247,16 +245,15 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
         return 0
     with transaction.atomic():
         cursor = _lock(RUNS_CURSOR)
-        settled = StepRun.objects.filter(
-            id__gt=cursor.position, recorded_at__lte=timezone.now() - settle
-        )
-        batch = list(settled.order_by("id").values_list("id", flat=True)[:limit])
-        if not batch:
+        after = StepRun.objects.filter(id__gt=cursor.position)
+        stamps = list(after.order_by("id").values_list("id", "recorded_at")[:limit])
+        last = last_settled(stamps, settle)
+        if last is None:
             return 0
-        add_runs(settled.filter(id__lte=batch[-1]))
-        cursor.position = batch[-1]
+        add_runs(after.filter(id__lte=last))
+        cursor.position = last
         cursor.save(update_fields=["position", "updated_at"])
-    return len(batch)
+    return sum(1 for pk, _ in stamps if pk <= last)
 
 
 def add_runs(runs) -> None:

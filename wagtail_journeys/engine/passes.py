@@ -32,7 +32,8 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
        and step runs);
     5. step runs, events and messages past their retention purged, once a day
        (``purged``: step runs; ``purged_events``, ``purged_messages``), never one the
-       rollup (or another reader of the log) has not read.
+       rollup (or another reader of the log) has not read; contacts left unconfirmed
+       past ``UNCONFIRMED_CONTACT_DAYS`` erased (``purged_unconfirmed``).
 
     Events younger than ``events.SETTLE`` (by the real clock, whatever ``now``) are not read
     yet; ``settling`` counts them, and the next pass takes them. Cursors make passes
@@ -55,6 +56,7 @@ def tick(*, now: dt.datetime | None = None) -> dict[str, int]:
         "purged": purge_step_runs_daily(now=now),
         "purged_events": expired["events"],
         "purged_messages": expired["messages"],
+        "purged_unconfirmed": expired["unconfirmed"],
         "settling": settling(ACTIVITY_CURSOR, CURSOR),
     }
 

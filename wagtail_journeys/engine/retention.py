@@ -13,6 +13,12 @@ the scenario triggers: their cursors), so no report changes and no trigger misse
 messages created more than ``MESSAGE_RETENTION_DAYS`` ago are deleted unless still
 ``queued`` or ``sending`` (delivery still needs those). ``None`` keeps them all (the
 default). Enrolments keep what they need of their trigger event in their own context.
+
+With double opt-in, a signup that is never confirmed gave no consent to be kept: a
+contact still ``pending`` ``UNCONFIRMED_CONTACT_DAYS`` (30) after it was created and after
+its last confirmation mail is erased (``privacy.erase_contact``, with no suppression: the
+person may sign up again), unless a server vouched for it since (an API or import event:
+a customer, not only a signup).
 """
 
 from __future__ import annotations
@@ -20,9 +26,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Q
 
 from .. import conf
-from ..models import Event, EventCursor, Message, MessageStatus, StepRun
+from ..models import (
+    Contact,
+    EmailStatus,
+    Event,
+    EventCursor,
+    EventSource,
+    Message,
+    MessageStatus,
+    StepRun,
+)
 from . import clock
 
 CHUNK = 10_000
@@ -101,6 +117,33 @@ def purge_messages(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int
     return _delete_in_chunks(expired, chunk)
 
 
+def purge_unconfirmed(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Erase up to ``limit`` contacts still ``pending`` ``UNCONFIRMED_CONTACT_DAYS`` after
+    their signup and their last confirmation mail, that no API call or import vouched for
+    (see the module's docstring); return how many. ``None`` keeps them all."""
+    days = conf.get("UNCONFIRMED_CONTACT_DAYS")
+    if days is None:
+        return 0
+    from ..privacy import erase_contact
+
+    cutoff = (now or clock.now()) - dt.timedelta(days=days)
+    vouched = Event.objects.filter(source__in=(EventSource.API, EventSource.IMPORT))
+    stale = (
+        Contact.objects.filter(
+            email_status=EmailStatus.PENDING, confirmed_at__isnull=True, created_at__lt=cutoff
+        )
+        .filter(Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=cutoff))
+        .exclude(pk__in=vouched.filter(contact_id__isnull=False).values("contact_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    erased = 0
+    for pk in list(stale):
+        erase_contact(pk, suppress=False)
+        erased += 1
+    return erased
+
+
 def _first_today(name: str, now: dt.datetime) -> bool:
     """True once per UTC day for the named purge (its cursor keeps the day of the last)."""
     today = now.astimezone(dt.UTC).date().toordinal()
@@ -123,13 +166,18 @@ def purge_step_runs_daily(*, now: dt.datetime | None = None) -> int:
 
 
 def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """``purge_events`` and ``purge_messages``; return how many of each were deleted."""
-    return {"events": purge_events(now=now), "messages": purge_messages(now=now)}
+    """``purge_events``, ``purge_messages`` and ``purge_unconfirmed``; return how many
+    of each were deleted."""
+    return {
+        "events": purge_events(now=now),
+        "messages": purge_messages(now=now),
+        "unconfirmed": purge_unconfirmed(now=now),
+    }
 
 
 def purge_expired_daily(*, now: dt.datetime | None = None) -> dict[str, int]:
     """``purge_expired`` at most once per UTC day (the cursor ``purge:expired``)."""
     now = now or clock.now()
     if not _first_today("purge:expired", now):
-        return {"events": 0, "messages": 0}
+        return {"events": 0, "messages": 0, "unconfirmed": 0}
     return purge_expired(now=now)

@@ -11,6 +11,7 @@ live (``live_since``, carried by the Plan's trigger) and is no older than
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -19,16 +20,16 @@ from django.db import transaction
 from django.db.models import Q
 
 from .. import conf
-from ..events import read_batch
-from ..models import TRUST, Enrollment, EnrollmentStatus, Event, ScenarioPage
-from ..models.events import is_machine
+from ..events import TRIGGER_CURSOR, read_batch
+from ..models import TRUST, Enrollment, EnrollmentStatus, Event, EventSource, ScenarioPage
+from ..models.events import IDENTIFIED, is_machine
 from ..scenarios.loading import current_plan, trigger_event_name
 from ..workers import stopping
 from . import clock
 from .enroll import after_start, enroll, enrollment_starts
 from .values import event_values
 
-CURSOR = "scenarios"
+CURSOR = TRIGGER_CURSOR
 
 
 def filters_match(filters: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
@@ -99,6 +100,36 @@ def trigger_matches(trigger: Mapping, properties: Mapping) -> bool:
     return filters_match(trigger["filters"], properties)
 
 
+def with_identified_history(events: list[Event]) -> list[Event]:
+    """The batch, preceded by the events its ``visitor_identified`` records name: what a
+    visitor did while anonymous, read then without a contact, now its contact's
+    (``contacts.identify``). Each is read so once more, as the contact's; the time rule
+    holds as for any event (its own ``occurred_at``, no older than the maximum age)."""
+    marks = [
+        e
+        for e in events
+        if e.name == IDENTIFIED and e.source == EventSource.SYSTEM and e.contact_id
+    ]
+    if not marks:
+        return events
+    named = dict(Event.objects.filter(pk__in=[m.pk for m in marks]).values_list("pk", "properties"))
+    wanted = Q(pk__in=[])
+    for mark in marks:
+        facts = named.get(mark.pk) or {}
+        try:
+            visitor = uuid.UUID(str(facts["visitor"]))
+            first, last = int(facts["first"]), int(facts["last"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        wanted |= Q(visitor_id=visitor, contact_id=mark.contact_id, pk__gte=first, pk__lte=last)
+    history = list(
+        Event.objects.filter(wanted)
+        .order_by("id")
+        .only("id", "contact_id", "visitor_id", "name", "occurred_at", "source")
+    )
+    return [*history, *events]
+
+
 def match_events(events: list[Event], *, now: dt.datetime) -> int:
     """Apply a batch of events (oldest first) to triggers, goals, event waits and audience
     exits.
@@ -108,7 +139,7 @@ def match_events(events: list[Event], *, now: dt.datetime) -> int:
     """
     from .exits import apply_goals, exit_lost_audience  # exits use this module's matching
 
-    events = [e for e in events if e.contact_id]
+    events = [e for e in with_identified_history(events) if e.contact_id]
     if not events:
         return 0
     props = dict(

@@ -56,6 +56,11 @@ def sources_of(trust: str) -> list[str]:
 #: Events that record what the app did to a contact (whoever records them): never the
 #: contact's activity.
 APP_RECORDS = ("email_sent",)
+#: Recorded (source ``system``) when identifying a visitor moved to its contact events
+#: that the scenario triggers had already read while the visitor was anonymous; its
+#: ``visitor``, ``first`` and ``last`` name them, so the triggers read them once more, as
+#: the contact's (``contacts.identify``, ``engine.triggers``).
+IDENTIFIED = "visitor_identified"
 #: Events the app records that are the contact's own doing: replies to its emails.
 CONTACT_REPLIES = ("email_opened", "email_clicked", "unsubscribed")
 #: Replies a machine can make in the contact's stead (Apple Mail Privacy Protection, link

@@ -55,6 +55,11 @@ class Command(BaseCommand):
                 if result["purged_events"] or result["purged_messages"]
                 else ""
             )
+            + (
+                f", unconfirmed contacts erased {result['purged_unconfirmed']}"
+                if result["purged_unconfirmed"]
+                else ""
+            )
         )
         if result["settling"]:
             seconds = int(SETTLE.total_seconds())

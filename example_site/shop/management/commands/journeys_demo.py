@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -67,6 +68,12 @@ TIMEZONES = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo", 
 def base_url() -> str:
     """The demo's address (``make demo PORT=…`` sets ``WAGTAILADMIN_BASE_URL``)."""
     return getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "http://localhost:8000"
+
+
+def site_address() -> tuple[str, int]:
+    """The host and port of the demo's address, for its Wagtail ``Site``."""
+    url = urlsplit(base_url())
+    return url.hostname or "localhost", url.port or (443 if url.scheme == "https" else 80)
 
 
 def demo_now() -> dt.datetime:
@@ -134,13 +141,14 @@ class Command(BaseCommand):
             )
             root.add_child(instance=home)
             home.save_revision().publish()
+        # The site's address is the demo's (`make demo PORT=…`): emails link to pages by
+        # their full URL, which Wagtail builds from it.
+        hostname, port = site_address()
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
-            Site.objects.create(
-                hostname="localhost", port=8000, root_page=home, is_default_site=True
-            )
-        elif site.root_page_id != home.pk:
-            site.root_page = home
+            Site.objects.create(hostname=hostname, port=port, root_page=home, is_default_site=True)
+        elif (site.root_page_id, site.hostname, site.port) != (home.pk, hostname, port):
+            site.root_page, site.hostname, site.port = home, hostname, port
             site.save()
         Page.objects.filter(depth=2).exclude(pk=home.pk).filter(slug="home", numchild=0).delete()
         return home
