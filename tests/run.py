@@ -50,6 +50,7 @@ POSTGRES_PASS = (
     "tests/test_contact_rows.py",  # hostile cells (NUL, surrogates) refused before any INSERT
     "tests/test_admin_contacts_export.py",  # stored control characters and formulas exported
     "tests/test_delivery.py",  # Message keys, unique constraints, claims of stale rows
+    "tests/test_delivery_retries.py",  # deferred sends claimed once when due, per database
     "tests/emails/test_segments.py",  # each contact's variant chosen by segment SQL
     "tests/test_admin_contacts.py",  # listing filters: date ranges, tags, search
     "tests/test_admin_contact_profile.py",  # every segment in one CASE query, bounded queries

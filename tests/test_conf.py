@@ -53,6 +53,10 @@ def test_defaults_without_any_setting():
         ({"ATTENTION_COMPLAINT_RATE": True}, "ATTENTION_COMPLAINT_RATE must be a rate"),
         ({"REHEARSAL_DAILY_SHARE_WARNING": 0}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
         ({"REHEARSAL_DAILY_SHARE_WARNING": "20%"}, "REHEARSAL_DAILY_SHARE_WARNING must be a share"),
+        ({"SEND_RETRY_DELAYS": []}, "SEND_RETRY_DELAYS must be a non-empty list of seconds"),
+        ({"SEND_RETRY_DELAYS": [60, -1]}, "SEND_RETRY_DELAYS must be a non-empty list"),
+        ({"SEND_RETRY_DELAYS": 60}, "SEND_RETRY_DELAYS must be a non-empty list"),
+        ({"SEND_MAX_ATTEMPTS": 0}, "SEND_MAX_ATTEMPTS must be a positive integer"),
     ],
 )
 def test_bad_values_fail_manage_py_check(options, message):

@@ -89,27 +89,27 @@ def test_context_fills_voucher(email):
     assert "WELCOME10" in mail.outbox[0].body
 
 
-def test_failed_send_is_recorded(email, settings):
+def test_a_refused_connection_defers_the_send(email, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 18299, 2
-    with pytest.raises(OSError):
-        send_email(email, make_contact())
-    message = Message.objects.get()
-    assert message.status == MessageStatus.FAILED and message.error
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    retried = send_email(email, message.contact, key=None)
-    assert retried.status == MessageStatus.SENT
+    message = send_email(email, make_contact())
+    assert message.status == MessageStatus.DEFERRED and message.attempts == 1
+    stored = Message.objects.get()
+    assert stored.status == MessageStatus.DEFERRED and stored.next_attempt_at > stored.created_at
+    assert stored.error.startswith("The mail server could not take it for now (")
 
 
-def test_failed_keyed_message_is_retried_once(email, settings):
+def test_a_deferred_keyed_message_is_retried_once_when_due(email, settings):
     contact = make_contact()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 18299, 2
-    with pytest.raises(OSError):
-        send_email(email, contact, key="k")
+    send_email(email, contact, key="k")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     (message,) = send_emails(email, [contact], keys=["k"])
-    assert message.status == MessageStatus.SENT
+    assert message.status == MessageStatus.DEFERRED and mail.outbox == []  # not due yet
+    Message.objects.update(next_attempt_at=Message.objects.get().created_at)
+    (message,) = send_emails(email, [contact], keys=["k"])
+    assert message.status == MessageStatus.SENT and message.attempts == 2
     send_emails(email, [contact], keys=["k"])
     send_email(email, contact, key="k")
     assert len(mail.outbox) == 1
@@ -166,11 +166,11 @@ def test_message_claimed_by_another_worker_is_not_sent_by_its_first_owner(email,
     first, second = make_contact(), make_contact()
     original = delivery._deliver
 
-    def claimed_meanwhile(page, outgoing, *, connection, owner):
+    def claimed_meanwhile(page, outgoing, **kwargs):
         from django.utils import timezone
 
         Message.objects.filter(key="b").update(created_at=timezone.now())  # B's claim
-        return original(page, outgoing, connection=connection, owner=owner)
+        return original(page, outgoing, **kwargs)
 
     monkeypatch.setattr(delivery, "_deliver", claimed_meanwhile)
     messages = send_emails(email, [first, second], keys=["a", "b"])
@@ -203,32 +203,27 @@ class DroppingBackend:
         return len(messages)
 
 
-def test_a_dropped_connection_leaves_the_rest_queued_and_a_refused_recipient_failed(
-    email, settings
-):
-    import datetime as dt
-
-    from django.utils import timezone
-
+def test_a_dropped_connection_defers_the_rest_and_a_refused_recipient_fails(email, settings):
     settings.EMAIL_BACKEND = "tests.test_delivery.DroppingBackend"
     contacts = [make_contact("refused@example.com"), *[make_contact() for _ in range(4)]]
     keys = [f"k{n}" for n in range(5)]
-    with pytest.raises(OSError, match="unexpectedly closed"):
-        send_emails(email, contacts, keys=keys)
-    statuses = dict(Message.objects.values_list("key", "status"))
-    assert statuses == {
-        "k0": "failed",
-        "k1": "sent",
-        "k2": "queued",
-        "k3": "queued",
-        "k4": "queued",
+    send_emails(email, contacts, keys=keys)
+    rows = {m.key: m for m in Message.objects.all()}
+    assert {k: (m.status, m.attempts) for k, m in rows.items()} == {
+        "k0": ("failed", 1),  # refused for good: not tried again
+        "k1": ("sent", 1),
+        "k2": ("deferred", 1),  # the connection dropped on it
+        "k3": ("deferred", 0),  # not tried: nothing more is sent on a dropped connection
+        "k4": ("deferred", 0),
     }
-    assert "No such user" in Message.objects.get(key="k0").error
-    # Once the dead connection's rows are stale, the next attempt sends just those.
-    Message.objects.filter(status="queued").update(
-        created_at=timezone.now() - dt.timedelta(hours=1)
+    assert rows["k0"].error == (
+        "The mail server refused this message: refused@example.com: 550 No such user"
     )
+    assert "Connection unexpectedly closed" in rows["k2"].error
+    assert rows["k3"].next_attempt_at == rows["k2"].next_attempt_at
+    # Once their next attempt is due, the next pass sends just those.
+    Message.objects.filter(status="deferred").update(next_attempt_at=rows["k2"].created_at)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    send_emails(email, contacts[1:], keys=keys[1:])
+    send_emails(email, contacts, keys=keys)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in contacts[1:])
     assert set(Message.objects.values_list("status", flat=True)) == {"failed", "sent"}

@@ -82,6 +82,11 @@ DEFAULTS: dict[str, Any] = {
     "SMS_BACKEND": "wagtail_journeys.sms.ConsoleSMSBackend",
     "PRIORITY_CLUSTER": "journeys-priority",
     "STALE_SEND_SECONDS": 60,
+    # a send the mail server could not take for now (connection refused or lost, 4xx):
+    # tried again after each delay in turn (seconds), the last one repeating, until
+    # SEND_MAX_ATTEMPTS tries; then it is failed
+    "SEND_RETRY_DELAYS": [60, 300, 1800, 7200, 21600],
+    "SEND_MAX_ATTEMPTS": 6,
     "STEP_RUN_RETENTION_DAYS": 180,
     # Emails
     "EMAIL_BASE_URL": "",
@@ -265,7 +270,21 @@ def _scenario_problems(value) -> list[str]:
     stale = value("STALE_SEND_SECONDS")
     if not isinstance(stale, int) or isinstance(stale, bool) or stale < 0:
         problems.append(f"STALE_SEND_SECONDS must be an integer >= 0, not {stale!r}")
-    for key in ("ADVANCE_BATCH_SIZE", "LOOP_DEPTH", "TRIGGER_MAX_EVENT_AGE_HOURS"):
+    delays = value("SEND_RETRY_DELAYS")
+    if (
+        not isinstance(delays, list | tuple)
+        or not delays
+        or any(not isinstance(d, int | float) or isinstance(d, bool) or d < 0 for d in delays)
+    ):
+        problems.append(
+            f"SEND_RETRY_DELAYS must be a non-empty list of seconds (numbers >= 0), not {delays!r}"
+        )
+    for key in (
+        "ADVANCE_BATCH_SIZE",
+        "LOOP_DEPTH",
+        "TRIGGER_MAX_EVENT_AGE_HOURS",
+        "SEND_MAX_ATTEMPTS",
+    ):
         v = value(key)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             problems.append(f"{key} must be a positive integer, not {v!r}")

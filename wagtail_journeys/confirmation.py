@@ -174,6 +174,7 @@ def send_confirmation(contact_id: int, claimed_at: dt.datetime) -> bool:
                 contact,
                 key=f"confirmation:{contact_id}:{claimed_at.timestamp():.6f}",
                 transactional=True,
+                max_attempts=1,  # nothing retries it: the claim is given back instead
             )
         except Exception:
             logger.exception(

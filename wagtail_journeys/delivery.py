@@ -85,13 +85,15 @@ def send_email(
     enrollment_id: int | None = None,
     step_id: int | None = None,
     scenario_id: int | None = None,
+    max_attempts: int | None = None,
 ) -> Message:
     """Send ``email_page`` to ``contact``; return its ``Message``.
 
     Raises ``Suppressed`` (nothing recorded) for unsubscribed, bounced or complained
     contacts, and, unless ``transactional``, for pending double opt-in ones and those
     the email's subscription topic refuses (``topics``). ``to`` sends to
-    another address (test sends) while personalising for ``contact``.
+    another address (test sends) while personalising for ``contact``. ``max_attempts``
+    (default ``SEND_MAX_ATTEMPTS``): 1 for a send nothing will retry, failed at once.
     """
     existing = Message.objects.filter(key=key).first() if key else None
     if existing is not None and existing.status in MessageStatus.final():
@@ -112,6 +114,7 @@ def send_email(
         enrollment_ids=[enrollment_id],
         step_ids=[step_id],
         scenario_ids=[scenario_id],
+        max_attempts=max_attempts,
     )[0]
 
 
@@ -129,6 +132,7 @@ def send_emails(
     step_ids: Sequence[int | None] | None = None,
     revision_id: int | None = None,
     scenario_ids: Sequence[int | None] | None = None,
+    max_attempts: int | None = None,
 ) -> list[Message]:
     """Send one email to many contacts on one connection; one ``Message`` per contact, in
     order. Rows are bulk-created (status ``queued``), handed to the backend in chunks of
@@ -138,11 +142,13 @@ def send_emails(
     A contact for whom a required merge tag (``{{ promo_code|required }}``) is empty gets a
     ``held`` row naming the tag, and no mail.
     Contacts whose key exists get the existing row back, unsent — except one never handed
-    to the backend (``failed``, or ``queued`` for over ``STALE_SEND_SECONDS`` because its worker
-    died), which is tried again if the contact may still receive it; a ``sending`` row
-    that old becomes ``uncertain`` instead. If the connection cannot be opened, the rows
-    are marked ``failed`` and the error is raised, so a retried task sends them. Segment
-    membership is read with one query per segment."""
+    to the backend (``deferred`` and due, or ``queued`` for over ``STALE_SEND_SECONDS``
+    because its worker died), which is tried again if the contact may still receive it;
+    a ``sending`` row that old becomes ``uncertain`` instead. A mail server that cannot
+    take the mails for now (connection refused or lost, 4xx) leaves them ``deferred``
+    until their next attempt (``SEND_RETRY_DELAYS``), ``failed`` after
+    ``SEND_MAX_ATTEMPTS``; nothing is raised (see ``_deliver``). Segment membership is
+    read with one query per segment."""
     count = len(contacts)
     keys = list(keys) if keys is not None else [None] * count
     contexts = list(contexts) if contexts is not None else [None] * count
@@ -205,7 +211,7 @@ def send_emails(
     mine = _insert(rows, todo) + retry
     outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
     if outgoing:
-        _deliver(email_page, outgoing, connection=connection, owner=now)
+        _deliver(email_page, outgoing, connection=connection, owner=now, most=max_attempts)
     return rows
 
 
@@ -261,10 +267,11 @@ def _variants(email_page, contact_ids: list[int]) -> dict[int, tuple[int, ...]]:
 
 
 def _claim(message: Message, now, refused: str | None) -> bool:
-    """Take back, for another attempt, a message never handed to the backend: ``failed``,
-    or ``queued`` for longer than ``STALE_SEND_SECONDS`` (its worker died first). One worker wins
-    the claim; the row's ``created_at`` moves to now. A contact who may no longer receive
-    it gets it ``suppressed`` instead; a ``sending`` row that old becomes ``uncertain``."""
+    """Take back, for another attempt, a message never handed to the backend: ``deferred``
+    whose next attempt is due, or ``queued`` for longer than ``STALE_SEND_SECONDS`` (its
+    worker died first). One worker wins the claim (a conditional UPDATE); the row's
+    ``created_at`` moves to now. A contact who may no longer receive it gets it
+    ``suppressed`` instead; a ``sending`` row that old becomes ``uncertain``."""
     stale = message.created_at < now - stale_after()
     if message.status == MessageStatus.SENDING and stale:
         if Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
@@ -274,16 +281,18 @@ def _claim(message: Message, now, refused: str | None) -> bool:
         else:  # its worker was alive after all and settled it meanwhile
             message.refresh_from_db(fields=["status", "error", "sent_at"])
         return False
-    if message.status != MessageStatus.FAILED and not (
-        message.status == MessageStatus.QUEUED and stale
-    ):
+    if message.status == MessageStatus.DEFERRED:
+        if message.next_attempt_at and message.next_attempt_at > now:
+            return False
+    elif not (message.status == MessageStatus.QUEUED and stale):
         return False
     status = MessageStatus.SUPPRESSED if refused else MessageStatus.QUEUED
     claimed = Message.objects.filter(
         pk=message.pk, status=message.status, created_at=message.created_at
-    ).update(status=status, created_at=now, error=refused or "")
+    ).update(status=status, created_at=now, error=refused or "", next_attempt_at=None)
     if claimed:
         message.status, message.created_at, message.error = status, now, refused or ""
+        message.next_attempt_at = None
     return bool(claimed) and not refused
 
 
@@ -428,22 +437,29 @@ def compose_again(message: Message) -> EmailMultiAlternatives:
     return composer.compose(copy, message.contact, today=timezone.localdate(sent))
 
 
-def _deliver(email_page, outgoing, *, connection, owner: dt.datetime) -> None:
+def _deliver(
+    email_page, outgoing, *, connection, owner: dt.datetime, most: int | None = None
+) -> None:
     """Send composed mails on one connection, ``CHUNK`` at a time: the chunk's rows are
     marked ``sending`` (one UPDATE), handed over, then marked ``sent`` with their
     ``email_sent`` events (one transaction). A worker killed mid-chunk leaves at most
     ``CHUNK`` rows ``sending`` (see ``_claim``) and the rest ``queued``, safe to resend.
-    A message the backend refuses is ``failed`` at once; a connection that cannot be
-    opened fails them all, and one lost on the way leaves the rest ``queued``; both raise.
+
+    A message the server refuses for good (5xx, a refused recipient) is ``failed`` at
+    once. A temporary failure (``temporary``: the connection cannot be opened or is
+    lost, or the server answers 4xx) counts a try of the message(s) it hit
+    (``_retry_or_fail``: ``deferred`` until their next attempt, or ``failed`` after the
+    last); when it ended the connection (``connection_gone``), the rest is deferred,
+    untried, to the same time, and nothing more is sent on this connection.
 
     Rows are ours while ``created_at`` is ``owner`` (this call's time): one that another
     worker claimed meanwhile (see ``_claim``) is skipped, so it is sent once."""
     connection = connection or get_connection()
     try:
         opened = connection.open()
-    except Exception as exc:
-        _fail([m for m, _ in outgoing], exc)
-        raise
+    except Exception as exc:  # noqa: BLE001 (every way of not connecting is retried)
+        _retry_or_fail([m for m, _ in outgoing], exc, owner=owner, most=most, connecting=True)
+        return
     try:
         for start in range(0, len(outgoing), CHUNK):
             chunk = outgoing[start : start + CHUNK]
@@ -458,67 +474,195 @@ def _deliver(email_page, outgoing, *, connection, owner: dt.datetime) -> None:
                     ).values_list("pk", flat=True)
                 )
                 chunk = [(m, mail) for m, mail in chunk if m.pk in ours]
-            _send_chunk(email_page, chunk, connection)
+            until = _send_chunk(email_page, chunk, connection, owner, most)
+            if until is not None:
+                _defer([m for m, _ in outgoing[start + CHUNK :]], until, owner)
+                opened = True  # a broken connection is closed, the next send reopens it
+                break
     finally:
         if opened:
             connection.close()
 
 
-def _send_chunk(email_page, chunk, connection) -> None:
+def _send_chunk(
+    email_page, chunk, connection, owner: dt.datetime, most: int | None
+) -> dt.datetime | None:
+    """Hand one chunk over; returns, after a temporary failure, when the rest is tried
+    again (``None`` if the chunk went through)."""
     sent: list[Message] = []
     failed: list[Message] = []
+    later: list[tuple[Message, Exception]] = []
     handed = 0
+    lost: tuple[Message, Exception] | None = None
     try:
         for message, mail in chunk:
             mail.connection = connection
-            handed += 1
             try:
                 hand_over(connection, mail)
-            except Exception as exc:
-                if connection_lost(exc):
-                    handed -= 1  # not delivered: back to queued with the rest
-                    raise
-                message.status, message.error = MessageStatus.FAILED, str(exc)[:2000]
+            except Exception as exc:  # noqa: BLE001 (each error is recorded on its message)
+                if temporary(exc) and connection_gone(exc):
+                    lost = (message, exc)
+                    break
+                handed += 1
+                if temporary(exc):
+                    later.append((message, exc))
+                    continue
+                message.status, message.attempts = MessageStatus.FAILED, message.attempts + 1
+                message.error = (REFUSED % {"error": describe(exc)})[:2000]
                 failed.append(message)
                 continue
+            handed += 1
             message.status = MessageStatus.SENT
             status = getattr(mail, "anymail_status", None)  # django-anymail's backends
             if status is not None and isinstance(status.message_id, str):
                 message.esp_message_id = status.message_id[:255]
             sent.append(message)
     finally:
-        # Stopped by a lost connection (or an error of ours): what was not handed over
-        # goes back to queued, for the next pass once STALE_SEND_SECONDS have passed.
-        untouched = [m.pk for m, _ in chunk[handed:]]
+        # Stopped by an error of ours: what was not handed over goes back to queued, for
+        # the next pass once STALE_SEND_SECONDS have passed.
+        untouched = [m for m, _ in chunk[handed:]]
         with transaction.atomic():
             _mark_sent(email_page, sent)
             for message in failed:
                 Message.objects.filter(pk=message.pk).update(
-                    status=message.status, error=message.error
+                    status=message.status, error=message.error, attempts=message.attempts
                 )
-            if untouched:
-                Message.objects.filter(pk__in=untouched).update(status=MessageStatus.QUEUED)
+            for message, exc in later:
+                _retry_or_fail([message], exc, owner=owner, most=most)
+            until = None
+            if lost is not None:
+                until = _retry_or_fail([lost[0]], lost[1], owner=owner, most=most)
+                _defer(untouched[1:], until, owner)
+            elif untouched:
+                Message.objects.filter(pk__in=[m.pk for m in untouched]).update(
+                    status=MessageStatus.QUEUED
+                )
+    return until
 
 
-def connection_lost(exc: Exception) -> bool:
-    """Is this backend error about the connection (try the message again later) rather
-    than about the message (``failed`` for good)? A refused recipient or a 5xx answer is
-    the message's; a dropped or timed-out connection, or a 4xx (try later) answer, is
-    the connection's. Errors of non-SMTP backends are the message's."""
+def temporary(exc: Exception) -> bool:
+    """Is this backend error about the connection or the moment (try the message again
+    later) rather than about the message (``failed`` for good)? A 5xx answer (to the
+    message or a recipient) is the message's; a dropped or timed-out connection, or a
+    4xx (try later) answer, is temporary. Errors of non-SMTP backends are the message's."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return False
+        return all(code < 500 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return exc.smtp_code < 500
     return isinstance(exc, OSError)
 
 
-def _fail(messages: list[Message], exc: Exception) -> None:
-    error = str(exc)[:2000]
+def connection_gone(exc: Exception) -> bool:
+    """Did this temporary error end the connection (lost, timed out, or ``421`` closing
+    it), so nothing more can be sent on it? A ``4xx`` answer to one message (a busy
+    mailbox, greylisting) defers that message only."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # smtplib hangs up on a 421
+        return any(code == 421 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    return isinstance(exc, OSError)
+
+
+def describe(exc: Exception) -> str:
+    """A backend error as one line: an SMTP answer as ``code text``, refused recipients
+    with theirs, anything else as its message (or its type)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return ", ".join(
+            f"{address}: {code} {_text(answer)}"
+            for address, (code, answer) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return (str(exc) or type(exc).__name__)[:1000]
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+
+
+#: Stored reasons (English, shown translated by ``reasons.display``).
+REFUSED = gettext_noop("The mail server refused this message: %(error)s")
+RETRYING = gettext_noop(
+    "The mail server could not take it for now (%(error)s); it is tried again later."
+)
+NOT_TRIED = gettext_noop(
+    "Not tried yet: the mail server failed just before its turn; it is tried again later."
+)
+GAVE_UP_CONNECTING = gettext_noop(
+    "The mail server refused the connection %(count)s times; last error: %(error)s"
+)
+GAVE_UP = gettext_noop(
+    "The mail server did not take the message in %(count)s attempts; last error: %(error)s"
+)
+REFUSED_CONNECTION = gettext_noop("The mail server refused the connection: %(error)s")
+GAVE_UP_ONCE = gettext_noop("The mail server did not take the message: %(error)s")
+#: (one attempt only, failed connecting) -> why the message failed
+GAVE_UP_TEXTS = {
+    (False, False): GAVE_UP,
+    (False, True): GAVE_UP_CONNECTING,
+    (True, False): GAVE_UP_ONCE,
+    (True, True): REFUSED_CONNECTION,
+}
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a message waits after its ``attempts``-th try failed for now: the
+    ``attempts``-th of ``SEND_RETRY_DELAYS``, the last one repeating."""
+    delays = conf.get("SEND_RETRY_DELAYS")
+    return dt.timedelta(seconds=delays[min(max(attempts, 1), len(delays)) - 1])
+
+
+def _retry_or_fail(
+    messages: list[Message],
+    exc: Exception,
+    *,
+    owner: dt.datetime,
+    most: int | None = None,
+    connecting: bool = False,
+) -> dt.datetime:
+    """Count one try of each of ``messages``, which failed for a temporary reason
+    (``exc``): each is ``deferred`` until its next attempt (``retry_delay``), or
+    ``failed`` with the reason once it has had ``most`` (``SEND_MAX_ATTEMPTS``). Only rows still
+    ours (``created_at`` is ``owner``) are written. Returns the earliest next attempt."""
+    now = timezone.now()
+    most = most or conf.get("SEND_MAX_ATTEMPTS")
+    error = describe(exc)
+    groups: dict[tuple, list[int]] = {}
     for message in messages:
-        message.status, message.error = MessageStatus.FAILED, error
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-        status=MessageStatus.FAILED, error=error
-    )
+        message.attempts += 1
+        if message.attempts >= most:
+            message.status, message.next_attempt_at = MessageStatus.FAILED, None
+            text = GAVE_UP_TEXTS[message.attempts == 1, connecting]
+            message.error = (text % {"count": message.attempts, "error": error})[:2000]
+        else:
+            message.status = MessageStatus.DEFERRED
+            message.next_attempt_at = now + retry_delay(message.attempts)
+            message.error = (RETRYING % {"error": error})[:2000]
+        fields = (message.status, message.attempts, message.next_attempt_at, message.error)
+        groups.setdefault(fields, []).append(message.pk)
+    for (status, attempts, next_attempt_at, text), ids in groups.items():
+        Message.objects.filter(
+            pk__in=ids,
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+            created_at=owner,
+        ).update(status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=text)
+    due = [m.next_attempt_at for m in messages if m.next_attempt_at]
+    return min(due) if due else now + retry_delay(most)
+
+
+def _defer(messages: list[Message], until: dt.datetime, owner: dt.datetime) -> None:
+    """Defer messages not tried because the connection failed before their turn: the
+    same next attempt as the one that failed, no try counted."""
+    if not messages:
+        return
+    for message in messages:
+        message.status, message.next_attempt_at = MessageStatus.DEFERRED, until
+        message.error = NOT_TRIED
+    Message.objects.filter(
+        pk__in=[m.pk for m in messages],
+        status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+        created_at=owner,
+    ).update(status=MessageStatus.DEFERRED, next_attempt_at=until, error=NOT_TRIED)
 
 
 def _mark_sent(email_page, sent: list[Message]) -> None:
@@ -538,11 +682,11 @@ def _mark_sent(email_page, sent: list[Message]) -> None:
     told = MessageStatus.handed() - {MessageStatus.SENT}
     status = Case(When(status__in=told, then=F("status")), default=Value(MessageStatus.SENT))
     Message.objects.filter(pk__in=[m.pk for m in sent]).update(
-        status=status, sent_at=now, error="", **extra
+        status=status, sent_at=now, error="", attempts=F("attempts") + 1, **extra
     )
     events = []
     for message in sent:
-        message.sent_at = now
+        message.sent_at, message.attempts = now, message.attempts + 1
         events.append(
             Event(
                 name="email_sent",

@@ -40,6 +40,49 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"the email could not be filled for this contact \((?P<error>.+)\)", re.S),
         gettext_noop("the email could not be filled for this contact (%(error)s)"),
     ),
+    # delivery: what the mail server did (``delivery.REFUSED`` and the texts after it)
+    (
+        re.compile(r"The mail server refused this message: (?P<error>.+)", re.S),
+        gettext_noop("The mail server refused this message: %(error)s"),
+    ),
+    (
+        re.compile(
+            r"The mail server could not take it for now \((?P<error>.+)\); "
+            r"it is tried again later\.",
+            re.S,
+        ),
+        gettext_noop(
+            "The mail server could not take it for now (%(error)s); it is tried again later."
+        ),
+    ),
+    (
+        re.compile(
+            r"The mail server refused the connection (?P<count>\d+) times; "
+            r"last error: (?P<error>.+)",
+            re.S,
+        ),
+        gettext_noop(
+            "The mail server refused the connection %(count)s times; last error: %(error)s"
+        ),
+    ),
+    (
+        re.compile(
+            r"The mail server did not take the message in (?P<count>\d+) attempts; "
+            r"last error: (?P<error>.+)",
+            re.S,
+        ),
+        gettext_noop(
+            "The mail server did not take the message in %(count)s attempts; last error: %(error)s"
+        ),
+    ),
+    (
+        re.compile(r"The mail server refused the connection: (?P<error>.+)", re.S),
+        gettext_noop("The mail server refused the connection: %(error)s"),
+    ),
+    (
+        re.compile(r"The mail server did not take the message: (?P<error>.+)", re.S),
+        gettext_noop("The mail server did not take the message: %(error)s"),
+    ),
 ]
 
 

@@ -108,3 +108,27 @@ def test_a_validation_error_is_a_422_problem_with_its_location(caller):
     )
     body = problem(response, 422)
     assert body["errors"][0]["loc"][-1] == "name"
+
+
+def test_the_database_unavailable_is_a_503_problem_to_retry(caller, server_token, monkeypatch):
+    """A database restarting (connections refused or cut) is not the caller's fault nor a
+    bug: a 503 asking to retry, and nothing stored."""
+    from django.db import OperationalError
+
+    from wagtail_journeys.api import tracking
+
+    def down(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(tracking, "record_event", down)
+    response = caller.post(
+        "/journeys/api/events",
+        data=json.dumps({"name": "purchase", "email": "a@example.com"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {server_token}",
+        HTTP_IDEMPOTENCY_KEY="order-1",
+    )
+    body = problem(response, 503)
+    assert response["Retry-After"] == "5"
+    assert "Try again later" in body["detail"] and "administrator" not in body["detail"]
+    assert not Event.objects.exists()

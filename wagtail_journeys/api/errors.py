@@ -2,14 +2,16 @@
 
 Domain errors and validation errors are mapped by the API's exception handlers; what they
 do not reach is shaped here: an unexpected exception (a 500, logged and signalled as Django
-would), an unknown path under the API, and the bare responses Django or ninja build
-themselves (405 with its ``Allow`` header, say).
+would), the database unreachable (a 503 with ``Retry-After``: the caller tries again with
+the same ``Idempotency-Key``), an unknown path under the API, and the bare responses
+Django or ninja build themselves (405 with its ``Allow`` header, say).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core import signals
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils.log import log_response
@@ -18,15 +20,25 @@ from wagtail.api.v3.errors import PROBLEM_JSON, problem_response
 NOT_FOUND_NAME = "not_found"
 
 
+#: Seconds a caller is asked to wait when the database cannot be reached.
+RETRY_AFTER = 5
+
+
 def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """A 500 problem for an exception nothing handled, reported as Django reports its own:
     ``got_request_exception`` (error trackers listen to it) and the ``django.request``
-    log with the traceback."""
+    log with the traceback. The database unreachable or restarting (``OperationalError``,
+    ``InterfaceError``: nothing was stored) is a 503 with ``Retry-After`` instead."""
     signals.got_request_exception.send(sender=None, request=request)
-    detail = "The server failed to handle this request; the error was logged."
+    status, detail = 500, "The server failed to handle this request; the error was logged."
+    if isinstance(exc, OperationalError | InterfaceError):
+        status = 503
+        detail = "The database is unavailable for now; nothing was stored. Try again later."
     if settings.DEBUG:
         detail = f"{type(exc).__name__}: {exc}"
-    response = problem_response(status=500, detail=detail)
+    response = problem_response(status=status, detail=detail)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER)
     log_response(
         "%s: %s",
         response.reason_phrase,

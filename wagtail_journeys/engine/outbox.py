@@ -4,13 +4,15 @@ Exactly once: the enrolment moves on and the ``queued`` StepRun (with the send's
 key) commit together; delivery then goes through ``send_emails(keys=…)``, one call per
 email of the batch, which records one ``Message`` per key and never sends a key twice.
 A run stays ``queued`` until its message is settled (sent, suppressed, failed or
-uncertain). A worker killed after the commit leaves ``queued`` runs that
-``deliver_stale`` picks up: a key whose Message was sent is not sent again; one without a
-Message, or whose Message was never handed to the backend, is sent now.
+uncertain); a ``deferred`` message (the mail server could not take it for now) keeps its
+run queued until it is retried. A worker killed after the commit leaves ``queued`` runs
+that ``deliver_stale`` picks up: a key whose Message was sent is not sent again; one
+without a Message, or whose Message was never handed to the backend, is sent now.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
-from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -107,7 +109,10 @@ def send(
     connection = get_connection()
     sent = 0
     try:
-        connection.open()
+        # One connection for the batch; one that cannot be opened is tried again, and
+        # recorded on its messages (deferred), by each send_emails.
+        with contextlib.suppress(Exception):
+            connection.open()
         for (email_id, transactional), group in groups.items():
             messages = send_emails(
                 pages[email_id],
@@ -123,8 +128,9 @@ def send(
             sent += sum(m.status == MessageStatus.SENT for m in messages)
             settle([r.pk for r in group])
     finally:
-        # A connection that fails raises out of send_emails: that email's runs and the
-        # rest stay queued, and the next pass tries their (failed) messages again.
+        # A mail server that could not take a message leaves it deferred and its run
+        # queued (``settle``): ``deliver_stale`` tries it again when it is due. An error
+        # of ours raised here leaves the rest queued for the same pass.
         connection.close()
         update_by_values([r for r in runs if r.outcome != "queued"], OUTCOME_FIELDS)
     return sent
@@ -226,17 +232,25 @@ def _notify(run: StepRun, step, contact: Contact) -> None:
 def deliver_stale(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Finish sends left ``queued`` by a worker that died after its batch committed (its
     runs older than ``STALE_SEND_SECONDS``), skipping those whose message another worker
-    is still delivering."""
+    is still delivering, and retry those whose message is ``deferred`` and due (a mail
+    server that could not take it before). Each message is claimed by one worker only
+    (``delivery._claim``), so a run picked by two passes is still sent once."""
     now = now or clock.now()
-    in_flight = Message.objects.filter(
-        key=OuterRef("key"),
-        status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
-        created_at__gte=timezone.now() - stale_after(),  # the clock send_emails uses
-    )
-    runs = list(
-        StepRun.objects.filter(
-            outcome="queued", ran_at__lte=now - dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
+    real_now = timezone.now()  # the clock send_emails uses
+    in_flight = Message.objects.filter(key=OuterRef("key")).filter(
+        Q(
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+            created_at__gte=real_now - stale_after(),
         )
+        | Q(status=MessageStatus.DEFERRED, next_attempt_at__gt=real_now)
+    )
+    due = Message.objects.filter(
+        key=OuterRef("key"), status=MessageStatus.DEFERRED, next_attempt_at__lte=real_now
+    )
+    stale = now - dt.timedelta(seconds=conf.get("STALE_SEND_SECONDS"))
+    runs = list(
+        StepRun.objects.filter(outcome="queued")
+        .filter(Q(ran_at__lte=stale) | Exists(due))
         .filter(~Exists(in_flight))
         .order_by("id")[:limit]
     )

@@ -104,15 +104,15 @@ def purge_events(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
 
 def purge_messages(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> int:
     """Delete the messages created more than ``MESSAGE_RETENTION_DAYS`` ago, but those
-    delivery still needs (``queued``, ``sending``); return how many. ``None`` keeps them
-    all. Their opens, clicks and the rest are counted in the reports already (from the
-    events); their tracking and unsubscribe links stop working."""
+    delivery still needs (``queued``, ``sending``, ``deferred``); return how many.
+    ``None`` keeps them all. Their opens, clicks and the rest are counted in the reports
+    already (from the events); their tracking and unsubscribe links stop working."""
     days = conf.get("MESSAGE_RETENTION_DAYS")
     if days is None:
         return 0
     cutoff = (now or clock.now()) - dt.timedelta(days=days)
     expired = Message.objects.filter(created_at__lt=cutoff).exclude(
-        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)
+        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.DEFERRED)
     )
     return _delete_in_chunks(expired, chunk)
 

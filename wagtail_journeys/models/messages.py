@@ -15,6 +15,7 @@ class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred (to be tried again)")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Suppressed")
     UNCERTAIN = "uncertain", _("Uncertain (the worker stopped while sending it)")
@@ -34,7 +35,7 @@ class MessageStatus(models.TextChoices):
     @classmethod
     def final(cls) -> set[str]:
         """States a send with the same key never leaves: it is not sent again."""
-        return {cls.SUPPRESSED, cls.UNCERTAIN, cls.HELD} | cls.handed()
+        return {cls.SUPPRESSED, cls.UNCERTAIN, cls.HELD, cls.FAILED} | cls.handed()
 
 
 class BounceType(models.TextChoices):
@@ -47,6 +48,10 @@ class Message(models.Model):
 
     Its life: ``queued`` (row written) → ``sending`` (its chunk is being handed to the
     backend) → ``sent`` or ``failed``; ``suppressed`` when the contact may not receive it.
+    A temporary failure (the mail server refused the connection, lost it, or answered
+    4xx) makes it ``deferred`` until ``next_attempt_at`` (``SEND_RETRY_DELAYS``); after
+    ``SEND_MAX_ATTEMPTS`` it is ``failed``, as is at once a message the server refused
+    for good (5xx, a refused recipient). ``attempts`` counts the tries.
     A ``sending`` row whose worker died becomes ``uncertain``: it may or may not have
     left, and it is never sent again. ``held``: a merge tag the editor marked required
     was empty for this contact (``error`` names it); nothing was sent, and never will be.
@@ -57,7 +62,8 @@ class Message(models.Model):
     one (``complained`` > ``bounced`` > ``rejected`` > ``delivered`` > ``sent``).
 
     ``key`` is unique when set: a send with a key that exists returns this row and sends
-    nothing (unless it was never handed to the backend: ``failed`` or stale ``queued``).
+    nothing (unless it was never handed to the backend: ``deferred`` and due, or stale
+    ``queued``).
     ``uuid`` names the message in tracking tokens and its Message-ID; ``revision``,
     ``variant`` and ``context`` are what the tracking views need to find a link's target
     again, and what the admin re-renders the message from (its HTML is not stored).
@@ -91,6 +97,10 @@ class Message(models.Model):
     variant = models.JSONField(default=list, blank=True)
     context = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    #: Times it was handed to the backend (or its connection tried), and when a
+    #: ``deferred`` one is tried again.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     transactional = models.BooleanField(default=False)
     enrollment_id = models.BigIntegerField(null=True, blank=True)
     scenario_id = models.BigIntegerField(null=True, blank=True)

@@ -112,6 +112,18 @@ def _contact_cell(message: Message):
     return format_html('<a href="{}">{}</a>', url, message.recipient or message.contact.email)
 
 
+def _status_cell(message: Message):
+    """The status; for a failed or deferred message, why, below it (in the user's
+    language, ``reasons.display``)."""
+    if message.status not in (MessageStatus.FAILED, MessageStatus.DEFERRED) or not message.error:
+        return message.get_status_display()
+    return format_html(
+        '{}<br><small class="journeys-message-reason">{}</small>',
+        message.get_status_display(),
+        message.get_error_display(),
+    )
+
+
 def _count(count: str):
     """An open or click cell: the human count, machines' apart ("2 (+1 machine)"), or "-"
     when none happened."""
@@ -235,7 +247,7 @@ class MessageViewSet(ModelViewSet):
         Column("email_title", label=_("Email")),
         Column("scenario_title", label=_("Scenario")),
         Column("step_title", label=_("Step")),
-        Column("get_status_display", label=_("Status")),
+        Column("status", label=_("Status"), accessor=_status_cell),
         DateColumn("sent_at", label=_("Sent"), sort_key="sent_at"),
         DateColumn("delivered_at", label=_("Delivered")),
         Column("opens", label=_("Opened"), accessor=_count("open_count")),
@@ -263,6 +275,8 @@ class MessageViewSet(ModelViewSet):
         "bounce_type",
         "complained_at",
         "unsubscribed_at",
+        "attempts",
+        "next_attempt_at",
         "error",
     ]
 
