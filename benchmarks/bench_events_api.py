@@ -43,6 +43,7 @@ SECONDS = int(os.environ.get("BENCH_API_SECONDS", "30"))
 CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "4"))
 MODES = os.environ.get("BENCH_API_MODES", "browser,server").split(",")
 CONFIGS = os.environ.get("BENCH_API_CONFIGS", "sync:4").split(",")
+ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "3"))
 BUDGET_RATE = 1000
 BUDGET_FLOOR = 60
 BUDGET_BATCH_RATE = 10_000
@@ -155,47 +156,65 @@ def load(
 
 @dataclass
 class Run:
-    """One wrk run: events answered 2xx and stored, at what rate, for how much CPU."""
+    """wrk runs against one URL: events answered 2xx and stored, in how long, for how much
+    CPU (web workers; PostgreSQL backends)."""
 
-    answered: int
-    stored: int
-    errors: int
-    rate: float
-    worker_ms: float  # web workers' CPU per event
-    database_ms: float  # PostgreSQL backends' CPU per event
-    p50_ms: float
-    p99_ms: float
+    answered: int = 0
+    stored: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    worker_cpu: float = 0.0
+    database_cpu: float = 0.0
+    p50_ms: float = 0.0  # of the last run
+    p99_ms: float = 0.0  # the worst run's
+
+    @property
+    def rate(self) -> float:
+        return self.answered / max(self.seconds, 1e-9)
 
     @property
     def lost(self) -> int:
         return max(0, self.answered - self.stored)
 
+    @property
+    def worker_ms(self) -> float:
+        return self.worker_cpu * 1000 / max(self.answered, 1)
+
+    @property
+    def database_ms(self) -> float:
+        return self.database_cpu * 1000 / max(self.answered, 1)
+
 
 _runs = iter(range(1, 1_000_000))
 
 
-def run_load(env, url: str, master: int, path: str, mode: str, credentials) -> Run:
+def run_load(env, url: str, master: int, mode: str, credentials, seconds: int, run: Run) -> None:
+    """One wrk run against ``url``, added to ``run``."""
     before = count_events(env)
     worker_before, database_before = cpu_seconds(master), database_cpu_seconds(env)
-    summary = load(url + path, mode, credentials[mode], credentials["consent"], str(next(_runs)))
-    worker = cpu_seconds(master) - worker_before
-    database = database_cpu_seconds(env) - database_before
-    stored = count_events(env) - before
+    summary = load(url, mode, credentials[mode], credentials["consent"], str(next(_runs)), seconds)
+    run.worker_cpu += cpu_seconds(master) - worker_before
+    run.database_cpu += database_cpu_seconds(env) - database_before
+    run.stored += count_events(env) - before
     answered = summary["requests"] - summary["status_errors"]
-    errors = summary["status_errors"] + sum(
+    run.answered += answered
+    run.errors += summary["status_errors"] + sum(
         summary[k] for k in ("connect", "read", "write", "timeout")
     )
-    per = 1000 / max(answered, 1)
-    return Run(
-        answered,
-        stored,
-        errors,
-        answered / (summary["duration_us"] / 1e6),
-        worker * per,
-        database * per,
-        summary["p50_us"] / 1000,
-        summary["p99_us"] / 1000,
-    )
+    run.seconds += summary["duration_us"] / 1e6
+    run.p50_ms = summary["p50_us"] / 1000
+    run.p99_ms = max(run.p99_ms, summary["p99_us"] / 1000)
+
+
+def compare(env, url: str, master: int, mode: str, credentials) -> tuple[Run, Run]:
+    """The floor and the API in ``ROUNDS`` alternating runs, so that a neighbour's burst
+    on this shared machine weighs on both alike; return (floor, API)."""
+    floor, api = Run(), Run()
+    seconds = max(1, SECONDS // ROUNDS)
+    for _ in range(ROUNDS):
+        run_load(env, url + FLOOR, master, mode, credentials, seconds, floor)
+        run_load(env, url + EVENTS, master, mode, credentials, seconds, api)
+    return floor, api
 
 
 def parse_config(text: str) -> dict:
@@ -229,8 +248,7 @@ def measure_single(kind: str, config: str, env, url, master, credentials, full: 
         for path in (FLOOR, EVENTS):
             load(url + path, mode, credentials[mode], credentials["consent"], "warm", 2)
     for mode in modes:
-        floor = run_load(env, url, master, FLOOR, mode, credentials)
-        api = run_load(env, url, master, EVENTS, mode, credentials)
+        floor, api = compare(env, url, master, mode, credentials)
         rates[mode] = api.rate
         name = f"events_api_{mode}_{kind}" + ("" if full else f"_{config.replace(':', '_')}")
         share = 100 * api.rate / floor.rate
