@@ -18,6 +18,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
 from . import conf
+from .consent import status_record
 from .contact_rows import ContactRow
 from .contacts import apply_fields, normalize_email, upsert_contact
 from .events import (
@@ -29,7 +30,7 @@ from .events import (
 from .exceptions import Erased, InvalidInput, InvalidVisitor
 from .importer import ImportReport, _insert_contacts, _write_batch
 from .inputs import clean_text
-from .models import ConsentSource, Contact, Event, EventSource
+from .models import ConsentRecord, ConsentSource, Contact, Event, EventSource
 from .privacy import erased_among
 from .tracking.visitor import VisitorId
 
@@ -232,9 +233,14 @@ def _insert_events(events: list[Event]) -> None:
                 event._state.adding = False
 
 
+#: Where the consent records of contacts an events batch creates say they came from.
+VIA = {"via": "events/batch"}
+
+
 def _attach_contacts(pending: list[_Pending]) -> None:
     """Set each event's contact from its email: known contacts read with one query, the
-    unknown ones created in one insert (as ``upsert_contact`` would, with no fields)."""
+    unknown ones created in one insert, each with the consent record of its email status
+    (source API), as ``POST /events`` keeps for a contact it creates."""
     emails = {p.email for p in pending if p.email}
     if not emails:
         return
@@ -242,16 +248,24 @@ def _attach_contacts(pending: list[_Pending]) -> None:
     missing = sorted(emails - set(ids))
     if missing:
         status = conf.get("DEFAULT_EMAIL_STATUS")
+        now = timezone.now()
         try:
             with transaction.atomic():
                 _insert_contacts(
-                    [Contact(email=email, email_status=status) for email in missing],
-                    timezone.now(),
+                    [Contact(email=email, email_status=status) for email in missing], now
                 )
+                created = dict(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+                ConsentRecord.objects.bulk_create(
+                    status_record(pk, status, source=ConsentSource.API, details=VIA, at=now)
+                    for pk in created.values()
+                )
+            ids.update(created)
         except IntegrityError:  # one was created meanwhile: the slow, race-safe way
             for email in missing:
-                upsert_contact(email)
-        ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+                contact, _ = upsert_contact(
+                    email, consent_source=ConsentSource.API, consent_details=VIA
+                )
+                ids[email] = contact.pk
     for p in pending:
         if p.email:
             p.event.contact_id = ids[p.email]
