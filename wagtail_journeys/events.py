@@ -9,6 +9,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from . import conf
@@ -172,8 +173,12 @@ def _insert(event: Event, *, email: str | None = None) -> bool:
         return _insert_with_orm(event, email=email)
     meta = Event._meta
     fields = [meta.get_field(column) for column in _COLUMNS]
+    # Text goes in as it is (validated strings); the rest through its field, as save() would.
     values = [
-        field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields[:-1]
+        value
+        if isinstance(field, CharField) or value is None
+        else field.get_db_prep_save(value, connection)
+        for field, value in ((f, getattr(event, f.attname)) for f in fields[:-1])
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
