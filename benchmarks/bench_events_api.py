@@ -14,9 +14,11 @@ per event are counted in-process. SQLite always; PostgreSQL too when reachable. 
 ``/events/batch``: batches of 500 server events from the same number of keep-alive
 connections; budget ≥ 10,000 events/s and ≥ 10× the single-event server path, 0 lost.
 
-``BENCH_API_CONFIGS`` lists gunicorn configurations (``sync:4``: 4 sync workers;
-``gthread:2x4``: 2 workers of 4 threads; ``+ka`` adds ``--keep-alive 5``); the first is
-measured in full, the others print the floor and the server path only.
+Floor and API alternate in ``BENCH_API_ROUNDS`` (3) runs each, so that a neighbour's burst
+on a shared machine weighs on both alike. ``BENCH_API_CONFIGS`` lists gunicorn
+configurations (``sync:4``: 4 sync workers; ``gthread:4x2``: 4 workers of 2 threads;
+``+ka`` adds ``--keep-alive 5``, which wrk uses); the first is measured in full, the
+others print the floor and the server path only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -263,7 +266,9 @@ def measure_single(kind: str, config: str, env, url, master, credentials, full: 
     for mode in modes:
         floor, api = compare(env, url, master, mode, credentials)
         rates[mode] = api.rate
-        name = f"events_api_{mode}_{kind}" + ("" if full else f"_{config.replace(':', '_')}")
+        name = f"events_api_{mode}_{kind}" + (
+            "" if full else f"_{re.sub(r'[^a-z0-9]+', '_', config)}"
+        )
         share = 100 * api.rate / floor.rate
         print(f"bench {name}_floor_rate: {floor.rate:.0f} events/s (budget n/a)")
         print(f"bench {name}_vs_floor: {share:.0f} % of the floor (budget >= {BUDGET_FLOOR} %)")
