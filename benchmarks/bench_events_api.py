@@ -117,15 +117,15 @@ def load_average() -> str:
     return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
-def database_cpu_seconds(env: dict[str, str]) -> float:
-    """CPU time (user + system) used so far by the PostgreSQL backends serving this
-    benchmark's database (0 on SQLite, where the database runs in the workers)."""
+def database_cpu(env: dict[str, str]) -> dict[int, float]:
+    """CPU time (user + system) used so far by each PostgreSQL backend serving this
+    benchmark's database, by pid (none on SQLite, where the database runs in the workers)."""
     if env.get("JOURNEYS_DB") != "postgres":
-        return 0.0
+        return {}
     ticks = os.sysconf("SC_CLK_TCK")
     # "postgres: [cluster: ]USER DATABASE HOST(PORT) STATE", as PostgreSQL titles backends
     title = f": {env.get('JOURNEYS_PG_USER', 'postgres')} {env['JOURNEYS_PG_NAME']} ".encode()
-    total = 0
+    used = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -135,8 +135,14 @@ def database_cpu_seconds(env: dict[str, str]) -> float:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        used[int(proc.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def database_cpu_since(env: dict[str, str], before: dict[int, float]) -> float:
+    """CPU the backends used since ``before`` (``database_cpu``); a backend that ended
+    meanwhile (a worker's connection past ``CONN_MAX_AGE``) is not counted."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu(env).items())
 
 
 def load(
@@ -207,10 +213,10 @@ _runs = iter(range(1, 1_000_000))
 def run_load(env, url: str, master: int, mode: str, credentials, seconds: int, run: Run) -> None:
     """One wrk run against ``url``, added to ``run``."""
     before = count_events(env)
-    worker_before, database_before = cpu_seconds(master), database_cpu_seconds(env)
+    worker_before, database_before = cpu_seconds(master), database_cpu(env)
     summary = load(url, mode, credentials[mode], credentials["consent"], str(next(_runs)), seconds)
     run.worker_cpu += cpu_seconds(master) - worker_before
-    run.database_cpu += database_cpu_seconds(env) - database_before
+    run.database_cpu += database_cpu_since(env, database_before)
     run.stored += count_events(env) - before
     answered = summary["requests"] - summary["status_errors"]
     run.answered += answered
