@@ -16,9 +16,10 @@ connections; budget ≥ 10,000 events/s and ≥ 10× the single-event server pat
 
 Floor and API alternate in ``BENCH_API_ROUNDS`` (3) runs each, so that a neighbour's burst
 on a shared machine weighs on both alike. ``BENCH_API_CONFIGS`` lists gunicorn
-configurations (``sync:4``: 4 sync workers; ``gthread:4x2``: 4 workers of 2 threads;
-``+ka`` adds ``--keep-alive 5``, which wrk uses); the first is measured in full, the
-others print the floor and the server path only.
+configurations (``sync:4``: 4 sync workers; ``gthread:2x4``: 2 workers of 4 threads;
+``+ka`` adds ``--keep-alive 5``, which wrk uses; default ``gthread:2x4+ka,sync:4``, see
+docs/how-to/production.md); the first is measured in full, the others print the floor
+and the server path only.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from benchmarks.servers import cpu_seconds, gunicorn  # noqa: E402
 SECONDS = int(os.environ.get("BENCH_API_SECONDS", "30"))
 CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "4"))
 MODES = os.environ.get("BENCH_API_MODES", "browser,server").split(",")
-CONFIGS = os.environ.get("BENCH_API_CONFIGS", "sync:4").split(",")
+CONFIGS = os.environ.get("BENCH_API_CONFIGS", "gthread:2x4+ka,sync:4").split(",")
 ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "3"))
 BUDGET_RATE = 1000
 BUDGET_FLOOR = 60
