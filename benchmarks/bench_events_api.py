@@ -340,11 +340,16 @@ def post_batches(url: str, token: str, seconds: float) -> tuple[int, int]:
     return counts["stored"], counts["failed"]
 
 
-def measure_batches(kind: str, env, url: str, token: str, server_rate: float | None) -> None:
+def measure_batches(
+    kind: str, env, url: str, master: int, token: str, server_rate: float | None
+) -> None:
     before = count_events(env)
+    worker_before, database_before = cpu_seconds(master), database_cpu(env)
     started = time.monotonic()
     answered, failed = post_batches(url, token, BATCH_SECONDS)
     elapsed = time.monotonic() - started
+    worker = cpu_seconds(master) - worker_before
+    database = database_cpu_since(env, database_before)
     stored = count_events(env) - before
     rate = answered / elapsed
     name = f"events_api_batch_{kind}"
@@ -355,8 +360,11 @@ def measure_batches(kind: str, env, url: str, token: str, server_rate: float | N
             " (budget >= 10 x)"
         )
     print(f"bench {name}_lost: {max(0, answered - stored)} events (budget 0 events)")
+    per = 1000 / max(answered, 1)
+    print(f"bench {name}_cpu: {(worker + database) * per:.3f} ms/event (budget n/a)")
     print(
         f"  batch/{kind}: {answered} answered stored in batches of {BATCH}, {stored} stored,"
+        f" CPU {worker * per:.3f} ms/event in workers + {database * per:.3f} in PostgreSQL,"
         f" {failed} failed requests, {CONNECTIONS} connections, {elapsed:.0f} s; {load_average()}",
         flush=True,
     )
@@ -370,7 +378,9 @@ def measure(kind: str) -> None:
             with gunicorn(served, **parse_config(config)) as (url, master):
                 rates = measure_single(kind, config, env, url, master, credentials, not number)
                 if not number:
-                    measure_batches(kind, env, url, credentials["server"], rates.get("server"))
+                    measure_batches(
+                        kind, env, url, master, credentials["server"], rates.get("server")
+                    )
 
 
 def main() -> int:
