@@ -186,6 +186,9 @@ def _insert_events(events: list[Event]) -> None:
     if not events:
         return
     connection = connections[router.db_for_write(Event)]
+    if connection.vendor == "postgresql":
+        _insert_events_unnest(events, connection)
+        return
     fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     quote = connection.ops.quote_name
     width = len(fields)
@@ -231,6 +234,46 @@ def _insert_events(events: list[Event]) -> None:
             for event, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
                 event.pk = pk
                 event._state.adding = False
+
+
+def _insert_events_unnest(events: list[Event], connection) -> None:
+    """``_insert_events`` on PostgreSQL: one ``INSERT … SELECT FROM unnest(arrays)`` with a
+    parameter per column, not per value (as Django's own ``bulk_create`` does there): a
+    statement of 4,000 placeholders is parsed again by psycopg for every batch, which cost
+    a third of a batch's CPU."""
+    meta = Event._meta
+    fields = [meta.get_field(name) for name in _EVENT_COLUMNS]
+    quote = connection.ops.quote_name
+    properties = fields[3]
+    columns = {
+        "name": ([e.name for e in events], "text"),
+        "contact": ([e.contact_id for e in events], "bigint"),
+        "visitor": ([e.visitor_id for e in events], "uuid"),
+        "properties": (
+            [properties.get_db_prep_save(e.properties, connection) for e in events],
+            "jsonb",
+        ),
+        "occurred": ([e.occurred_at for e in events], "timestamptz"),
+        "source": ([e.source for e in events], "text"),
+        "key": ([e.idempotency_key for e in events], "text"),
+    }
+    # Only names from the model's own metadata, quoted, go into the statement.
+    sql = (  # noqa: S608
+        "INSERT INTO {} ({}) SELECT name, contact, visitor, properties, occurred,"
+        " %s::timestamptz, source, key FROM unnest({}) AS item({}) RETURNING {}"
+    ).format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(f"%s::{kind}[]" for _, kind in columns.values()),
+        ", ".join(columns),
+        quote(meta.pk.column),
+    )
+    values = [events[0].received_at, *(column for column, _ in columns.values())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+            event.pk = pk
+            event._state.adding = False
 
 
 #: Where the consent records of contacts an events batch creates say they came from.
