@@ -1,7 +1,8 @@
--- wrk script for bench_events_api.py: POST /journeys/api/events as a browser (signed
--- visitor id in the body, text/plain like sendBeacon) or as a server (Bearer token,
--- contact by email, unique idempotency keys). Arguments: MODE CREDENTIAL CONSENT (the
--- signed consent cookie a browser sends on a site that requires consent).
+-- wrk script for bench_events_api.py: POST to the URL given to wrk (the events API, or
+-- the floor view) as a browser (signed visitor id in the body, text/plain like
+-- sendBeacon) or as a server (Bearer token, contact by email, unique idempotency keys).
+-- Arguments: MODE CREDENTIAL CONSENT (the signed consent cookie a browser sends on a
+-- site that requires consent) RUN (keeps idempotency keys unique across runs).
 local threads = 0
 
 function setup(thread)
@@ -14,21 +15,22 @@ function init(args)
   mode = args[1]
   credential = args[2]
   consent = args[3]
+  run = args[4] or "0"
 end
 
 function request()
   n = n + 1
   if mode == "server" then
     local body = string.format(
-      '{"name":"purchase","email":"buyer%d@example.com","properties":{"sku":"B-%d","total":12.99},"idempotency_key":"bench-%d-%d"}',
-      n % 1000, n % 50, tid, n)
-    return wrk.format("POST", "/journeys/api/events",
+      '{"name":"purchase","email":"buyer%d@example.com","properties":{"sku":"B-%d","total":12.99},"idempotency_key":"bench-%s-%d-%d"}',
+      n % 1000, n % 50, run, tid, n)
+    return wrk.format("POST", nil,
       { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. credential }, body)
   end
   local body = string.format(
     '{"name":"cart.updated","visitor":"%s","properties":{"items":%d,"path":"/books/dune/"}}',
     credential, n % 7)
-  return wrk.format("POST", "/journeys/api/events", { ["Content-Type"] = "text/plain", ["Cookie"] = "journeys_consent=" .. consent }, body)
+  return wrk.format("POST", nil, { ["Content-Type"] = "text/plain", ["Cookie"] = "journeys_consent=" .. consent }, body)
 end
 
 function done(summary, latency, requests)

@@ -21,9 +21,19 @@ from tests.processes import free_port  # noqa: E402  (one port picker for tests 
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict[str, str], *, workers: int = 2, worker_class: str = "sync", threads: int = 1
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    worker_class: str = "sync",
+    threads: int = 1,
+    keep_alive: int | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """Serve the example site with ``workers`` processes; yield (base URL, master pid)."""
+    """Serve the example site with ``workers`` processes (of ``worker_class``, with
+    ``threads`` each for ``gthread``; ``keep_alive`` seconds when given); yield (base URL,
+    master pid)."""
+    options = ["--worker-class", worker_class, "--threads", str(threads)]
+    if keep_alive is not None:
+        options += ["--keep-alive", str(keep_alive)]
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -40,6 +50,7 @@ def gunicorn(
                 str(ROOT),
                 "--log-level",
                 "warning",
+                *options,
             ],  # fmt: skip
             cwd=ROOT,
             env=env,

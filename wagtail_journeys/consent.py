@@ -60,12 +60,23 @@ def suppression_hash(email: str) -> str:
     a key derived from ``SUPPRESSION_HASH_KEY`` (default ``SECRET_KEY``: set it before
     rotating the secret key, or earlier hashes stop matching). The table alone does not
     reveal who asked to be forgotten."""
-    from . import conf
     from .contacts import normalize_email
 
+    return hmac.new(_suppression_key(), normalize_email(email).encode(), "sha256").hexdigest()
+
+
+def suppression_hashes(emails) -> dict[str, str]:
+    """``{suppression_hash(email): email}`` for addresses already normalised (a batch's
+    or an import's): the key derived once, the addresses not validated again."""
+    key = _suppression_key()
+    return {hmac.new(key, email.encode(), "sha256").hexdigest(): email for email in emails}
+
+
+def _suppression_key() -> bytes:
+    from . import conf
+
     secret = conf.get("SUPPRESSION_HASH_KEY") or settings.SECRET_KEY
-    key = hashlib.sha256(b"wagtail_journeys.suppression:" + secret.encode()).digest()
-    return hmac.new(key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+    return hashlib.sha256(b"wagtail_journeys.suppression:" + secret.encode()).digest()
 
 
 def action_for_status(status: str) -> ConsentAction:

@@ -8,7 +8,8 @@ import uuid
 from fnmatch import fnmatchcase
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from . import conf
@@ -89,6 +90,8 @@ def record_event(
     With an ``idempotency_key`` that was already recorded, nothing is written and the
     original event is returned with ``created=False``. Callers validate outside input
     first (``validate_event_name``, ``validate_occurred_at``); this function trusts them.
+    One statement for a new event (no transaction of its own, so none to commit apart
+    from the caller's); two for a repeated key.
     """
     contact_id = contact.pk if isinstance(contact, Contact) else contact
     event = Event(
@@ -100,18 +103,125 @@ def record_event(
         source=source,
         idempotency_key=idempotency_key or None,
     )
-    if not event.idempotency_key:
-        event.save(force_insert=True)
+    if _insert(event):
         return event, True
+    return _recorded(event.idempotency_key), False
+
+
+def record_contact_event(
+    name: str,
+    email: str,
+    *,
+    properties: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+    source: str = EventSource.API,
+    idempotency_key: str | None = None,
+) -> tuple[Event, bool] | None:
+    """Append one event for the contact with this (normalised) ``email``, read in the same
+    statement; return ``(event, created)`` as ``record_event`` does, or ``None`` when no
+    contact has this address (nothing is written: create the contact, then
+    ``record_event``). An event for a known contact costs one statement."""
+    event = Event(
+        name=name,
+        properties=properties or {},
+        occurred_at=occurred_at or timezone.now(),
+        source=source,
+        idempotency_key=idempotency_key or None,
+    )
+    if _insert(event, email=email):
+        return event, True
+    if event.idempotency_key:
+        existing = Event.objects.filter(idempotency_key=event.idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    return None
+
+
+def _recorded(key: str | None) -> Event:
+    existing = Event.objects.filter(idempotency_key=key).first() if key else None
+    if existing is None:  # the conflict was not on the key: let the caller see it
+        raise IntegrityError(f"The event could not be stored (idempotency key {key!r}).")
+    return existing
+
+
+#: The columns ``_insert`` writes, in order (``contact`` last: it may come from a SELECT).
+_COLUMNS = (
+    "name",
+    "visitor_id",
+    "properties",
+    "occurred_at",
+    "received_at",
+    "source",
+    "idempotency_key",
+    "contact",
+)
+
+
+def _insert(event: Event, *, email: str | None = None) -> bool:
+    """INSERT ``event`` unless its idempotency key is taken (``ON CONFLICT DO NOTHING``:
+    the unique index decides, no SELECT first); set its ``pk`` and return True when a row
+    was written. With ``email``, the contact is the one with this address, read by the
+    same statement (no row written when there is none).
+
+    On PostgreSQL a concurrent insert of the same key makes this statement wait for that
+    transaction, so a False here means the key's event is committed and readable.
+    """
+    connection = connections[router.db_for_write(Event)]
+    if connection.vendor not in ("postgresql", "sqlite") or not (
+        connection.features.can_return_columns_from_insert
+    ):
+        return _insert_with_orm(event, email=email)
+    meta = Event._meta
+    fields = [meta.get_field(column) for column in _COLUMNS]
+    # Text goes in as it is (validated strings); the rest through its field, as save() would.
+    values = [
+        value
+        if isinstance(field, CharField) or value is None
+        else field.get_db_prep_save(value, connection)
+        for field, value in ((f, getattr(event, f.attname)) for f in fields[:-1])
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(values))
+    # Only names from the models' own metadata, quoted, go into the statement.
+    if email is None:
+        values.append(event.contact_id)
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}, %s)"  # noqa: S608
+    else:
+        values.append(email)
+        contacts = Contact._meta
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608
+            f" SELECT {placeholders}, {quote(contacts.pk.column)}"
+            f" FROM {quote(contacts.db_table)} WHERE {quote('email')} = %s"
+        )
+    sql += f" ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}, {quote(fields[-1].column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk, event.contact_id = row
+    event._state.adding = False
+    event._state.db = connection.alias
+    return True
+
+
+def _insert_with_orm(event: Event, *, email: str | None) -> bool:
+    """``_insert`` for databases without ``INSERT … ON CONFLICT … RETURNING``: the
+    contact read first, the insert in a savepoint that a taken key rolls back."""
+    if email is not None:
+        event.contact_id = Contact.objects.filter(email=email).values_list("pk", flat=True).first()
+        if event.contact_id is None:
+            return False
     try:
         with transaction.atomic():
             event.save(force_insert=True)
     except IntegrityError:
-        existing = Event.objects.filter(idempotency_key=event.idempotency_key).first()
-        if existing is None:
+        if not event.idempotency_key:
             raise
-        return existing, False
-    return event, True
+        return False
+    return True
 
 
 #: How old (by ``received_at``, real time) an event must be before a batch reads it: ids

@@ -18,6 +18,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
 from . import conf
+from .consent import status_record
 from .contact_rows import ContactRow
 from .contacts import apply_fields, normalize_email, upsert_contact
 from .events import (
@@ -29,7 +30,7 @@ from .events import (
 from .exceptions import Erased, InvalidInput, InvalidVisitor
 from .importer import ImportReport, _insert_contacts, _write_batch
 from .inputs import clean_text
-from .models import ConsentSource, Contact, Event, EventSource
+from .models import ConsentRecord, ConsentSource, Contact, Event, EventSource
 from .privacy import erased_among
 from .tracking.visitor import VisitorId
 
@@ -185,6 +186,9 @@ def _insert_events(events: list[Event]) -> None:
     if not events:
         return
     connection = connections[router.db_for_write(Event)]
+    if connection.vendor == "postgresql":
+        _insert_events_unnest(events, connection)
+        return
     fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     quote = connection.ops.quote_name
     width = len(fields)
@@ -232,9 +236,54 @@ def _insert_events(events: list[Event]) -> None:
                 event._state.adding = False
 
 
+def _insert_events_unnest(events: list[Event], connection) -> None:
+    """``_insert_events`` on PostgreSQL: one ``INSERT … SELECT FROM unnest(arrays)`` with a
+    parameter per column, not per value (as Django's own ``bulk_create`` does there): a
+    statement of 4,000 placeholders is parsed again by psycopg for every batch, which cost
+    a third of a batch's CPU."""
+    meta = Event._meta
+    fields = [meta.get_field(name) for name in _EVENT_COLUMNS]
+    quote = connection.ops.quote_name
+    properties = fields[3]
+    columns = {
+        "name": ([e.name for e in events], "text"),
+        "contact": ([e.contact_id for e in events], "bigint"),
+        "visitor": ([e.visitor_id for e in events], "uuid"),
+        "properties": (
+            [properties.get_db_prep_save(e.properties, connection) for e in events],
+            "jsonb",
+        ),
+        "occurred": ([e.occurred_at for e in events], "timestamptz"),
+        "source": ([e.source for e in events], "text"),
+        "key": ([e.idempotency_key for e in events], "text"),
+    }
+    # Only names from the model's own metadata, quoted, go into the statement.
+    sql = (  # noqa: S608
+        "INSERT INTO {} ({}) SELECT name, contact, visitor, properties, occurred,"
+        " %s::timestamptz, source, key FROM unnest({}) AS item({}) RETURNING {}"
+    ).format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(f"%s::{kind}[]" for _, kind in columns.values()),
+        ", ".join(columns),
+        quote(meta.pk.column),
+    )
+    values = [events[0].received_at, *(column for column, _ in columns.values())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+            event.pk = pk
+            event._state.adding = False
+
+
+#: Where the consent records of contacts an events batch creates say they came from.
+VIA = {"via": "events/batch"}
+
+
 def _attach_contacts(pending: list[_Pending]) -> None:
     """Set each event's contact from its email: known contacts read with one query, the
-    unknown ones created in one insert (as ``upsert_contact`` would, with no fields)."""
+    unknown ones created in one insert, each with the consent record of its email status
+    (source API), as ``POST /events`` keeps for a contact it creates."""
     emails = {p.email for p in pending if p.email}
     if not emails:
         return
@@ -242,16 +291,24 @@ def _attach_contacts(pending: list[_Pending]) -> None:
     missing = sorted(emails - set(ids))
     if missing:
         status = conf.get("DEFAULT_EMAIL_STATUS")
+        now = timezone.now()
         try:
             with transaction.atomic():
                 _insert_contacts(
-                    [Contact(email=email, email_status=status) for email in missing],
-                    timezone.now(),
+                    [Contact(email=email, email_status=status) for email in missing], now
                 )
+                created = dict(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+                ConsentRecord.objects.bulk_create(
+                    status_record(pk, status, source=ConsentSource.API, details=VIA, at=now)
+                    for pk in created.values()
+                )
+            ids.update(created)
         except IntegrityError:  # one was created meanwhile: the slow, race-safe way
             for email in missing:
-                upsert_contact(email)
-        ids.update(Contact.objects.filter(email__in=missing).values_list("email", "pk"))
+                contact, _ = upsert_contact(
+                    email, consent_source=ConsentSource.API, consent_details=VIA
+                )
+                ids[email] = contact.pk
     for p in pending:
         if p.email:
             p.event.contact_id = ids[p.email]

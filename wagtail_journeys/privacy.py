@@ -31,7 +31,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import conf
-from .consent import suppression_hash
+from .consent import suppression_hash, suppression_hashes
 from .contacts import normalize_email
 from .models import (
     ConsentRecord,
@@ -133,11 +133,12 @@ def is_suppressed(email: str) -> bool:
 
 
 def suppressed_among(emails: list[str]) -> set[str]:
-    """The (normalised) addresses of ``emails`` that are suppressed: one query per
-    900 addresses, none while ``SUPPRESS_ERASED`` is off (imports ask per batch)."""
+    """The addresses of ``emails`` (normalised, as ``contacts.normalize_email`` returns
+    them) that are suppressed: one query per 900 addresses, none while ``SUPPRESS_ERASED``
+    is off (imports and batches ask once per batch)."""
     if not conf.get("SUPPRESS_ERASED") or not emails:
         return set()
-    hashes = {suppression_hash(email): email for email in emails}
+    hashes = suppression_hashes(emails)
     found: set[str] = set()
     keys = list(hashes)
     for start in range(0, len(keys), 900):

@@ -9,7 +9,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from wagtail_journeys.models import Contact, Event, EventSource
+from tests.factories import ContactFactory
+from wagtail_journeys.consent import action_for_status
+from wagtail_journeys.models import ConsentRecord, Contact, Event, EventSource
 from wagtail_journeys.tracking.visitor import VisitorId
 
 EVENTS = "/journeys/api/events/batch"
@@ -83,6 +85,30 @@ class TestEvents:
         assert Event.objects.get(pk=results[0]["id"]).properties == {"amount": 12.5}
         assert Event.objects.get(pk=results[1]["id"]).visitor_id == visitor.uuid
         assert Event.objects.count() == 4  # the three stored and the earlier order-1
+
+    def test_contacts_it_creates_keep_their_consent_record_as_a_single_event_does(
+        self, client, server_token
+    ):
+        ContactFactory(email="known@example.com")
+        items = [
+            {"name": "purchase", "email": "New@Example.com"},
+            {"name": "purchase", "email": "new@example.com"},
+            {"name": "purchase", "email": "known@example.com"},
+        ]
+        response = post(client, EVENTS, {"events": items}, token=server_token)
+        assert response.json()["stored"] == 3
+        single = {"name": "purchase", "email": "one@example.com"}
+        post(client, "/journeys/api/events", single, token=server_token)
+        found = {
+            (r.contact.email, r.channel, r.action, r.source, r.details["email_status"])
+            + (r.details["via"],)
+            for r in ConsentRecord.objects.select_related("contact")
+        }
+        status = Contact.objects.get(email="new@example.com").email_status
+        assert found == {
+            ("new@example.com", "email", action_for_status(status), "api", status, "events/batch"),
+            ("one@example.com", "email", action_for_status(status), "api", status, "event"),
+        }
 
     def test_a_retried_batch_stores_nothing_twice(self, client, server_token):
         items = [

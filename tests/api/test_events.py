@@ -59,6 +59,17 @@ class TestServer:
         assert again.json() == {"id": first.json()["id"], "created": False}
         assert Event.objects.count() == 1
 
+    def test_an_event_for_a_known_contact_is_one_statement(
+        self, client, server_token, django_assert_num_queries
+    ):
+        body = {"name": "purchase", "email": "a@example.com", "idempotency_key": "order-1"}
+        post(client, body, token=server_token)  # creates the contact; the token is checked
+        with django_assert_num_queries(1):
+            post(client, {**body, "idempotency_key": "order-2"}, token=server_token)
+        with django_assert_num_queries(2):  # a repeat: nothing written, the original read
+            again = post(client, body, token=server_token)
+        assert again.status_code == 200 and Event.objects.count() == 2
+
     def test_idempotency_key_header(self, client, server_token):
         body = {"name": "purchase", "email": "a@example.com"}
         post(client, body, token=server_token, HTTP_IDEMPOTENCY_KEY="k1")

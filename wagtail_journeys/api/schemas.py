@@ -216,7 +216,10 @@ class ContactBatchIn(Strict):
     contacts: _batch_of(ContactIn, "contacts")
 
 
-class BatchItemOut(Schema):
+class BatchItemOut(BaseModel):
+    """One item's result in a batch's answer; a plain pydantic model, as ``EventFields``
+    is, since ninja's ``Schema`` validator would run 500 times per answer."""
+
     index: int = Field(description="The item's position in the request, from 0.")
     status: Literal["stored", "duplicate", "created", "updated", "unchanged", "rejected"]
     id: int | None = Field(

@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from .. import conf, confirmation
-from ..contacts import get_or_create_contact, known_contact, upsert_contact
+from ..contacts import get_or_create_contact, known_contact, normalize_email, upsert_contact
 from ..contacts import identify as identify_visitor
 from ..events import (
+    record_contact_event,
     record_event,
     validate_browser_event,
     validate_event_name,
@@ -68,20 +69,16 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
                 "The Idempotency-Key header is longer than 150 characters.",
                 field="Idempotency-Key header",
             )
-    contact = None
+    visitor = caller.visitor
     if caller.is_server:
         max_age = dt.timedelta(days=conf.get("MAX_EVENT_AGE_DAYS"))
         occurred_at = validate_occurred_at(payload.occurred_at, max_age=max_age)
         if payload.email is not None:
-            contact = (
-                known_contact(payload.email)
-                or upsert_contact(
-                    payload.email,
-                    consent_source=ConsentSource.API,
-                    consent_details={"via": "event"},
-                )[0]
+            event, created = _record_for_email(
+                name, normalize_email(payload.email), visitor, properties, occurred_at, key
             )
-        elif caller.visitor is None:
+            return Status(201 if created else 200, EventOut(id=event.pk, created=created))
+        if visitor is None:
             raise InvalidInput("Name the contact (email) or the visitor.", field="email")
     else:
         if payload.email is not None:
@@ -92,18 +89,40 @@ def create_event(request: HttpRequest, response: HttpResponse, payload: EventIn)
         occurred_at = validate_occurred_at(payload.occurred_at, max_age=max_age)
         if key is not None:
             # Scoped to the visitor, so one browser cannot pre-empt another's keys.
-            key = f"v:{caller.visitor.uuid.hex}:{key}"
-    visitor = caller.visitor
+            key = f"v:{visitor.uuid.hex}:{key}"
     event, created = record_event(
         name,
-        contact=contact if contact is not None else (visitor.contact_id if visitor else None),
-        visitor_id=visitor.uuid if visitor else None,
+        contact=visitor.contact_id,
+        visitor_id=visitor.uuid,
         properties=properties,
         occurred_at=occurred_at,
         source=EventSource.API if caller.is_server else EventSource.BEACON,
         idempotency_key=key,
     )
     return Status(201 if created else 200, EventOut(id=event.pk, created=created))
+
+
+def _record_for_email(name, email, visitor, properties, occurred_at, key):
+    """A server's event for the contact with this address: one statement when the contact
+    is known; else the contact is created (its consent record kept, source API) first."""
+    fields = {"properties": properties, "occurred_at": occurred_at, "idempotency_key": key}
+    if visitor is None:
+        recorded = record_contact_event(name, email, source=EventSource.API, **fields)
+        if recorded is not None:
+            return recorded
+    contact = (
+        known_contact(email)
+        or upsert_contact(
+            email, consent_source=ConsentSource.API, consent_details={"via": "event"}
+        )[0]
+    )
+    return record_event(
+        name,
+        contact=contact,
+        visitor_id=visitor.uuid if visitor else None,
+        source=EventSource.API,
+        **fields,
+    )
 
 
 @router.post(
