@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import free_port  # noqa: E402  (one port picker for tests and benches)
+from tests.processes import free_port, no_control_socket  # noqa: E402  (one port picker for tests and benches)
 
 
 @contextlib.contextmanager
@@ -51,6 +51,7 @@ def gunicorn(
                 "--log-level",
                 "warning",
                 *options,
+                *no_control_socket(),
             ],  # fmt: skip
             cwd=ROOT,
             env=env,

@@ -24,7 +24,15 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-from tests.processes import MANAGE, ROOT, Process, free_port, port_open, wait_for
+from tests.processes import (
+    MANAGE,
+    ROOT,
+    Process,
+    free_port,
+    no_control_socket,
+    port_open,
+    wait_for,
+)
 
 CLOCK_PATH = ROOT / "tests" / "clock"  # holds the test-only sitecustomize.py
 SMTP_SINK = ROOT / "tests" / "smtp_sink.py"
@@ -212,17 +220,11 @@ class ExampleSite:
         self._start("qcluster", [sys.executable, str(MANAGE), "qcluster"])
 
     def start_gunicorn(self) -> None:
-        from gunicorn.config import KNOWN_SETTINGS
-
         args = [
             sys.executable, "-m", "gunicorn", "example_site.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-            "--access-logfile", "-", "--log-level", "info",
+            "--access-logfile", "-", "--log-level", "info", *no_control_socket(),
         ]  # fmt: skip
-        if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
-            # gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/):
-            # not for a server that runs beside others.
-            args.append("--no-control-socket")
         self._start("gunicorn", args)
 
     @staticmethod

@@ -52,6 +52,17 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def no_control_socket() -> list[str]:
+    """gunicorn's option against its control socket: gunicorn 25+ opens one at a single
+    path per user (``~/.gunicorn/``), not for servers that run beside others (test passes
+    at once, benchmarks)."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+        return ["--no-control-socket"]
+    return []
+
+
 def django_env(**extra: str) -> dict[str, str]:
     """Environment for a Django subprocess that shares this test's database.
 

@@ -102,7 +102,7 @@ def test_the_engine_pass_purges_once_a_day(keep_a_year, mail):
     first = tick(now=NOW)  # the readers pass the events first, then the day's purge
     assert (first["purged_events"], first["purged_messages"]) == (3, 1)
     Message.objects.update(created_at=OLD)
-    again = tick(now=NOW + dt.timedelta(hours=1))
+    again = tick(now=NOW.replace(hour=23, minute=59, second=59))  # later, the same UTC day
     assert (again["purged_events"], again["purged_messages"]) == (0, 0)  # once a day
     later = tick(now=NOW + dt.timedelta(days=1))
     assert later["purged_messages"] == 1
