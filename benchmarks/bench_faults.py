@@ -12,10 +12,10 @@ new contact every ``BENCH_FAULTS_EVENTS_PER_CONTACT`` (5) events. A scenario tri
 the event (re-entry: once) sends one mail per contact, so mail flows all along. During
 the load:
 
-- from 10 % of the time, for 30 s (or 40 % of the time), the SMTP server answers ``421``
+- from 10 % of the time, for 30 s (or half the time, if shorter), the SMTP server answers ``421``
   to every mail;
-- at 55 %, the qcluster worker running the scenario pump is killed (SIGKILL);
-- at 75 %, the private PostgreSQL restarts (``pg_ctl restart -m fast``).
+- at 65 %, the qcluster worker running the scenario pump is killed (SIGKILL);
+- at 80 %, the private PostgreSQL restarts (``pg_ctl restart -m fast``).
 
 Then it waits until every accepted event is matched and every send settled, and prints
 events posted / accepted / stored (lost, duplicated), the HTTP errors during the
@@ -56,7 +56,7 @@ PER_CONTACT = int(os.environ.get("BENCH_FAULTS_EVENTS_PER_CONTACT", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_FAULTS_CONNECTIONS", "8"))
 BATCH = int(os.environ.get("BENCH_FAULTS_BATCH", "0"))
 DRAIN = float(os.environ.get("BENCH_FAULTS_DRAIN_SECONDS", "300"))
-SMTP_DOWN = min(30.0, 0.4 * SECONDS)
+SMTP_DOWN = min(30.0, 0.5 * SECONDS)  # 30 s in the default 60 s run, as the issue asks
 EVENT = "bench_signup"
 DATABASE = "journeys_faults"
 
@@ -308,7 +308,7 @@ class Faults(threading.Thread):
         time.sleep(SMTP_DOWN)
         self.smtp.send_signal(signal.SIGUSR2)
         self.note("SMTP accepts mail again")
-        self.at(0.55)
+        self.at(0.65)
         pid = busy_worker(self.qcluster_log.read_text(errors="replace"))
         if pid:
             with contextlib.suppress(ProcessLookupError):
@@ -317,7 +317,7 @@ class Faults(threading.Thread):
         else:
             tail = self.qcluster_log.read_text(errors="replace")[-1500:]
             self.note(f"no qcluster worker found to kill; its log ends:\n{tail}")
-        self.at(0.75)
+        self.at(0.8)
         begun = time.monotonic() - self.started
         self.pg.restart()
         self.restart_window = (begun, time.monotonic() - self.started)
