@@ -37,7 +37,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ["JOURNEYS_TEST_TMP"] = os.path.join(os.environ.get("JOURNEYS_TEST_TMP", "/tmp"), "bench")
 os.makedirs(os.environ["JOURNEYS_TEST_TMP"], exist_ok=True)
 
-from benchmarks.bench_send import build_rates, make_page, report, sink_count  # noqa: E402
+from benchmarks.bench_send import (  # noqa: E402
+    build_rates,
+    make_page,
+    report,
+    sink_count,
+    sink_on_fresh_database,
+)
 
 WORKERS = 2
 
@@ -193,31 +199,7 @@ def main() -> int:
     if args.worker is not None:
         worker(args.worker, args.database, args.port, args.scenario)
         return 0
-    if "JOURNEYS_DB" not in os.environ:
-        from benchmarks.databases import postgres_reachable
-
-        if postgres_reachable():
-            os.environ["JOURNEYS_DB"] = "postgres"
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from benchmarks.bench_send import free_port
-
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_send.py"), "--sink", str(port)]
-    )
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                sink_count(port)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with sink_on_fresh_database() as port:
         page = make_page()
         floor: list[float] = []
         sizes = map(int, args.sizes.split(","))
@@ -227,11 +209,6 @@ def main() -> int:
             if size != smallest:
                 per = (elapsed / size) / (times[smallest] / smallest)
                 report(f"broadcast_{size}_per_contact_vs_{smallest}", per, "x", "~ 1 (linear)")
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
-        sink.terminate()
-        sink.wait()
     return 0
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ["JOURNEYS_DB"] = "postgres"
 
-from benchmarks.bench_engine import contacts, due, scenario_with  # noqa: E402
+from benchmarks.bench_engine import contacts, due, scenario_with, steps_due  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_LOAD_EVENTS", "2000"))
 STEPS = int(os.environ.get("BENCH_LOAD_CONTACTS", "5000"))
@@ -136,27 +136,10 @@ def bench_events(count: int) -> None:
 
 def bench_steps(count: int) -> None:
     """Condition (rules) → branch → wait, advanced in batches: two steps per contact."""
-    from django.utils import timezone
 
-    from tests.scenarios.factories import add
     from wagtail_journeys.engine.advance import advance_due
-    from wagtail_journeys.models import Branch, ConditionStep, WaitStep
-    from wagtail_journeys.scenarios.loading import publish_plan
 
-    scenario, (condition, _wait) = scenario_with(
-        (ConditionStep, {"title": "Likes horror?"}), (WaitStep, {"amount": 1, "unit": "days"})
-    )
-    add(
-        condition,
-        Branch,
-        title="horror",
-        rules=[
-            {"type": "tags", "value": {"negate": False, "tags": "horror", "require_all": False}}
-        ],
-    )
-    publish_plan(scenario)
-    now = timezone.now()
-    due(scenario, condition, contacts(count, "steps"), now)
+    now = steps_due(count)
     with Meter() as meter:
         advance_due(now=now, max_batches=10_000)
     meter.report("step", 2 * count, "contact-step")

@@ -78,18 +78,18 @@ def due(scenario, first_step, ids, now) -> None:
     )
 
 
-def bench_steps(count: int = 5000) -> None:
-    """Condition (rules) → branch → wait: two non-sending steps per contact."""
+def steps_due(count: int):
+    """A published scenario, condition (rules) → branch → wait, with ``count`` contacts
+    due at its condition: two non-sending steps each. Returns the time they are due."""
     from django.utils import timezone
 
-    from wagtail_journeys.engine.advance import advance_due
+    from tests.scenarios.factories import add
     from wagtail_journeys.models import Branch, ConditionStep, WaitStep
+    from wagtail_journeys.scenarios.loading import publish_plan
 
     scenario, (condition, _wait) = scenario_with(
         (ConditionStep, {"title": "Likes horror?"}), (WaitStep, {"amount": 1, "unit": "days"})
     )
-    from tests.scenarios.factories import add
-
     add(
         condition,
         Branch,
@@ -98,11 +98,17 @@ def bench_steps(count: int = 5000) -> None:
             {"type": "tags", "value": {"negate": False, "tags": "horror", "require_all": False}}
         ],
     )
-    from wagtail_journeys.scenarios.loading import publish_plan
-
     publish_plan(scenario)
     now = timezone.now()
     due(scenario, condition, contacts(count, "steps"), now)
+    return now
+
+
+def bench_steps(count: int = 5000) -> None:
+    """Condition (rules) → branch → wait: two non-sending steps per contact."""
+    from wagtail_journeys.engine.advance import advance_due
+
+    now = steps_due(count)
     started = time.perf_counter()
     advance_due(now=now, max_batches=10_000)
     elapsed = time.perf_counter() - started

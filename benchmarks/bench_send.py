@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,6 +393,16 @@ def main() -> int:
     if args.sink:
         serve_sink(args.sink)
         return 0
+    with sink_on_fresh_database() as port:
+        bench(args.contacts, port)
+    return 0
+
+
+@contextlib.contextmanager
+def sink_on_fresh_database() -> Iterator[int]:
+    """Django set up on a fresh test database (PostgreSQL when reachable, unless
+    ``JOURNEYS_DB`` says), and the counting sink in its own process; yield its port.
+    Shared by ``bench_send`` and ``bench_broadcast``."""
     if "JOURNEYS_DB" not in os.environ:
         from benchmarks.databases import postgres_reachable
 
@@ -402,7 +414,7 @@ def main() -> int:
     from django.db import connection
 
     port = free_port()
-    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)])
+    sink = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--sink", str(port)])
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         deadline = time.monotonic() + 30
@@ -412,12 +424,12 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        bench(args.contacts, port)
+        yield port
     finally:
+        connection.close()
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
         sink.terminate()
         sink.wait()
-    return 0
 
 
 if __name__ == "__main__":
