@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection, models, transaction
+from django.db import connections, models, router, transaction
 
 
 def update_by_values(rows: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -61,6 +61,7 @@ def insert_rows(rows: Sequence[models.Model], *, ids: bool = False) -> None:
     if not rows:
         return
     model = type(rows[0])
+    connection = connections[router.db_for_write(model)]
     fields = model._meta.concrete_fields
     if (
         connection.vendor != "postgresql"
@@ -71,7 +72,7 @@ def insert_rows(rows: Sequence[models.Model], *, ids: bool = False) -> None:
         model._default_manager.bulk_create(rows, batch_size=2000)
         return
     if ids:
-        _draw_ids(model, rows)
+        _draw_ids(connection, model, rows)
     else:
         fields = [f for f in fields if not f.primary_key]
     json = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
@@ -96,7 +97,7 @@ def insert_rows(rows: Sequence[models.Model], *, ids: bool = False) -> None:
         row._state.adding, row._state.db = False, connection.alias
 
 
-def _draw_ids(model: type[models.Model], rows: Sequence[models.Model]) -> None:
+def _draw_ids(connection, model: type[models.Model], rows: Sequence[models.Model]) -> None:
     table = model._meta.db_table
     pk = model._meta.pk.column
     with connection.cursor() as cursor:
