@@ -16,7 +16,7 @@ from tests import test_delivery_smtp as through_smtp
 from tests.emails.factories import make_contact, make_email, text
 from tests.processes import free_port
 from wagtail_journeys.delivery import send_emails
-from wagtail_journeys.emails.handover import address, send_pipelined
+from wagtail_journeys.emails.handover import address, send_pipelined, stuffed
 from wagtail_journeys.models import MessageStatus
 
 REFUSED = "refused@example.com"
@@ -98,6 +98,14 @@ def test_pipelined_bytes_arrive_as_sent(pipelining):
         client.quit()
     bodies = [m.get_payload() for m in pipelining.messages]
     assert bodies == [".first\r\nmiddle\r\n..second\r\n.\r\n"] * 2
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"\r", b"a", b"x.y"]), max_size=12))
+def test_dot_stuffing_is_smtplibs(pieces):
+    """``stuffed`` doubles the dot at every line start exactly as ``smtplib`` does (its
+    ``_quote_periods`` regex), the first line and bare line feeds included."""
+    data = b"".join(pieces)
+    assert stuffed(data) == smtplib._quote_periods(data)
 
 
 def pipelining_port(inbox) -> int:
