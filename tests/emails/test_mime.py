@@ -209,9 +209,10 @@ def test_subjects_around_one_encoded_word_are_djangos(count):
         assert header_line("Subject", value) == exact_line("Subject", value)
 
 
-def test_a_long_html_line_is_quoted_printable_from_kept_pieces():
+@pytest.mark.parametrize("repeat", [60, 20])  # one piece too long / only joined
+def test_a_long_html_line_is_quoted_printable_from_kept_pieces(repeat):
     skeleton = Skeleton()
-    fixed = "<p>" + "Lorem ipsum dolor sit amet. " * 60 + "</p>"
+    fixed = "<p>" + "Lorem ipsum dolor sit amet. " * repeat + "</p>"
     for name in ["Chloé", "Bruno", "<b>Ève</b> 📚"]:
         prepared = prepared_mail(
             f"Hello {name}", "c@example.com", "Hi", [fixed, name, fixed], SENDERS[0], skeleton

@@ -150,7 +150,10 @@ def _encoded_word(value: str) -> bytes | None:
 
 
 def encode_body(
-    text: str, pieces: Sequence[str] = (), kept: dict[str, bytes] | None = None
+    text: str,
+    pieces: Sequence[str] = (),
+    kept: dict[str, bytes] | None = None,
+    long: dict[str, bool] | None = None,
 ) -> tuple[bytes, bytes]:
     """``(Content-Transfer-Encoding, CRLF body)`` of a utf-8 text part, as Django picks
     it: quoted-printable when a line passes 998 bytes, else 7bit (ASCII) or 8bit.
@@ -158,9 +161,10 @@ def encode_body(
     ``pieces``, joined, are ``text`` (the template's fixed text and the contact's
     values, ``mergetags.fill_pieces``): each is encoded on its own and they are joined
     with soft line breaks, which decoding removes, so the fixed pieces' bytes are kept
-    in ``kept`` and only the contact's values are encoded per message."""
+    in ``kept`` and only the contact's values are encoded per message; ``long`` keeps
+    which pieces hold a line too long (``_long_piece``)."""
     data = text.encode()
-    if _long_lines(text, data):
+    if _long_piece(pieces, long) or _long_lines(text, data):
         if "\r" in text or not pieces or kept is None:  # a CR may end a line in the next piece
             data = text.replace("\r\n", "\n").replace("\r", "\n").encode()
             return b"quoted-printable", _qp(data)
@@ -177,6 +181,30 @@ def _long_lines(text: str, data: bytes) -> bool:
         return False
     lines = text.splitlines()
     return any(len(line.encode(errors="surrogateescape")) > _LONG_LINE for line in lines)
+
+
+#: A piece this long (in characters) may hold a line past ``_LONG_LINE`` bytes (utf-8
+#: takes at most 4 bytes a character); a shorter one cannot.
+_MAYBE_LONG = _LONG_LINE // 4
+
+
+def _long_piece(pieces: Sequence[str], long: dict[str, bool] | None) -> bool:
+    """Does one of the pieces already hold a line too long for Django (``_long_lines``)?
+    Then the text does: joining pieces only lengthens their lines. The answer for each
+    piece long enough to ask is kept in ``long`` (bounded as ``kept``), so a mail whose
+    template has long lines is not split line by line again for every contact."""
+    if long is None:
+        return False
+    if len(long) > KEPT_PIECES:
+        long.clear()
+    for piece in pieces:
+        if len(piece) > _MAYBE_LONG:
+            known = long.get(piece)
+            if known is None:
+                known = long[piece] = _long_lines(piece, piece.encode())
+            if known:
+                return True
+    return False
 
 
 def _qp(data: bytes) -> bytes:
@@ -213,6 +241,7 @@ class Skeleton:
         self.encoding = encoding
         self.lines: dict[tuple[str, str], bytes] = {}
         self.kept: dict[str, bytes] = {}  # quoted-printable bytes of template pieces
+        self.long: dict[str, bool] = {}  # pieces holding a line too long (``_long_piece``)
         self.date: tuple[int, bytes] = (-1, b"")
 
     def line(self, name: str, value: str, *, shared: bool = False) -> bytes:
@@ -229,7 +258,7 @@ class Skeleton:
         quoted-printable bytes of the template's fixed text."""
         if not pieces or sum(map(len, pieces)) != len(text):  # not (or no longer) text's
             pieces = ()
-        cte, body = encode_body(text, pieces, self.kept)
+        cte, body = encode_body(text, pieces, self.kept, self.long)
         return (
             b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
             b"Content-Transfer-Encoding: %s\r\n\r\n%s" % (subtype.encode(), cte, body)
