@@ -22,8 +22,13 @@ events posted / accepted / stored (lost, duplicated), the HTTP errors during the
 database restart (a ``503`` problem is expected there, never an HTML 500), due steps run
 against those expected, mails sent against mails received (duplicate and missing
 Message-IDs), messages retried (with their attempts) and failed (with their reasons).
-``BENCH_FAULTS_BATCH=N`` posts ``/journeys/api/events/batch`` with N events a request
-instead (the single-event path may not hold 1,000/s on a loaded 2-core machine).
+The events come as a site's traffic does, by two doors at once: ``BENCH_FAULTS_SINGLE_RATE``
+(300) events/s one a request on ``BENCH_FAULTS_CONNECTIONS`` (8) connections (the browser
+beacon and server calls), the rest of ``RATE`` in batches of ``BENCH_FAULTS_BATCH`` (50)
+on 2 more (``/journeys/api/events/batch``, as a CDP pipeline posts). On 2 cores shared
+with ``qcluster``, its sends and PostgreSQL, the single-event path alone does not hold
+1,000/s (it takes about 1.6 ms of web-worker CPU per event); ``BENCH_FAULTS_SINGLE_RATE=1000``
+tries it, ``BENCH_FAULTS_SINGLE_RATE=0`` posts batches only.
 Retries are seconds apart here (``faults_settings``: ``BENCH_RETRY_DELAYS``).
 """
 
@@ -54,7 +59,9 @@ SECONDS = float(os.environ.get("BENCH_FAULTS_SECONDS", "60"))
 RATE = float(os.environ.get("BENCH_FAULTS_RATE", "1000"))
 PER_CONTACT = int(os.environ.get("BENCH_FAULTS_EVENTS_PER_CONTACT", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_FAULTS_CONNECTIONS", "8"))
-BATCH = int(os.environ.get("BENCH_FAULTS_BATCH", "0"))
+BATCH = int(os.environ.get("BENCH_FAULTS_BATCH", "50"))
+SINGLE_RATE = min(RATE, float(os.environ.get("BENCH_FAULTS_SINGLE_RATE", "300")))
+BATCH_CONNECTIONS = 2
 DRAIN = float(os.environ.get("BENCH_FAULTS_DRAIN_SECONDS", "300"))
 SMTP_DOWN = min(30.0, 0.5 * SECONDS)  # 30 s in the default 60 s run, as the issue asks
 EVENT = "bench_signup"
@@ -157,20 +164,39 @@ class PrivatePostgres:
 # -- the load -----------------------------------------------------------------------------
 
 
+class Stream:
+    """One door of the load: events one a request (``size`` 1) or in batches, at ``rate``."""
+
+    def __init__(self, name: str, rate: float, size: int, connections: int):
+        self.name, self.rate, self.size, self.connections = name, rate, size, connections
+        self.path = "/journeys/api/events" if size == 1 else "/journeys/api/events/batch"
+        self.posts = 0  # requests of new events so far
+        self.retry: collections.deque[tuple[float, list[int]]] = collections.deque()
+        self.accepted = 0
+
+
 class Load:
-    """Posts events at ``RATE``; a post that fails is posted again (same key) a second later."""
+    """Posts events at ``RATE`` by its streams; a post that fails is posted again (same
+    key, same door) a second later."""
 
     def __init__(self, host: str, port: int, token: str):
         self.host, self.port, self.token = host, port, token
         self.next = 0  # events generated so far
-        self.retry: collections.deque[tuple[float, list[int]]] = collections.deque()
+        self.streams = [
+            stream
+            for stream in (
+                Stream("one event a request", SINGLE_RATE, 1, CONNECTIONS),
+                Stream(f"batches of {BATCH}", RATE - SINGLE_RATE, BATCH, BATCH_CONNECTIONS),
+            )
+            if stream.rate > 0 and stream.size > 0
+        ]
         self.accepted: set[int] = set()
         self.responses: collections.Counter = collections.Counter()
         self.failures: list[tuple[float, str]] = []  # (time, what) of each failed post
         self.started = 0.0
         self.stop_new = 0.0
 
-    def body(self, numbers: list[int]) -> bytes:
+    def body(self, stream: Stream, numbers: list[int]) -> bytes:
         def event(n: int) -> dict:
             contact = n // PER_CONTACT
             return {
@@ -180,30 +206,31 @@ class Load:
                 "idempotency_key": f"ev-{n}",
             }
 
-        if BATCH:
+        if stream.size > 1:
             return json.dumps({"events": [event(n) for n in numbers]}).encode()
         return json.dumps(event(numbers[0])).encode()
 
-    def take(self) -> tuple[list[int], float] | None:
-        """The next events to post and when: a due retry first, else new ones at the
-        rate; ``None`` when the load is over and nothing is left to retry."""
+    def take(self, stream: Stream) -> tuple[list[int], float] | None:
+        """The stream's next events to post and when: a due retry first, else new ones
+        at its rate; ``None`` when the load is over and nothing is left to retry."""
         now = time.monotonic()
-        if self.retry and self.retry[0][0] <= now:
-            return self.retry.popleft()[1], now
-        if now < self.stop_new:
-            size = BATCH or 1
-            numbers = list(range(self.next, self.next + size))
-            self.next += size
-            return numbers, self.started + numbers[0] / RATE
-        if self.retry:
-            return [], self.retry[0][0]
+        if stream.retry and stream.retry[0][0] <= now:
+            return stream.retry.popleft()[1], now
+        at = self.started + stream.posts * stream.size / stream.rate
+        if at < self.stop_new:
+            numbers = list(range(self.next, self.next + stream.size))
+            self.next += stream.size
+            stream.posts += 1
+            return numbers, at
+        if stream.retry:
+            return [], stream.retry[0][0]
         return None
 
-    async def connection(self) -> None:
-        path = "/journeys/api/events/batch" if BATCH else "/journeys/api/events"
+    async def connection(self, stream: Stream) -> None:
+        path = stream.path
         reader = writer = None
         while True:
-            job = self.take()
+            job = self.take(stream)
             if job is None:
                 break
             numbers, at = job
@@ -212,7 +239,7 @@ class Load:
                 await asyncio.sleep(delay)
             if not numbers:
                 continue
-            body = self.body(numbers)
+            body = self.body(stream, numbers)
             request = (
                 f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
@@ -224,37 +251,39 @@ class Load:
                 writer.write(request)
                 status, headers, content = await asyncio.wait_for(read_response(reader), 30)
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                self.failed(numbers, f"connection: {type(exc).__name__}")
+                self.failed(stream, numbers, f"connection: {type(exc).__name__}")
                 writer = self.close(writer)
                 continue
             kind = "problem" if headers.get("content-type", "").endswith("problem+json") else "html"
             self.responses[(status, kind if status >= 400 else "")] += 1
             if 200 <= status < 300:
-                self.settle(numbers, content)
+                self.settle(stream, numbers, content)
             else:
-                self.failed(numbers, f"{status} {kind}")
+                self.failed(stream, numbers, f"{status} {kind}")
             if headers.get("connection", "").lower() == "close":
                 writer = self.close(writer)
         self.close(writer)
 
-    def settle(self, numbers: list[int], content: bytes) -> None:
-        if not BATCH:
+    def settle(self, stream: Stream, numbers: list[int], content: bytes) -> None:
+        if stream.size == 1:
             self.accepted.add(numbers[0])
+            stream.accepted += 1
             return
         results = json.loads(content)["results"]
         again = []
         for n, result in zip(numbers, results, strict=True):
             if result["status"] in ("stored", "duplicate"):
                 self.accepted.add(n)
+                stream.accepted += 1
             else:
                 again.append(n)
         if again:
-            self.failed(again, "batch item")
+            self.failed(stream, again, "batch item")
 
-    def failed(self, numbers: list[int], what: str) -> None:
+    def failed(self, stream: Stream, numbers: list[int], what: str) -> None:
         now = time.monotonic()
         self.failures.append((now - self.started, what))
-        self.retry.append((now + 1.0, numbers))
+        stream.retry.append((now + 1.0, numbers))
 
     @staticmethod
     def close(writer):
@@ -266,7 +295,9 @@ class Load:
     async def run(self) -> None:
         self.started = time.monotonic()
         self.stop_new = self.started + SECONDS
-        await asyncio.gather(*(self.connection() for _ in range(CONNECTIONS)))
+        await asyncio.gather(
+            *(self.connection(s) for s in self.streams for _ in range(s.connections))
+        )
 
 
 async def read_response(reader) -> tuple[int, dict[str, str], bytes]:
@@ -577,9 +608,15 @@ def report(pg, scenario, load, loaded, cpu, faults, expected, drained, received)
         print(f"events whose contact was never enrolled: {missing}; cursors: {cursors}")
     posted = load.next
     accepted = {f"ev-{n}" for n in load.accepted}
-    mode = f"batches of {BATCH}" if BATCH else "one event a request"
-    figure("events_posted", posted, f"events ({mode}, {CONNECTIONS} connections)", "-")
+    figure("events_posted", posted, "events", "-")
     figure("rate", f"{len(load.accepted) / loaded:.0f}", "accepted events/s", f"≥ {RATE:.0f}")
+    for stream in load.streams:
+        figure(
+            f"rate_{'single' if stream.size == 1 else 'batch'}",
+            f"{stream.accepted / loaded:.0f}",
+            f"accepted events/s, {stream.name} ({stream.connections} connections)",
+            f"{stream.rate:.0f}",
+        )
     figure("events_accepted", len(accepted), "events (2xx)", f"= posted ({posted})")
     figure("events_stored", stored, "events", f"= accepted ({len(accepted)})")
     figure("events_lost", len(accepted - keys), "events (accepted, not stored)", "0")
