@@ -295,11 +295,23 @@ def test_a_sqlite_site_moves_to_postgresql_and_runs_on_two_redis_nodes(
         text=True,
     )
     assert again.returncode != 0 and "holds data" in again.stderr
+    # Changed since on the target, a row edited and one deleted: --replace deletes what
+    # the target holds and moves again, so it holds the source's rows once more.
+    with psycopg.connect(**PG, dbname=postgres_database, autocommit=True) as db:
+        db.execute("UPDATE wagtail_journeys_contact SET first_name = 'Edited'")
+        db.execute(
+            "DELETE FROM django_q_schedule WHERE id = (SELECT min(id) FROM django_q_schedule)"
+        )
+    replaced = manage(before, "journeys_move_database", "--to", url, "--replace")
+    assert "every count matches" in replaced
     assert sqlite_rows(sqlite_path)[1] == source_digest, "the move changed the SQLite file"
     with psycopg.connect(**PG, dbname=postgres_database, autocommit=True) as db:
         moved_counts = postgres_rows(db)
     compared = [t for t in moved_counts if not t.startswith(NOT_COMPARED)]
     assert {t: moved_counts[t] for t in compared} == {t: source_counts[t] for t in compared}
+    with psycopg.connect(**PG, dbname=postgres_database, autocommit=True) as db:
+        names = db.execute("SELECT first_name FROM wagtail_journeys_contact").fetchall()
+    assert ("Edited",) not in names
 
     done = shell(after, AFTER_MOVE.format(**seeded))
     assert "Moved 1 waiting task(s)" in done["requeued"]
