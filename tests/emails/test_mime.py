@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from tests.emails.factories import make_contact, make_email, text
 from tests.strategies import TEXT_PIECES, hostile_text
 from wagtail_journeys.delivery import send_emails
+from wagtail_journeys.emails.handover import stuffed
 from wagtail_journeys.emails.mime import PreparedMail, Skeleton, header_line
 from wagtail_journeys.models import MessageStatus
 
@@ -122,6 +123,8 @@ def built(make):
 def assert_same_message(prepared: PreparedMail) -> bytes | None:
     """``prepared``'s bytes and Django's bytes of the very same mail say the same."""
     fast, fast_error = built(lambda: prepared.message().as_bytes(linesep="\r\n"))
+    if fast is not None and hasattr(prepared.message(), "dotted"):  # SMTP stuffs those dots
+        assert prepared.message().dotted == (stuffed(fast) != fast)
     django, django_error = built(
         lambda: EmailMultiAlternatives.message(prepared).as_bytes(linesep="\r\n")
     )
@@ -223,6 +226,26 @@ def test_a_long_html_line_is_quoted_printable_from_kept_pieces(repeat):
         assert html.get_content() == fixed + name + fixed
         assert max(len(line) for line in data.split(b"\r\n")) <= 998
     assert fixed in skeleton.kept  # encoded once for the three messages
+
+
+@pytest.mark.parametrize(
+    "fixed, name",
+    [
+        ("<p>" + "Lorem ipsum dolor. " * 60 + "</p>", "Ann"),  # soft breaks before a dot?
+        ("<p>" + "x" * 1000 + "</p>\n.", "Ann"),  # a fixed line that starts with one
+        ("<p>" + "x" * 1000 + "</p>", ".Ann"),  # a contact's value that starts one
+        ("<p>" + "x" * 1000 + "</p>\n", "Ann\n.Bo"),
+        ("<p>short</p>\n", ".Ann"),  # not quoted-printable
+        ("<p>short</p>", "Ann"),
+    ],
+)
+def test_the_mail_knows_whether_smtp_must_stuff_a_dot(fixed, name):
+    skeleton = Skeleton()
+    for _ in range(2):  # the second time from what the skeleton kept
+        prepared = prepared_mail(
+            "Hi", "c@example.com", "Hi", [fixed, name, fixed], SENDERS[0], skeleton
+        )
+        assert assert_same_message(prepared)  # and says whether it is dotted, rightly
 
 
 def test_a_header_with_a_newline_is_refused_as_django_refuses_it():

@@ -61,12 +61,13 @@ def hand_over(connection, mail) -> None:
     encoding = mail.encoding or settings.DEFAULT_CHARSET
     sender = _sanitised(mail.from_email, encoding)
     to = [address(a, encoding) for a in recipients]
-    data = mail.message().as_bytes(linesep="\r\n")
+    message = mail.message()
+    data = message.as_bytes(linesep="\r\n")
     with connection._lock:
         try:
             client.ehlo_or_helo_if_needed()
             if client.does_esmtp and client.has_extn("pipelining"):
-                send_pipelined(client, sender, to, data)
+                send_pipelined(client, sender, to, data, dotted=getattr(message, "dotted", True))
             else:
                 client.sendmail(sender, to, data)
         except smtplib.SMTPException:
@@ -74,10 +75,14 @@ def hand_over(connection, mail) -> None:
                 raise
 
 
-def send_pipelined(client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> dict:
+def send_pipelined(
+    client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes, *, dotted: bool = True
+) -> dict:
     """``client.sendmail(sender, recipients, data)`` with MAIL, RCPT and DATA in one
     write (RFC 2920), the server having offered PIPELINING: the same commands, the same
-    exceptions for the same answers, and the recipients refused (``sendmail``'s result)."""
+    exceptions for the same answers, and the recipients refused (``sendmail``'s result).
+    ``dotted=False`` says no line of ``data`` starts with a dot (``SerialisedMessage``
+    knows it from its pieces): there is nothing to stuff, and no need to look."""
     size = f" size={len(data)}" if client.has_extn("size") else ""
     commands = [f"mail FROM:{_quoted(sender)}{size}\r\n"]
     commands += [f"rcpt TO:{_quoted(r)}\r\n" for r in recipients]
@@ -106,7 +111,7 @@ def send_pipelined(client: smtplib.SMTP, sender: str, recipients: list[str], dat
         raise smtplib.SMTPRecipientsRefused(refused)
     if go[0] != 354:
         raise smtplib.SMTPDataError(*go)
-    body = stuffed(data)
+    body = stuffed(data) if dotted else data
     client.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
     code, answer = client.getreply()
     if code != 250:

@@ -242,6 +242,7 @@ class Skeleton:
         self.lines: dict[tuple[str, str], bytes] = {}
         self.kept: dict[str, bytes] = {}  # quoted-printable bytes of template pieces
         self.long: dict[str, bool] = {}  # pieces holding a line too long (``_long_piece``)
+        self.dots: dict[str, bool] = {}  # pieces whose bytes start a line with a dot
         self.date: tuple[int, bytes] = (-1, b"")
 
     def line(self, name: str, value: str, *, shared: bool = False) -> bytes:
@@ -253,16 +254,32 @@ class Skeleton:
             self.lines[key] = header_line(name, value, self.encoding)
         return self.lines[key]
 
-    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> bytes:
-        """A ``text/<subtype>`` part; ``pieces`` (joined, ``text``) let it reuse the
-        quoted-printable bytes of the template's fixed text."""
+    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> tuple[bytes, bool]:
+        """A ``text/<subtype>`` part, and whether a line of it starts with a dot (SMTP
+        doubles that dot, ``handover.stuffed``); ``pieces`` (joined, ``text``) let it
+        reuse the quoted-printable bytes of the template's fixed text, and what is known
+        of their dots."""
         if not pieces or sum(map(len, pieces)) != len(text):  # not (or no longer) text's
             pieces = ()
         cte, body = encode_body(text, pieces, self.kept, self.long)
-        return (
+        if cte == b"quoted-printable" and pieces and "\r" not in text:
+            # The kept bytes of each piece, joined by soft line breaks (``_qp_kept``).
+            if len(self.dots) > KEPT_PIECES:
+                self.dots.clear()
+            dotted = any(self._dotted(piece) for piece in pieces if piece)
+        else:
+            dotted = starts_a_line_with_a_dot(body)
+        head = (
             b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-            b"Content-Transfer-Encoding: %s\r\n\r\n%s" % (subtype.encode(), cte, body)
+            b"Content-Transfer-Encoding: %s\r\n\r\n" % (subtype.encode(), cte)
         )
+        return head + body, dotted
+
+    def _dotted(self, piece: str) -> bool:
+        known = self.dots.get(piece)
+        if known is None:
+            known = self.dots[piece] = starts_a_line_with_a_dot(self.kept[piece])
+        return known
 
     def date_line(self) -> bytes:
         now = int(time.time())
@@ -271,13 +288,16 @@ class Skeleton:
             self.date = (now, header_line("Date", value, self.encoding))
         return self.date[1]
 
-    def serialise(self, mail: EmailMultiAlternatives, shared: frozenset[str]) -> bytes:
+    def serialise(self, mail: EmailMultiAlternatives, shared: frozenset[str]) -> tuple[bytes, bool]:
         """The CRLF bytes of ``mail`` (no attachments, one HTML alternative), headers in
-        the order Django writes them; ``shared`` names the headers kept across mails."""
+        the order Django writes them, and whether a line starts with a dot (only a body
+        can: header lines start with a name, folded ones with a space); ``shared`` names
+        the headers kept across mails."""
         # Bodies first, as Django builds them: the same error first, when both fail.
         pieces = getattr(mail, "pieces", {})
-        parts = [self.part("plain", mail.body, pieces.get("plain"))] if mail.body else []
-        parts.append(self.part("html", mail.alternatives[0].content, pieces.get("html")))
+        made = [self.part("plain", mail.body, pieces.get("plain"))] if mail.body else []
+        made.append(self.part("html", mail.alternatives[0].content, pieces.get("html")))
+        parts = [part for part, _ in made]
         extra = mail.extra_headers
         names = {name.lower() for name in extra}
         out = [
@@ -302,7 +322,12 @@ class Skeleton:
         out[0] = b'Content-Type: multipart/alternative;\r\n boundary="%s"\r\n' % boundary
         delimiter = b"\r\n--" + boundary
         out.append(delimiter + b"\r\n")
-        return b"".join(out) + (delimiter + b"\r\n").join(parts) + delimiter + b"--\r\n"
+        data = b"".join(out) + (delimiter + b"\r\n").join(parts) + delimiter + b"--\r\n"
+        return data, any(dotted for _, dotted in made)
+
+
+def starts_a_line_with_a_dot(data: bytes) -> bool:
+    return data[:1] == b"." or b"\n." in data
 
 
 def _boundary(parts: list[bytes]) -> bytes:
@@ -318,8 +343,11 @@ class SerialisedMessage:
     (all Django's backends ask of it); anything else is answered by the message Django
     would have built, made on demand."""
 
-    def __init__(self, data: bytes, mail: PreparedMail):
+    def __init__(self, data: bytes, mail: PreparedMail, dotted: bool = True):
         self.data, self.mail, self.built = data, mail, None
+        #: Whether a line starts with a dot (``False``: SMTP's dot-stuffing has nothing
+        #: to do, and ``handover`` skips looking through the bytes for one).
+        self.dotted = dotted
 
     def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
         if linesep == "\r\n":
@@ -335,7 +363,7 @@ class SerialisedMessage:
         return self.built
 
     def __getattr__(self, name: str):
-        if name.startswith("__") or name in ("data", "mail", "built"):
+        if name.startswith("__") or name in ("data", "mail", "built", "dotted"):
             raise AttributeError(name)  # copying and pickling, before __init__ ran
         return getattr(self._django(), name)
 
@@ -374,4 +402,5 @@ class PreparedMail(EmailMultiAlternatives):
             or self.content_subtype != "plain"
         ):
             return super().message()
-        return SerialisedMessage(self.skeleton.serialise(self, self.shared), self)
+        data, dotted = self.skeleton.serialise(self, self.shared)
+        return SerialisedMessage(data, self, dotted)
