@@ -10,11 +10,14 @@ from django.core import mail
 from tests.emails.factories import make_contact, make_email
 from tests.scenarios.factories import add, make_scenario
 from tests.segments.factories import SegmentFactory, rule
+from wagtail_journeys.engine import dates
 from wagtail_journeys.engine.advance import advance_due
 from wagtail_journeys.engine.dates import evaluate_scheduled_triggers
+from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.engine.triggers import match_events
 from wagtail_journeys.events import record_event
 from wagtail_journeys.models import Enrollment, SendEmailStep
+from wagtail_journeys.workers import stopping
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +86,59 @@ def test_broadcast_enrols_the_segment_once_per_occurrence():
     advance_due(now=utc(2026, 6, 2))
     assert len(mail.outbox) == 5
     assert evaluate_scheduled_triggers(now=utc(2026, 6, 8, 9)) == 5
+
+
+@pytest.fixture
+def chunks_of_two(monkeypatch):
+    monkeypatch.setattr(dates, "CHUNK", 2)
+    scenario = make_scenario(
+        trigger_kind="broadcast", broadcast_at=utc(2026, 6, 1, 9), reentry="always"
+    )
+    add(scenario, SendEmailStep, email=make_email(title="News"))
+    return [make_contact(f"r{n}@example.com").email for n in range(5)]
+
+
+def enrolled_emails() -> list[str]:
+    return sorted(Enrollment.objects.values_list("contact__email", flat=True))
+
+
+def test_a_broadcast_killed_half_way_goes_on_without_enrolling_anyone_twice(
+    chunks_of_two, monkeypatch
+):
+    """Each chunk commits with how far it reached: the first mails can leave while a large
+    segment is still being enrolled, and a pass that dies leaves the rest to the next."""
+    calls = []
+
+    def enroll_until_killed(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return enroll(*args, **kwargs)
+
+    monkeypatch.setattr(dates, "enroll", enroll_until_killed)
+    with pytest.raises(RuntimeError):
+        evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9))
+    assert enrolled_emails() == chunks_of_two[:2]  # the first chunk committed
+    monkeypatch.setattr(dates, "enroll", enroll)
+    late = make_contact("late@example.com").email  # joined before the chunks reached it
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9, 5)) == 4
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9, 10)) == 0
+    assert enrolled_emails() == sorted([*chunks_of_two, late])
+
+
+def test_a_broadcast_told_to_stop_ends_after_its_chunk(chunks_of_two, monkeypatch):
+    def enroll_then_stop(*args, **kwargs):
+        stopping.set()  # SIGTERM to the qcluster worker (workers.py)
+        return enroll(*args, **kwargs)
+
+    monkeypatch.setattr(dates, "enroll", enroll_then_stop)
+    try:
+        assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9)) == 2
+    finally:
+        stopping.clear()
+    monkeypatch.setattr(dates, "enroll", enroll)
+    assert evaluate_scheduled_triggers(now=utc(2026, 6, 1, 9, 1)) == 3
+    assert enrolled_emails() == chunks_of_two
 
 
 def test_segment_entered_enrols_only_contacts_who_join_after_go_live():

@@ -3,6 +3,7 @@ time in each contact's timezone, and broadcasts (one-off or recurring) to a segm
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import zoneinfo
 
@@ -124,9 +125,19 @@ def enroll_segment(scenario: ScenarioPage, now: dt.datetime) -> int:
 
 
 def enroll_broadcast(scenario: ScenarioPage, now: dt.datetime) -> int:
-    """A broadcast's due occurrence enrols its whole segment once, in chunks; the cursor
-    ``broadcast:<id>`` remembers the last occurrence sent."""
+    """A broadcast's due occurrence enrols its whole segment once, ``CHUNK`` contacts a
+    transaction, so the first mails leave while the rest of a large segment is enrolled.
+
+    The cursor ``broadcast:<id>`` remembers the last occurrence enrolled in full; while
+    one is being enrolled, ``broadcast:<id>:<occurrence>`` remembers the last contact
+    (by id) it reached, moved in the transaction of each chunk. Each chunk locks the
+    first cursor and goes on after the second: a worker that stopped half-way (killed,
+    or told to stop: it ends after its chunk) or a second worker at once never enrols a
+    contact twice, and the next pass enrols the rest. The segment is read once per pass;
+    a contact who joins it while the occurrence is being enrolled is enrolled if the
+    chunks have not gone past their id (new contacts have higher ids)."""
     from ..models import Segment
+    from ..workers import stopping
 
     plan = current_plan(scenario.pk)
     if plan is None or not plan.trigger["broadcast_at"]:
@@ -136,24 +147,35 @@ def enroll_broadcast(scenario: ScenarioPage, now: dt.datetime) -> int:
     if occurrence is None:
         return 0
     stamp = int(occurrence.timestamp())
-    with transaction.atomic():
-        EventCursor.objects.get_or_create(name=f"broadcast:{scenario.pk}")
-        cursor = EventCursor.objects.select_for_update().get(name=f"broadcast:{scenario.pk}")
-        if cursor.position >= stamp:
-            return 0
-        if plan.trigger["segment_id"]:
-            segment = Segment.objects.filter(pk=plan.trigger["segment_id"]).first()
-            contacts = segment.contacts() if segment else Contact.objects.none()
-        else:
-            contacts = Contact.objects.all()
-        ids = list(contacts.order_by("pk").values_list("pk", flat=True))
-        created = sum(
-            len(enroll(scenario.pk, chunk, now=now, context={"broadcast": stamp}))
-            for chunk in _chunks(ids)
-        )
-        cursor.position = stamp
-        cursor.save(update_fields=["position", "updated_at"])
-    return created
+    name = f"broadcast:{scenario.pk}"
+    EventCursor.objects.get_or_create(name=name)
+    if EventCursor.objects.filter(name=name, position__gte=stamp).exists():
+        return 0
+    if plan.trigger["segment_id"]:
+        segment = Segment.objects.filter(pk=plan.trigger["segment_id"]).first()
+        contacts = segment.contacts() if segment else Contact.objects.none()
+    else:
+        contacts = Contact.objects.all()
+    ids = list(contacts.order_by("pk").values_list("pk", flat=True))
+    created = 0
+    while True:
+        with transaction.atomic():
+            cursor = EventCursor.objects.select_for_update().get(name=name)
+            if cursor.position >= stamp:
+                return created
+            reached, _ = EventCursor.objects.get_or_create(name=f"{name}:{stamp}")
+            start = bisect.bisect_right(ids, reached.position)
+            chunk = ids[start : start + CHUNK]
+            if not chunk:  # all enrolled: the occurrence is done
+                cursor.position = stamp
+                cursor.save(update_fields=["position", "updated_at"])
+                reached.delete()
+                return created
+            created += len(enroll(scenario.pk, chunk, now=now, context={"broadcast": stamp}))
+            reached.position = chunk[-1]
+            reached.save(update_fields=["position", "updated_at"])
+        if stopping.is_set():  # a qcluster worker told to stop: the next pass goes on
+            return created
 
 
 def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
@@ -173,6 +195,9 @@ def evaluate_scheduled_triggers(*, now: dt.datetime | None = None) -> int:
         plan = current_plan(scenario.pk)
         if plan is not None and plan.errors:
             continue  # held by the checker: its members and broadcasts wait for the fix
+        if scenario.trigger_kind == "broadcast":  # commits a chunk at a time itself
+            created += enroll_broadcast(scenario, now)
+            continue
         with transaction.atomic():
             created += kinds[scenario.trigger_kind](scenario, now)
     exit_lost_audience(now=now)
