@@ -13,6 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from tests.engine.test_engine import T0
+from wagtail_journeys.analytics.rollup import RUN_SETTLE
 from wagtail_journeys.models import (
     Enrollment,
     Event,
@@ -106,9 +107,11 @@ def rolled_links() -> Counter:
 def expected_steps() -> dict[tuple, tuple[int, Decimal]]:
     """``(scenario, step, branch, outcome) -> (count, revenue)`` from the step runs (a
     ``queued`` send counts as ``sent``, a queued notification as ``done``) and the
-    enrolments (each its scenario's ``entered``)."""
+    enrolments old enough for the rollup to read (each its scenario's ``entered``; see
+    ``settle_everything``)."""
     out: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
-    for row in Enrollment.objects.values("scenario_id").annotate(n=Count("pk")).order_by():
+    settled = Enrollment.objects.filter(recorded_at__lte=timezone.now() - RUN_SETTLE)
+    for row in settled.values("scenario_id").annotate(n=Count("pk")).order_by():
         out[(row["scenario_id"], 0, 0, "entered")][0] += row["n"]
     for row in (
         StepRun.objects.values("scenario_id", "step_id", "kind", "branch_id", "outcome")
