@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -306,3 +307,37 @@ def test_inspect_shows_the_contacts_scenarios_and_why_a_step_was_skipped(admin_c
         "has not entered any scenario"
         in admin_client.get(url("inspect", other.pk)).content.decode()
     )
+
+
+def test_inspect_shows_each_entry_once_among_the_latest_steps(admin_client):
+    """An enrolment logs no ``entered`` step run: its start is shown from the enrolment,
+    under the steps it took at that same time; an enrolment from before migration 0022,
+    which has its ``entered`` run, shows it once too."""
+    from tests.scenarios.factories import add, make_scenario, site_root
+    from wagtail_journeys.engine.advance import advance_due
+    from wagtail_journeys.engine.enroll import enroll
+    from wagtail_journeys.models import Enrollment, StepRun, UpdateContactStep
+
+    site_root()
+    scenario = make_scenario(title="Welcome", reentry="always")
+    add(scenario, UpdateContactStep, title="Tag as new", add_tags="new")
+    contact = ContactFactory()
+    earlier = timezone.now() - dt.timedelta(days=400)
+    logged = Enrollment.objects.create(
+        contact=contact, scenario=scenario, status="completed", started_at=earlier
+    )
+    StepRun.objects.create(
+        enrollment=logged,
+        contact_id=contact.pk,
+        scenario_id=scenario.pk,
+        step_id=None,
+        outcome="entered",
+        ran_at=earlier,
+    )
+    now = timezone.now()
+    enroll(scenario.pk, [contact.pk], now=now)
+    advance_due(now=now)
+    assert StepRun.objects.filter(outcome="entered").count() == 1
+    html = admin_client.get(url("inspect", contact.pk)).content.decode()
+    runs = html[html.index("journeys-step-runs") :]
+    assert re.findall(r"<code>(\w+)</code>", runs) == ["completed", "done", "entered", "entered"]

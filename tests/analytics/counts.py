@@ -13,7 +13,9 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from tests.engine.test_engine import T0
+from wagtail_journeys.analytics.rollup import RUN_SETTLE
 from wagtail_journeys.models import (
+    Enrollment,
     Event,
     EventSource,
     LinkDay,
@@ -104,8 +106,13 @@ def rolled_links() -> Counter:
 
 def expected_steps() -> dict[tuple, tuple[int, Decimal]]:
     """``(scenario, step, branch, outcome) -> (count, revenue)`` from the step runs (a
-    ``queued`` send counts as ``sent``, a queued notification as ``done``)."""
+    ``queued`` send counts as ``sent``, a queued notification as ``done``) and the
+    enrolments old enough for the rollup to read (each its scenario's ``entered``; see
+    ``settle_everything``)."""
     out: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
+    settled = Enrollment.objects.filter(recorded_at__lte=timezone.now() - RUN_SETTLE)
+    for row in settled.values("scenario_id").annotate(n=Count("pk")).order_by():
+        out[(row["scenario_id"], 0, 0, "entered")][0] += row["n"]
     for row in (
         StepRun.objects.values("scenario_id", "step_id", "kind", "branch_id", "outcome")
         .annotate(n=Count("pk"), money=Sum("revenue"))
@@ -139,10 +146,12 @@ def tables() -> list[tuple]:
 
 
 def settle_everything() -> None:
-    """Make every event and step run old enough for the passes to read (real time)."""
+    """Make every event, step run and enrolment old enough for the passes to read (real
+    time)."""
     past = timezone.now() - dt.timedelta(minutes=1)
     Event.objects.update(received_at=past)
     StepRun.objects.update(recorded_at=past)
+    Enrollment.objects.update(recorded_at=past)
 
 
 def signup(contact) -> None:

@@ -67,10 +67,11 @@ def contacts_behind(
 
     Mail metrics (sent … converted) read ``Message`` (with ``link``: the human clicks on
     that link, from ``email_clicked`` events), or, for ``converted`` of a scenario or a
-    split arm without an email, its ``converted`` step runs. ``entered``, ``passed``,
-    ``exited`` read ``StepRun`` (``entered`` without a step: the scenario's ``entered``
-    runs; on a step: runs there plus whoever is on it now); ``waiting`` reads the active
-    ``Enrollment`` rows now, whatever the period."""
+    split arm without an email, its ``converted`` step runs. ``entered`` without a step
+    reads the ``Enrollment`` rows started in the period (the scenario's entered record);
+    on a step, ``entered``, ``passed`` and ``exited`` read ``StepRun`` (``entered``: runs
+    there plus whoever is on it now); ``waiting`` reads the active ``Enrollment`` rows
+    now, whatever the period."""
     from ..models import Contact
 
     if metric not in METRICS:
@@ -86,9 +87,11 @@ def contacts_behind(
         metric == "converted" and email_id is None and (step_id is None or branch_id)
     ):
         ids = _messages(metric, start, end, email_id, scenario_id, step_id, variant)
+    elif metric == "entered" and not step_id:
+        ids = _entered(start, end, scenario_id)
     else:
         ids = _runs(metric, start, end, scenario_id, step_id, branch_id)
-        if metric == "entered" and step_id:
+        if metric == "entered":
             return Contact.objects.filter(Q(pk__in=ids) | Q(pk__in=_waiting(scenario_id, step_id)))
     return Contact.objects.filter(pk__in=ids)
 
@@ -154,13 +157,23 @@ def _runs(metric, start, end, scenario_id, step_id, branch_id) -> QuerySet:
     if step_id:
         rows = rows.filter(step_id=step_id)
         outcomes = ("converted",) if metric == "converted" else _RUN_OUTCOMES[metric]
-    elif metric in ("entered", "converted"):  # the scenario's own runs
+    elif metric == "converted":  # the scenario's own runs
         rows, outcomes = rows.filter(step_id__isnull=True), (metric,)
     else:  # at any step: the scenario's exits count only "exited"
         outcomes = ("exited",) if metric == "exited" else _RUN_OUTCOMES[metric]
     if branch_id:
         rows = rows.filter(branch_id=branch_id)
     return rows.filter(outcome__in=outcomes).values("contact_id")
+
+
+def _entered(start, end, scenario_id) -> QuerySet:
+    """Who entered the scenario in the period: its enrolments started then."""
+    from ..models import Enrollment
+
+    rows = Enrollment.objects.filter(started_at__gte=start, started_at__lt=end)
+    if scenario_id is not None:
+        rows = rows.filter(scenario_id=scenario_id)
+    return rows.values("contact_id")
 
 
 def _waiting(scenario_id, step_id) -> QuerySet:

@@ -1,23 +1,30 @@
 """The rollup pass: counts from the raw rows added into ``MailDay``, ``LinkDay`` and
 ``StepDay``, which reports read instead of scanning events.
 
-Two readers, each behind its own cursor row (``EventCursor``), locked for the batch:
+Three readers, each behind its own cursor row (``EventCursor``), locked for the batch:
 
 - the event log after ``rollup:events``: what happened to messages (sent, delivered,
   bounced, opened, clicked…) into ``MailDay`` and ``LinkDay``, and conversions
   (``analytics.conversions``);
-- the step runs after ``rollup:runs``: what steps did into ``StepDay``.
+- the step runs after ``rollup:runs``: what steps did into ``StepDay``;
+- the enrolments after ``rollup:entries``: who entered each scenario, into ``StepDay``
+  as the scenario's ``entered`` (step 0, on the local day of ``started_at``). Before
+  migration 0022 each enrolment also wrote an ``entered`` step run, still counted by
+  the runs reader: the migration starts this cursor after the enrolments of that time.
 
 Each batch adds its counts with one upsert per table (``analytics.upsert``) in the
 transaction that moves its cursor: a batch that fails is read again from scratch, and a
 second worker waits for the lock and reads after it, so nothing is ever counted twice,
 whatever runs where. Rows are read only once settled (``events.SETTLE`` for events,
-``RUN_SETTLE`` for step runs, by the real clock): an id allocated earlier can commit
-later, and reading past it would skip it for good.
+``RUN_SETTLE`` for step runs and enrolments, by the real clock of their ``received_at``
+or ``recorded_at``): an id allocated earlier can commit later, and reading past it
+would skip it for good.
 
 Only what the app itself recorded about its messages (source ``email``) counts: an API
 client posting an ``email_opened`` event moves no report. Retention never purges a step
-run this pass has not read yet (``engine.retention``), so it never changes past reports.
+run this pass has not read yet (``engine.retention``), so it never changes past reports;
+enrolments are never purged by age, and an erasure counts what of its contact is unread
+first (``add_unread_of``).
 """
 
 from __future__ import annotations
@@ -28,10 +35,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from ..events import SETTLE, last_settled
 from ..models import (
+    Enrollment,
     Event,
     EventCursor,
     EventSource,
@@ -49,8 +58,9 @@ from .upsert import add_counts
 
 EVENTS_CURSOR = "rollup:events"
 RUNS_CURSOR = "rollup:runs"
-#: Step runs are written inside the engine's batches, which can take longer than events'
-#: inserts: they are read only this long after they were written.
+ENTRIES_CURSOR = "rollup:entries"
+#: Step runs and enrolments are written inside the engine's batches, which can take
+#: longer than events' inserts: they are read only this long after they were written.
 RUN_SETTLE = dt.timedelta(seconds=10)
 BATCH = 5000
 
@@ -270,20 +280,56 @@ def add_runs(runs) -> None:
     add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
 
 
+def roll_entries(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
+    """Add one batch of settled enrolments after ``rollup:entries`` into ``StepDay`` as
+    their scenarios' ``entered``; return how many were read (0: nothing new). One
+    transaction."""
+    if not _anything_new(ENTRIES_CURSOR, Enrollment, "recorded_at", settle):
+        return 0
+    with transaction.atomic():
+        cursor = _lock(ENTRIES_CURSOR)
+        after = Enrollment.objects.filter(id__gt=cursor.position)
+        stamps = list(after.order_by("id").values_list("id", "recorded_at")[:limit])
+        last = last_settled(stamps, settle)
+        if last is None:
+            return 0
+        add_entries(after.filter(id__lte=last))
+        cursor.position = last
+        cursor.save(update_fields=["position", "updated_at"])
+    return sum(1 for pk, _ in stamps if pk <= last)
+
+
+def add_entries(enrollments) -> None:
+    """Count the enrolments of a queryset into ``StepDay``: one ``entered`` of their
+    scenario (step 0, branch 0) on the local day they started, what their ``entered``
+    step run counted before migration 0022. The caller holds the ``rollup:entries``
+    lock and makes sure no enrolment is counted twice."""
+    steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
+    for scenario_id, started_at in enrollments.values_list("scenario_id", "started_at").order_by():
+        steps.add((local_day(started_at, tz), scenario_id, 0, 0, "entered"), "count")
+    add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
+
+
 def add_unread_of(contact_id: int) -> dict[str, int]:
-    """Count now what the rollup has not read yet of one contact (its events and step
-    runs past the cursors, settled or not), for an erasure that deletes them in the same
-    transaction: the reports then hold what they would have held had the rollup read them
-    first. Locks both cursors until the transaction ends (call inside it); a rollup
-    batch running meanwhile waits, and finds the rows gone. Returns the rows counted.
-    Only the contact's own rows matter: a visitor's anonymous events are never counted,
-    and a conversion is credited from its contact's own opens and clicks."""
-    events_cursor, runs_cursor = _lock(EVENTS_CURSOR), _lock(RUNS_CURSOR)
+    """Count now what the rollup has not read yet of one contact (its events, step runs
+    and enrolments past the cursors, settled or not), for an erasure that deletes them in
+    the same transaction: the reports then hold what they would have held had the rollup
+    read them first. Locks the three cursors until the transaction ends (call inside it);
+    a rollup batch running meanwhile waits, and finds the rows gone. Returns the rows
+    counted. Only the contact's own rows matter: a visitor's anonymous events are never
+    counted, and a conversion is credited from its contact's own opens and clicks."""
+    events_cursor, runs_cursor, entries_cursor = (
+        _lock(EVENTS_CURSOR),
+        _lock(RUNS_CURSOR),
+        _lock(ENTRIES_CURSOR),
+    )
     events = Event.objects.filter(contact_id=contact_id, id__gt=events_cursor.position)
     runs = StepRun.objects.filter(contact_id=contact_id, id__gt=runs_cursor.position)
+    entries = Enrollment.objects.filter(contact_id=contact_id, id__gt=entries_cursor.position)
     add_events(events)
     add_runs(runs)
-    return {"events": events.count(), "runs": runs.count()}
+    add_entries(entries)
+    return {"events": events.count(), "runs": runs.count(), "entries": entries.count()}
 
 
 def add_erased_exits(contact_id: int) -> int:
@@ -291,9 +337,9 @@ def add_erased_exits(contact_id: int) -> int:
     ``StepDay``, for an erasure that deletes them: a step's *entered* counts whoever is
     on it now (a live ``Enrollment``), so the erased person is still counted as having
     entered it, and as leaving there. Call inside the erasure's transaction, after
-    ``add_unread_of`` (which holds the ``rollup:runs`` lock). Returns the enrolments
+    ``add_unread_of`` (which holds the rollup's locks). Returns the enrolments
     counted."""
-    from ..models import Enrollment, EnrollmentStatus
+    from ..models import EnrollmentStatus
 
     rows = list(
         Enrollment.objects.filter(
@@ -314,15 +360,17 @@ def rollup_pass(
     settle: dt.timedelta | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Roll up everything settled: event batches, then step-run batches, each until
-    nothing is new (or ``max_batches``); return ``{"events": n, "runs": n}`` read. Safe
-    to run on several workers at once; a pass with nothing new is a few queries.
-    ``batch`` rows are read per transaction.
+    """Roll up everything settled: event batches, then step-run batches, then enrolment
+    batches, each until nothing is new (or ``max_batches``); return ``{"events": n,
+    "runs": n}`` read (``runs``: the rows read into ``StepDay``, step runs and
+    enrolments). Safe to run on several workers at once; a pass with nothing new is a
+    few queries. ``batch`` rows are read per transaction.
     ``progress`` is called with the rows read so far after each batch."""
     done = {"events": 0, "runs": 0}
     for name, step, default in (
         ("events", roll_events, SETTLE),
         ("runs", roll_runs, RUN_SETTLE),
+        ("runs", roll_entries, RUN_SETTLE),
     ):
         for _ in range(max_batches):
             if stopping.is_set():  # a qcluster worker told to stop (workers.py)
@@ -343,6 +391,14 @@ def runs_read_up_to() -> int:
     )
 
 
+def entries_read_up_to() -> int:
+    """The id of the last enrolment the rollup has counted as entered."""
+    return (
+        EventCursor.objects.filter(name=ENTRIES_CURSOR).values_list("position", flat=True).first()
+        or 0
+    )
+
+
 def events_read_up_to() -> int:
     """The id of the last event the rollup has read (retention keeps the rest)."""
     return (
@@ -352,16 +408,23 @@ def events_read_up_to() -> int:
 
 
 def rebuild() -> None:
-    """Empty the rollup tables and rewind both cursors (and the messages' conversions) in
+    """Empty the rollup tables and rewind the cursors (and the messages' conversions) in
     one transaction, so the next passes replay every raw row still kept. Step runs that
-    retention purged cannot come back: their days' ``StepDay`` counts are lost."""
+    retention purged cannot come back: their days' ``StepDay`` counts are lost.
+
+    The enrolments are replayed after the last one whose ``entered`` step run (written
+    before migration 0022) is still kept, which the runs reader replays: each start is
+    counted once, from its run or from its enrolment."""
     with transaction.atomic():
-        events, runs = _lock(EVENTS_CURSOR), _lock(RUNS_CURSOR)
+        events, runs, entries = _lock(EVENTS_CURSOR), _lock(RUNS_CURSOR), _lock(ENTRIES_CURSOR)
         MailDay.objects.all().delete()
         LinkDay.objects.all().delete()
         StepDay.objects.all().delete()
         Message.objects.filter(converted_at__isnull=False).update(converted_at=None)
         Message.objects.exclude(revenue=0).update(revenue=0)
+        logged = StepRun.objects.filter(step_id__isnull=True, outcome="entered")
+        entries.position = logged.aggregate(m=Max("enrollment_id"))["m"] or 0
         for cursor in (events, runs):
             cursor.position = 0
+        for cursor in (events, runs, entries):
             cursor.save(update_fields=["position", "updated_at"])

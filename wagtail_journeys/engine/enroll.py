@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.utils import timezone
 
-from ..models import Enrollment, EnrollmentStatus, Event, StepRun
+from ..models import Enrollment, EnrollmentStatus, Event
 from ..scenarios.loading import current_plan
 from ..scenarios.plan import Plan
 from .bulk import insert_rows
@@ -68,8 +68,9 @@ def enroll(
     They are due at once (or at ``due_at``) on the scenario's first step, with ``context``;
     ``contexts`` and ``due_ats`` give some contacts their own (a batch of events, each
     contact's own). Call inside the transaction that consumed the trigger, so a retried
-    batch does not enrol twice. Each new enrolment logs an ``entered`` step run for the
-    scenario (``step_id`` ``None``), in one more bulk insert.
+    batch does not enrol twice. The enrolments, written in one bulk insert stamped with
+    the real time (``recorded_at``, which the rollup's settle rule reads), are the
+    scenario's *entered* record: no step run is logged for the start.
     """
     from ..models import ScenarioPage
 
@@ -81,6 +82,7 @@ def enroll(
     ids = eligible(plan, contact_ids, now)
     first = plan.steps.get(plan.first) if plan.first else None
     priority = bool(first and first.kind == "send_email" and first.config["transactional"])
+    written = timezone.now()
     rows = [
         Enrollment(
             contact_id=i,
@@ -88,27 +90,14 @@ def enroll(
             step_id=plan.first,
             due_at=(due_ats or {}).get(i) or due_at or now,
             started_at=now,
+            recorded_at=written,
             depth=depth,
             context=(contexts or {}).get(i) or context or {},
             priority=priority,
         )
         for i in ids
     ]
-    with transaction.atomic():
-        insert_rows(rows, ids=True)
-        insert_rows(
-            [
-                StepRun(
-                    enrollment_id=e.pk,
-                    contact_id=e.contact_id,
-                    scenario_id=scenario_id,
-                    step_id=None,
-                    outcome="entered",
-                    ran_at=now,
-                )
-                for e in rows
-            ]
-        )
+    insert_rows(rows, ids=True)
     return rows
 
 

@@ -4,7 +4,9 @@ Every step a contact takes is logged (conditions, waits and splits included), so
 base writes millions of rows a month. Runs older than ``STEP_RUN_RETENTION_DAYS`` are
 deleted, oldest first, in chunks; runs still ``queued`` (a send not delivered yet) are
 kept whatever their age, and so are runs the rollup has not read yet (past its cursor,
-``analytics.rollup``): purging never changes a report.
+``analytics.rollup``): purging never changes a report. Enrolments, each contact's place
+in a scenario and the scenario's *entered* record, are not purged by age: only an
+erasure deletes them, after counting those the rollup has not read yet.
 
 Events and messages hold personal data, so a site may keep them only so long (GDPR's
 storage limitation): events that occurred more than ``EVENT_RETENTION_DAYS`` ago are

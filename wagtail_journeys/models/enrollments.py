@@ -24,6 +24,10 @@ class Enrollment(models.Model):
     ``step_id`` is the step page it is on; ``waiting`` says it already entered that step
     and parks there until ``due_at`` (or until ``wait_event`` happens). ``iteration``
     counts the steps taken, so ``(enrollment, step, iteration)`` names each send once.
+
+    The row is also the scenario's *entered* record: ``started_at`` is the engine's time
+    it entered (a test may move it), ``recorded_at`` the real time the row was written,
+    which the rollup's settle rule needs (``analytics.rollup``, cursor ``rollup:entries``).
     """
 
     contact = models.ForeignKey(
@@ -46,6 +50,7 @@ class Enrollment(models.Model):
     context = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     end_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -71,8 +76,10 @@ class StepRun(models.Model):
 
     A send is logged ``queued`` with its unique key in the batch's transaction, then
     ``sent`` (or ``skipped``) once delivery has run after the commit. The scenario itself
-    (``step_id`` 0) logs ``entered`` when an enrolment starts and ``converted`` when it
-    reaches its goal (also once per split arm it took: ``step_id`` the split).
+    (``step_id`` ``None``) logs ``converted`` when an enrolment reaches its goal (also
+    once per split arm it took: ``step_id`` the split) and ``exited`` when it leaves; its
+    start is the ``Enrollment`` row itself (rows written before migration 0022 also have
+    an ``entered`` run, which the rollup still counts).
 
     ``ran_at`` is the engine's time (a test may move it); ``recorded_at`` is the real time
     the row was written, which the rollup's settle rule needs. ``branch_id`` is the

@@ -381,17 +381,36 @@ class ContactInspectView(generic.InspectView):
         return [s for s in segments if row.get(f"in_{s.pk}")]
 
     def get_journeys(self) -> tuple[list, list]:
-        """The contact's latest enrolments and step runs, with the titles of their
-        scenarios and steps (one query for all titles): why they got, or did not get,
-        an email."""
+        """The contact's latest enrolments and steps, with the titles of their scenarios
+        and steps (one query for all titles): why they got, or did not get, an email.
+        Each start shows as an ``entered`` step of its scenario, made from the enrolment
+        (the row that records it; an ``entered`` step run written before migration 0022
+        is left out, not to show it twice)."""
         from wagtail.models import Page
 
         enrollments = list(self.object.enrollments.order_by("-started_at", "-id")[:JOURNEYS_ROWS])
-        runs = list(
-            StepRun.objects.filter(contact_id=self.object.pk).order_by("-ran_at", "-id")[
-                :JOURNEYS_ROWS
-            ]
+        logged = (
+            StepRun.objects.filter(contact_id=self.object.pk)
+            .exclude(step_id__isnull=True, outcome="entered")
+            .order_by("-ran_at", "-id")[:JOURNEYS_ROWS]
         )
+        entered = [
+            StepRun(
+                enrollment_id=e.pk,
+                contact_id=e.contact_id,
+                scenario_id=e.scenario_id,
+                step_id=None,
+                outcome="entered",
+                ran_at=e.started_at,
+            )
+            for e in enrollments
+        ]
+        # Latest first; a start before the steps taken at the same time.
+        runs = sorted(
+            [*logged, *entered],
+            key=lambda r: (r.ran_at, r.pk is not None, r.pk or r.enrollment_id),
+            reverse=True,
+        )[:JOURNEYS_ROWS]
         ids = {e.scenario_id for e in enrollments} | {e.step_id for e in enrollments}
         ids |= {r.scenario_id for r in runs} | {r.step_id for r in runs}
         titles = dict(Page.objects.filter(pk__in=ids - {None}).values_list("pk", "title"))

@@ -8,16 +8,22 @@ from django.db import reset_queries
 from django.db.models import Max, Min
 
 from ...analytics import rollup
-from ...analytics.rollup import EVENTS_CURSOR, RUNS_CURSOR, local_day, rollup_pass
-from ...models import Event, EventCursor, StepRun
+from ...analytics.rollup import (
+    ENTRIES_CURSOR,
+    EVENTS_CURSOR,
+    RUNS_CURSOR,
+    local_day,
+    rollup_pass,
+)
+from ...models import Enrollment, Event, EventCursor, StepRun
 from ..progress import ProgressBar
 
 
 class Command(BaseCommand):
     help = (
-        "Add new events and step runs into the report tables (what the workers' schedule "
-        "and journeys_tick do every minute). With --rebuild, empty them and replay every "
-        "event and step run still kept."
+        "Add new events, step runs and enrolments into the report tables (what the "
+        "workers' schedule and journeys_tick do every minute). With --rebuild, empty them "
+        "and replay every event, step run and enrolment still kept."
     )
 
     def add_arguments(self, parser):
@@ -35,13 +41,14 @@ class Command(BaseCommand):
         if rebuild:
             self._warn()
             rollup.rebuild()
+        cursors = {EVENTS_CURSOR: Event, RUNS_CURSOR: StepRun, ENTRIES_CURSOR: Enrollment}
         positions = dict(
-            EventCursor.objects.filter(name__in=[EVENTS_CURSOR, RUNS_CURSOR]).values_list(
-                "name", "position"
-            )
+            EventCursor.objects.filter(name__in=list(cursors)).values_list("name", "position")
         )
-        todo = (Event.objects.aggregate(m=Max("id"))["m"] or 0) - positions.get(EVENTS_CURSOR, 0)
-        todo += (StepRun.objects.aggregate(m=Max("id"))["m"] or 0) - positions.get(RUNS_CURSOR, 0)
+        todo = sum(
+            max((model.objects.aggregate(m=Max("id"))["m"] or 0) - positions.get(name, 0), 0)
+            for name, model in cursors.items()
+        )
         progress = None if no_progress else ProgressBar(self.stderr._out, max(todo, 1))
 
         def step(rows: int) -> None:
