@@ -178,16 +178,23 @@ def roll_events(*, limit: int = BATCH, settle: dt.timedelta = SETTLE) -> int:
     """Add one batch of settled events after ``rollup:events`` into ``MailDay`` and
     ``LinkDay``, conversions included; return how many events the cursor passed (0:
     nothing new). One transaction."""
-    if not _anything_new(EVENTS_CURSOR, Event, "received_at", settle):
+    return _roll(EVENTS_CURSOR, Event, "received_at", add_events, limit, settle)
+
+
+def _roll(name: str, model, stamp: str, add: Callable, limit: int, settle: dt.timedelta) -> int:
+    """One batch of a reader of ``model``'s rows by id: lock the cursor ``name``, ``add``
+    the rows after it up to the last settled one (``events.last_settled``, by the real
+    time in ``stamp``) and move the cursor, in one transaction; return the rows read."""
+    if not _anything_new(name, model, stamp, settle):
         return 0
     with transaction.atomic():
-        cursor = _lock(EVENTS_CURSOR)
-        after = Event.objects.filter(id__gt=cursor.position)
-        stamps = list(after.order_by("id").values_list("id", "received_at")[:limit])
+        cursor = _lock(name)
+        after = model.objects.filter(id__gt=cursor.position)
+        stamps = list(after.order_by("id").values_list("id", stamp)[:limit])
         last = last_settled(stamps, settle)
         if last is None:
             return 0
-        add_events(after.filter(id__lte=last))
+        add(after.filter(id__lte=last))
         cursor.position = last
         cursor.save(update_fields=["position", "updated_at"])
     return sum(1 for pk, _ in stamps if pk <= last)
@@ -251,19 +258,7 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
     email ``sent``, a notification ``done``. Each run
     is counted as it was when read, once (a later change of its outcome is not counted
     again). One transaction."""
-    if not _anything_new(RUNS_CURSOR, StepRun, "recorded_at", settle):
-        return 0
-    with transaction.atomic():
-        cursor = _lock(RUNS_CURSOR)
-        after = StepRun.objects.filter(id__gt=cursor.position)
-        stamps = list(after.order_by("id").values_list("id", "recorded_at")[:limit])
-        last = last_settled(stamps, settle)
-        if last is None:
-            return 0
-        add_runs(after.filter(id__lte=last))
-        cursor.position = last
-        cursor.save(update_fields=["position", "updated_at"])
-    return sum(1 for pk, _ in stamps if pk <= last)
+    return _roll(RUNS_CURSOR, StepRun, "recorded_at", add_runs, limit, settle)
 
 
 def add_runs(runs) -> None:
@@ -284,19 +279,7 @@ def roll_entries(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> in
     """Add one batch of settled enrolments after ``rollup:entries`` into ``StepDay`` as
     their scenarios' ``entered``; return how many were read (0: nothing new). One
     transaction."""
-    if not _anything_new(ENTRIES_CURSOR, Enrollment, "recorded_at", settle):
-        return 0
-    with transaction.atomic():
-        cursor = _lock(ENTRIES_CURSOR)
-        after = Enrollment.objects.filter(id__gt=cursor.position)
-        stamps = list(after.order_by("id").values_list("id", "recorded_at")[:limit])
-        last = last_settled(stamps, settle)
-        if last is None:
-            return 0
-        add_entries(after.filter(id__lte=last))
-        cursor.position = last
-        cursor.save(update_fields=["position", "updated_at"])
-    return sum(1 for pk, _ in stamps if pk <= last)
+    return _roll(ENTRIES_CURSOR, Enrollment, "recorded_at", add_entries, limit, settle)
 
 
 def add_entries(enrollments) -> None:
