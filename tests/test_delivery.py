@@ -158,24 +158,57 @@ def test_retried_message_checks_consent_again(email):
     assert mail.outbox == [] and not Event.objects.filter(name="email_sent").exists()
 
 
-def test_message_claimed_by_another_worker_is_not_sent_by_its_first_owner(email, monkeypatch):
-    """Worker A wrote the rows; before A hands them over, worker B (its runs looked dead)
-    claims one. A must skip it: B sends it."""
+def test_a_key_another_worker_wrote_meanwhile_is_not_sent_by_this_one(email, monkeypatch):
+    """Worker A composed its mails; before A writes and hands over the second (rows are
+    written as their chunk goes), worker B, whose run looked dead, wrote the same key
+    and is sending it. A finds the key taken and skips it: B sends it, once."""
     from wagtail_journeys import delivery
 
     first, second = make_contact(), make_contact()
     original = delivery._deliver
 
-    def claimed_meanwhile(page, outgoing, **kwargs):
-        from django.utils import timezone
+    def written_meanwhile(page, outgoing, **kwargs):
+        Message.objects.create(
+            key="b", contact=second, email_page=email, status=MessageStatus.SENDING
+        )  # B's
+        return original(page, outgoing, **kwargs)
 
+    monkeypatch.setattr(delivery, "_deliver", written_meanwhile)
+    messages = send_emails(email, [first, second], keys=["a", "b"])
+    assert [m.to for m in mail.outbox] == [[first.email]]
+    assert [m.status for m in messages] == [MessageStatus.SENT, MessageStatus.SENDING]
+    assert Message.objects.get(key="b").status == MessageStatus.SENDING  # B's to send
+    assert Message.objects.count() == 2
+
+
+def test_a_retried_message_claimed_by_another_worker_is_not_sent_by_its_first_owner(
+    email, monkeypatch
+):
+    """Worker A took back a deferred message for another attempt; before A hands it
+    over, worker B claims it too (A looked dead). A must skip it: B sends it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from wagtail_journeys import delivery
+
+    contact = make_contact()
+    Message.objects.create(
+        key="b",
+        contact=contact,
+        email_page=email,
+        status=MessageStatus.DEFERRED,
+        next_attempt_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    original = delivery._deliver
+
+    def claimed_meanwhile(page, outgoing, **kwargs):
         Message.objects.filter(key="b").update(created_at=timezone.now())  # B's claim
         return original(page, outgoing, **kwargs)
 
     monkeypatch.setattr(delivery, "_deliver", claimed_meanwhile)
-    messages = send_emails(email, [first, second], keys=["a", "b"])
-    assert [m.to for m in mail.outbox] == [[first.email]]
-    assert [m.status for m in messages] == [MessageStatus.SENT, MessageStatus.QUEUED]
+    (message,) = send_emails(email, [contact], keys=["b"])
+    assert mail.outbox == []
     assert Message.objects.get(key="b").status == MessageStatus.QUEUED  # B's to send
 
 

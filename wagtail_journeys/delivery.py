@@ -9,6 +9,7 @@ stable Message-ID. A ``key`` makes a send idempotent: a key already recorded ret
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import smtplib
 import uuid
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -208,10 +209,20 @@ def send_emails(
         if m.status == MessageStatus.QUEUED
     }
     _hold([m for _, m in retry if m.status == MessageStatus.HELD])
-    mine = _insert(rows, todo) + retry
-    outgoing = [(m, mails[id(m)]) for _, m in mine if m.status == MessageStatus.QUEUED]
+    # The rows that go out are written chunk by chunk as they go, ``sending`` (one write
+    # where an insert and an update were: ``_deliver``); the others at once.
+    going = [(i, m) for i, m in todo if m.status == MessageStatus.QUEUED]
+    _insert(rows, [(i, m) for i, m in todo if m.status != MessageStatus.QUEUED])
+    outgoing = [(m, mails[id(m)]) for _, m in [*going, *retry] if m.status == MessageStatus.QUEUED]
     if outgoing:
-        _deliver(email_page, outgoing, connection=connection, owner=now, most=max_attempts)
+        _deliver(
+            email_page,
+            outgoing,
+            connection=connection,
+            owner=now,
+            most=max_attempts,
+            unwritten=_Unwritten(rows, going),
+        )
     return rows
 
 
@@ -334,6 +345,31 @@ def _insert(rows: list[Message], todo: list[tuple[int, Message]]) -> list[tuple[
     return mine
 
 
+class _Unwritten:
+    """New messages of a send not written yet (``send_emails``), with their places in
+    the rows it returns: ``_deliver`` writes each chunk's as it hands them over."""
+
+    def __init__(self, rows: list[Message], pairs: list[tuple[int, Message]]):
+        self.rows = rows
+        self.places = {id(m): i for i, m in pairs}
+
+    def write(self, outgoing: list, status: str) -> list:
+        """Insert the messages of ``outgoing`` not written yet, ``status``; return
+        ``outgoing`` without those whose key another worker took meanwhile (its row
+        takes their place in the rows: theirs to send, not ours)."""
+        new = [(self.places.pop(id(m)), m) for m, _ in outgoing if id(m) in self.places]
+        if not new:
+            return outgoing
+        for _, message in new:
+            message.status = status
+        ours = {id(m) for _, m in _insert(self.rows, new)}
+        lost = {id(m) for _, m in new} - ours
+        return [pair for pair in outgoing if id(pair[0]) not in lost]
+
+    def __contains__(self, message: Message) -> bool:
+        return id(message) in self.places
+
+
 #: The anymail ``metadata`` key naming the message (its uuid): ESPs hand it back in
 #: their webhooks, so feedback finds the message whatever ids the ESP uses.
 METADATA_KEY = "journeys_message"
@@ -438,12 +474,20 @@ def compose_again(message: Message) -> EmailMultiAlternatives:
 
 
 def _deliver(
-    email_page, outgoing, *, connection, owner: dt.datetime, most: int | None = None
+    email_page,
+    outgoing,
+    *,
+    connection,
+    owner: dt.datetime,
+    most: int | None = None,
+    unwritten: _Unwritten | None = None,
 ) -> None:
     """Send composed mails on one connection, ``CHUNK`` at a time: the chunk's rows are
-    marked ``sending`` (one UPDATE), handed over, then marked ``sent`` with their
+    written ``sending`` (new ones inserted so, ``unwritten``; those taken back for
+    another attempt by one UPDATE), handed over, then marked ``sent`` with their
     ``email_sent`` events (one transaction). A worker killed mid-chunk leaves at most
-    ``CHUNK`` rows ``sending`` (see ``_claim``) and the rest ``queued``, safe to resend.
+    ``CHUNK`` rows ``sending`` (see ``_claim``); the rest are ``queued`` or not written
+    yet, safe to send again (their step runs are still queued: ``outbox.deliver_stale``).
 
     A message the server refuses for good (5xx, a refused recipient) is ``failed`` at
     once. A temporary failure (``temporary``: the connection cannot be opened or is
@@ -455,33 +499,46 @@ def _deliver(
     Rows are ours while ``created_at`` is ``owner`` (this call's time): one that another
     worker claimed meanwhile (see ``_claim``) is skipped, so it is sent once."""
     connection = connection or get_connection()
+    unwritten = unwritten or _Unwritten([], [])
     try:
         opened = connection.open()
     except Exception as exc:  # noqa: BLE001 (every way of not connecting is retried)
+        outgoing = unwritten.write(outgoing, MessageStatus.QUEUED)
         _retry_or_fail([m for m, _ in outgoing], exc, owner=owner, most=most, connecting=True)
         return
+    start = 0
     try:
         for start in range(0, len(outgoing), CHUNK):
             chunk = outgoing[start : start + CHUNK]
-            ids = [m.pk for m, _ in chunk]
-            mine = Message.objects.filter(
-                pk__in=ids, status=MessageStatus.QUEUED, created_at=owner
-            ).update(status=MessageStatus.SENDING)
-            if mine < len(chunk):
+            taken_back = [m.pk for m, _ in chunk if m not in unwritten]
+            chunk = unwritten.write(chunk, MessageStatus.SENDING)
+            mine = (
+                Message.objects.filter(
+                    pk__in=taken_back, status=MessageStatus.QUEUED, created_at=owner
+                ).update(status=MessageStatus.SENDING)
+                if taken_back
+                else 0
+            )
+            if mine < len(taken_back):
                 ours = set(
                     Message.objects.filter(
-                        pk__in=ids, status=MessageStatus.SENDING, created_at=owner
+                        pk__in=taken_back, status=MessageStatus.SENDING, created_at=owner
                     ).values_list("pk", flat=True)
                 )
-                chunk = [(m, mail) for m, mail in chunk if m.pk in ours]
+                chunk = [(m, mail) for m, mail in chunk if m.pk not in taken_back or m.pk in ours]
             until = _send_chunk(email_page, chunk, connection, owner, most)
             if until is not None:
-                _defer([m for m, _ in outgoing[start + CHUNK :]], until, owner)
+                rest = unwritten.write(outgoing[start + CHUNK :], MessageStatus.QUEUED)
+                _defer([m for m, _ in rest], until, owner)
                 opened = True  # a broken connection is closed, the next send reopens it
                 break
     finally:
         if opened:
             connection.close()
+        # Stopped by an error of ours: the rows not written yet are written ``queued``,
+        # as they would have been before the send (unless the database is what failed).
+        with contextlib.suppress(DatabaseError):
+            unwritten.write(outgoing[start:], MessageStatus.QUEUED)
 
 
 def _send_chunk(

@@ -24,10 +24,11 @@ from django.db.migrations.recorder import MigrationRecorder
 
 #: What ``migrate`` itself puts in a new database (content types, permissions, Wagtail's
 #: root and welcome pages, site, locale, root collection, default groups and workflow,
-#: the django-q2 schedules): a target holding only these is new, and they are replaced
-#: by the source's own rows.
+#: the django-q2 schedules, the reports' cursor of enrolments): a target holding only
+#: these is new, and they are replaced by the source's own rows.
 MADE_BY_MIGRATE = frozenset(
     {
+        "wagtail_journeys.eventcursor",
         "contenttypes.contenttype",
         "auth.permission",
         "auth.group",
