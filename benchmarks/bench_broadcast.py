@@ -44,6 +44,7 @@ from benchmarks.bench_send import (  # noqa: E402
     sink_count,
     sink_on_fresh_database,
 )
+from benchmarks.servers import postgres_cpu_seconds  # noqa: E402
 
 WORKERS = 2
 
@@ -170,6 +171,7 @@ def run(size: int, page, port: int, floor: list[float]) -> float:
         )
     time.sleep(3)  # Django set up in each
     load = os.getloadavg()[0]
+    postgres = postgres_cpu_seconds(connection)
     started = time.perf_counter()
     for process in workers:
         process.stdin.write("go\n")
@@ -178,6 +180,8 @@ def run(size: int, page, port: int, floor: list[float]) -> float:
         json.loads(process.communicate(timeout=1800)[0].splitlines()[-1]) for process in workers
     ]
     elapsed = time.perf_counter() - started
+    if postgres is not None:
+        postgres = postgres_cpu_seconds(connection) - postgres
     sent = Message.objects.filter(status=MessageStatus.SENT).count()
     arrived = sink_count(port) - received
     print(f"# {size:,} contacts, 2 workers, load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
@@ -188,6 +192,10 @@ def run(size: int, page, port: int, floor: list[float]) -> float:
     report(f"broadcast_{size}_enrolling", figures[0]["enrolling"], "s", "info")
     cpu = sum(f["cpu"] for f in figures)
     report(f"broadcast_{size}_worker_cpu", 1000 * cpu / max(sent, 1), "ms CPU/msg", "info")
+    if postgres is not None:  # the server's own CPU, when it runs on this machine
+        report(
+            f"broadcast_{size}_postgres_cpu", 1000 * postgres / max(sent, 1), "ms CPU/msg", "info"
+        )
     for number, f in enumerate(figures):
         report(f"broadcast_{size}_worker{number}_peak_rss", f["rss_mb"], "MB", "<= 400 MB")
     return elapsed

@@ -94,3 +94,24 @@ def cpu_seconds(master: int) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def postgres_cpu_seconds(connection) -> float | None:
+    """CPU time (user + system) used so far by a local PostgreSQL server: its postmaster's
+    own and that of the backends it has reaped (they end with their connections, so a
+    reading of the live ones misses most). ``None`` if the server's files are not
+    readable here (another host, another user)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        directory = cursor.fetchone()[0]
+    try:
+        pid = Path(directory, "postmaster.pid").read_text().split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    live = 0
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):
+            stat = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            live += int(stat[11]) + int(stat[12])
+    return (sum(int(f) for f in fields[11:15]) + live) / os.sysconf("SC_CLK_TCK")
