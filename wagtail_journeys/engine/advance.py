@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_noop
 
 from .. import conf
-from ..models import Contact, Enrollment, EnrollmentStatus, Paused, StepRun
+from ..models import Contact, Enrollment, EnrollmentStatus, Paused, ScenarioPage, StepRun
 from ..scenarios.loading import current_plan
 from ..workers import stopping
 from . import clock
@@ -36,16 +38,44 @@ FIELDS = [
 
 
 def _claim(now: dt.datetime, limit: int, priority: bool) -> list[Enrollment]:
-    return list(due_rows(now, limit, priority))
+    with in_index_order():
+        return list(due_rows(now, limit, priority))
+
+
+@contextlib.contextmanager
+def in_index_order():
+    """On PostgreSQL, plan the queries inside without a sort where an index gives the
+    order (``enable_sort`` off, for this transaction only, until the block ends). The
+    claim's plan must not hang on statistics: those taken before a broadcast counted
+    its rows as completed, and the planner, expecting a dozen due rows, sorted all of
+    them (25-115 ms a claim, on disk) instead of reading 500 off the index."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort TO DEFAULT")
 
 
 def due_rows(now: dt.datetime, limit: int, priority: bool):
-    """The next ``limit`` due enrolments, oldest due first, locked (PostgreSQL: rows
-    another worker holds are skipped). Read off the ``(due_at, id)`` index in its order,
-    so a claim costs the same with ten or a million rows due."""
-    rows = Enrollment.objects.filter(
-        status=EnrollmentStatus.ACTIVE, due_at__lte=now, scenario__live=True
-    ).exclude(scenario__paused=Paused.HOLD)
+    """The next ``limit`` due enrolments of live scenarios not held, oldest due first,
+    locked (PostgreSQL: rows another worker holds are skipped). One table, read off the
+    ``(due_at, id)`` index in its order, so a claim costs the same with ten or a million
+    rows due (with ``in_index_order``). The scenarios to leave out come as a list of
+    ids (``NOT IN``, which no index serves), not a join: with one, the planner could
+    start from the scenarios and sort every due row of each."""
+    waiting = list(
+        ScenarioPage.objects.filter(Q(live=False) | Q(paused=Paused.HOLD))
+        .values_list("pk", flat=True)
+        .order_by()
+    )
+    rows = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE, due_at__lte=now)
+    if waiting:
+        rows = rows.exclude(scenario_id__in=waiting)
     if priority:
         rows = rows.filter(priority=True)
     if connection.features.has_select_for_update_skip_locked:
