@@ -337,38 +337,24 @@ def peers(page, contacts, port: int, broadcast_rate: float) -> None:
             if done.returncode:
                 print(f"# peers: not run ({done.stderr.strip()[-300:]})", flush=True)
                 return
-        done = subprocess.run(
-            [
-                str(python),
-                str(ROOT / "benchmarks" / "peer_post_office.py"),
-                *("--port", str(port), "--contacts", str(len(contacts))),
-                *("--html", str(tmp / "mail.html"), "--text", str(tmp / "mail.txt")),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        lines = [line for line in done.stdout.splitlines() if line.startswith("bench ")]
-        if done.returncode or not lines:
-            print(f"# peers: django-post-office failed ({done.stderr.strip()[-300:]})")
+        lines = run_peer(python, "post_office", tmp, len(contacts), port)
+        if lines is None:
             return
         for line in lines:
             print(line, flush=True)
-        rate = float(lines[0].split(": ")[1].split()[0].replace(",", ""))
-        report("send_broadcast_vs_post_office", broadcast_rate / rate, "x", "info")
+        report("send_broadcast_vs_post_office", broadcast_rate / rate_of(lines[0]), "x", "info")
         newsletter(python, tmp, len(contacts), port, broadcast_rate)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def newsletter(python: Path, tmp: Path, count: int, port: int, broadcast_rate: float) -> None:
-    """django-newsletter's ``Submission.submit()`` sending the same mails (see
-    ``peer_newsletter.py``), counted at the sink."""
-    received = sink_count(port)
+def run_peer(python: Path, name: str, tmp: Path, count: int, port: int) -> list[str] | None:
+    """Run ``benchmarks/peer_<name>.py`` in the peers' venv on the same mail and sink;
+    its ``bench`` lines (the send rate first), or ``None`` (said why) if it failed."""
     done = subprocess.run(
         [
             str(python),
-            str(ROOT / "benchmarks" / "peer_newsletter.py"),
+            str(ROOT / "benchmarks" / f"peer_{name}.py"),
             *("--port", str(port), "--contacts", str(count)),
             *("--html", str(tmp / "mail.html"), "--text", str(tmp / "mail.txt")),
         ],
@@ -378,12 +364,26 @@ def newsletter(python: Path, tmp: Path, count: int, port: int, broadcast_rate: f
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("bench ")]
     if done.returncode or not lines:
-        print(f"# peers: django-newsletter failed ({done.stderr.strip()[-300:]})")
+        print(f"# peers: peer_{name}.py failed ({done.stderr.strip()[-300:]})")
+        return None
+    return lines
+
+
+def rate_of(line: str) -> float:
+    """The figure of a ``bench NAME: VALUE UNIT`` line."""
+    return float(line.split(": ")[1].split()[0].replace(",", ""))
+
+
+def newsletter(python: Path, tmp: Path, count: int, port: int, broadcast_rate: float) -> None:
+    """django-newsletter's ``Submission.submit()`` sending the same mails (see
+    ``peer_newsletter.py``), counted at the sink."""
+    received = sink_count(port)
+    lines = run_peer(python, "newsletter", tmp, count, port)
+    if lines is None:
         return
     print(lines[0], flush=True)
     report("peer_newsletter_arrived", sink_count(port) - received, "msgs", f"= {count}")
-    rate = float(lines[0].split(": ")[1].split()[0].replace(",", ""))
-    report("send_broadcast_vs_newsletter", broadcast_rate / rate, "x", "info")
+    report("send_broadcast_vs_newsletter", broadcast_rate / rate_of(lines[0]), "x", "info")
 
 
 def main() -> int:
