@@ -26,7 +26,7 @@ from django.utils.translation import gettext_noop
 
 from . import conf
 from .emails import links
-from .emails.handover import hand_over
+from .emails.handover import hand_over_all
 from .emails.mime import PreparedMail, Skeleton, fast_backend
 from .emails.render import compiled_for, fill, held_reason, revision_id_of, segment_ids
 from .engine.bulk import insert_rows
@@ -552,11 +552,12 @@ def _send_chunk(
     handed = 0
     lost: tuple[Message, Exception] | None = None
     try:
-        for message, mail in chunk:
+        for _, mail in chunk:
             mail.connection = connection
-            try:
-                hand_over(connection, mail)
-            except Exception as exc:  # noqa: BLE001 (each error is recorded on its message)
+        # Each mail's outcome in order: None, or the error it met (``hand_over_all``).
+        outcomes = hand_over_all(connection, [mail for _, mail in chunk])
+        for (message, mail), exc in zip(chunk, outcomes, strict=False):  # ends early if lost
+            if exc is not None:
                 if temporary(exc) and connection_gone(exc):
                     lost = (message, exc)
                     break
