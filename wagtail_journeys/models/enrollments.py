@@ -30,11 +30,19 @@ class Enrollment(models.Model):
     which the rollup's settle rule needs (``analytics.rollup``, cursor ``rollup:entries``).
     """
 
+    # indexed by journeys_enr_cnt and journeys_enr_step (each index of this table is
+    # written as every contact enters, and again at most steps)
     contact = models.ForeignKey(
-        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="enrollments"
+        "wagtail_journeys.Contact",
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+        db_index=False,
     )
     scenario = models.ForeignKey(
-        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="enrollments"
+        "wagtail_journeys.ScenarioPage",
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+        db_index=False,
     )
     status = models.CharField(
         max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
@@ -149,8 +157,8 @@ class SegmentTriggerMember(models.Model):
     """Who was in a segment-entered scenario's segment at its last check: the next check
     enrols only contacts missing here (they entered) and forgets those who left."""
 
-    scenario = models.ForeignKey(
-        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="+"
+    scenario = models.ForeignKey(  # indexed by journeys_segment_trigger_member
+        "wagtail_journeys.ScenarioPage", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     contact = models.ForeignKey(
         "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="+"

@@ -143,6 +143,7 @@ class Event(models.Model):
         blank=True,
         related_name="events",
         db_constraint=False,
+        db_index=False,  # journeys_event_cnt leads with it
     )
     visitor_id = models.UUIDField(_("visitor"), null=True, blank=True)
     properties = models.JSONField(_("properties"), default=dict, blank=True)

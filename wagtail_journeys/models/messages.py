@@ -76,8 +76,13 @@ class Message(models.Model):
 
     key = models.CharField(_("key"), max_length=200, null=True, blank=True)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of their own: ``journeys_msg_contact`` and ``journeys_msg_email`` lead
+    # with them (each index is written twice per message sent: queued, then sent).
     contact = models.ForeignKey(
-        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="messages"
+        "wagtail_journeys.Contact",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     email_page = models.ForeignKey(
         "wagtail_journeys.EmailPage",
@@ -85,6 +90,7 @@ class Message(models.Model):
         null=True,
         blank=True,
         related_name="messages",
+        db_index=False,
     )
     revision = models.ForeignKey(
         "wagtailcore.Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

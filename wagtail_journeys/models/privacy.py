@@ -50,10 +50,16 @@ class Topic(models.Model):
 class TopicSubscription(models.Model):
     """One contact's choice for one topic (absent: the topic's default)."""
 
+    # indexed by journeys_topic_choice_once and journeys_topic_choice_idx
     contact = models.ForeignKey(
-        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="topic_choices"
+        "wagtail_journeys.Contact",
+        on_delete=models.CASCADE,
+        related_name="topic_choices",
+        db_index=False,
     )
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="choices")
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="choices", db_index=False
+    )
     subscribed = models.BooleanField(_("subscribed"))
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
 
@@ -96,8 +102,11 @@ class ConsentSource(models.TextChoices):
 class ConsentRecord(models.Model):
     """Proof of one consent or withdrawal. Append-only: a change is a new record."""
 
-    contact = models.ForeignKey(
-        "wagtail_journeys.Contact", on_delete=models.CASCADE, related_name="consents"
+    contact = models.ForeignKey(  # indexed by journeys_consent_contact
+        "wagtail_journeys.Contact",
+        on_delete=models.CASCADE,
+        related_name="consents",
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
     action = models.CharField(_("action"), max_length=16, choices=ConsentAction.choices)
