@@ -71,7 +71,8 @@ REDIS = "redis://127.0.0.1:6379/{db}"  # each pass its own database (they run at
 
 def pytest(env: dict[str, str], *args: str, log=None) -> subprocess.Popen:
     """Start one pytest pass; its output goes to ``log`` (a file) or to ours."""
-    command = [sys.executable, "-m", "pytest", *args, *sys.argv[1:]]
+    # The slowest tests of each pass are listed at its end: the suite's time is watched.
+    command = [sys.executable, "-m", "pytest", "--durations=15", *args, *sys.argv[1:]]
     print("+", " ".join(command), flush=True)
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
