@@ -7,6 +7,7 @@ leaves each message with the same fate as when it waited for every answer."""
 
 from __future__ import annotations
 
+import email
 import smtplib
 import socket
 import threading
@@ -178,7 +179,10 @@ class Turns:
         """Read one mail up to its final dot, wait a little for the next MAIL, answer;
         ``False`` when the connection is to end."""
         while (end := buffer.find(b"\r\n.\r\n")) < 0:
-            buffer += conn.recv(65536)
+            chunk = conn.recv(65536)
+            if not chunk:  # the client hung up in the middle of a mail
+                return False
+            buffer += chunk
         number = len(self.arrived)
         self.arrived.append(bytes(buffer[:end]))
         del buffer[: end + 5]
@@ -223,14 +227,7 @@ def send_five():
 
 
 def arrived_ids(contents: list[bytes]) -> list[str]:
-    return [
-        next(
-            line.split(b":", 1)[1].strip().decode()
-            for line in c.split(b"\r\n")
-            if line.lower().startswith(b"message-id:")
-        )
-        for c in contents
-    ]
+    return [email.message_from_bytes(c)["Message-ID"] for c in contents]
 
 
 def test_each_mail_costs_one_round_trip(email_site, turns):

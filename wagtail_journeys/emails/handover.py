@@ -114,9 +114,9 @@ def hand_over_all(connection, mails: Sequence) -> Iterator[Exception | None]:
         if lost is not None or client.sock is None:  # the connection is gone
             yield lost or smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
             return
-        refused = _outcome(connection, _go_ahead, connection, client, sender, to, data, dotted)
-        if refused is not None:
-            yield refused
+        error = _outcome(connection, _go_ahead, connection, client, sender, to, data, dotted)
+        if error is not None:  # refused, or the connection lost
+            yield error
             if client.sock is None:
                 return
             continue
