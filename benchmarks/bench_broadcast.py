@@ -70,9 +70,10 @@ def worker(number: int, database: str, port: int, scenario_id: int) -> None:
     django.setup()
     connection.settings_dict["NAME"] = database
     override_settings(**smtp_settings(port)).enable()
-    from wagtail_journeys import tasks
+    from wagtail_journeys import tasks, workers
     from wagtail_journeys.models import Enrollment, EnrollmentStatus, EventCursor
 
+    workers.freeze_startup_objects()  # as each qcluster worker does once spawned
     enrolled = EventCursor.objects.filter(name=f"broadcast:{scenario_id}", position__gt=0)
     due = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
     sys.stdin.readline()

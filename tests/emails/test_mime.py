@@ -29,7 +29,7 @@ from tests.emails.factories import make_contact, make_email, text
 from tests.strategies import TEXT_PIECES, hostile_text
 from wagtail_journeys.delivery import send_emails
 from wagtail_journeys.emails.handover import stuffed
-from wagtail_journeys.emails.mime import PreparedMail, Skeleton, header_line
+from wagtail_journeys.emails.mime import PreparedMail, SerialisedMessage, Skeleton, header_line
 from wagtail_journeys.models import MessageStatus
 
 #: Pieces of contact data and bodies: hostile ones, right-to-left and emoji text, and
@@ -122,9 +122,11 @@ def built(make):
 
 def assert_same_message(prepared: PreparedMail) -> bytes | None:
     """``prepared``'s bytes and Django's bytes of the very same mail say the same."""
-    fast, fast_error = built(lambda: prepared.message().as_bytes(linesep="\r\n"))
-    if fast is not None and hasattr(prepared.message(), "dotted"):  # SMTP stuffs those dots
-        assert prepared.message().dotted == (stuffed(fast) != fast)
+    made, fast_error = built(lambda: (m := prepared.message(), m.as_bytes(linesep="\r\n")))
+    fast = made[1] if made else None
+    if made and isinstance(made[0], SerialisedMessage):  # what SMTP's DATA sends, stuffed
+        assert made[0].smtp == stuffed(fast)  # as smtplib would stuff it
+        assert made[0].dotted == (made[0].smtp != fast)
     django, django_error = built(
         lambda: EmailMultiAlternatives.message(prepared).as_bytes(linesep="\r\n")
     )

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.mail.backends import smtp
 from django.core.mail.message import sanitize_address
 
-from .mime import PreparedMail
+from .mime import PreparedMail, stuffed
 
 _PLAIN = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
@@ -57,12 +57,12 @@ def hand_over(connection, mail) -> None:
     if parts is None:
         connection.send_messages([mail])
         return
-    sender, to, data, dotted = parts
+    sender, to, data, body = parts
     with connection._lock:
         try:
             client.ehlo_or_helo_if_needed()
             if client.does_esmtp and client.has_extn("pipelining"):
-                send_pipelined(client, sender, to, data, dotted=dotted)
+                send_pipelined(client, sender, to, data, body=body)
             else:
                 client.sendmail(sender, to, data)
         except smtplib.SMTPException:
@@ -106,7 +106,7 @@ def hand_over_all(connection, mails: Sequence) -> Iterator[Exception | None]:
                 yield _outcome(connection, _answer, connection, client, rset=True)
             yield parts or _outcome(connection, hand_over, connection, mail)
             continue
-        sender, to, data, dotted = parts
+        sender, to, data, body = parts
         lost = _outcome(connection, _send, connection, client, _envelope(client, sender, to, data))
         if waiting:
             waiting = False
@@ -114,7 +114,7 @@ def hand_over_all(connection, mails: Sequence) -> Iterator[Exception | None]:
         if lost is not None or client.sock is None:  # the connection is gone
             yield lost or smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
             return
-        error = _outcome(connection, _go_ahead, connection, client, sender, to, data, dotted)
+        error = _outcome(connection, _go_ahead, connection, client, sender, to, body)
         if error is not None:  # refused, or the connection lost
             yield error
             if client.sock is None:
@@ -125,9 +125,11 @@ def hand_over_all(connection, mails: Sequence) -> Iterator[Exception | None]:
         yield _outcome(connection, _answer, connection, client, rset=True)
 
 
-def _parts(mail, connection) -> tuple[str, list[str], bytes, bool] | None:
-    """The sender, recipients, bytes and dottedness of a prepared mail with recipients,
-    for Django's own SMTP backend; ``None`` for anything ``send_messages`` should send."""
+def _parts(mail, connection) -> tuple[str, list[str], bytes, bytes] | None:
+    """The sender, recipients, bytes and content as DATA sends it (dot-stuffed: the
+    ``SerialisedMessage`` has it from its pieces, a message Django built is stuffed
+    here) of a prepared mail with recipients, for Django's own SMTP backend; ``None``
+    for anything ``send_messages`` should send."""
     if type(connection) is not smtp.EmailBackend or not isinstance(mail, PreparedMail):
         return None
     recipients = mail.recipients()
@@ -137,7 +139,10 @@ def _parts(mail, connection) -> tuple[str, list[str], bytes, bool] | None:
     message = mail.message()
     data = message.as_bytes(linesep="\r\n")
     to = [address(a, encoding) for a in recipients]
-    return _sanitised(mail.from_email, encoding), to, data, getattr(message, "dotted", True)
+    body = getattr(message, "smtp", None)
+    if body is None:
+        body = stuffed(data)
+    return _sanitised(mail.from_email, encoding), to, data, body
 
 
 def _offers_pipelining(connection, client) -> bool:
@@ -171,12 +176,12 @@ def _send(connection, client: smtplib.SMTP, data: str | bytes) -> None:
         client.send(data)
 
 
-def _go_ahead(connection, client, sender: str, to: list[str], data: bytes, dotted: bool):
+def _go_ahead(connection, client, sender: str, to: list[str], body: bytes):
     """Read the answers to a mail's envelope (sent); if the server goes ahead, send its
     content and final dot without waiting for the answer."""
     with connection._lock:
         _envelope_answers(client, sender, to)
-        client.send(_content(data, dotted))
+        client.send(_content(body))
 
 
 def _answer(connection, client: smtplib.SMTP, *, rset: bool) -> None:
@@ -188,16 +193,21 @@ def _answer(connection, client: smtplib.SMTP, *, rset: bool) -> None:
 
 
 def send_pipelined(
-    client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes, *, dotted: bool = True
+    client: smtplib.SMTP,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    *,
+    body: bytes | None = None,
 ) -> dict:
     """``client.sendmail(sender, recipients, data)`` with MAIL, RCPT and DATA in one
     write (RFC 2920), the server having offered PIPELINING: the same commands, the same
     exceptions for the same answers, and the recipients refused (``sendmail``'s result).
-    ``dotted=False`` says no line of ``data`` starts with a dot (``SerialisedMessage``
-    knows it from its pieces): there is nothing to stuff, and no need to look."""
+    ``body`` is ``data`` dot-stuffed when the caller has it (``SerialisedMessage.smtp``),
+    so that a 40 KB mail is not searched for dots again."""
     client.send(_envelope(client, sender, recipients, data))
     refused = _envelope_answers(client, sender, recipients)
-    client.send(_content(data, dotted))
+    client.send(_content(stuffed(data) if body is None else body))
     _final_answer(client)
     return refused
 
@@ -253,18 +263,9 @@ def _envelope_answers(client: smtplib.SMTP, sender: str, recipients: list[str]) 
     return refused
 
 
-def _content(data: bytes, dotted: bool) -> bytes:
-    """The content as it goes after DATA: dot-stuffed, and ended by the final dot."""
-    body = stuffed(data) if dotted else data
+def _content(body: bytes) -> bytes:
+    """The content as it goes after DATA (``body``, dot-stuffed), ended by the final dot."""
     return body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n")
-
-
-def stuffed(data: bytes) -> bytes:
-    """smtplib's dot-stuffing (``_quote_periods``: ``re.sub(rb"(?m)^\\.", b"..", data)``),
-    done by ``bytes.replace``: a regex anchored at every line start walks a 40 KB mail
-    byte by byte, and quoted-printable lines often start with a dot."""
-    body = data.replace(b"\n.", b"\n..")
-    return b"." + body if body[:1] == b"." else body
 
 
 def _quoted(value: str) -> str:

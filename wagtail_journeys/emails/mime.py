@@ -242,7 +242,7 @@ class Skeleton:
         self.lines: dict[tuple[str, str], bytes] = {}
         self.kept: dict[str, bytes] = {}  # quoted-printable bytes of template pieces
         self.long: dict[str, bool] = {}  # pieces holding a line too long (``_long_piece``)
-        self.dots: dict[str, bool] = {}  # pieces whose bytes start a line with a dot
+        self.dots: dict[str, bytes | None] = {}  # pieces' stuffed bytes (``_stuffed``)
         self.date: tuple[int, bytes] = (-1, b"")
 
     def line(self, name: str, value: str, *, shared: bool = False) -> bytes:
@@ -254,11 +254,13 @@ class Skeleton:
             self.lines[key] = header_line(name, value, self.encoding)
         return self.lines[key]
 
-    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> tuple[bytes, bool]:
-        """A ``text/<subtype>`` part, and whether a line of it starts with a dot (SMTP
-        doubles that dot, ``handover.stuffed``); ``pieces`` (joined, ``text``) let it
-        reuse the quoted-printable bytes of the template's fixed text, and what is known
-        of their dots."""
+    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> tuple[bytes, bytes]:
+        """A ``text/<subtype>`` part, as it is and as SMTP's DATA sends it (each dot
+        that starts a line doubled, ``stuffed``), or ``b""`` when no line starts with one.
+        ``pieces`` (joined, ``text``) let it reuse the quoted-printable bytes of the
+        template's fixed text, and their stuffed bytes: each piece starts a line (it
+        follows the part's head or a soft line break), so the stuffed part is the
+        stuffed pieces joined, and a 40 KB mail is not searched for dots per contact."""
         if not pieces or sum(map(len, pieces)) != len(text):  # not (or no longer) text's
             pieces = ()
         cte, body = encode_body(text, pieces, self.kept, self.long)
@@ -266,19 +268,27 @@ class Skeleton:
             # The kept bytes of each piece, joined by soft line breaks (``_qp_kept``).
             if len(self.dots) > KEPT_PIECES:
                 self.dots.clear()
-            dotted = any(self._dotted(piece) for piece in pieces if piece)
+            dots = [self._stuffed(piece) for piece in pieces if piece]
+            sent = body
+            if any(dots):
+                sent = b"=\r\n".join(
+                    [d or self.kept[p] for d, p in zip(dots, filter(None, pieces), strict=True)]
+                )
         else:
-            dotted = starts_a_line_with_a_dot(body)
+            sent = stuffed(body) if starts_a_line_with_a_dot(body) else body
         head = (
             b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
             b"Content-Transfer-Encoding: %s\r\n\r\n" % (subtype.encode(), cte)
         )
-        return head + body, dotted
+        return head + body, (head + sent if sent is not body else b"")
 
-    def _dotted(self, piece: str) -> bool:
-        known = self.dots.get(piece)
-        if known is None:
-            known = self.dots[piece] = starts_a_line_with_a_dot(self.kept[piece])
+    def _stuffed(self, piece: str) -> bytes | None:
+        """The kept bytes of ``piece``, stuffed, or ``None`` if none of its lines starts
+        with a dot (known once per piece)."""
+        known = self.dots.get(piece, False)
+        if known is False:
+            data = self.kept[piece]
+            known = self.dots[piece] = stuffed(data) if starts_a_line_with_a_dot(data) else None
         return known
 
     def date_line(self) -> bytes:
@@ -288,11 +298,14 @@ class Skeleton:
             self.date = (now, header_line("Date", value, self.encoding))
         return self.date[1]
 
-    def serialise(self, mail: EmailMultiAlternatives, shared: frozenset[str]) -> tuple[bytes, bool]:
+    def serialise(
+        self, mail: EmailMultiAlternatives, shared: frozenset[str]
+    ) -> tuple[bytes, bytes]:
         """The CRLF bytes of ``mail`` (no attachments, one HTML alternative), headers in
-        the order Django writes them, and whether a line starts with a dot (only a body
-        can: header lines start with a name, folded ones with a space); ``shared`` names
-        the headers kept across mails."""
+        the order Django writes them, and the same bytes dot-stuffed for SMTP (the same
+        object when no line starts with a dot; only a body can: header lines start with
+        a name, folded ones with a space, delimiters with a dash); ``shared`` names the
+        headers kept across mails."""
         # Bodies first, as Django builds them: the same error first, when both fail.
         pieces = getattr(mail, "pieces", {})
         made = [self.part("plain", mail.body, pieces.get("plain"))] if mail.body else []
@@ -322,12 +335,23 @@ class Skeleton:
         out[0] = b'Content-Type: multipart/alternative;\r\n boundary="%s"\r\n' % boundary
         delimiter = b"\r\n--" + boundary
         out.append(delimiter + b"\r\n")
-        data = b"".join(out) + (delimiter + b"\r\n").join(parts) + delimiter + b"--\r\n"
-        return data, any(dotted for _, dotted in made)
+        head, between, end = b"".join(out), delimiter + b"\r\n", delimiter + b"--\r\n"
+        data = head + between.join(parts) + end
+        if not any(sent for _, sent in made):
+            return data, data
+        return data, head + between.join([sent or part for part, sent in made]) + end
 
 
 def starts_a_line_with_a_dot(data: bytes) -> bool:
     return data[:1] == b"." or b"\n." in data
+
+
+def stuffed(data: bytes) -> bytes:
+    """smtplib's dot-stuffing (``_quote_periods``: ``re.sub(rb"(?m)^\\.", b"..", data)``),
+    done by ``bytes.replace``: a regex anchored at every line start walks a 40 KB mail
+    byte by byte, and quoted-printable lines often start with a dot."""
+    body = data.replace(b"\n.", b"\n..")
+    return b"." + body if body[:1] == b"." else body
 
 
 def _boundary(parts: list[bytes]) -> bytes:
@@ -343,11 +367,17 @@ class SerialisedMessage:
     (all Django's backends ask of it); anything else is answered by the message Django
     would have built, made on demand."""
 
-    def __init__(self, data: bytes, mail: PreparedMail, dotted: bool = True):
+    def __init__(self, data: bytes, mail: PreparedMail, smtp: bytes | None = None):
         self.data, self.mail, self.built = data, mail, None
-        #: Whether a line starts with a dot (``False``: SMTP's dot-stuffing has nothing
-        #: to do, and ``handover`` skips looking through the bytes for one).
-        self.dotted = dotted
+        #: The bytes as SMTP's DATA sends them, each dot that starts a line doubled
+        #: (``stuffed``), made from the pieces the skeleton keeps stuffed: ``data``
+        #: itself when no line starts with a dot. ``handover`` sends them as they are.
+        self.smtp = data if smtp is None else smtp
+
+    @property
+    def dotted(self) -> bool:
+        """Whether a line starts with a dot (SMTP must double it)."""
+        return self.smtp is not self.data
 
     def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
         if linesep == "\r\n":
@@ -363,7 +393,7 @@ class SerialisedMessage:
         return self.built
 
     def __getattr__(self, name: str):
-        if name.startswith("__") or name in ("data", "mail", "built", "dotted"):
+        if name.startswith("__") or name in ("data", "mail", "built", "smtp"):
             raise AttributeError(name)  # copying and pickling, before __init__ ran
         return getattr(self._django(), name)
 
@@ -402,5 +432,5 @@ class PreparedMail(EmailMultiAlternatives):
             or self.content_subtype != "plain"
         ):
             return super().message()
-        data, dotted = self.skeleton.serialise(self, self.shared)
-        return SerialisedMessage(data, self, dotted)
+        data, smtp = self.skeleton.serialise(self, self.shared)
+        return SerialisedMessage(data, self, smtp)
