@@ -19,7 +19,7 @@ print(gc.get_freeze_count(), signal.getsignal(signal.SIGTERM) is workers._on_sto
 """
 
 
-def test_a_spawned_worker_freezes_what_it_loaded_and_stops_on_sigterm():
+def test_a_spawned_worker_freezes_what_it_loaded_and_handles_sigterm():
     done = subprocess.run(
         [sys.executable, str(MANAGE), "shell", "-c", SPAWNED],
         env=django_env(),

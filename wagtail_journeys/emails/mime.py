@@ -254,9 +254,11 @@ class Skeleton:
             self.lines[key] = header_line(name, value, self.encoding)
         return self.lines[key]
 
-    def part(self, subtype: str, text: str, pieces: Sequence[str] | None) -> tuple[bytes, bytes]:
+    def part(
+        self, subtype: str, text: str, pieces: Sequence[str] | None
+    ) -> tuple[bytes, bytes | None]:
         """A ``text/<subtype>`` part, as it is and as SMTP's DATA sends it (each dot
-        that starts a line doubled, ``stuffed``), or ``b""`` when no line starts with one.
+        that starts a line doubled, ``stuffed``), or ``None`` when no line starts with one.
         ``pieces`` (joined, ``text``) let it reuse the quoted-printable bytes of the
         template's fixed text, and their stuffed bytes: each piece starts a line (it
         follows the part's head or a soft line break), so the stuffed part is the
@@ -280,7 +282,7 @@ class Skeleton:
             b'Content-Type: text/%s; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
             b"Content-Transfer-Encoding: %s\r\n\r\n" % (subtype.encode(), cte)
         )
-        return head + body, (head + sent if sent is not body else b"")
+        return head + body, (None if sent is body else head + sent)
 
     def _stuffed(self, piece: str) -> bytes | None:
         """The kept bytes of ``piece``, stuffed, or ``None`` if none of its lines starts
@@ -337,9 +339,10 @@ class Skeleton:
         out.append(delimiter + b"\r\n")
         head, between, end = b"".join(out), delimiter + b"\r\n", delimiter + b"--\r\n"
         data = head + between.join(parts) + end
-        if not any(sent for _, sent in made):
+        if all(sent is None for _, sent in made):
             return data, data
-        return data, head + between.join([sent or part for part, sent in made]) + end
+        stuffed_parts = [part if sent is None else sent for part, sent in made]
+        return data, head + between.join(stuffed_parts) + end
 
 
 def starts_a_line_with_a_dot(data: bytes) -> bool:
