@@ -13,7 +13,9 @@ memory (RSS) ≤ 400 MB per worker. For each size, a fresh base of contacts gets
   counts (it offers PIPELINING, as Postfix does): the server is not what is measured;
 - printed: the wall time from the go to the last worker's end, messages per second,
   messages the sink received, each worker's peak RSS and the workers' CPU per message,
-  with the load average (2 cores shared with other work: wall-clock figures are noisy).
+  with the load average (2 cores shared with other work: wall-clock figures are noisy),
+  and the rows the broadcast wrote per message (enrolment, step run, message, event; 5
+  before a send's run recorded the end of the scenario too) with their size on disk.
 
 ``python benchmarks/bench_broadcast.py [--sizes 10000,50000,100000]`` (PostgreSQL when
 reachable, as ``make bench`` runs it; ``JOURNEYS_DB=sqlite`` forces SQLite).
@@ -199,7 +201,28 @@ def run(size: int, page, port: int, floor: list[float]) -> float:
         )
     for number, f in enumerate(figures):
         report(f"broadcast_{size}_worker{number}_peak_rss", f["rss_mb"], "MB", "<= 400 MB")
+    rows, size_on_disk = written(connection)
+    report(f"broadcast_{size}_rows_per_msg", rows / max(sent, 1), "rows/msg", "< 5 (was 5)")
+    if size_on_disk is not None:
+        report(f"broadcast_{size}_disk_per_msg", size_on_disk / max(sent, 1), "bytes", "info")
     return elapsed
+
+
+def written(connection) -> tuple[int, int | None]:
+    """The rows the broadcast wrote (its tables were emptied before it: enrolments, step
+    runs, messages, events) and, on PostgreSQL, their tables' size with their indexes."""
+    from wagtail_journeys.models import Enrollment, Event, Message, StepRun
+
+    models = [Enrollment, StepRun, Message, Event]
+    rows = sum(model.objects.count() for model in models)
+    if connection.vendor != "postgresql":
+        return rows, None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) t",
+            [[model._meta.db_table for model in models]],
+        )
+        return rows, int(cursor.fetchone()[0])
 
 
 def main() -> int:

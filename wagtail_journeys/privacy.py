@@ -111,7 +111,16 @@ ENROLLMENT_FIELDS = (
     "ended_at",
     "end_reason",
 )
-RUN_FIELDS = ("enrollment_id", "scenario_id", "step_id", "kind", "outcome", "reason", "ran_at")
+RUN_FIELDS = (
+    "enrollment_id",
+    "scenario_id",
+    "step_id",
+    "kind",
+    "outcome",
+    "reason",
+    "ran_at",
+    "ends",
+)
 CONSENT_FIELDS = (
     "channel",
     "action",

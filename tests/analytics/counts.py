@@ -108,13 +108,19 @@ def expected_steps() -> dict[tuple, tuple[int, Decimal]]:
     """``(scenario, step, branch, outcome) -> (count, revenue)`` from the step runs (a
     ``queued`` send counts as ``sent``, a queued notification as ``done``) and the
     enrolments old enough for the rollup to read (each its scenario's ``entered``; see
-    ``settle_everything``)."""
+    ``settle_everything``). A scenario's ``completed`` is its enrolments that completed,
+    however the engine recorded the end (a run of its own, or the ``ends`` of the last
+    step's run)."""
     out: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
     settled = Enrollment.objects.filter(recorded_at__lte=timezone.now() - RUN_SETTLE)
     for row in settled.values("scenario_id").annotate(n=Count("pk")).order_by():
         out[(row["scenario_id"], 0, 0, "entered")][0] += row["n"]
+    completed = Enrollment.objects.filter(status="completed")
+    for row in completed.values("scenario_id").annotate(n=Count("pk")).order_by():
+        out[(row["scenario_id"], 0, 0, "completed")][0] += row["n"]
     for row in (
-        StepRun.objects.values("scenario_id", "step_id", "kind", "branch_id", "outcome")
+        StepRun.objects.exclude(step_id__isnull=True, outcome="completed")
+        .values("scenario_id", "step_id", "kind", "branch_id", "outcome")
         .annotate(n=Count("pk"), money=Sum("revenue"))
         .order_by()
     ):

@@ -1,7 +1,9 @@
 """A scenario's *entered*, counted from its enrolments since migration ``0022_rows`` (an
-enrolment logs no ``entered`` step run): a broadcast writes 5 rows per message, the
-reports' *entered* equals the enrolments whatever order their ids commit in, and the
-rows from before the migration, which do have an ``entered`` run, are counted once."""
+enrolment logs no ``entered`` step run), and its *completed*, recorded on the run of the
+step that ended it since migration ``0025_step_run_ends``: a broadcast writes 4 rows per
+message (it wrote 5, then 6), the reports' *entered* equals the enrolments whatever order
+their ids commit in, each end is counted once however it was recorded, and the rows
+from before the migrations are counted once."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from wagtail_journeys.analytics.reports import scenario_report
 from wagtail_journeys.analytics.rollup import ENTRIES_CURSOR, rollup_pass
 from wagtail_journeys.engine.advance import advance_due
 from wagtail_journeys.engine.dates import evaluate_scheduled_triggers
+from wagtail_journeys.engine.enroll import enroll
 from wagtail_journeys.models import (
     Contact,
     Enrollment,
@@ -32,6 +35,7 @@ from wagtail_journeys.models import (
     Message,
     SendEmailStep,
     StepRun,
+    WaitStep,
 )
 
 pytestmark = pytest.mark.django_db
@@ -94,26 +98,68 @@ def log_entered_runs(enrollments) -> None:
     )
 
 
-def test_a_broadcast_writes_five_rows_per_message_and_no_entered_step_run(broadcast):
+def test_a_broadcast_writes_four_rows_per_message_and_no_run_but_its_send(broadcast):
+    """Per message: the enrolment, the send's step run (which also records the end of
+    the scenario), the message and its ``email_sent`` event; no ``entered`` run, no
+    ``completed`` run of its own."""
     scenario, readers_join = broadcast
     readers_join(5)
     assert send(AT) == 5
     messages = Message.objects.filter(sent_at__isnull=False).count()
     assert messages == 5
-    assert not StepRun.objects.filter(outcome="entered").exists()
+    assert list(StepRun.objects.values_list("kind", "outcome", "ends").distinct()) == [
+        ("send_email", "sent", "completed")
+    ]
     written = (
         Enrollment.objects.count()
         + StepRun.objects.count()
         + Message.objects.count()
         + Event.objects.filter(name="email_sent").count()
     )
-    assert written == 5 * messages
+    assert written == 4 * messages
+    assert set(Enrollment.objects.values_list("status", "end_reason")) == {
+        ("completed", "reached the end")
+    }
     counts.settle_everything()
     rollup_pass()
-    assert entered(scenario) == Enrollment.objects.count() == 5
+    report = scenario_report(scenario, PERIOD)
+    assert report.entered == report.completed == Enrollment.objects.count() == 5
+    (step,) = report.steps
+    assert (step.entered, step.passed, step.exited) == (5, 5, 0)
+    assert counts.rolled_steps() == counts.expected_steps()
     everyone = set(Enrollment.objects.values_list("contact_id", flat=True))
     behind = contacts_behind("entered", period=PERIOD, scenario_id=scenario.pk)
     assert set(behind.values_list("pk", flat=True)) == everyone
+    sent = contacts_behind("sent", period=PERIOD, scenario_id=scenario.pk)
+    assert set(sent.values_list("pk", flat=True)) == everyone
+
+
+def test_an_end_without_a_step_run_has_its_own_and_every_end_counts_once():
+    """An enrolment that reaches the end in a move where no step logged a run (a wait
+    until a date already past moves on silently) gets a ``completed`` run of its own;
+    ends from before migration 0025 have one too, beside their last step's run. The
+    reports count each end once, and again once after a rebuild."""
+    scenario = make_scenario(reentry="always")
+    add(scenario, WaitStep, mode="until", until=AT - dt.timedelta(days=1))
+    quiet = make_contact("quiet@example.com")
+    enroll(scenario.pk, [quiet.pk], now=AT)
+    advance_due(now=AT)
+    ((step_id, outcome, ends),) = StepRun.objects.values_list("step_id", "outcome", "ends")
+    assert (step_id, outcome, ends) == (None, "completed", "")
+    # an enrolment of before 0025: its last step's run, then the end's own run
+    old = make_contact("old@example.com")
+    (before,) = enroll(scenario.pk, [old.pk], now=AT)
+    Enrollment.objects.filter(pk=before.pk).update(status="completed", step_id=None)
+    common = {"enrollment_id": before.pk, "contact_id": old.pk, "scenario_id": scenario.pk}
+    StepRun.objects.create(step_id=99, kind="update_contact", outcome="done", ran_at=AT, **common)
+    StepRun.objects.create(step_id=None, outcome="completed", ran_at=AT, **common)
+    counts.settle_everything()
+    rollup_pass()
+    assert scenario_report(scenario, PERIOD).completed == 2
+    assert counts.rolled_steps() == counts.expected_steps()
+    rollup.rebuild()
+    rollup_pass()
+    assert scenario_report(scenario, PERIOD).completed == 2
 
 
 def test_an_enrolment_committed_after_a_bigger_id_is_counted_not_skipped(broadcast):

@@ -6,7 +6,8 @@ Three readers, each behind its own cursor row (``EventCursor``), locked for the 
 - the event log after ``rollup:events``: what happened to messages (sent, delivered,
   bounced, opened, clicked…) into ``MailDay`` and ``LinkDay``, and conversions
   (``analytics.conversions``);
-- the step runs after ``rollup:runs``: what steps did into ``StepDay``;
+- the step runs after ``rollup:runs``: what steps did into ``StepDay``, and the ends
+  of scenarios (a run's ``ends``, or an end's own run);
 - the enrolments after ``rollup:entries``: who entered each scenario, into ``StepDay``
   as the scenario's ``entered`` (step 0, on the local day of ``started_at``). Before
   migration 0022 each enrolment also wrote an ``entered`` step run, still counted by
@@ -263,15 +264,20 @@ def roll_runs(*, limit: int = BATCH, settle: dt.timedelta = RUN_SETTLE) -> int:
 
 def add_runs(runs) -> None:
     """Count the step runs of a queryset into ``StepDay``. The caller holds the
-    ``rollup:runs`` lock and makes sure no run is counted twice."""
+    ``rollup:runs`` lock and makes sure no run is counted twice. A run that also ended
+    its enrolment (``ends``) counts once more, as its scenario's end (step 0), as the
+    end's own run did before migration 0025."""
     steps, tz = Tally(STEP_COUNTS), timezone.get_default_timezone()
-    for scenario_id, step_id, kind, branch_id, outcome, ran_at, revenue in runs.values_list(
-        "scenario_id", "step_id", "kind", "branch_id", "outcome", "ran_at", "revenue"
+    for scenario_id, step_id, kind, branch_id, outcome, ran_at, revenue, ends in runs.values_list(
+        "scenario_id", "step_id", "kind", "branch_id", "outcome", "ran_at", "revenue", "ends"
     ).order_by():
         outcome = queued_as(kind) if outcome == "queued" else outcome
-        key = (local_day(ran_at, tz), scenario_id, step_id or 0, branch_id or 0, outcome[:12])
+        day = local_day(ran_at, tz)
+        key = (day, scenario_id, step_id or 0, branch_id or 0, outcome[:12])
         steps.add(key, "count")
         steps.add(key, "revenue", revenue or 0)
+        if ends:
+            steps.add((day, scenario_id, 0, 0, ends[:12]), "count")
     add_counts(StepDay, STEP_KEY, steps.dicts(STEP_KEY), add=STEP_COUNTS)
 
 

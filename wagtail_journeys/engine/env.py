@@ -184,7 +184,11 @@ class DatabaseEnv:
     ) -> None:
         """Collect a StepRun (``flush`` writes them). A split's arm is also remembered on
         the enrolment (``context["arms"]``): a conversion later is counted for each arm it
-        took (``engine.exits``), whatever the retention of step runs."""
+        took (``engine.exits``), whatever the retention of step runs. The end of the
+        scenario reached right after a step ran in this move is written on that step's
+        run (``ends``), not as a row of its own (see ``StepRun``)."""
+        if step is None and outcome == "completed" and self._fold_end(enrollment, outcome):
+            return
         if branch_id and step is not None and step.kind == "split":
             arms = dict(enrollment.context.get("arms") or {})
             arms[str(step.id)] = branch_id
@@ -212,6 +216,16 @@ class DatabaseEnv:
                 branch_id=branch_id,
             )
         )
+
+    def _fold_end(self, enrollment: Any, outcome: str) -> bool:
+        """Mark the run this move just collected for ``enrollment`` as ending it; False
+        when it has none (the end then gets a run of its own). A batch moves each
+        enrolment once, so a run of it collected in this batch is of this move."""
+        last = self.runs[-1] if self.runs else None
+        if last is None or last.enrollment_id != enrollment.id or last.ends:
+            return False
+        last.ends = outcome
+        return True
 
     def flush(self) -> None:
         """Write the batch's StepRuns, stamped with the real time of the write (what the

@@ -19,6 +19,8 @@ from ..scenarios.plan import Plan, Step
 from . import timing
 
 MAX_MOVES = 100
+#: The stored reason of an enrolment that reached the end of its scenario.
+REACHED_END = gettext_noop("reached the end")
 
 
 class Env(Protocol):
@@ -235,7 +237,7 @@ def run(plan: Plan, enr: Any, contact: Any, env: Env, now: dt.datetime) -> None:
     due_at, wait_event, outcome, iteration, status, ended_at, end_reason, priority)."""
     for _ in range(MAX_MOVES):
         if enr.step_id is None:
-            return _finish(enr, env, now, End("completed", gettext_noop("reached the end")))
+            return _finish(enr, env, now, End("completed", REACHED_END))
         step = plan.steps.get(enr.step_id)
         if step is None:
             return _finish(

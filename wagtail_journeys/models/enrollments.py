@@ -94,6 +94,13 @@ class StepRun(models.Model):
     start is the ``Enrollment`` row itself (rows written before migration 0022 also have
     an ``entered`` run, which the rollup still counts).
 
+    An enrolment that reaches the end of its scenario in the same move as a step ran
+    (a broadcast's send, say) records it on that step's run: ``ends`` is ``completed``,
+    one row where there were two (a ``completed`` run of the scenario, ``step_id``
+    ``None``, which an end reached without a step run still gets, as did every end before
+    migration 0025). Readers count such a run as its step's outcome and as the
+    scenario's ``completed``.
+
     ``ran_at`` is the engine's time (a test may move it); ``recorded_at`` is the real time
     the row was written, which the rollup's settle rule needs. ``branch_id`` is the
     Branch page a condition, split or wait took (0 for none); ``revenue`` the goal
@@ -113,6 +120,8 @@ class StepRun(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     branch_id = models.IntegerField(default=0)
     revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    # db_default: a worker still on the code before migration 0025 inserts without it
+    ends = models.CharField(max_length=10, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("step run")

@@ -39,6 +39,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ..activity import describe, titles_needed
 from ..contacts import CONTACT_FIELDS, normalize_email
+from ..engine.steps import REACHED_END
 from ..exceptions import InvalidInput, InvalidRule
 from ..inputs import json_problem, text_problem
 from ..models import ConsentSource, Contact, EmailStatus, Segment, StepRun
@@ -98,6 +99,32 @@ def feed_item(event, titles: dict[int, str], icons: dict[str, str]) -> SafeStrin
         name=event.name,
         details=details,
     )
+
+
+def _end_of(run: StepRun) -> StepRun:
+    """The scenario's end recorded on ``run`` (``StepRun.ends``) as a line of its own, as
+    an end's own run shows."""
+    end = StepRun(
+        enrollment_id=run.enrollment_id,
+        contact_id=run.contact_id,
+        scenario_id=run.scenario_id,
+        step_id=None,
+        outcome=run.ends,
+        reason=REACHED_END if run.ends == "completed" else "",
+        ran_at=run.ran_at,
+    )
+    end.ended_by = run.pk
+    return end
+
+
+def _timeline_order(run: StepRun) -> tuple:
+    """Sort key of a contact's timeline: time, then a start (made from its enrolment),
+    the stored runs in order, each one's end (``_end_of``) right after it."""
+    if run.pk is not None:
+        return (run.ran_at, 1, run.pk, 0)
+    if hasattr(run, "ended_by"):
+        return (run.ran_at, 1, run.ended_by, 1)
+    return (run.ran_at, 0, run.enrollment_id, 0)
 
 
 class ContactFilterSet(WagtailFilterSet):
@@ -385,7 +412,8 @@ class ContactInspectView(generic.InspectView):
         and steps (one query for all titles): why they got, or did not get, an email.
         Each start shows as an ``entered`` step of its scenario, made from the enrolment
         (the row that records it; an ``entered`` step run written before migration 0022
-        is left out, not to show it twice)."""
+        is left out, not to show it twice), and an end recorded on the run of the step
+        before it (``StepRun.ends``) as the scenario's own line after that run."""
         from wagtail.models import Page
 
         enrollments = list(self.object.enrollments.order_by("-started_at", "-id")[:JOURNEYS_ROWS])
@@ -405,12 +433,11 @@ class ContactInspectView(generic.InspectView):
             )
             for e in enrollments
         ]
-        # Latest first; a start before the steps taken at the same time.
-        runs = sorted(
-            [*logged, *entered],
-            key=lambda r: (r.ran_at, r.pk is not None, r.pk or r.enrollment_id),
-            reverse=True,
-        )[:JOURNEYS_ROWS]
+        ended = [_end_of(r) for r in logged if r.ends]
+        # Latest first; at the same time, a start, then the steps, each step's end after it.
+        runs = sorted([*logged, *entered, *ended], key=_timeline_order, reverse=True)[
+            :JOURNEYS_ROWS
+        ]
         ids = {e.scenario_id for e in enrollments} | {e.step_id for e in enrollments}
         ids |= {r.scenario_id for r in runs} | {r.step_id for r in runs}
         titles = dict(Page.objects.filter(pk__in=ids - {None}).values_list("pk", "title"))
