@@ -435,9 +435,8 @@ class ContactInspectView(generic.InspectView):
         ]
         ended = [_end_of(r) for r in logged if r.ends]
         # Latest first; at the same time, a start, then the steps, each step's end after it.
-        runs = sorted([*logged, *entered, *ended], key=_timeline_order, reverse=True)[
-            :JOURNEYS_ROWS
-        ]
+        runs = sorted([*logged, *entered, *ended], key=_timeline_order, reverse=True)
+        runs = runs[:JOURNEYS_ROWS]
         ids = {e.scenario_id for e in enrollments} | {e.step_id for e in enrollments}
         ids |= {r.scenario_id for r in runs} | {r.step_id for r in runs}
         titles = dict(Page.objects.filter(pk__in=ids - {None}).values_list("pk", "title"))
