@@ -12,7 +12,7 @@ from django.core import mail
 from django.db import connection
 
 from tests.emails.factories import make_contact, make_email
-from tests.engine.test_engine import T0, fire
+from tests.engine.test_engine import T0, fire, no_caps  # noqa: F401 (its autouse fixture)
 from tests.scenarios.factories import add, make_scenario
 from wagtail_journeys.engine.advance import advance_due
 from wagtail_journeys.models import (
@@ -26,11 +26,6 @@ from wagtail_journeys.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_caps(settings):
-    settings.WAGTAIL_JOURNEYS = {"QUIET_HOURS": None, "FREQUENCY_CAP": None}
 
 
 def runs(contact) -> list[tuple]:
@@ -109,3 +104,18 @@ def test_a_worker_on_the_previous_code_still_inserts_its_runs():
             [enrollment.pk, ada.pk, scenario.pk, False, T0, T0],
         )
     assert runs(ada) == [("", "completed", "")]
+
+
+def test_the_contact_export_says_which_run_ended_the_enrolment():
+    """As the privacy docs promise: each step run of the export carries ``ends``."""
+    from wagtail_journeys.privacy import export_contact
+
+    scenario = make_scenario(title="Thank you")
+    add(scenario, UpdateContactStep, add_tags="buyer")
+    ada = make_contact("ada@example.com")
+    fire("purchase", ada)
+    advance_due(now=T0)
+    (enrollment,) = export_contact(ada)["enrollments"]
+    assert [(r["kind"], r["outcome"], r["ends"]) for r in enrollment["step_runs"]] == [
+        ("update_contact", "done", "completed")
+    ]
